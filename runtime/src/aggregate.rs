@@ -1,0 +1,190 @@
+//! The list functions: `avg`, `len`, `max`, `min`, `norm`, `percentile`,
+//! `range`, `std`, `sum`, `val`.
+//!
+//! Each takes the already-flattened `doubleVecList`; an aggregate of an empty
+//! list is an error (the service has no value to give), except `len` and
+//! `sum`, which have natural answers.
+
+use crate::RuntimeError;
+
+fn non_empty<'a>(values: &'a [f64], function: &'static str) -> Result<&'a [f64], RuntimeError> {
+    if values.is_empty() { Err(RuntimeError::EmptyAggregate { function }) } else { Ok(values) }
+}
+
+/// `avg(list)`: the arithmetic mean.
+pub fn avg(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "avg")?;
+    Ok(sum(v) / v.len() as f64)
+}
+
+/// `len(list)`: the element count.
+pub fn len(values: &[f64]) -> f64 {
+    values.len() as f64
+}
+
+/// `max(list)`. NaN elements are skipped unless all are NaN.
+pub fn max(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "max")?;
+    Ok(v.iter().copied().fold(f64::NAN, f64::max))
+}
+
+/// `min(list)`. NaN elements are skipped unless all are NaN.
+pub fn min(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "min")?;
+    Ok(v.iter().copied().fold(f64::NAN, f64::min))
+}
+
+/// `norm(list)`: the Euclidean norm.
+pub fn norm(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "norm")?;
+    Ok(v.iter().map(|x| x * x).sum::<f64>().sqrt())
+}
+
+/// `range(list)`: max − min.
+pub fn range(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "range")?;
+    Ok(max(v)? - min(v)?)
+}
+
+/// `std(list)`: the sample standard deviation (divisor n − 1).
+/// **(decision)** 0 for a single element.
+pub fn std(values: &[f64]) -> Result<f64, RuntimeError> {
+    let v = non_empty(values, "std")?;
+    if v.len() == 1 {
+        return Ok(0.0);
+    }
+    let mean = sum(v) / v.len() as f64;
+    let squares: f64 = v.iter().map(|x| (x - mean) * (x - mean)).sum();
+    Ok((squares / (v.len() - 1) as f64).sqrt())
+}
+
+/// `sum(list)`: 0 for an empty list.
+pub fn sum(values: &[f64]) -> f64 {
+    values.iter().sum()
+}
+
+/// `percentile(v, p)`: **(decision)** nearest rank on the sorted values, so
+/// the result is always one of the elements; `p` must lie in [0, 100].
+pub fn percentile(values: &[f64], p: f64) -> Result<f64, RuntimeError> {
+    if !(0.0..=100.0).contains(&p) {
+        return Err(RuntimeError::PercentileOutOfRange(p));
+    }
+    let v = non_empty(values, "percentile")?;
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let rank = (p / 100.0 * sorted.len() as f64).ceil() as usize;
+    Ok(sorted[rank.clamp(1, sorted.len()) - 1])
+}
+
+/// `val(v, i)`: element `i`, counting from 0; the index is truncated toward
+/// zero, and an index outside the vector is an error.
+pub fn val(values: &[f64], index: f64) -> Result<f64, RuntimeError> {
+    let out_of_range = RuntimeError::IndexOutOfRange { index, len: values.len() };
+    if !(index > -1.0 && index < values.len() as f64) {
+        return Err(out_of_range);
+    }
+    values.get(index.trunc() as usize).copied().ok_or(out_of_range)
+}
+
+/// A logarithm of the language; on a `doubleVec` it applies element-wise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Log {
+    /// `lg`: base 2.
+    Binary,
+    /// `ln`: base e.
+    Natural,
+    /// `log`: base 10.
+    Decimal,
+}
+
+impl Log {
+    /// The logarithm of one value (IEEE: negative → NaN, 0 → −inf).
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Log::Binary => x.log2(),
+            Log::Natural => x.ln(),
+            Log::Decimal => x.log10(),
+        }
+    }
+}
+
+/// A rounding function of the language (`ceil`, `floor`, `round`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rounding {
+    /// `ceil`: toward +inf.
+    Ceil,
+    /// `floor`: toward −inf.
+    Floor,
+    /// `round`: to nearest, halfway cases away from zero.
+    Round,
+}
+
+impl Rounding {
+    /// Rounds one value.
+    pub fn apply(self, x: f64) -> f64 {
+        match self {
+            Rounding::Ceil => x.ceil(),
+            Rounding::Floor => x.floor(),
+            Rounding::Round => x.round(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn aggregates() {
+        let v = [3.0, 1.0, 4.0, 1.0, 5.0];
+        assert_eq!(avg(&v), Ok(2.8));
+        assert_eq!(len(&v), 5.0);
+        assert_eq!(max(&v), Ok(5.0));
+        assert_eq!(min(&v), Ok(1.0));
+        assert_eq!(range(&v), Ok(4.0));
+        assert_eq!(sum(&v), 14.0);
+        assert_eq!(norm(&[3.0, 4.0]), Ok(5.0));
+        assert_eq!(std(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).map(|s| (s * 1e6).round()), Ok(2_138_090.0));
+        assert_eq!(std(&[42.0]), Ok(0.0));
+    }
+
+    #[test]
+    fn empty_aggregates_fail_except_len_and_sum() {
+        for (f, name) in [
+            (avg as fn(&[f64]) -> _, "avg"),
+            (max, "max"),
+            (min, "min"),
+            (norm, "norm"),
+            (range, "range"),
+            (std, "std"),
+        ] {
+            assert_eq!(f(&[]), Err(RuntimeError::EmptyAggregate { function: name }));
+        }
+        assert_eq!(percentile(&[], 50.0), Err(RuntimeError::EmptyAggregate { function: "percentile" }));
+        assert_eq!(len(&[]), 0.0);
+        assert_eq!(sum(&[]), 0.0);
+    }
+
+    #[test]
+    fn percentile_is_nearest_rank() {
+        let v = [15.0, 20.0, 35.0, 40.0, 50.0];
+        assert_eq!(percentile(&v, 0.0), Ok(15.0));
+        assert_eq!(percentile(&v, 5.0), Ok(15.0));
+        assert_eq!(percentile(&v, 30.0), Ok(20.0));
+        assert_eq!(percentile(&v, 40.0), Ok(20.0));
+        assert_eq!(percentile(&v, 50.0), Ok(35.0));
+        assert_eq!(percentile(&v, 100.0), Ok(50.0));
+        assert_eq!(percentile(&v, 101.0), Err(RuntimeError::PercentileOutOfRange(101.0)));
+        assert!(percentile(&v, f64::NAN).is_err());
+    }
+
+    #[test]
+    fn val_indexes_from_zero() {
+        let v = [10.0, 20.0];
+        assert_eq!(val(&v, 0.0), Ok(10.0));
+        assert_eq!(val(&v, 1.9), Ok(20.0));
+        assert!(val(&v, 2.0).is_err());
+        assert!(val(&v, -1.0).is_err());
+        assert!(val(&v, f64::NAN).is_err());
+    }
+}

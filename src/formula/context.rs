@@ -1,0 +1,220 @@
+//! The evaluation context: the instant, the pool's state and the metric
+//! samples an evaluation sees. `eval --context` reads it from TOML or JSON in
+//! the schema of the oracle (`shared/oracle/README.md`).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use autoscale_runtime::samples::History;
+use autoscale_runtime::{Interval, Timestamp};
+use serde::Deserialize;
+
+use super::builtins::Metric;
+
+/// The pool as the formula sees it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PoolState {
+    /// The dedicated target before this evaluation.
+    pub target_dedicated: f64,
+    /// The low-priority target before this evaluation.
+    pub target_low_priority: f64,
+    /// `$CurrentDedicatedNodes`.
+    pub current_dedicated: f64,
+    /// `$CurrentLowPriorityNodes`.
+    pub current_low_priority: f64,
+    /// `$TaskSlotsPerNode`.
+    pub task_slots_per_node: f64,
+}
+
+impl Default for PoolState {
+    fn default() -> Self {
+        PoolState {
+            target_dedicated: 0.0,
+            target_low_priority: 0.0,
+            current_dedicated: 0.0,
+            current_low_priority: 0.0,
+            task_slots_per_node: 1.0,
+        }
+    }
+}
+
+/// Everything one evaluation reads.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalContext {
+    /// The evaluation instant (`time()`).
+    pub now: Timestamp,
+    /// Seed of `rand()`.
+    pub seed: u64,
+    /// The pool's counts and targets.
+    pub pool: PoolState,
+    /// Visible samples per metric, indexed by `Metric as usize`.
+    histories: Vec<History>,
+}
+
+impl EvalContext {
+    /// A context at `now` with an empty pool and no samples.
+    pub fn new(now: Timestamp) -> EvalContext {
+        EvalContext { now, seed: 0, pool: PoolState::default(), histories: vec![History::default(); Metric::COUNT] }
+    }
+
+    /// The samples of `metric`.
+    pub fn history(&self, metric: Metric) -> &History {
+        &self.histories[metric as usize]
+    }
+
+    /// Replaces the samples of `metric`.
+    pub fn set_history(&mut self, metric: Metric, history: History) {
+        self.histories[metric as usize] = history;
+    }
+
+    /// Reads a context file, TOML or JSON by its extension.
+    pub fn load(path: &Path) -> Result<EvalContext, ContextError> {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ContextError::Io { path: shown.clone(), message: e.to_string() })?;
+        let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+        let file: ContextFile = match extension.as_str() {
+            "toml" => toml::from_str(&text)
+                .map_err(|e| ContextError::Syntax { path: shown.clone(), message: e.to_string() })?,
+            "json" => serde_json::from_str(&text)
+                .map_err(|e| ContextError::Syntax { path: shown.clone(), message: e.to_string() })?,
+            _ => return Err(ContextError::Extension { path: shown }),
+        };
+        file.into_context().map_err(|(key, message)| ContextError::Invalid { path: shown, key, message })
+    }
+
+    /// Parses a context from JSON text (the form the oracle cases carry).
+    pub fn from_json(text: &str) -> Result<EvalContext, ContextError> {
+        let file: ContextFile = serde_json::from_str(text)
+            .map_err(|e| ContextError::Syntax { path: "<json>".into(), message: e.to_string() })?;
+        file.into_context().map_err(|(key, message)| ContextError::Invalid { path: "<json>".into(), key, message })
+    }
+}
+
+/// Why a context file could not be used.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ContextError {
+    /// The file could not be read.
+    #[error("cannot read context file {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
+    /// Neither `.toml` nor `.json`.
+    #[error("context file {path}: unknown format; name it *.toml or *.json")]
+    Extension {
+        /// The file.
+        path: String,
+    },
+    /// Not valid TOML/JSON, an unknown key, or a value of the wrong type.
+    #[error("context file {path}: {message}")]
+    Syntax {
+        /// The file.
+        path: String,
+        /// The parser's message, with line and column.
+        message: String,
+    },
+    /// Well-formed, but a value is out of range.
+    #[error("context file {path}: `{key}`: {message}")]
+    Invalid {
+        /// The file.
+        path: String,
+        /// The key path, e.g. `metrics.PendingTasks.samples[2]`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContextFile {
+    #[serde(default)]
+    now: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    pool: PoolState,
+    #[serde(default)]
+    metrics: BTreeMap<String, MetricFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MetricFile {
+    #[serde(default)]
+    samples: Vec<(f64, f64)>,
+}
+
+impl ContextFile {
+    fn into_context(self) -> Result<EvalContext, (String, String)> {
+        let now = match &self.now {
+            Some(text) => Timestamp::parse(text).map_err(|e| ("now".to_owned(), e.to_string()))?,
+            None => Timestamp::now(),
+        };
+        let pool = &self.pool;
+        for (key, value) in [
+            ("pool.target_dedicated", pool.target_dedicated),
+            ("pool.target_low_priority", pool.target_low_priority),
+            ("pool.current_dedicated", pool.current_dedicated),
+            ("pool.current_low_priority", pool.current_low_priority),
+            ("pool.task_slots_per_node", pool.task_slots_per_node),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err((key.to_owned(), format!("must be a number at least 0, got {value}")));
+            }
+        }
+        let mut context = EvalContext { seed: self.seed, pool: self.pool, ..EvalContext::new(now) };
+        for (name, metric_file) in self.metrics {
+            let Some(metric) = Metric::named(name.trim_start_matches('$')) else {
+                let known: Vec<&str> = Metric::ALL.iter().map(|(_, n, _)| *n).collect();
+                return Err((
+                    format!("metrics.{name}"),
+                    format!("no such metric; the metrics are {}", known.join(", ")),
+                ));
+            };
+            let mut samples = Vec::with_capacity(metric_file.samples.len());
+            for (i, (age, value)) in metric_file.samples.into_iter().enumerate() {
+                let key = || format!("metrics.{name}.samples[{i}]");
+                if !(age.is_finite() && age >= 0.0) {
+                    return Err((key(), format!("the age must be a number of seconds at least 0, got {age}")));
+                }
+                let at = Interval::from_seconds(age)
+                    .and_then(|a| now.sub_interval(a))
+                    .map_err(|_| (key(), format!("an age of {age} s reaches before the year 1")))?;
+                samples.push((at, value));
+            }
+            context.set_history(metric, History::new(samples));
+        }
+        Ok(context)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_schema_with_defaults() {
+        let c = EvalContext::from_json(r#"{"now":"2020-01-01T00:00:00Z","pool":{"target_dedicated":2},"metrics":{"PendingTasks":{"samples":[[15,1],[45,2]]}}}"#).unwrap();
+        assert_eq!(c.pool.target_dedicated, 2.0);
+        assert_eq!(c.pool.task_slots_per_node, 1.0);
+        assert_eq!(c.history(Metric::PendingTasks).count(), 2);
+        assert_eq!(c.history(Metric::CPUPercent).count(), 0);
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_named() {
+        let e = EvalContext::from_json(r#"{"pool":{"target":2}}"#).unwrap_err();
+        assert!(e.to_string().contains("unknown field `target`"), "{e}");
+        let e = EvalContext::from_json(r#"{"metrics":{"Pending":{"samples":[]}}}"#).unwrap_err();
+        assert!(e.to_string().contains("`metrics.Pending`: no such metric"), "{e}");
+        let e = EvalContext::from_json(r#"{"metrics":{"PendingTasks":{"samples":[[-1,0]]}}}"#).unwrap_err();
+        assert!(e.to_string().contains("metrics.PendingTasks.samples[0]"), "{e}");
+        let e = EvalContext::from_json(r#"{"now":"soon"}"#).unwrap_err();
+        assert!(e.to_string().contains("`now`"), "{e}");
+    }
+}

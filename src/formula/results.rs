@@ -1,0 +1,277 @@
+//! What an evaluation returns, in the service's form: the results string
+//! (spec §8) and, when it failed, an error with code, message and values
+//! (spec §9).
+
+use std::fmt;
+
+use autoscale_runtime::{DeallocationOption, Value};
+
+use super::ast::Span;
+use super::builtins::ServiceVar;
+use super::context::PoolState;
+
+/// The values an evaluation leaves behind, printed as the results string.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Results {
+    /// `$TargetDedicatedNodes` as computed (not yet truncated).
+    pub target_dedicated: f64,
+    /// `$TargetLowPriorityNodes` as computed.
+    pub target_low_priority: f64,
+    /// `$NodeDeallocationOption`.
+    pub deallocation: DeallocationOption,
+    /// Every user variable assigned, with its last value, sorted by the
+    /// byte order of the name as written.
+    pub variables: Vec<(String, Value)>,
+}
+
+impl Results {
+    /// The results of an evaluation that assigned nothing.
+    pub fn unassigned(pool: &PoolState) -> Results {
+        Results {
+            target_dedicated: pool.target_dedicated,
+            target_low_priority: pool.target_low_priority,
+            deallocation: DeallocationOption::default(),
+            variables: Vec::new(),
+        }
+    }
+}
+
+/// The results string: `$TargetDedicatedNodes=1;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;...`.
+impl fmt::Display for Results {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut out = String::new();
+        out.push_str("$TargetDedicatedNodes=");
+        Value::Double(self.target_dedicated).write_to(&mut out);
+        out.push_str(";$TargetLowPriorityNodes=");
+        Value::Double(self.target_low_priority).write_to(&mut out);
+        out.push_str(";$NodeDeallocationOption=");
+        out.push_str(self.deallocation.keyword());
+        for (name, value) in &self.variables {
+            out.push(';');
+            out.push_str(name);
+            out.push('=');
+            value.write_to(&mut out);
+        }
+        f.write_str(&out)
+    }
+}
+
+/// The service's error codes (spec §9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// The text does not parse.
+    SyntaxError,
+    /// Over 8192 bytes or 100 statements.
+    TooLong,
+    /// A run-time failure: undefined symbol, type error, bad argument, …
+    EvaluationError,
+    /// A `GetSample` with a percentage found too few samples.
+    InsufficientSampleData,
+}
+
+impl ErrorCode {
+    /// The code as the service returns it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::SyntaxError => "AutoScalingFormulaSyntaxError",
+            ErrorCode::TooLong => "AutoScalingFormulaTooLong",
+            ErrorCode::EvaluationError => "AutoScalingFormulaEvaluationError",
+            ErrorCode::InsufficientSampleData => "InsufficientSampleData",
+        }
+    }
+
+    /// The error's fixed message.
+    pub fn message(self) -> &'static str {
+        match self {
+            ErrorCode::SyntaxError => "The specified auto-scaling formula has a syntax error.",
+            // (decision) the service's text for this code is not on record.
+            ErrorCode::TooLong => "The specified auto-scaling formula is too long.",
+            ErrorCode::EvaluationError => "The specified auto-scaling formula has evaluation error",
+            ErrorCode::InsufficientSampleData => "Autoscale evaluation failed due to insufficient sample data",
+        }
+    }
+}
+
+/// Where in the formula an error is, 1-based, plus the byte span for carets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Location {
+    /// Line, from 1.
+    pub line: usize,
+    /// Column in characters, from 1.
+    pub column: usize,
+    /// The bytes the error points at.
+    pub span: Span,
+}
+
+/// A failed evaluation: the service's error, and the results string as far
+/// as the evaluation got.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvalError {
+    /// The error code.
+    pub code: ErrorCode,
+    /// What went wrong, e.g. `Undefined symbol: $x`.
+    pub detail: String,
+    /// Where, when the error belongs to a place in the formula.
+    pub location: Option<Location>,
+    /// What was assigned before the failure; the pool applies none of it.
+    pub results: Results,
+}
+
+impl EvalError {
+    /// The service's `message`.
+    pub fn message(&self) -> &'static str {
+        self.code.message()
+    }
+
+    /// The service's `values`: one `Message` of the form
+    /// `Line L, Col C: <detail>`.
+    pub fn values(&self) -> Vec<(String, String)> {
+        let text = match self.location {
+            Some(l) => format!("Line {}, Col {}: {}", l.line, l.column, self.detail),
+            None => self.detail.clone(),
+        };
+        vec![("Message".to_owned(), text)]
+    }
+}
+
+impl fmt::Display for EvalError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.code.as_str(), self.message())?;
+        for (name, value) in self.values() {
+            write!(f, "\n  {name}: {value}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A successful evaluation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The values left behind.
+    pub results: Results,
+    /// Whether `stop()` ended the evaluation early.
+    pub stopped: bool,
+}
+
+impl Outcome {
+    /// The dedicated and low-priority node counts the service applies:
+    /// the targets truncated toward zero.
+    pub fn applied_targets(&self) -> (u64, u64) {
+        (self.results.target_dedicated as u64, self.results.target_low_priority as u64)
+    }
+}
+
+/// Tracks what an evaluation assigns, the way the service reads and
+/// reports it. Both engines record through this, so the alias rules and the
+/// results order live in one place.
+#[derive(Debug, Clone)]
+pub struct Recorder {
+    /// `$TargetDedicatedNodes`, `$TargetDedicated`, `$TargetLowPriorityNodes`,
+    /// `$TargetLowPriority`: current value and the last assignment's span.
+    targets: [(f64, Option<Span>); 4],
+    deallocation: DeallocationOption,
+    users: Vec<Option<Value>>,
+}
+
+fn target_slot(var: ServiceVar) -> Option<usize> {
+    match var {
+        ServiceVar::TargetDedicated => Some(0),
+        ServiceVar::TargetDedicatedAlias => Some(1),
+        ServiceVar::TargetLowPriority => Some(2),
+        ServiceVar::TargetLowPriorityAlias => Some(3),
+        _ => None,
+    }
+}
+
+impl Recorder {
+    /// Starts an evaluation: every target reads as the pool's current
+    /// target, the option as `requeue`, no user variable is assigned.
+    pub fn new(pool: &PoolState, user_variables: usize) -> Recorder {
+        let (d, l) = (pool.target_dedicated, pool.target_low_priority);
+        Recorder {
+            targets: [(d, None), (d, None), (l, None), (l, None)],
+            deallocation: DeallocationOption::default(),
+            users: vec![None; user_variables],
+        }
+    }
+
+    /// The value a target variable or its alias reads as now.
+    pub fn target(&self, var: ServiceVar) -> Option<f64> {
+        target_slot(var).map(|i| self.targets[i].0)
+    }
+
+    /// The deallocation option as assigned so far.
+    pub fn deallocation(&self) -> DeallocationOption {
+        self.deallocation
+    }
+
+    /// Assigns a target variable or alias at `span`.
+    pub fn set_target(&mut self, var: ServiceVar, value: f64, span: Span) {
+        if let Some(i) = target_slot(var) {
+            self.targets[i] = (value, Some(span));
+        }
+    }
+
+    /// Assigns `$NodeDeallocationOption`.
+    pub fn set_deallocation(&mut self, option: DeallocationOption) {
+        self.deallocation = option;
+    }
+
+    /// A user variable's current value.
+    pub fn user(&self, index: usize) -> Option<&Value> {
+        self.users.get(index).and_then(Option::as_ref)
+    }
+
+    /// Assigns a user variable.
+    pub fn set_user(&mut self, index: usize, value: Value) {
+        if let Some(slot) = self.users.get_mut(index) {
+            *slot = Some(value);
+        }
+    }
+
+    /// The results, naming user variables from `names` (indexed like the
+    /// recorder's variables), and the first target the pool could not
+    /// apply (negative or not finite) with the span that assigned it.
+    pub fn finish(self, names: &[String]) -> (Results, Option<(Span, String)>) {
+        // The full name wins when assigned; otherwise the alias's value
+        // (which is the pool's target when neither was assigned).
+        let pick = |full: (f64, Option<Span>), alias: (f64, Option<Span>)| if full.1.is_some() { full } else { alias };
+        let dedicated = pick(self.targets[0], self.targets[1]);
+        let low = pick(self.targets[2], self.targets[3]);
+        let mut variables: Vec<(String, Value)> =
+            names.iter().zip(self.users).filter_map(|(name, value)| Some((name.clone(), value?))).collect();
+        variables.sort_by(|a, b| a.0.cmp(&b.0));
+        let invalid = [("$TargetDedicatedNodes", dedicated), ("$TargetLowPriorityNodes", low)]
+            .into_iter()
+            .find(|(_, (v, _))| !(v.is_finite() && *v >= 0.0))
+            .map(|(name, (v, span))| {
+                (
+                    span.unwrap_or_default(),
+                    format!("{name} must be a finite number at least 0, not {}", Value::Double(v)),
+                )
+            });
+        let results = Results {
+            target_dedicated: dedicated.0,
+            target_low_priority: low.0,
+            deallocation: self.deallocation,
+            variables,
+        };
+        (results, invalid)
+    }
+}
+
+/// An evaluation failure as an engine reports it: the byte span rather than
+/// line and column, which the caller computes from the source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Fault {
+    /// The service's code.
+    pub code: ErrorCode,
+    /// Where.
+    pub span: Span,
+    /// What went wrong.
+    pub detail: String,
+}
+
+/// How an engine's run ended: normally (`Ok(stopped)`) or with a fault;
+/// the results are there either way.
+pub type Run = (Results, Result<bool, Fault>);

@@ -1,0 +1,21 @@
+//! autoscale-sim: compile, test and simulate batch-pool autoscale formulas
+//! offline.
+//!
+//! The pipeline, from formula text to the service's results string:
+//!
+//! ```
+//! use autoscale_sim::formula::{Formula, context::EvalContext};
+//! use autoscale_runtime::Timestamp;
+//!
+//! let formula = Formula::compile("$TargetDedicatedNodes = min(25, 2 * 3);").unwrap();
+//! assert!(formula.diagnostics().is_empty());
+//! let ctx = EvalContext::new(Timestamp::parse("2024-01-01T00:00:00Z").unwrap());
+//! let outcome = formula.evaluate(&ctx).unwrap();
+//! assert_eq!(
+//!     outcome.results.to_string(),
+//!     "$TargetDedicatedNodes=6;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
+//! );
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod formula;

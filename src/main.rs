@@ -1,0 +1,227 @@
+//! The `autoscale-sim` command line: parses arguments (clap derive), calls
+//! the library, renders what it returns.
+//!
+//! Exit codes: 0 success; 1 the formula has errors (`check`) or an input
+//! could not be read; 2 the evaluation failed (`eval`); 64 bad command-line
+//! usage.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context as _, Result};
+use autoscale_runtime::Timestamp;
+use autoscale_sim::formula::context::EvalContext;
+use autoscale_sim::formula::diag::{self, Diagnostic};
+use autoscale_sim::formula::results::EvalError;
+use autoscale_sim::formula::{Formula, compile_error};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+
+/// Compile, test and simulate batch-pool autoscale formulas offline.
+///
+/// `check` finds the errors in a formula before the service does; `eval`
+/// computes exactly the results string the service's "evaluate autoscale"
+/// would return for a given pool state and metric samples.
+#[derive(Debug, Parser)]
+#[command(name = "autoscale-sim", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check a formula for errors without evaluating it.
+    ///
+    /// Prints nothing and exits 0 when the formula is valid; otherwise prints
+    /// every error with its code, line, column and the offending text, and
+    /// exits 1.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim check pool.formula\n  autoscale-sim check -e '$TargetDedicatedNodes = min(10, $PendingTasks.GetSample(1))'"
+    )]
+    Check {
+        #[command(flatten)]
+        formula: FormulaArg,
+    },
+    /// Evaluate a formula once and print the service's results string.
+    ///
+    /// The formula sees the instant, pool state and metric samples of the
+    /// context file (all optional: an empty pool, no samples, now). A failed
+    /// evaluation still prints the results string (what was assigned before
+    /// the failure), reports the service's error code, message and values on
+    /// stderr, and exits 2.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim eval simulations/formulas/pending-tasks.formula --context simulations/contexts/busy.toml\n  autoscale-sim eval -e '$TargetDedicatedNodes = 3' --format json"
+    )]
+    Eval {
+        #[command(flatten)]
+        formula: FormulaArg,
+        /// Evaluation context, TOML or JSON by extension (schema in the README).
+        #[arg(long, short, value_name = "FILE")]
+        context: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, short, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Where the formula comes from: a file (`-` for stdin) or `-e TEXT`.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+struct FormulaArg {
+    /// Formula file; `-` reads standard input.
+    #[arg(value_name = "FORMULA_FILE")]
+    file: Option<PathBuf>,
+    /// Formula text given on the command line instead of a file.
+    #[arg(short = 'e', long = "expr", value_name = "FORMULA")]
+    expr: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    /// The results string on stdout; errors on stderr.
+    Text,
+    /// `{"timestamp","results","error"}` on stdout, the shape of the service's autoScaleRun.
+    Json,
+}
+
+impl FormulaArg {
+    /// The formula's display name and text.
+    fn load(&self) -> Result<(String, String)> {
+        match (&self.expr, &self.file) {
+            (Some(text), _) => Ok(("<expr>".to_owned(), text.clone())),
+            (None, Some(path)) if path == Path::new("-") => {
+                let mut text = String::new();
+                std::io::stdin().read_to_string(&mut text).context("cannot read the formula from standard input")?;
+                Ok(("<stdin>".to_owned(), text))
+            }
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read formula file `{}`", path.display()))?;
+                Ok((path.display().to_string(), text))
+            }
+            (None, None) => anyhow::bail!("give a formula file or -e FORMULA"),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { ExitCode::from(64) } else { ExitCode::SUCCESS };
+        }
+    };
+    let result = match &cli.command {
+        Command::Check { formula } => check(formula),
+        Command::Eval { formula, context, format } => eval(formula, context.as_deref(), *format),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn stderr() -> StandardStream {
+    let color = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
+    StandardStream::stderr(color)
+}
+
+fn report(name: &str, source: &str, diagnostics: &[Diagnostic]) -> Result<()> {
+    let mut err = stderr();
+    diag::render(&mut err, name, source, diagnostics)?;
+    let n = diagnostics.len();
+    writeln!(err, "error: {n} error{} in {name}", if n == 1 { "" } else { "s" })?;
+    Ok(())
+}
+
+fn check(arg: &FormulaArg) -> Result<ExitCode> {
+    let (name, source) = arg.load()?;
+    let diagnostics = match Formula::compile(&source) {
+        Ok(formula) => formula.diagnostics().to_vec(),
+        Err(d) => vec![d],
+    };
+    if diagnostics.is_empty() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    report(&name, &source, &diagnostics)?;
+    Ok(ExitCode::from(1))
+}
+
+fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format) -> Result<ExitCode> {
+    let (name, source) = arg.load()?;
+    let ctx = match context {
+        Some(path) => EvalContext::load(path)?,
+        None => EvalContext::new(Timestamp::now()),
+    };
+    let outcome = match Formula::compile(&source) {
+        Ok(formula) => formula.evaluate(&ctx),
+        Err(d) => Err(compile_error(&source, &d, &ctx)),
+    };
+    let (results, error) = match &outcome {
+        Ok(o) => (&o.results, None),
+        Err(e) => (&e.results, Some(e)),
+    };
+    let mut out = std::io::stdout().lock();
+    let written = match format {
+        Format::Text => writeln!(out, "{results}"),
+        Format::Json => {
+            let json = JsonRun {
+                timestamp: ctx.now.to_string(),
+                results: results.to_string(),
+                error: error.map(JsonError::from),
+            };
+            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)
+        }
+    };
+    match written {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    let Some(error) = error else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    if format == Format::Text {
+        let mut err = stderr();
+        diag::render_eval_error(&mut err, &name, &source, error)?;
+        writeln!(err, "{error}")?;
+    }
+    Ok(ExitCode::from(2))
+}
+
+/// The service's autoScaleRun object.
+#[derive(serde::Serialize)]
+struct JsonRun {
+    timestamp: String,
+    results: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<JsonError>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonError {
+    code: &'static str,
+    message: &'static str,
+    values: Vec<JsonValue>,
+}
+
+#[derive(serde::Serialize)]
+struct JsonValue {
+    name: String,
+    value: String,
+}
+
+impl From<&EvalError> for JsonError {
+    fn from(e: &EvalError) -> JsonError {
+        JsonError {
+            code: e.code.as_str(),
+            message: e.message(),
+            values: e.values().into_iter().map(|(name, value)| JsonValue { name, value }).collect(),
+        }
+    }
+}
