@@ -1,1 +1,132 @@
-//! placeholder
+//! The command line as a user drives it: exit codes, what goes to stdout
+//! and stderr, and the README's examples.
+
+use crate::support::{cli, scratch_dir};
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_valid_formula_prints_nothing() {
+    let out = cli(&["check", "simulations/formulas/pending-tasks.formula"], None);
+    assert_eq!(out.status.code(), Some(0), "stderr: {}", text(&out.stderr));
+    assert!(out.stdout.is_empty() && out.stderr.is_empty());
+}
+
+#[test]
+fn check_invalid_formula_shows_every_error_with_position() {
+    let out = cli(&["check", "-e", "$a = 1;\n$b = $a + time();\n$c = $nope;"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("error[E0200]: Operator + cannot be applied to double and timestamp"), "{err}");
+    assert!(err.contains("--> <expr>:2:6"), "{err}");
+    assert!(err.contains("error[E0100]: Undefined symbol: $nope"), "{err}");
+    assert!(err.contains("--> <expr>:3:6"), "{err}");
+    assert!(err.contains("error: 2 errors in <expr>"), "{err}");
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn check_reads_stdin_and_reports_missing_files() {
+    let out = cli(&["check", "-"], Some("$TargetDedicatedNodes = 2;"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cli(&["check", "no/such.formula"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read formula file `no/such.formula`"), "{}", text(&out.stderr));
+}
+
+#[test]
+fn eval_readme_example() {
+    let out = cli(
+        &[
+            "eval",
+            "simulations/formulas/pending-tasks.formula",
+            "--context",
+            "simulations/contexts/busy.toml",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // avg of the six PendingTasks samples 14, 12, 11, 9, 8, 6 = 10.
+    assert_eq!(
+        text(&out.stdout),
+        "$TargetDedicatedNodes=10;$TargetLowPriorityNodes=0;$NodeDeallocationOption=taskcompletion;\
+         maxNumberofVMs=25;pendingTaskSamplePercent=100;pendingTaskSamples=10;startingNumberOfVMs=1\n"
+    );
+}
+
+#[test]
+fn eval_failure_prints_results_and_error_and_exits_2() {
+    let out = cli(&["eval", "-e", "$TargetDedicatedNodes = 3; $x = $missing"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        text(&out.stdout),
+        "$TargetDedicatedNodes=3;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue\n"
+    );
+    let err = text(&out.stderr);
+    assert!(err.contains("AutoScalingFormulaEvaluationError: The specified auto-scaling formula has evaluation error"));
+    assert!(err.contains("Message: Line 1, Col 33: Undefined symbol: $missing"), "{err}");
+    assert!(err.contains("^^^^^^^^"), "a caret excerpt: {err}");
+}
+
+#[test]
+fn eval_json_has_the_autoscale_run_shape() {
+    let dir = scratch_dir("cli-json");
+    let ctx = dir.join("ctx.toml");
+    std::fs::write(&ctx, "now = \"2020-01-02T03:04:05.678Z\"\n[pool]\ntarget_dedicated = 5\n").unwrap();
+    let out = cli(&["eval", "-e", "$x = 1", "--context", ctx.to_str().unwrap(), "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "timestamp": "2020-01-02T03:04:05.678Z",
+            "results": "$TargetDedicatedNodes=5;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue;$x=1"
+        })
+    );
+
+    let out = cli(&["eval", "-e", "a = (", "--format", "json"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["error"]["code"], "AutoScalingFormulaSyntaxError");
+    assert_eq!(json["error"]["message"], "The specified auto-scaling formula has a syntax error.");
+    assert_eq!(json["error"]["values"][0]["name"], "Message");
+    assert_eq!(json["error"]["values"][0]["value"], "Line 1, Col 6: unexpected end of formula, expected an expression");
+}
+
+#[test]
+fn bad_context_files_are_named_and_nothing_is_printed() {
+    let dir = scratch_dir("cli-bad-context");
+    let cases = [
+        ("unknown-key.toml", "[pool]\ntarget = 3\n", "unknown field `target`"),
+        ("bad-metric.json", r#"{"metrics": {"Pending": {"samples": []}}}"#, "`metrics.Pending`: no such metric"),
+        ("bad-age.toml", "[metrics.PendingTasks]\nsamples = [[-5, 1]]\n", "metrics.PendingTasks.samples[0]"),
+        ("bad-now.json", r#"{"now": "tomorrow"}"#, "`now`: cannot parse time"),
+        ("ctx.yaml", "now: 1", "name it *.toml or *.json"),
+    ];
+    for (file, content, expected) in cases {
+        let path = dir.join(file);
+        std::fs::write(&path, content).unwrap();
+        let out = cli(&["eval", "-e", "$x = 1", "--context", path.to_str().unwrap()], None);
+        assert_eq!(out.status.code(), Some(1), "{file}");
+        assert!(out.stdout.is_empty(), "{file}: nothing on stdout");
+        let err = text(&out.stderr);
+        assert!(err.contains(expected) && err.contains(file), "{file}: {err}");
+    }
+    let out = cli(&["eval", "-e", "$x = 1", "--context", "no/such/ctx.toml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read context file no/such/ctx.toml"));
+}
+
+#[test]
+fn usage_errors_exit_64_and_help_teaches() {
+    for args in [&["eval"][..], &["check", "a.formula", "-e", "x=1"], &["frobnicate"], &["eval", "-e", "x", "--format", "xml"]] {
+        let out = cli(args, None);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out.stderr));
+    }
+    let out = cli(&["eval", "--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let help = text(&out.stdout);
+    assert!(help.contains("Examples:") && help.contains("--context"), "{help}");
+}
