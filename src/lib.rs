@@ -16,6 +16,10 @@
 //!     "$TargetDedicatedNodes=6;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue"
 //! );
 //! ```
-#![forbid(unsafe_code)]
+// Unsafe code is allowed only in `formula::jit`, where each block says why it holds.
+#![deny(unsafe_code)]
 
 pub mod formula;
+pub mod report;
+pub mod scenario;
+pub mod sim;

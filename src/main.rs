@@ -14,7 +14,7 @@ use autoscale_runtime::Timestamp;
 use autoscale_sim::formula::context::EvalContext;
 use autoscale_sim::formula::diag::{self, Diagnostic};
 use autoscale_sim::formula::results::EvalError;
-use autoscale_sim::formula::{Formula, compile_error};
+use autoscale_sim::formula::{Engine, Formula, compile_error};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 
@@ -63,6 +63,29 @@ enum Command {
         /// Output format.
         #[arg(long, short, value_enum, default_value_t = Format::Text)]
         format: Format,
+        /// Evaluation engine; both give identical results.
+        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+        engine: EngineArg,
+    },
+    /// Simulate a scenario: a pool, its workload and its formula over days.
+    ///
+    /// Prints a summary (cost, node-hours, queue waits, tasks, evaluations)
+    /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
+    /// tasks.csv and summary.json into DIR. A progress bar shows on stderr
+    /// when it is a terminal.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim run simulations/bursty-day.toml\n  autoscale-sim run simulations/bursty-day.toml --out out/bursty --seed 7"
+    )]
+    Run {
+        /// The scenario file (schema in the README).
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// Folder for the output files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Seed of every random stream, instead of the scenario's `seed`.
+        #[arg(long, value_name = "N")]
+        seed: Option<u64>,
     },
 }
 
@@ -76,6 +99,23 @@ struct FormulaArg {
     /// Formula text given on the command line instead of a file.
     #[arg(short = 'e', long = "expr", value_name = "FORMULA")]
     expr: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum EngineArg {
+    /// Native code compiled with cranelift.
+    Jit,
+    /// The reference tree-walking interpreter.
+    Interp,
+}
+
+impl From<EngineArg> for Engine {
+    fn from(e: EngineArg) -> Engine {
+        match e {
+            EngineArg::Jit => Engine::Jit,
+            EngineArg::Interp => Engine::Interp,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -116,7 +156,8 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Check { formula } => check(formula),
-        Command::Eval { formula, context, format } => eval(formula, context.as_deref(), *format),
+        Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
+        Command::Run { scenario, out, seed } => run(scenario, out.as_deref(), *seed),
     };
     match result {
         Ok(code) => code,
@@ -153,13 +194,13 @@ fn check(arg: &FormulaArg) -> Result<ExitCode> {
     Ok(ExitCode::from(1))
 }
 
-fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format) -> Result<ExitCode> {
+fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format, engine: EngineArg) -> Result<ExitCode> {
     let (name, source) = arg.load()?;
     let ctx = match context {
         Some(path) => EvalContext::load(path)?,
         None => EvalContext::new(Timestamp::now()),
     };
-    let outcome = match Formula::compile(&source) {
+    let outcome = match Formula::compile_with(&source, engine.into()) {
         Ok(formula) => formula.evaluate(&ctx),
         Err(d) => Err(compile_error(&source, &d, &ctx)),
     };
@@ -224,4 +265,36 @@ impl From<&EvalError> for JsonError {
             values: e.values().into_iter().map(|(name, value)| JsonValue { name, value }).collect(),
         }
     }
+}
+
+/// `run`: load the scenario, simulate it with a progress bar, print the
+/// summary and write the output files.
+fn run(path: &Path, out: Option<&Path>, seed: Option<u64>) -> Result<ExitCode> {
+    use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
+    let scenario = Scenario::load(path)?;
+    let duration = scenario.duration;
+    let bar = if std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(duration.as_millis() / 1000);
+        let style = indicatif::ProgressStyle::with_template("{bar:40} {percent:>3}% simulated, {msg} events")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+        bar.set_style(style);
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let output = Simulation::new(scenario, seed).run(&mut |p| {
+        bar.set_position(p.now.as_millis() / 1000);
+        bar.set_message(p.events.to_string());
+    });
+    bar.finish_and_clear();
+    let summary = report::Summary::of(&output);
+    if let Some(dir) = out {
+        let written = report::write_all(&output, &summary, dir)?;
+        eprintln!("wrote {} files to {}", written.len(), dir.display());
+    }
+    match std::io::stdout().lock().write_all(summary.to_text(duration).as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -60,7 +60,9 @@ pub fn std(values: &[f64]) -> Result<f64, RuntimeError> {
 
 /// `sum(list)`: 0 for an empty list.
 pub fn sum(values: &[f64]) -> f64 {
-    values.iter().sum()
+    // Not `Iterator::sum`: it starts from -0.0, so an empty list would
+    // print as `-0`. Start from +0.0 as a C loop does.
+    values.iter().fold(0.0, |total, x| total + x)
 }
 
 /// `percentile(v, p)`: **(decision)** nearest rank on the sorted values, so
@@ -86,6 +88,48 @@ pub fn val(values: &[f64], index: f64) -> Result<f64, RuntimeError> {
     values.get(index.trunc() as usize).copied().ok_or(out_of_range)
 }
 
+/// A list function: takes a flattened `doubleVecList`, returns a double.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[allow(missing_docs)]
+pub enum ListFunction {
+    Avg,
+    Len,
+    Max,
+    Min,
+    Norm,
+    Range,
+    Std,
+    Sum,
+}
+
+impl ListFunction {
+    /// Every list function; the index is its code in the C ABI.
+    pub const ALL: [ListFunction; 8] = [
+        ListFunction::Avg,
+        ListFunction::Len,
+        ListFunction::Max,
+        ListFunction::Min,
+        ListFunction::Norm,
+        ListFunction::Range,
+        ListFunction::Std,
+        ListFunction::Sum,
+    ];
+
+    /// Applies the function to the flattened list.
+    pub fn apply(self, values: &[f64]) -> Result<f64, RuntimeError> {
+        match self {
+            ListFunction::Avg => avg(values),
+            ListFunction::Len => Ok(len(values)),
+            ListFunction::Max => max(values),
+            ListFunction::Min => min(values),
+            ListFunction::Norm => norm(values),
+            ListFunction::Range => range(values),
+            ListFunction::Std => std(values),
+            ListFunction::Sum => Ok(sum(values)),
+        }
+    }
+}
+
 /// A logarithm of the language; on a `doubleVec` it applies element-wise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Log {
@@ -106,6 +150,16 @@ impl Log {
             Log::Decimal => x.log10(),
         }
     }
+}
+
+impl Log {
+    /// Every logarithm; the index is its code in the C ABI.
+    pub const ALL: [Log; 3] = [Log::Binary, Log::Natural, Log::Decimal];
+}
+
+impl Rounding {
+    /// Every rounding; the index is its code in the C ABI.
+    pub const ALL: [Rounding; 3] = [Rounding::Ceil, Rounding::Floor, Rounding::Round];
 }
 
 /// A rounding function of the language (`ceil`, `floor`, `round`).

@@ -48,6 +48,24 @@ impl History {
         History { times, values }
     }
 
+    /// Appends a sample recorded at `at`, which must not be older than the
+    /// newest sample. A simulator appends each sample as it becomes visible
+    /// rather than rebuilding the history for every evaluation.
+    pub fn push(&mut self, at: Timestamp, value: f64) {
+        debug_assert!(self.times.last().is_none_or(|&last| last <= at), "samples must be pushed oldest first");
+        self.times.push(at);
+        self.values.push(value);
+    }
+
+    /// Forgets the samples recorded before `cutoff`, so that a long
+    /// simulation keeps a bounded history. Returns how many were dropped.
+    pub fn drop_before(&mut self, cutoff: Timestamp) -> usize {
+        let n = self.times.partition_point(|&t| t < cutoff);
+        self.times.drain(..n);
+        self.values.drain(..n);
+        n
+    }
+
     /// `Count()`: the number of samples in the history.
     pub fn count(&self) -> usize {
         self.values.len()
@@ -67,13 +85,23 @@ impl History {
         Ok(&self.values[self.values.len() - keep..])
     }
 
+    /// Every value, oldest first.
+    pub fn values(&self) -> &[f64] {
+        &self.values
+    }
+
     /// The samples whose age at `now` lies within `window`, bounds included.
     pub fn window(&self, now: Timestamp, window: Window) -> &[f64] {
+        &self.values[self.window_range(now, window)]
+    }
+
+    /// The indices of [`History::window`]'s samples in [`History::values`].
+    pub fn window_range(&self, now: Timestamp, window: Window) -> std::ops::Range<usize> {
         let oldest_time = now.unix_ticks().saturating_sub(window.oldest.0);
         let newest_time = now.unix_ticks().saturating_sub(window.newest.0);
         let start = self.times.partition_point(|t| t.unix_ticks() < oldest_time);
         let end = self.times.partition_point(|t| t.unix_ticks() <= newest_time);
-        &self.values[start..end.max(start)]
+        start..end.max(start)
     }
 
     /// `GetSamplePercent(window)`: 100 × samples in the window ÷ the samples
@@ -123,6 +151,21 @@ mod tests {
         assert!(h.last(-1.0).is_err());
         assert_eq!(h.count(), 4);
         assert_eq!(h.begin_time(), now.sub_interval(secs(105)).ok());
+    }
+
+    #[test]
+    fn push_appends_and_drop_before_trims_the_oldest() {
+        let now = Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+        let mut h = History::default();
+        for age in [90, 60, 30, 0] {
+            h.push(now.sub_interval(secs(age)).unwrap(), age as f64);
+        }
+        assert_eq!(h, history(now, &[(90, 90.0), (60, 60.0), (30, 30.0), (0, 0.0)]));
+        assert_eq!(h.drop_before(now.sub_interval(secs(60)).unwrap()), 1);
+        assert_eq!(h.begin_time(), now.sub_interval(secs(60)).ok());
+        assert_eq!(h.last(10.0), Ok(&[60.0, 30.0, 0.0][..]));
+        assert_eq!(h.drop_before(now.sub_interval(secs(3600)).unwrap()), 0);
+        assert_eq!(h.count(), 3);
     }
 
     #[test]

@@ -16,6 +16,9 @@ pub enum Arith {
 }
 
 impl Arith {
+    /// Every operator; the index is its code in the C ABI.
+    pub const ALL: [Arith; 4] = [Arith::Add, Arith::Sub, Arith::Mul, Arith::Div];
+
     /// Applies the operator to two doubles.
     pub fn apply(self, a: f64, b: f64) -> f64 {
         match self {

@@ -2,6 +2,7 @@
 //! methods, each with the one-line documentation that diagnostics (and the
 //! language server) show.
 
+pub use autoscale_runtime::aggregate::ListFunction;
 use autoscale_runtime::aggregate::{Log, Rounding};
 
 /// A metric: a sample history read only through its methods (spec §6–§7).
@@ -129,20 +130,6 @@ impl ServiceVar {
                 | ServiceVar::DeallocationOption
         )
     }
-}
-
-/// A list function: takes a `doubleVecList`, flattened, and returns a double.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[allow(missing_docs)]
-pub enum ListFunction {
-    Avg,
-    Len,
-    Max,
-    Min,
-    Norm,
-    Range,
-    Std,
-    Sum,
 }
 
 /// A built-in function.

@@ -17,6 +17,7 @@ use super::ast::{self, BinaryOp, Expr, ExprKind, Name, Span, UnaryOp};
 use super::builtins::{Function, Metric, SampleMethod, ServiceVar};
 use super::diag::{Code, Diagnostic};
 use super::ir::{Comparison, Logic, Node, NodeKind, Program, SampleQuery, Stmt, Target, Type, VarId};
+use super::results::VariableOrder;
 
 /// Checks a parsed formula. The diagnostics come in source order; an empty
 /// list means the formula is valid.
@@ -25,7 +26,8 @@ pub fn check(statements: &[ast::Statement]) -> (Program, Vec<Diagnostic>) {
     let statements = statements.iter().map(|s| checker.statement(s)).collect();
     let mut diagnostics = checker.diagnostics;
     diagnostics.sort_by_key(|d| (d.span.start, d.span.end));
-    (Program { statements, variables: checker.variables }, diagnostics)
+    let order = VariableOrder::new(&checker.variables);
+    (Program { statements, variables: checker.variables, order }, diagnostics)
 }
 
 #[derive(Default)]
@@ -288,6 +290,11 @@ impl Checker {
                 format!("A {} has no method {}", ty.name(), method.text),
                 "methods exist only on metrics such as $CPUPercent",
             );
+            if ty == Type::Never {
+                // The receiver's own error is reported (and fails first at
+                // run time); "a nothing has no method" would only mislead.
+                return Self::node(NodeKind::Fail { children, error: Box::new(d) }, Type::Never, method.span);
+            }
             return self.fail(children, d);
         };
         let args: Vec<Node> = args.iter().map(|a| self.expr(a)).collect();
@@ -367,6 +374,14 @@ impl Checker {
                 if ty == Type::Timestamp || ty == Type::Never {
                     d = d.with_help("a timestamp has year, month, day, weekday, hour, minute and second");
                 }
+                if ty == Type::Never {
+                    // Reported already, as for a method on a failed receiver.
+                    return Self::node(
+                        NodeKind::Fail { children: vec![receiver], error: Box::new(d) },
+                        ty,
+                        member.span,
+                    );
+                }
                 self.fail(vec![receiver], d)
             }
         }
@@ -396,8 +411,16 @@ impl Checker {
     fn binary(&mut self, op: BinaryOp, lhs: Node, rhs: Node, span: Span) -> Node {
         let operation = Operation::of(op);
         let (l, r) = (lhs.ty, rhs.ty);
-        let ty = if l == Type::Never || r == Type::Never { Some(Type::Never) } else { operation.result(l, r) };
-        let Some(ty) = ty else {
+        if l == Type::Never || r == Type::Never {
+            // An operand that always fails (reported already) or stops: at
+            // run time the operands run left to right until it halts, and
+            // the operator is never applied, so an engine must not type-check
+            // the other operand first (`$v || $undefined` once failed with
+            // "internal error: unexpected value [..]").
+            let d = Diagnostic::new(Code::OperatorType, span, "internal error: operator applied to no value", "");
+            return Self::node(NodeKind::Fail { children: vec![lhs, rhs], error: Box::new(d) }, Type::Never, span);
+        }
+        let Some(ty) = operation.result(l, r) else {
             let mut d = Diagnostic::new(
                 Code::OperatorType,
                 span,
@@ -539,14 +562,14 @@ fn build_call(f: Function, args: Vec<Node>) -> Result<(NodeKind, Type), Vec<Node
 /// Suggestions for an undefined name that looks like a known one.
 fn undefined_symbol_help(name: &str) -> Option<String> {
     let bare = name.trim_start_matches('$');
+    if !name.starts_with('$') && (ServiceVar::named(&format!("${name}")).is_some() || Metric::named(name).is_some()) {
+        return Some(format!("service variables start with `$`: `${name}`"));
+    }
     if let Some((full, _, _)) = ServiceVar::ALL.iter().find(|(n, _, _)| n[1..].eq_ignore_ascii_case(bare)) {
         return Some(format!("service variable names are case-sensitive: did you mean `{full}`?"));
     }
     if let Some((_, metric, _)) = Metric::ALL.iter().find(|(_, n, _)| n.eq_ignore_ascii_case(bare)) {
         return Some(format!("metric names are case-sensitive: did you mean `${metric}`?"));
-    }
-    if !name.starts_with('$') && (ServiceVar::named(&format!("${name}")).is_some() || Metric::named(name).is_some()) {
-        return Some(format!("service variables start with `$`: `${name}`"));
     }
     if let Some((constant, _)) = Interval::NAMED.iter().find(|(n, _)| n.eq_ignore_ascii_case(bare)) {
         return Some(format!("did you mean `{constant}`?"));

@@ -63,6 +63,17 @@ impl EvalContext {
         &self.histories[metric as usize]
     }
 
+    /// The samples of `metric`, to append to in place: a simulation keeps
+    /// one context and pushes each sample as it becomes visible.
+    pub fn history_mut(&mut self, metric: Metric) -> &mut History {
+        &mut self.histories[metric as usize]
+    }
+
+    /// Every metric's samples, indexed by `Metric as usize`.
+    pub fn histories(&self) -> &[History] {
+        &self.histories
+    }
+
     /// Replaces the samples of `metric`.
     pub fn set_history(&mut self, metric: Metric, history: History) {
         self.histories[metric as usize] = history;
@@ -204,6 +215,15 @@ mod tests {
         assert_eq!(c.pool.task_slots_per_node, 1.0);
         assert_eq!(c.history(Metric::PendingTasks).count(), 2);
         assert_eq!(c.history(Metric::CPUPercent).count(), 0);
+    }
+
+    #[test]
+    fn history_mut_appends_to_one_metric() {
+        let now = Timestamp::parse("2020-01-01T00:00:00Z").unwrap();
+        let mut c = EvalContext::new(now);
+        c.history_mut(Metric::RunningTasks).push(now, 3.0);
+        assert_eq!(c.history(Metric::RunningTasks).last(1.0), Ok(&[3.0][..]));
+        assert_eq!(c.history(Metric::ActiveTasks).count(), 0);
     }
 
     #[test]

@@ -19,6 +19,8 @@ pub enum Code {
     TooLong,
     /// Over 100 statements.
     TooManyStatements,
+    /// An expression nested more than 100 levels deep: `$x = ------...1`.
+    TooDeep,
     /// A variable read before any assignment: `$TargetDedicatedNodes = $Foo;`.
     UndefinedSymbol,
     /// A call of a function that does not exist: `average(1, 2)`.
@@ -51,6 +53,7 @@ impl Code {
             Code::Syntax => "E0001",
             Code::TooLong => "E0002",
             Code::TooManyStatements => "E0003",
+            Code::TooDeep => "E0004",
             Code::UndefinedSymbol => "E0100",
             Code::UnknownFunction => "E0101",
             Code::UnknownMethod => "E0102",

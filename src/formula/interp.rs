@@ -7,10 +7,10 @@ use std::rc::Rc;
 use autoscale_runtime::random::Random;
 use autoscale_runtime::samples::{SAMPLE_PERIOD, Window};
 use autoscale_runtime::{Interval, Timestamp, Value};
-use autoscale_runtime::{RuntimeError, aggregate, format::format_double};
+use autoscale_runtime::{RuntimeError, aggregate};
 
 use super::ast::Span;
-use super::builtins::{ListFunction, Metric, ServiceVar};
+use super::builtins::{Metric, ServiceVar};
 use super::context::EvalContext;
 use super::ir::{Logic, Node, NodeKind, Program, SampleQuery, Stmt, Target};
 use super::results::{ErrorCode, Fault, Recorder, Run};
@@ -44,11 +44,7 @@ pub fn run(program: &Program, ctx: &EvalContext) -> Run {
             }
         }
     }
-    let (results, invalid_target) = machine.recorder.finish(&program.variables);
-    if let (Ok(_), Some((span, detail))) = (&status, invalid_target) {
-        status = Err(Fault { code: ErrorCode::EvaluationError, span, detail });
-    }
-    (results, status)
+    machine.recorder.conclude(&program.order, status)
 }
 
 struct Machine<'a> {
@@ -58,7 +54,7 @@ struct Machine<'a> {
 }
 
 fn fault(span: Span, error: RuntimeError) -> Halt {
-    Halt::Fault(Fault { code: ErrorCode::EvaluationError, span, detail: error.to_string() })
+    Halt::Fault(Fault::from_runtime(error, span, None))
 }
 
 /// A value of a type the checker ruled out. Unreachable for checked
@@ -164,7 +160,7 @@ impl Machine<'_> {
                 for arg in args {
                     values.extend_from_slice(&self.list(arg)?);
                 }
-                list_function(*function, &values).map(Value::Double).map_err(|e| fault(span, e))
+                function.apply(&values).map(Value::Double).map_err(|e| fault(span, e))
             }
             NodeKind::Percentile(v, p) => {
                 let (v, p) = (self.list(v)?, self.double(p)?);
@@ -235,17 +231,7 @@ impl Machine<'_> {
                 let pct = self.double(arg(args.len() - 1)?)?;
                 match history.window_with_percent(now, window, pct) {
                     Ok(v) => Ok(Value::Vector(Rc::from(v))),
-                    Err(RuntimeError::InsufficientSamples { wanted, received }) => Err(Halt::Fault(Fault {
-                        code: ErrorCode::InsufficientSampleData,
-                        span: paren,
-                        detail: format!(
-                            "Insufficient data from data set: ${} wanted {}%, received {}%",
-                            metric.name(),
-                            format_double(wanted),
-                            format_double(received)
-                        ),
-                    })),
-                    Err(e) => Err(fault(span, e)),
+                    Err(e) => Err(Halt::Fault(Fault::from_runtime(e, span, Some((metric, paren))))),
                 }
             }
             SampleQuery::Percent { to } => {
@@ -258,19 +244,6 @@ impl Machine<'_> {
             // (decision) an empty history began now.
             SampleQuery::BeginTime => Ok(Value::Timestamp(history.begin_time().unwrap_or(now))),
         }
-    }
-}
-
-fn list_function(function: ListFunction, values: &[f64]) -> Result<f64, RuntimeError> {
-    match function {
-        ListFunction::Avg => aggregate::avg(values),
-        ListFunction::Len => Ok(aggregate::len(values)),
-        ListFunction::Max => aggregate::max(values),
-        ListFunction::Min => aggregate::min(values),
-        ListFunction::Norm => aggregate::norm(values),
-        ListFunction::Range => aggregate::range(values),
-        ListFunction::Std => aggregate::std(values),
-        ListFunction::Sum => Ok(aggregate::sum(values)),
     }
 }
 

@@ -14,6 +14,7 @@ use autoscale_runtime::vector::Arith;
 use super::ast::Span;
 use super::builtins::{ListFunction, Metric, ServiceVar};
 use super::diag::Diagnostic;
+use super::results::VariableOrder;
 
 /// The static type of a node (spec §3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -219,4 +220,6 @@ pub struct Program {
     pub statements: Vec<Stmt>,
     /// User variable names as written, indexed by [`VarId`].
     pub variables: Vec<String>,
+    /// The same, in results-string order.
+    pub order: VariableOrder,
 }

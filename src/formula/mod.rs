@@ -13,6 +13,8 @@ pub mod context;
 pub mod diag;
 pub mod interp;
 pub mod ir;
+#[allow(unsafe_code)]
+pub mod jit;
 pub mod lexer;
 pub mod parse;
 pub mod results;
@@ -28,25 +30,61 @@ use results::{ErrorCode, EvalError, Location, Outcome, Results};
 pub const MAX_BYTES: usize = 8192;
 /// The most statements a formula may hold.
 pub const MAX_STATEMENTS: usize = 100;
+/// The deepest an expression may nest (operators, calls, methods, members,
+/// each one level). **(decision)** The checker and the interpreter recurse
+/// over the tree, so without a bound a formula such as `$x = ------...1`
+/// (8 KB of `-`) would overflow the stack and abort the program.
+pub const MAX_DEPTH: usize = 100;
+
+/// Which engine evaluates a formula. Both give bit-identical results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Native code compiled once with cranelift (the default).
+    #[default]
+    Jit,
+    /// The reference tree-walking interpreter.
+    Interp,
+}
 
 /// A parsed and checked formula, ready to evaluate any number of times.
+/// Clones share the compiled code.
 #[derive(Debug, Clone)]
 pub struct Formula {
     source: String,
     lines: LineIndex,
     program: Program,
     diagnostics: Vec<Diagnostic>,
+    jit: Option<std::rc::Rc<jit::JitFormula>>,
 }
 
 impl Formula {
-    /// Parses and checks `source`. Fails with a syntax or size error; other
-    /// errors are in [`Formula::diagnostics`].
+    /// Parses, checks and JIT-compiles `source`. Fails with a syntax or
+    /// size error; other errors are in [`Formula::diagnostics`].
     pub fn compile(source: &str) -> Result<Formula, Diagnostic> {
+        Self::compile_with(source, Engine::default())
+    }
+
+    /// Parses and checks `source`, and prepares it for `engine`.
+    ///
+    /// Should JIT compilation ever fail (a bug: every checked program
+    /// compiles), the formula falls back to the interpreter, which gives the
+    /// same results; [`Formula::engine`] tells which one runs.
+    pub fn compile_with(source: &str, engine: Engine) -> Result<Formula, Diagnostic> {
         check_limits(source)?;
         let statements =
             parse::parse(source).map_err(|e| Diagnostic::new(Code::Syntax, e.span, e.message, "syntax error"))?;
+        check_depth(&statements)?;
         let (program, diagnostics) = check::check(&statements);
-        Ok(Formula { source: source.to_owned(), lines: LineIndex::new(source), program, diagnostics })
+        let jit = match engine {
+            Engine::Jit => jit::JitFormula::compile(&program).ok().map(std::rc::Rc::new),
+            Engine::Interp => None,
+        };
+        Ok(Formula { source: source.to_owned(), lines: LineIndex::new(source), program, diagnostics, jit })
+    }
+
+    /// The engine that evaluates this formula.
+    pub fn engine(&self) -> Engine {
+        if self.jit.is_some() { Engine::Jit } else { Engine::Interp }
     }
 
     /// The errors the checker found, in source order.
@@ -67,7 +105,10 @@ impl Formula {
     /// Evaluates the formula once against `ctx`, as the service's
     /// "evaluate autoscale" does.
     pub fn evaluate(&self, ctx: &EvalContext) -> Result<Outcome, EvalError> {
-        let (results, status) = interp::run(&self.program, ctx);
+        let (results, status) = match &self.jit {
+            Some(jit) => jit.run(ctx),
+            None => interp::run(&self.program, ctx),
+        };
         match status {
             Ok(stopped) => Ok(Outcome { results, stopped }),
             Err(fault) => Err(EvalError {
@@ -105,12 +146,49 @@ pub fn compile_error(source: &str, d: &Diagnostic, ctx: &EvalContext) -> EvalErr
     EvalError { code, detail: d.message.clone(), location, results: Results::unassigned(&ctx.pool) }
 }
 
+/// The nesting limit, [`MAX_DEPTH`]. The walk keeps its own stack: the
+/// tree may be thousands of levels deep here.
+fn check_depth(statements: &[ast::Statement]) -> Result<(), Diagnostic> {
+    use ast::{ExprKind, Statement};
+    let mut pending: Vec<(&ast::Expr, usize)> = statements
+        .iter()
+        .rev()
+        .map(|s| match s {
+            Statement::Assign { value, .. } | Statement::Expr(value) => (value, 1),
+        })
+        .collect();
+    while let Some((expr, depth)) = pending.pop() {
+        if depth > MAX_DEPTH {
+            return Err(Diagnostic::new(
+                Code::TooDeep,
+                expr.span,
+                format!("The expression is nested more than {MAX_DEPTH} levels deep"),
+                format!("level {depth}"),
+            )
+            .with_help("split it into several statements with intermediate variables"));
+        }
+        let children: Vec<&ast::Expr> = match &expr.kind {
+            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => Vec::new(),
+            ExprKind::Call { args, .. } => args.iter().collect(),
+            ExprKind::Method { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
+            ExprKind::Member { receiver, .. } => vec![receiver],
+            ExprKind::Unary { operand, .. } => vec![operand],
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+        };
+        // Reversed, so the leftmost child is looked at first.
+        pending.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+    }
+    Ok(())
+}
+
 /// The size limits, checked before parsing as the service does.
 fn check_limits(source: &str) -> Result<(), Diagnostic> {
     if source.len() > MAX_BYTES {
         return Err(Diagnostic::new(
             Code::TooLong,
-            Span::new(MAX_BYTES, source.len()),
+            // From the character the limit falls in: a span must not split one.
+            Span::new(source.floor_char_boundary(MAX_BYTES), source.len()),
             format!("The formula is {} bytes long; the limit is {MAX_BYTES}", source.len()),
             "beyond the limit",
         )

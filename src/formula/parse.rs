@@ -107,7 +107,7 @@ mod tests {
         let e = parse("a = ;").unwrap_err();
         assert_eq!((e.span, e.message.as_str()), (Span::new(4, 5), "unexpected `;`, expected an expression"));
         let e = parse("a = (1 + 2").unwrap_err();
-        assert_eq!(e.message, "unexpected end of formula, expected an operator or `)`");
+        assert_eq!(e.message, "unexpected end of formula, expected `)`");
         let e = parse("f(1,)").unwrap_err();
         assert_eq!(e.message, "unexpected `)`, expected an expression");
     }

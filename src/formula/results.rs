@@ -3,11 +3,13 @@
 //! (spec §9).
 
 use std::fmt;
+use std::rc::Rc;
 
-use autoscale_runtime::{DeallocationOption, Value};
+use autoscale_runtime::format::format_double;
+use autoscale_runtime::{DeallocationOption, RuntimeError, Value};
 
 use super::ast::Span;
-use super::builtins::ServiceVar;
+use super::builtins::{Metric, ServiceVar};
 use super::context::PoolState;
 
 /// The values an evaluation leaves behind, printed as the results string.
@@ -21,7 +23,7 @@ pub struct Results {
     pub deallocation: DeallocationOption,
     /// Every user variable assigned, with its last value, sorted by the
     /// byte order of the name as written.
-    pub variables: Vec<(String, Value)>,
+    pub variables: Vec<(Rc<str>, Value)>,
 }
 
 impl Results {
@@ -161,6 +163,20 @@ impl Outcome {
     }
 }
 
+/// The user variables in results-string order (byte order of the name as
+/// written), computed once per formula rather than sorted per evaluation.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct VariableOrder(Vec<(usize, Rc<str>)>);
+
+impl VariableOrder {
+    /// The order of `names`, indexed like the program's variables.
+    pub fn new(names: &[String]) -> VariableOrder {
+        let mut order: Vec<(usize, Rc<str>)> = names.iter().map(|n| Rc::from(n.as_str())).enumerate().collect();
+        order.sort_by(|a, b| a.1.cmp(&b.1));
+        VariableOrder(order)
+    }
+}
+
 /// Tracks what an evaluation assigns, the way the service reads and
 /// reports it. Both engines record through this, so the alias rules and the
 /// results order live in one place.
@@ -187,11 +203,16 @@ impl Recorder {
     /// Starts an evaluation: every target reads as the pool's current
     /// target, the option as `requeue`, no user variable is assigned.
     pub fn new(pool: &PoolState, user_variables: usize) -> Recorder {
+        Self::with_users(pool, vec![None; user_variables])
+    }
+
+    /// Starts from the user variables' values (indexed by variable).
+    pub fn with_users(pool: &PoolState, users: Vec<Option<Value>>) -> Recorder {
         let (d, l) = (pool.target_dedicated, pool.target_low_priority);
         Recorder {
             targets: [(d, None), (d, None), (l, None), (l, None)],
             deallocation: DeallocationOption::default(),
-            users: vec![None; user_variables],
+            users,
         }
     }
 
@@ -229,18 +250,28 @@ impl Recorder {
         }
     }
 
-    /// The results, naming user variables from `names` (indexed like the
-    /// recorder's variables), and the first target the pool could not
-    /// apply (negative or not finite) with the span that assigned it.
-    pub fn finish(self, names: &[String]) -> (Results, Option<(Span, String)>) {
+    /// Ends an evaluation that ended with `status`: the results, and the
+    /// status turned into a fault when it succeeded with a target the pool
+    /// cannot apply.
+    pub fn conclude(self, order: &VariableOrder, status: Result<bool, Fault>) -> Run {
+        let (results, invalid_target) = self.finish(order);
+        match (status, invalid_target) {
+            (Ok(_), Some((span, detail))) => (results, Err(Fault { code: ErrorCode::EvaluationError, span, detail })),
+            (status, _) => (results, status),
+        }
+    }
+
+    /// The results, listing user variables in `order`, and the first target
+    /// the pool could not apply (negative or not finite) with the span that
+    /// assigned it.
+    pub fn finish(mut self, order: &VariableOrder) -> (Results, Option<(Span, String)>) {
         // The full name wins when assigned; otherwise the alias's value
         // (which is the pool's target when neither was assigned).
         let pick = |full: (f64, Option<Span>), alias: (f64, Option<Span>)| if full.1.is_some() { full } else { alias };
         let dedicated = pick(self.targets[0], self.targets[1]);
         let low = pick(self.targets[2], self.targets[3]);
-        let mut variables: Vec<(String, Value)> =
-            names.iter().zip(self.users).filter_map(|(name, value)| Some((name.clone(), value?))).collect();
-        variables.sort_by(|a, b| a.0.cmp(&b.0));
+        let variables =
+            order.0.iter().filter_map(|(i, name)| Some((name.clone(), self.users.get_mut(*i)?.take()?))).collect();
         let invalid = [("$TargetDedicatedNodes", dedicated), ("$TargetLowPriorityNodes", low)]
             .into_iter()
             .find(|(_, (v, _))| !(v.is_finite() && *v >= 0.0))
@@ -270,6 +301,27 @@ pub struct Fault {
     pub span: Span,
     /// What went wrong.
     pub detail: String,
+}
+
+impl Fault {
+    /// The fault for a built-in's `error` at `span`. A sample shortfall
+    /// (`sample` gives the metric and the call's `(`) is the service's
+    /// `InsufficientSampleData`, reported at the `(`.
+    pub fn from_runtime(error: RuntimeError, span: Span, sample: Option<(Metric, Span)>) -> Fault {
+        match (error, sample) {
+            (RuntimeError::InsufficientSamples { wanted, received }, Some((metric, paren))) => Fault {
+                code: ErrorCode::InsufficientSampleData,
+                span: paren,
+                detail: format!(
+                    "Insufficient data from data set: ${} wanted {}%, received {}%",
+                    metric.name(),
+                    format_double(wanted),
+                    format_double(received)
+                ),
+            },
+            (error, _) => Fault { code: ErrorCode::EvaluationError, span, detail: error.to_string() },
+        }
+    }
 }
 
 /// How an engine's run ended: normally (`Ok(stopped)`) or with a fault;

@@ -39,12 +39,7 @@ fn check_reads_stdin_and_reports_missing_files() {
 #[test]
 fn eval_readme_example() {
     let out = cli(
-        &[
-            "eval",
-            "simulations/formulas/pending-tasks.formula",
-            "--context",
-            "simulations/contexts/busy.toml",
-        ],
+        &["eval", "simulations/formulas/pending-tasks.formula", "--context", "simulations/contexts/busy.toml"],
         None,
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -121,7 +116,9 @@ fn bad_context_files_are_named_and_nothing_is_printed() {
 
 #[test]
 fn usage_errors_exit_64_and_help_teaches() {
-    for args in [&["eval"][..], &["check", "a.formula", "-e", "x=1"], &["frobnicate"], &["eval", "-e", "x", "--format", "xml"]] {
+    for args in
+        [&["eval"][..], &["check", "a.formula", "-e", "x=1"], &["frobnicate"], &["eval", "-e", "x", "--format", "xml"]]
+    {
         let out = cli(args, None);
         assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out.stderr));
     }
@@ -129,4 +126,37 @@ fn usage_errors_exit_64_and_help_teaches() {
     assert_eq!(out.status.code(), Some(0));
     let help = text(&out.stdout);
     assert!(help.contains("Examples:") && help.contains("--context"), "{help}");
+}
+
+#[test]
+fn both_engines_print_the_same_for_every_bundled_formula() {
+    let formulas = std::fs::read_dir("simulations/formulas").unwrap();
+    let mut seen = 0;
+    for entry in formulas {
+        let path = entry.unwrap().path();
+        let path = path.to_str().unwrap();
+        for format in ["text", "json"] {
+            let run = |engine| {
+                cli(
+                    &[
+                        "eval",
+                        path,
+                        "--context",
+                        "simulations/contexts/busy.toml",
+                        "--format",
+                        format,
+                        "--engine",
+                        engine,
+                    ],
+                    None,
+                )
+            };
+            let (jit, interp) = (run("jit"), run("interp"));
+            assert_eq!(jit.status.code(), interp.status.code(), "{path}");
+            assert_eq!(text(&jit.stdout), text(&interp.stdout), "{path} ({format})");
+            assert!(!jit.stdout.is_empty(), "{path}");
+        }
+        seen += 1;
+    }
+    assert!(seen >= 3);
 }

@@ -2,9 +2,11 @@
 
 mod cli;
 mod diagnostics;
+mod differential;
 mod docs_examples;
-mod fuzz;
 mod functions;
+mod fuzz;
 mod operators;
 mod oracle;
+mod sim;
 mod support;

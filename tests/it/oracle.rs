@@ -64,10 +64,8 @@ fn oracle_cases_through_the_cli() {
         let context = dir.join(format!("{}.json", case.name));
         std::fs::write(&formula, &case.formula).unwrap();
         std::fs::write(&context, case.context.to_string()).unwrap();
-        let out = cli(
-            &["eval", formula.to_str().unwrap(), "--context", context.to_str().unwrap(), "--format", "json"],
-            None,
-        );
+        let out =
+            cli(&["eval", formula.to_str().unwrap(), "--context", context.to_str().unwrap(), "--format", "json"], None);
         let expected_status = if case.error.is_some() { 2 } else { 0 };
         assert_eq!(out.status.code(), Some(expected_status), "case {}: exit status", case.name);
         let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");

@@ -42,7 +42,7 @@ pub fn value_in(source: &str, ctx: &EvalContext, name: &str) -> String {
         .results
         .variables
         .iter()
-        .find(|(n, _)| n == name)
+        .find(|(n, _)| &**n == name)
         .unwrap_or_else(|| panic!("{source:?} did not assign {name}"));
     value.to_string()
 }

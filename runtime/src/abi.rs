@@ -1,0 +1,485 @@
+//! The C ABI between JIT-compiled formulas and the built-ins.
+//!
+//! Compiled code receives one pointer, to an [`EvalState`], and passes it to
+//! every `asrt_*` function below. Doubles travel as `f64`; timestamps and
+//! intervals as `i64` ticks; vectors and strings as `i64` handles into the
+//! state's arenas; enumerations (operators, functions, metrics) as `u32`
+//! codes, the index of the value in the type's `ALL` array.
+//!
+//! Failure protocol: a fallible function takes a `site` (an index the
+//! compiler gave to the calling expression). On failure it records
+//! `(site, error)`, sets [`EvalState::failed`] — the first field, at offset
+//! 0 — and returns a harmless value; compiled code loads that flag after the
+//! call and leaves the function. Nothing here panics: a bad handle or code
+//! (which a correct compiler never passes) reads as an empty vector or zero.
+//!
+//! These functions only wrap the crate's safe Rust built-ins, which the
+//! interpreter calls directly: one implementation of each built-in.
+
+use std::rc::Rc;
+
+use crate::aggregate::{self, ListFunction, Log, Rounding};
+use crate::random::Random;
+use crate::samples::{History, Window};
+use crate::time::TimestampField;
+use crate::vector::Arith;
+use crate::{DeallocationOption, Interval, RuntimeError, Timestamp, Value};
+
+/// A vector value: owned, or a window of a metric's history (no copy).
+#[derive(Debug, Clone)]
+enum Vector {
+    Owned(Rc<[f64]>),
+    Samples { metric: usize, start: usize, end: usize },
+}
+
+/// A user variable's value as compiled code stores it: a kind tag (one of
+/// the `SLOT_*` codes) and 64 bits (an `f64`'s bits, ticks or a handle).
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Slot {
+    /// What `bits` holds; [`SLOT_EMPTY`] until the variable is assigned.
+    pub tag: u64,
+    /// The value.
+    pub bits: u64,
+}
+
+/// Slot tag: never assigned.
+pub const SLOT_EMPTY: u64 = 0;
+/// Slot tag: an `f64`'s bits.
+pub const SLOT_DOUBLE: u64 = 1;
+/// Slot tag: a vector handle.
+pub const SLOT_VECTOR: u64 = 2;
+/// Slot tag: a string handle.
+pub const SLOT_STR: u64 = 3;
+/// Slot tag: timestamp ticks.
+pub const SLOT_TIMESTAMP: u64 = 4;
+/// Slot tag: interval ticks.
+pub const SLOT_INTERVAL: u64 = 5;
+
+/// Byte offset of [`EvalState`]'s slot pointer, which compiled code loads
+/// once and stores user variables through.
+pub const SLOTS_OFFSET: i32 = 8;
+const _: () = assert!(std::mem::offset_of!(EvalState<'static>, slots) == SLOTS_OFFSET as usize);
+
+/// What a compiled formula reads: fixed for one evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The evaluation instant.
+    pub now: Timestamp,
+    /// Seed of `rand()`.
+    pub seed: u64,
+    /// Target dedicated, target low-priority, current dedicated, current
+    /// low-priority, task slots per node (in that order: the `which` codes).
+    pub pool: [f64; 5],
+    /// Sample histories, indexed by metric code.
+    pub histories: &'a [History],
+    /// The formula's string constants, indexed by string handle.
+    pub strings: &'a [Rc<str>],
+}
+
+/// The state of one evaluation of a compiled formula.
+#[repr(C)]
+#[derive(Debug)]
+pub struct EvalState<'a> {
+    /// Nonzero once a built-in failed (see the module docs). Must stay the
+    /// first field: compiled code reads it at offset 0.
+    pub failed: u32,
+    /// Points at `users`' buffer, one [`Slot`] per user variable (at
+    /// [`SLOTS_OFFSET`]). Compiled code writes assignments there directly:
+    /// a call per assignment would cost more than the arithmetic.
+    slots: *mut Slot,
+    users: Vec<Slot>,
+    inputs: Inputs<'a>,
+    /// Seeded on the first `rand()`: most formulas never call it.
+    random: Option<Random>,
+    vectors: Vec<Vector>,
+    strings: Vec<Rc<str>>,
+    list: Vec<f64>,
+    targets: [(f64, Option<u32>); 4],
+    deallocation: DeallocationOption,
+    fault: Option<(u32, Option<RuntimeError>)>,
+}
+
+/// What compiled code left behind, read after it returned.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finished {
+    /// Value and assigning site of `$TargetDedicatedNodes`, `$TargetDedicated`,
+    /// `$TargetLowPriorityNodes`, `$TargetLowPriority` (site `None`: never assigned).
+    pub targets: [(f64, Option<u32>); 4],
+    /// `$NodeDeallocationOption`.
+    pub deallocation: DeallocationOption,
+    /// Every user variable's last value.
+    pub users: Vec<Option<Value>>,
+    /// The failure: the site, and the built-in's error (`None` for a
+    /// failure the compiler placed, an error found before run time).
+    pub fault: Option<(u32, Option<RuntimeError>)>,
+}
+
+impl<'a> EvalState<'a> {
+    /// A fresh state for a formula with `user_variables` variables.
+    pub fn new(inputs: Inputs<'a>, user_variables: usize) -> EvalState<'a> {
+        let [d, l, ..] = inputs.pool;
+        let mut users = vec![Slot::default(); user_variables];
+        EvalState {
+            failed: 0,
+            // The buffer does not move when `users` moves into the struct.
+            slots: users.as_mut_ptr(),
+            users,
+            inputs,
+            random: None,
+            vectors: Vec::new(),
+            strings: Vec::new(),
+            list: Vec::new(),
+            targets: [(d, None), (d, None), (l, None), (l, None)],
+            deallocation: DeallocationOption::default(),
+            fault: None,
+        }
+    }
+
+    /// The values left behind, converted to [`Value`]s.
+    pub fn finish(self) -> Finished {
+        let users = self.users.iter().map(|&slot| self.value(slot)).collect();
+        Finished { targets: self.targets, deallocation: self.deallocation, users, fault: self.fault }
+    }
+
+    fn value(&self, slot: Slot) -> Option<Value> {
+        let bits = slot.bits as i64;
+        Some(match slot.tag {
+            SLOT_DOUBLE => Value::Double(f64::from_bits(slot.bits)),
+            SLOT_VECTOR => Value::Vector(Rc::from(self.vector(bits))),
+            SLOT_STR => Value::Str(self.string(bits)),
+            SLOT_TIMESTAMP => Value::Timestamp(Timestamp::from_unix_ticks(bits).unwrap_or(self.inputs.now)),
+            SLOT_INTERVAL => Value::Interval(Interval(bits)),
+            _ => return None,
+        })
+    }
+
+    fn vector(&self, handle: i64) -> &[f64] {
+        match usize::try_from(handle).ok().and_then(|h| self.vectors.get(h)) {
+            Some(Vector::Owned(v)) => v,
+            Some(Vector::Samples { metric, start, end }) => {
+                self.inputs.histories.get(*metric).map_or(&[], |h| h.values().get(*start..*end).unwrap_or(&[]))
+            }
+            None => &[],
+        }
+    }
+
+    fn string(&self, handle: i64) -> Rc<str> {
+        let h = usize::try_from(handle).unwrap_or(usize::MAX);
+        let constants = self.inputs.strings.len();
+        if h < constants {
+            self.inputs.strings[h].clone()
+        } else {
+            self.strings.get(h - constants).cloned().unwrap_or_else(|| Rc::from(""))
+        }
+    }
+
+    fn push(&mut self, v: Vector) -> i64 {
+        self.vectors.push(v);
+        self.vectors.len() as i64 - 1
+    }
+
+    fn owned(&mut self, v: Vec<f64>) -> i64 {
+        self.push(Vector::Owned(v.into()))
+    }
+
+    fn fail(&mut self, site: u32, error: Option<RuntimeError>) {
+        if self.fault.is_none() {
+            self.fault = Some((site, error));
+        }
+        self.failed = 1;
+    }
+
+    /// Unwraps a built-in's result, recording its failure at `site`.
+    fn check<T: Default>(&mut self, site: u32, result: Result<T, RuntimeError>) -> T {
+        result.unwrap_or_else(|e| {
+            self.fail(site, Some(e));
+            T::default()
+        })
+    }
+
+    fn history(&self, metric: u32) -> &'a History {
+        static EMPTY: std::sync::OnceLock<History> = std::sync::OnceLock::new();
+        let histories: &'a [History] = self.inputs.histories;
+        histories.get(metric as usize).unwrap_or_else(|| EMPTY.get_or_init(History::default))
+    }
+
+    fn look_back(&self, kind: u32, ticks: i64) -> Interval {
+        if kind == LOOK_BACK_TIMESTAMP {
+            Interval(self.inputs.now.unix_ticks().saturating_sub(ticks))
+        } else {
+            Interval(ticks)
+        }
+    }
+}
+
+/// Look-back kind code: the point is an interval (an age).
+pub const LOOK_BACK_INTERVAL: u32 = 0;
+/// Look-back kind code: the point is a timestamp.
+pub const LOOK_BACK_TIMESTAMP: u32 = 1;
+
+fn code<T: Copy>(all: &[T], code: u32) -> Option<T> {
+    all.get(code as usize).copied()
+}
+
+fn arith(op: u32) -> Arith {
+    code(&Arith::ALL, op).unwrap_or(Arith::Add)
+}
+
+/// `v ∘ x`, element-wise.
+pub extern "C" fn asrt_vec_scalar(s: &mut EvalState, op: u32, v: i64, x: f64) -> i64 {
+    let r = arith(op).vector_scalar(s.vector(v), x);
+    s.owned(r)
+}
+
+/// `x ∘ v`, element-wise.
+pub extern "C" fn asrt_scalar_vec(s: &mut EvalState, op: u32, x: f64, v: i64) -> i64 {
+    let r = arith(op).scalar_vector(x, s.vector(v));
+    s.owned(r)
+}
+
+/// `a ∘ b`, pairwise. Fallible: lengths must match.
+pub extern "C" fn asrt_vec_vec(s: &mut EvalState, op: u32, a: i64, b: i64, site: u32) -> i64 {
+    let r = arith(op).vector_vector(s.vector(a), s.vector(b));
+    match r {
+        Ok(v) => s.owned(v),
+        Err(e) => {
+            s.fail(site, Some(e));
+            0
+        }
+    }
+}
+
+/// A one-element vector (a double where a list is expected).
+pub extern "C" fn asrt_vec_of(s: &mut EvalState, x: f64) -> i64 {
+    s.owned(vec![x])
+}
+
+/// A logarithm of every element.
+pub extern "C" fn asrt_vec_log(s: &mut EvalState, log: u32, v: i64) -> i64 {
+    let log = code(&Log::ALL, log).unwrap_or(Log::Natural);
+    let r = s.vector(v).iter().map(|&x| log.apply(x)).collect();
+    s.owned(r)
+}
+
+/// A logarithm of a double.
+pub extern "C" fn asrt_log(log: u32, x: f64) -> f64 {
+    code(&Log::ALL, log).map_or(f64::NAN, |l| l.apply(x))
+}
+
+/// `ceil`, `floor` or `round` of a double.
+pub extern "C" fn asrt_round(mode: u32, x: f64) -> f64 {
+    code(&Rounding::ALL, mode).map_or(f64::NAN, |r| r.apply(x))
+}
+
+/// `rand()`.
+pub extern "C" fn asrt_rand(s: &mut EvalState) -> f64 {
+    let seed = s.inputs.seed;
+    s.random.get_or_insert_with(|| Random::seeded(seed)).next_double()
+}
+
+/// A timestamp member (`field` indexes [`TimestampField::ALL`]).
+pub extern "C" fn asrt_ts_field(s: &mut EvalState, ticks: i64, field: u32) -> f64 {
+    let t = Timestamp::from_unix_ticks(ticks).unwrap_or(s.inputs.now);
+    code(&TimestampField::ALL, field).map_or(f64::NAN, |(_, f)| t.field(f))
+}
+
+/// Compares two strings: -1, 0 or 1.
+pub extern "C" fn asrt_str_cmp(s: &mut EvalState, a: i64, b: i64) -> i32 {
+    s.string(a).cmp(&s.string(b)) as i32
+}
+
+/// Empties the scratch list that flattens a `doubleVecList`.
+pub extern "C" fn asrt_list_clear(s: &mut EvalState) {
+    s.list.clear();
+}
+
+/// Appends a double to the scratch list.
+pub extern "C" fn asrt_list_push(s: &mut EvalState, x: f64) {
+    s.list.push(x);
+}
+
+/// Appends a vector's elements to the scratch list.
+pub extern "C" fn asrt_list_extend(s: &mut EvalState, v: i64) {
+    let mut list = std::mem::take(&mut s.list);
+    list.extend_from_slice(s.vector(v));
+    s.list = list;
+}
+
+/// A list function of the scratch list. Fallible: empty aggregates.
+pub extern "C" fn asrt_list_fn(s: &mut EvalState, function: u32, site: u32) -> f64 {
+    let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);
+    let r = f.apply(&s.list);
+    s.check(site, r)
+}
+
+/// A list function of one vector. Fallible: empty aggregates.
+pub extern "C" fn asrt_vec_fn(s: &mut EvalState, function: u32, v: i64, site: u32) -> f64 {
+    let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);
+    let r = f.apply(s.vector(v));
+    s.check(site, r)
+}
+
+/// `percentile(v, p)`. Fallible.
+pub extern "C" fn asrt_percentile(s: &mut EvalState, v: i64, p: f64, site: u32) -> f64 {
+    let r = aggregate::percentile(s.vector(v), p);
+    s.check(site, r)
+}
+
+/// `val(v, i)`. Fallible.
+pub extern "C" fn asrt_val(s: &mut EvalState, v: i64, i: f64, site: u32) -> f64 {
+    let r = aggregate::val(s.vector(v), i);
+    s.check(site, r)
+}
+
+/// `time(s)`. Fallible.
+pub extern "C" fn asrt_parse_time(s: &mut EvalState, text: i64, site: u32) -> i64 {
+    let r = Timestamp::parse(&s.string(text)).map(Timestamp::unix_ticks);
+    s.check(site, r)
+}
+
+/// `interval * x`. Fallible.
+pub extern "C" fn asrt_interval_scale(s: &mut EvalState, ticks: i64, x: f64, site: u32) -> i64 {
+    let r = Interval(ticks).scale(x).map(|i| i.0);
+    s.check(site, r)
+}
+
+/// `interval / x`. Fallible.
+pub extern "C" fn asrt_interval_divide(s: &mut EvalState, ticks: i64, x: f64, site: u32) -> i64 {
+    let r = Interval(ticks).divide(x).map(|i| i.0);
+    s.check(site, r)
+}
+
+/// `a + b` on intervals. Fallible.
+pub extern "C" fn asrt_interval_add(s: &mut EvalState, a: i64, b: i64, site: u32) -> i64 {
+    let r = Interval(a).checked_add(Interval(b)).map(|i| i.0);
+    s.check(site, r)
+}
+
+/// `a - b` on intervals. Fallible.
+pub extern "C" fn asrt_interval_sub(s: &mut EvalState, a: i64, b: i64, site: u32) -> i64 {
+    let r = Interval(a).checked_sub(Interval(b)).map(|i| i.0);
+    s.check(site, r)
+}
+
+/// `-a` on an interval. Fallible.
+pub extern "C" fn asrt_interval_neg(s: &mut EvalState, a: i64, site: u32) -> i64 {
+    let r = Interval(a).checked_neg().map(|i| i.0);
+    s.check(site, r)
+}
+
+/// `timestamp + interval`. Fallible.
+pub extern "C" fn asrt_ts_add(s: &mut EvalState, t: i64, i: i64, site: u32) -> i64 {
+    let r = Timestamp::from_unix_ticks(t).and_then(|t| t.checked_add(Interval(i))).map(Timestamp::unix_ticks);
+    s.check(site, r)
+}
+
+/// `timestamp - timestamp` (cannot fail: both lie within years 1 to 9999).
+pub extern "C" fn asrt_ts_since(a: i64, b: i64) -> i64 {
+    a.saturating_sub(b)
+}
+
+/// `$M.GetSample(n)`. Fallible: n must be at least 0.
+pub extern "C" fn asrt_sample_last(s: &mut EvalState, metric: u32, n: f64, site: u32) -> i64 {
+    let history = s.history(metric);
+    match history.last(n) {
+        Ok(v) => {
+            let end = history.count();
+            s.push(Vector::Samples { metric: metric as usize, start: end - v.len(), end })
+        }
+        Err(e) => {
+            s.fail(site, Some(e));
+            0
+        }
+    }
+}
+
+/// `$M.GetSample(from [, to] [, pct])`; `has_pct` 0 means no percentage.
+/// Fallible: too few samples, or a percentage outside [0, 100].
+#[allow(clippy::too_many_arguments)]
+pub extern "C" fn asrt_sample_window(
+    s: &mut EvalState,
+    metric: u32,
+    from_kind: u32,
+    from: i64,
+    to_kind: u32,
+    to: i64,
+    has_pct: u32,
+    pct: f64,
+    site: u32,
+) -> i64 {
+    let history = s.history(metric);
+    let window = Window::between(s.look_back(from_kind, from), s.look_back(to_kind, to));
+    let now = s.inputs.now;
+    if has_pct != 0
+        && let Err(e) = history.window_with_percent(now, window, pct)
+    {
+        s.fail(site, Some(e));
+        return 0;
+    }
+    let range = history.window_range(now, window);
+    s.push(Vector::Samples { metric: metric as usize, start: range.start, end: range.end })
+}
+
+/// `$M.GetSamplePercent(from [, to])`.
+pub extern "C" fn asrt_sample_percent(
+    s: &mut EvalState,
+    metric: u32,
+    from_kind: u32,
+    from: i64,
+    to_kind: u32,
+    to: i64,
+) -> f64 {
+    let window = Window::between(s.look_back(from_kind, from), s.look_back(to_kind, to));
+    s.history(metric).percent(s.inputs.now, window)
+}
+
+/// `$M.Count()`.
+pub extern "C" fn asrt_sample_count(s: &mut EvalState, metric: u32) -> f64 {
+    s.history(metric).count() as f64
+}
+
+/// `$M.HistoryBeginTime()`: **(decision)** now for an empty history.
+pub extern "C" fn asrt_sample_begin(s: &mut EvalState, metric: u32) -> i64 {
+    s.history(metric).begin_time().unwrap_or(s.inputs.now).unix_ticks()
+}
+
+/// Reads a target (`which` 0–3: dedicated, its alias, low-priority, its alias).
+pub extern "C" fn asrt_target(s: &mut EvalState, which: u32) -> f64 {
+    s.targets.get(which as usize).map_or(0.0, |t| t.0)
+}
+
+/// Reads a pool scalar (`which` indexes [`Inputs::pool`]).
+pub extern "C" fn asrt_pool(s: &mut EvalState, which: u32) -> f64 {
+    s.inputs.pool.get(which as usize).copied().unwrap_or(0.0)
+}
+
+/// Reads `$NodeDeallocationOption` (its code).
+pub extern "C" fn asrt_dealloc(s: &mut EvalState) -> i64 {
+    DeallocationOption::ALL.iter().position(|(_, o)| *o == s.deallocation).unwrap_or(0) as i64
+}
+
+/// `time()`: the evaluation instant.
+pub extern "C" fn asrt_now(s: &mut EvalState) -> i64 {
+    s.inputs.now.unix_ticks()
+}
+
+/// Assigns a target (`which` as in [`asrt_target`]) at `site`.
+pub extern "C" fn asrt_set_target(s: &mut EvalState, which: u32, x: f64, site: u32) {
+    if let Some(t) = s.targets.get_mut(which as usize) {
+        *t = (x, Some(site));
+    }
+}
+
+/// Assigns `$NodeDeallocationOption` (`option` indexes [`DeallocationOption::ALL`]).
+pub extern "C" fn asrt_set_dealloc(s: &mut EvalState, option: i64) {
+    if let Some(&(_, o)) = usize::try_from(option).ok().and_then(|i| DeallocationOption::ALL.get(i)) {
+        s.deallocation = o;
+    }
+}
+
+/// Records a failure the compiler placed at `site` (an error found before
+/// run time, which the service reports when evaluation reaches it).
+pub extern "C" fn asrt_fail(s: &mut EvalState, site: u32) {
+    s.fail(site, None);
+}

@@ -1,0 +1,211 @@
+//! The cranelift JIT: compiles a checked [`Program`] once into native code
+//! that evaluates it, calling `autoscale_runtime::abi` for everything but
+//! double arithmetic.
+//!
+//! The steps run in a fixed order: declare the runtime imports, declare the
+//! entry function, lower the program (lower.rs), define, finalize, take the
+//! pointer. The compiled code never panics and reads memory only through the
+//! runtime functions, which bounds-check every handle.
+
+mod lower;
+mod runtime;
+
+use std::rc::Rc;
+use std::sync::OnceLock;
+
+use autoscale_runtime::abi::{EvalState, Inputs};
+use cranelift_codegen::ir::{AbiParam, UserFuncName, types};
+use cranelift_codegen::isa::OwnedTargetIsa;
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{FuncId, Linkage, Module, default_libcall_names};
+
+use super::builtins::{Metric, ServiceVar};
+use super::context::EvalContext;
+use super::ir::Program;
+use super::results::{ErrorCode, Fault, Recorder, Run, VariableOrder};
+use lower::{FAULT, Lowering, STOPPED, Site};
+
+/// The signature of a compiled formula: the state in, a status out.
+type Entry = for<'s, 'a> extern "C" fn(&'s mut EvalState<'a>) -> i32;
+
+/// Why a program could not be compiled (a bug: every checked program
+/// should compile).
+#[derive(Debug, thiserror::Error)]
+#[error("JIT compilation failed: {0}")]
+pub struct JitError(String);
+
+/// A formula compiled to native code.
+pub struct JitFormula {
+    /// Owns the code `entry` points into; freed on drop.
+    module: Option<JITModule>,
+    entry: Entry,
+    sites: Vec<Site>,
+    strings: Vec<Rc<str>>,
+    variables: usize,
+    order: VariableOrder,
+}
+
+impl std::fmt::Debug for JitFormula {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JitFormula").field("sites", &self.sites.len()).finish_non_exhaustive()
+    }
+}
+
+impl Drop for JitFormula {
+    fn drop(&mut self) {
+        if let Some(module) = self.module.take() {
+            // SAFETY: `entry` points into this module's memory and is
+            // dropped with `self`; nothing else holds a pointer into it.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+/// The host's instruction set, built once: detecting it costs more than
+/// compiling a small formula.
+fn isa() -> Result<OwnedTargetIsa, JitError> {
+    static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
+    ISA.get_or_init(|| {
+        let mut flags = settings::builder();
+        for (name, value) in [("opt_level", "speed"), ("is_pic", "false"), ("use_colocated_libcalls", "false")] {
+            flags.set(name, value).map_err(|e| e.to_string())?;
+        }
+        let builder = cranelift_native::builder().map_err(|e| e.to_string())?;
+        builder.finish(settings::Flags::new(flags)).map_err(|e| e.to_string())
+    })
+    .clone()
+    .map_err(JitError)
+}
+
+impl JitFormula {
+    /// Compiles `program`.
+    pub fn compile(program: &Program) -> Result<JitFormula, JitError> {
+        let err = |e: &dyn std::fmt::Display| JitError(e.to_string());
+        let imports = runtime::imports();
+        // 1. Declare the runtime functions as host symbols.
+        let mut builder = JITBuilder::with_isa(isa()?, default_libcall_names());
+        for import in &imports {
+            builder.symbol(import.name, import.address);
+        }
+        let mut module = JITModule::new(builder);
+        let pointer = module.target_config().pointer_type();
+        let template = module.make_signature();
+        let mut ids: Vec<FuncId> = Vec::with_capacity(imports.len());
+        for import in &imports {
+            let sig = import.signature(&template, pointer);
+            ids.push(module.declare_function(import.name, Linkage::Import, &sig).map_err(|e| err(&e))?);
+        }
+        // 2. Declare the entry function: (state) -> status.
+        let mut sig = template.clone();
+        sig.params.push(AbiParam::new(pointer));
+        sig.returns.push(AbiParam::new(types::I32));
+        let entry_id = module.declare_function("formula", Linkage::Local, &sig).map_err(|e| err(&e))?;
+        // 3. Lower the program into it.
+        let mut ctx = module.make_context();
+        ctx.func.signature = sig;
+        ctx.func.name = UserFuncName::user(0, entry_id.as_u32());
+        let mut fctx = FunctionBuilderContext::new();
+        let (mut sites, mut strings) = (Vec::new(), Vec::new());
+        {
+            let config = module.target_config();
+            let mut func_ref = |func: &mut cranelift_codegen::ir::Function, rt: runtime::Rt| {
+                module.declare_func_in_func(ids[rt as usize], func)
+            };
+            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            Lowering::new(b, &mut func_ref, &mut sites, &mut strings, pointer).program(program, config);
+        }
+        // 4. Define, clear the context, finalize, take the pointer.
+        module.define_function(entry_id, &mut ctx).map_err(|e| err(&e))?;
+        module.clear_context(&mut ctx);
+        module.finalize_definitions().map_err(|e| err(&e))?;
+        let code = module.get_finalized_function(entry_id);
+        // SAFETY: `code` is the function just compiled with signature
+        // (pointer) -> i32 in the host calling convention, which is
+        // `extern "C"` on every target cranelift-native supports; it only
+        // passes the state pointer on to runtime functions that take
+        // `&mut EvalState`. It lives as long as `module`, owned by the result.
+        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(code) };
+        Ok(JitFormula {
+            module: Some(module),
+            entry,
+            sites,
+            strings,
+            variables: program.variables.len(),
+            order: program.order.clone(),
+        })
+    }
+
+    /// Evaluates the compiled formula against `ctx`.
+    pub fn run(&self, ctx: &EvalContext) -> Run {
+        let pool = &ctx.pool;
+        let inputs = Inputs {
+            now: ctx.now,
+            seed: ctx.seed,
+            pool: [
+                pool.target_dedicated,
+                pool.target_low_priority,
+                pool.current_dedicated,
+                pool.current_low_priority,
+                pool.task_slots_per_node,
+            ],
+            histories: ctx.histories(),
+            strings: &self.strings,
+        };
+        let mut state = EvalState::new(inputs, self.variables);
+        let status = (self.entry)(&mut state);
+        let finished = state.finish();
+
+        let mut recorder = Recorder::with_users(pool, finished.users);
+        const TARGETS: [ServiceVar; 4] = [
+            ServiceVar::TargetDedicated,
+            ServiceVar::TargetDedicatedAlias,
+            ServiceVar::TargetLowPriority,
+            ServiceVar::TargetLowPriorityAlias,
+        ];
+        for (var, (value, site)) in TARGETS.into_iter().zip(finished.targets) {
+            if let Some(site) = site {
+                recorder.set_target(var, value, self.span(site));
+            }
+        }
+        recorder.set_deallocation(finished.deallocation);
+        let status = match (i64::from(status), finished.fault) {
+            (FAULT, Some((site, error))) => Err(self.fault(site, error)),
+            (FAULT, None) => Err(Fault {
+                code: ErrorCode::EvaluationError,
+                span: Default::default(),
+                detail: "internal error: a failure without a cause".to_owned(),
+            }),
+            (STOPPED, _) => Ok(true),
+            _ => Ok(false),
+        };
+        recorder.conclude(&self.order, status)
+    }
+
+    fn span(&self, site: u32) -> crate::formula::ast::Span {
+        match self.sites.get(site as usize) {
+            Some(Site::Expr(span) | Site::Sample { span, .. }) => *span,
+            Some(Site::Static(d)) => d.span,
+            None => Default::default(),
+        }
+    }
+
+    fn fault(&self, site: u32, error: Option<autoscale_runtime::RuntimeError>) -> Fault {
+        let sample = |metric: Metric, paren| Some((metric, paren));
+        match (self.sites.get(site as usize), error) {
+            (Some(Site::Static(d)), _) => {
+                Fault { code: ErrorCode::EvaluationError, span: d.span, detail: d.message.clone() }
+            }
+            (Some(Site::Sample { span, metric, paren }), Some(e)) => {
+                Fault::from_runtime(e, *span, sample(*metric, *paren))
+            }
+            (_, Some(e)) => Fault::from_runtime(e, self.span(site), None),
+            (_, None) => Fault {
+                code: ErrorCode::EvaluationError,
+                span: self.span(site),
+                detail: "internal error: a failure without a cause".to_owned(),
+            },
+        }
+    }
+}

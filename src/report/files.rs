@@ -1,0 +1,161 @@
+//! The output files of a run, each written whole or not at all:
+//! `timeline.csv`, `evaluations.jsonl`, `tasks.csv` and `summary.json`.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use super::{ReportError, Summary};
+use crate::sim::Output;
+use crate::sim::engine::SimTime;
+use crate::sim::node::{NodeState, Priority};
+
+/// The file names, in the order they are written.
+pub const FILES: [&str; 4] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "summary.json"];
+
+/// Writes every output file into `dir` (created if missing); returns their paths.
+pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    Ok(vec![
+        atomically(dir, FILES[0], |w| timeline(output, w))?,
+        atomically(dir, FILES[1], |w| evaluations(output, w))?,
+        atomically(dir, FILES[2], |w| tasks(output, w))?,
+        atomically(dir, FILES[3], |w| {
+            serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
+            w.write_all(b"\n")
+        })?,
+    ])
+}
+
+/// Writes `name` in `dir` through a temporary file renamed at the end, so
+/// the name only ever holds a complete file.
+fn atomically(
+    dir: &Path,
+    name: &str,
+    write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<PathBuf, ReportError> {
+    let path = dir.join(name);
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let result = File::create(&temp).and_then(|file| {
+        let mut w = BufWriter::new(file);
+        write(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    let result = result.and_then(|()| std::fs::rename(&temp, &path));
+    match result {
+        Ok(()) => Ok(path),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(ReportError::io(&path, e))
+        }
+    }
+}
+
+/// Milliseconds as seconds with three decimals, exactly.
+fn seconds(t: SimTime) -> String {
+    let ms = t.as_millis();
+    format!("{}.{:03}", ms / 1000, ms % 1000)
+}
+
+fn csv_error(e: csv::Error) -> std::io::Error {
+    std::io::Error::other(e)
+}
+
+fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    let mut header: Vec<String> =
+        ["time", "elapsed_s", "allocation_state", "target_dedicated", "target_low_priority"].map(String::from).into();
+    for p in Priority::ALL {
+        for s in NodeState::ALL {
+            header.push(format!("{}_{}", p.name(), s.name()));
+        }
+    }
+    header.extend(
+        ["active_tasks", "running_tasks", "succeeded_tasks", "failed_tasks", "cpu_percent", "cost", "resize_errors"]
+            .map(String::from),
+    );
+    csv.write_record(&header).map_err(csv_error)?;
+    let mut record = Vec::with_capacity(header.len());
+    for row in &output.timeline {
+        record.clear();
+        record.push(output.timestamp(row.time).to_string());
+        record.push(seconds(row.time));
+        record.push(row.allocation_state.name().to_owned());
+        record.extend(row.target.iter().map(u32::to_string));
+        record.extend(row.nodes.iter().flatten().map(u32::to_string));
+        record.push(row.active_tasks.to_string());
+        record.push(row.running_tasks.to_string());
+        record.push(row.succeeded.to_string());
+        record.push(row.failed.to_string());
+        record.push(format!("{:.2}", row.cpu_percent));
+        record.push(format!("{:.6}", row.cost));
+        record.push(row.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" "));
+        csv.write_record(&record).map_err(csv_error)?;
+    }
+    csv.flush()
+}
+
+/// One line of `evaluations.jsonl`: the service's autoScaleRun plus the
+/// simulated elapsed time.
+#[derive(Serialize)]
+struct EvaluationLine<'a> {
+    timestamp: String,
+    elapsed_s: f64,
+    results: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<ErrorJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ErrorJson<'a> {
+    code: &'a str,
+    message: &'a str,
+    values: Vec<ValueJson<'a>>,
+}
+
+#[derive(Serialize)]
+struct ValueJson<'a> {
+    name: &'a str,
+    value: &'a str,
+}
+
+fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    for e in &output.evaluations {
+        let line = EvaluationLine {
+            timestamp: output.timestamp(e.time).to_string(),
+            elapsed_s: e.time.as_millis() as f64 / 1000.0,
+            results: &e.results,
+            error: e.error.as_ref().map(|f| ErrorJson {
+                code: f.code,
+                message: f.message,
+                values: f.values.iter().map(|(name, value)| ValueJson { name, value }).collect(),
+            }),
+        };
+        serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome"])
+        .map_err(csv_error)?;
+    for (i, t) in output.tasks.iter().enumerate() {
+        let job = output.jobs.get(t.job as usize).map_or("", String::as_str);
+        csv.write_record([
+            i.to_string().as_str(),
+            job,
+            &seconds(t.submit),
+            &t.first_start.map(seconds).unwrap_or_default(),
+            &t.end.map(seconds).unwrap_or_default(),
+            &t.node.map(|n| n.to_string()).unwrap_or_default(),
+            &t.attempts.to_string(),
+            t.state.name(),
+        ])
+        .map_err(csv_error)?;
+    }
+    csv.flush()
+}

@@ -1,0 +1,126 @@
+//! The schema: defaults, and an error naming the key and the fix for
+//! every kind of mistake.
+
+use std::path::Path;
+
+use super::*;
+
+const VM: &str = "vm = { cores = 2, dedicated_price = 0.1 }";
+
+fn parse(text: &str) -> Result<Scenario, ScenarioError> {
+    Scenario::from_toml(text, "scenario.toml", "stem", Path::new("simulations"))
+}
+
+fn error(text: &str) -> String {
+    match parse(text) {
+        Ok(_) => panic!("accepted:\n{text}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn defaults_fill_everything_but_the_duration_and_vm() {
+    let s = parse(&format!("duration = \"7d\"\n[pool]\n{VM}")).unwrap();
+    assert_eq!(s.name, "stem");
+    assert_eq!(s.start.to_string(), "2024-01-01T00:00:00.000Z");
+    assert_eq!(s.duration, SimDuration::from_hours(168));
+    assert_eq!(s.account, Account { dedicated_cores: 100, low_priority_cores: 100 });
+    assert_eq!(s.pool.resize_timeout, SimDuration::from_mins(15));
+    assert_eq!(s.pool.task_slots_per_node, 1);
+    assert_eq!(s.pool.allocation_time, Dist::Fixed(SimDuration::from_mins(3)));
+    assert_eq!(s.metrics.visibility_delay, SimDuration::from_secs(60));
+    assert!(matches!(s.pool.scaling, Scaling::Fixed { target_dedicated: 0, target_low_priority: 0, .. }));
+    assert!(s.jobs.is_empty());
+}
+
+#[test]
+fn autoscale_formulas_come_inline_or_from_a_file_next_to_the_scenario() {
+    let s =
+        parse(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$TargetDedicatedNodes = 1;\" }}"))
+            .unwrap();
+    let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
+    assert_eq!(
+        (a.interval, a.source_name.as_str()),
+        (SimDuration::from_mins(15), "scenario.toml: pool.autoscale.formula")
+    );
+    let s = parse(&format!(
+        "duration = \"1d\"\n[pool]\n{VM}\n[pool.autoscale]\nformula_file = \"formulas/pending-tasks.formula\"\ninterval = \"5m\""
+    ))
+    .unwrap();
+    let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
+    assert!(a.formula.source().contains("pendingTaskSamplePercent"));
+    let e =
+        error(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula_file = \"formulas/nope.formula\" }}"));
+    assert!(e.starts_with("cannot read simulations/formulas/nope.formula: "), "{e}");
+}
+
+#[test]
+fn out_of_range_values_name_the_key_and_the_limit() {
+    let auto = |interval: &str| {
+        error(&format!(
+            "duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$x = 1;\", interval = \"{interval}\" }}"
+        ))
+    };
+    assert_eq!(auto("2m"), "scenario.toml: pool.autoscale.interval: 2m is below the minimum 5m");
+    assert_eq!(auto("169h"), "scenario.toml: pool.autoscale.interval: 7days 1h is above the maximum 7days");
+    let pool = |extra: &str| error(&format!("duration = \"1d\"\n[pool]\n{VM}\n{extra}"));
+    assert_eq!(pool("resize_timeout = \"4m\""), "scenario.toml: pool.resize_timeout: 4m is below the minimum 5m");
+    assert_eq!(
+        pool("task_slots_per_node = 9"),
+        "scenario.toml: pool.task_slots_per_node: 9 is out of range; a 2-core VM allows 1 to 8"
+    );
+    assert!(
+        pool("target_dedicated = 1\nautoscale = { formula = \"$x = 1;\" }")
+            .contains("pool.autoscale: an autoscale pool")
+    );
+    assert!(pool("preemption = { recovery = \"5m\" }").contains("pool.preemption: give exactly one of"));
+    let e = error(&format!("duration = \"1d\"\n[pool]\n{VM}\n[metrics]\ndrop_out = 1.5"));
+    assert_eq!(e, "scenario.toml: metrics.drop_out: 1.5 is not a fraction in [0, 1)");
+    let job = |body: &str| error(&format!("duration = \"1d\"\n[pool]\n{VM}\n[[jobs]]\n{body}"));
+    assert_eq!(job("priority = 2000"), "scenario.toml: jobs[0].priority: 2000 is out of range; give -1000 to 1000");
+    assert_eq!(
+        job("generate = [{ kind = \"poisson\", rate_per_hour = 0, duration = \"1m\" }]"),
+        "scenario.toml: jobs[0].generate[0].rate_per_hour: 0 is not a rate above 0"
+    );
+    assert!(
+        error("duration = \"0s\"\n[pool]\nvm = { cores = 1, dedicated_price = 1 }")
+            .contains("duration: 0s is out of range")
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_types_are_refused_with_their_line() {
+    let e = error(&format!("duration = \"1d\"\n[pool]\n{VM}\ntarget_dedicatd = 2"));
+    assert!(e.contains("unknown field `target_dedicatd`") && e.contains("line 4"), "{e}");
+    let e = error(&format!(
+        "duration = \"1d\"\n[pool]\n{VM}\n[[jobs]]\ngenerate = [{{ kind = \"poisson\", rate = 5, duration = \"1m\" }}]"
+    ));
+    assert!(e.contains("unknown field `rate`"), "{e}");
+    let e = error(&format!("duration = \"a day\"\n[pool]\n{VM}"));
+    assert!(e.contains("line 1") && e.contains("\"7d\""), "{e}");
+    let e = error(&format!("duration = \"1d\"\n[pool]\n{VM}\nresizes = [{{ at = \"1h\", deallocation = \"drain\" }}]"));
+    assert!(e.contains("unknown deallocation option `drain`; use requeue"), "{e}");
+    let e = error("duration = \"1d\"");
+    assert!(e.contains("missing field `pool`"), "{e}");
+}
+
+#[test]
+fn formulas_with_errors_are_refused_with_their_diagnostics() {
+    let e = error(&format!(
+        "duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$TargetDedicatedNodes = $Pending;\" }}"
+    ));
+    assert!(e.starts_with("scenario.toml: pool.autoscale.formula: the autoscale formula has errors:"), "{e}");
+    assert!(e.contains("error[E0100]: Undefined symbol: $Pending"), "{e}");
+    let e = error(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$x = (1 +;\" }}"));
+    assert!(e.contains("error[E0001]"), "{e}");
+}
+
+#[test]
+fn the_engine_can_be_switched_after_loading() {
+    let s =
+        parse(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$TargetDedicatedNodes = 1;\" }}"))
+            .unwrap()
+            .with_engine(Engine::Interp);
+    let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
+    assert_eq!(a.formula.engine(), Engine::Interp);
+}

@@ -1,0 +1,168 @@
+//! CSV traces a scenario can point at: task arrivals (`submit,duration,slots`)
+//! and low-priority preemptions (`at,nodes`). Read with the `csv` crate;
+//! times are seconds (`90`, `12.5`) or humantime text (`"1h 30m"`), counted
+//! from the scenario's start. Lines starting with `#` are comments.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+use super::ScenarioError;
+use super::dist::parse_duration;
+use crate::sim::engine::{SimDuration, SimTime};
+
+/// One task of an arrival trace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceTask {
+    /// When it is submitted.
+    pub submit: SimTime,
+    /// How long it runs.
+    pub duration: SimDuration,
+    /// Task slots it needs on one node.
+    pub slots: u32,
+}
+
+/// One line of a preemption trace: `nodes` low-priority nodes are reclaimed at `at`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TracePreemption {
+    /// When.
+    pub at: SimTime,
+    /// How many nodes.
+    pub nodes: u32,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TaskRow {
+    submit: String,
+    duration: String,
+    #[serde(default)]
+    slots: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PreemptionRow {
+    at: String,
+    nodes: u32,
+}
+
+/// Seconds as a number, or humantime text.
+fn parse_time(text: &str) -> Result<SimDuration, String> {
+    match text.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(SimDuration((s * 1000.0).round() as u64)),
+        Ok(s) => Err(format!("`{s}` is not a number of seconds at least 0")),
+        Err(_) => parse_duration(text),
+    }
+}
+
+fn read<R: for<'de> Deserialize<'de>, T>(
+    path: &Path,
+    mut convert: impl FnMut(R) -> Result<T, String>,
+) -> Result<Vec<T>, ScenarioError> {
+    let shown = path.display().to_string();
+    let mut reader = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_path(path)
+        .map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
+    let headers = reader.headers().map_err(|e| trace_error(&shown, &e))?.clone();
+    let mut out = Vec::new();
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(true) => {}
+            Ok(false) => return Ok(out),
+            Err(e) => return Err(trace_error(&shown, &e)),
+        }
+        let line = record.position().map_or(0, csv::Position::line);
+        let fail = |message: String| ScenarioError::Trace { path: shown.clone(), line, message };
+        let row: R = record.deserialize(Some(&headers)).map_err(|e| fail(e.to_string()))?;
+        out.push(convert(row).map_err(fail)?);
+    }
+}
+
+fn trace_error(shown: &str, e: &csv::Error) -> ScenarioError {
+    let line = e.position().map_or(0, csv::Position::line);
+    ScenarioError::Trace { path: shown.to_owned(), line, message: e.to_string() }
+}
+
+/// Reads a task trace, sorted by submit time (stable: equal times keep
+/// their order in the file).
+pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
+    let mut tasks = read(path, |row: TaskRow| {
+        let duration = parse_time(&row.duration).map_err(|e| format!("duration: {e}"))?;
+        let slots = row.slots.unwrap_or(1);
+        if slots == 0 {
+            return Err("slots: a task needs at least 1 slot".into());
+        }
+        Ok(TraceTask {
+            submit: SimTime(parse_time(&row.submit).map_err(|e| format!("submit: {e}"))?.0),
+            duration,
+            slots,
+        })
+    })?;
+    tasks.sort_by_key(|t| t.submit);
+    Ok(tasks)
+}
+
+/// Reads a preemption trace, sorted by time.
+pub fn read_preemptions(path: &Path) -> Result<Vec<TracePreemption>, ScenarioError> {
+    let mut rows = read(path, |row: PreemptionRow| {
+        Ok(TracePreemption { at: SimTime(parse_time(&row.at).map_err(|e| format!("at: {e}"))?.0), nodes: row.nodes })
+    })?;
+    rows.sort_by_key(|r| r.at);
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(name: &str, text: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("autoscale-sim-trace-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn task_traces_take_seconds_or_humantime_and_are_sorted() {
+        let path = write("tasks.csv", "submit,duration,slots\n# a comment\n90, 10m, 2\n0,30,\n1h,1.5,1\n");
+        let tasks = read_tasks(&path).unwrap();
+        assert_eq!(
+            tasks,
+            [
+                TraceTask { submit: SimTime(0), duration: SimDuration(30_000), slots: 1 },
+                TraceTask { submit: SimTime(90_000), duration: SimDuration(600_000), slots: 2 },
+                TraceTask { submit: SimTime(3_600_000), duration: SimDuration(1_500), slots: 1 },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_rows_name_the_file_and_line() {
+        let path = write("bad.csv", "submit,duration\n0,10m\n5,soon\n");
+        let e = read_tasks(&path).unwrap_err().to_string();
+        assert!(e.contains("bad.csv: line 3: duration: invalid duration `soon`"), "{e}");
+        let path = write("short.csv", "submit,duration\n0\n");
+        let e = read_tasks(&path).unwrap_err().to_string();
+        assert!(e.contains("short.csv: line 2"), "{e}");
+        let e = read_tasks(Path::new("no/such/trace.csv")).unwrap_err().to_string();
+        assert!(e.contains("no/such/trace.csv"), "{e}");
+    }
+
+    #[test]
+    fn preemption_traces() {
+        let path = write("preempt.csv", "at,nodes\n2h,3\n30m,1\n");
+        let rows = read_preemptions(&path).unwrap();
+        assert_eq!(
+            rows,
+            [
+                TracePreemption { at: SimTime(1_800_000), nodes: 1 },
+                TracePreemption { at: SimTime(7_200_000), nodes: 3 }
+            ]
+        );
+    }
+}

@@ -1,0 +1,109 @@
+//! The autoscale loop: when autoscale is enabled and then every interval,
+//! the visible samples and the pool's counts go into one long-lived
+//! evaluation context, the formula runs through [`Formula::evaluate`], and
+//! a successful run sets the targets. Every run is recorded.
+//!
+//! [`Formula::evaluate`]: crate::formula::Formula::evaluate
+
+use autoscale_runtime::DeallocationOption;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::engine::{SimDuration, SimTime};
+use super::node::Priority;
+use super::{Event, Simulation};
+use crate::formula::context::{EvalContext, PoolState};
+use crate::scenario::Scaling;
+
+/// One evaluation, as the service keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationRecord {
+    /// When.
+    pub time: SimTime,
+    /// The results string (what was assigned, even when the run failed).
+    pub results: String,
+    /// The service's error, when the run failed.
+    pub error: Option<EvaluationFailure>,
+}
+
+/// A failed evaluation's error.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvaluationFailure {
+    /// The service's code, e.g. `InsufficientSampleData`.
+    pub code: &'static str,
+    /// The service's message.
+    pub message: &'static str,
+    /// The service's values: `(Message, "Line 1, Col 5: ...")`.
+    pub values: Vec<(String, String)>,
+}
+
+/// The context the formula sees, kept between evaluations.
+#[derive(Debug, Clone)]
+pub struct Autoscaler {
+    interval: SimDuration,
+    /// Kept across evaluations: samples are appended as they become visible.
+    ctx: EvalContext,
+    rng: ChaCha8Rng,
+    /// Every evaluation so far.
+    pub evaluations: Vec<EvaluationRecord>,
+}
+
+impl Autoscaler {
+    /// An autoscaler evaluating every `interval`; `rng` seeds `rand()`.
+    pub fn new(interval: SimDuration, ctx: EvalContext, rng: ChaCha8Rng) -> Autoscaler {
+        Autoscaler { interval, ctx, rng, evaluations: Vec::new() }
+    }
+
+    /// The context as the last evaluation saw it.
+    pub fn context(&self) -> &EvalContext {
+        &self.ctx
+    }
+}
+
+impl Simulation {
+    /// Evaluates the formula now and schedules the next evaluation.
+    pub(crate) fn on_evaluate(&mut self) {
+        self.take_due_samples();
+        let now = self.q.now();
+        let (Some(auto), Scaling::Autoscale(spec)) = (self.autoscale.as_mut(), &self.scenario.pool.scaling) else {
+            return;
+        };
+        let scenario = &self.scenario;
+        self.metrics.deliver(&mut auto.ctx, now, |t| scenario.timestamp(t));
+        let current = |p| f64::from(self.nodes.total(p));
+        auto.ctx.now = self.scenario.timestamp(now);
+        auto.ctx.seed = auto.rng.random();
+        auto.ctx.pool = PoolState {
+            target_dedicated: f64::from(self.pool.target[0]),
+            target_low_priority: f64::from(self.pool.target[1]),
+            current_dedicated: current(Priority::Dedicated),
+            current_low_priority: current(Priority::LowPriority),
+            task_slots_per_node: f64::from(self.scenario.pool.task_slots_per_node),
+        };
+        let outcome = spec.formula.evaluate(&auto.ctx);
+        self.q.schedule_in(auto.interval, Event::Evaluate);
+        let apply: Option<([u32; 2], DeallocationOption)> = match outcome {
+            Ok(outcome) => {
+                auto.evaluations.push(EvaluationRecord {
+                    time: now,
+                    results: outcome.results.to_string(),
+                    error: None,
+                });
+                let (d, l) = outcome.applied_targets();
+                let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+                Some(([clamp(d), clamp(l)], outcome.results.deallocation))
+            }
+            Err(e) => {
+                auto.evaluations.push(EvaluationRecord {
+                    time: now,
+                    results: e.results.to_string(),
+                    error: Some(EvaluationFailure { code: e.code.as_str(), message: e.message(), values: e.values() }),
+                });
+                None
+            }
+        };
+        if let Some((target, option)) = apply {
+            self.apply_targets(target, option);
+        }
+    }
+}

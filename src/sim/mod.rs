@@ -1,0 +1,362 @@
+//! The simulator: a discrete-event model of the batch service running one
+//! scenario — pool, nodes, tasks, metrics, autoscale and cost.
+//!
+//! ```
+//! use autoscale_sim::scenario::Scenario;
+//! use autoscale_sim::sim::Simulation;
+//!
+//! let text = r#"
+//!     duration = "1h"
+//!     [pool]
+//!     vm = { cores = 2, dedicated_price = 0.10 }
+//!     target_dedicated = 2
+//!     [[jobs]]
+//!     tasks = [{ duration = "20m", count = 4 }]
+//! "#;
+//! let scenario = Scenario::from_toml(text, "example.toml", "example", ".".as_ref()).unwrap();
+//! let output = Simulation::new(scenario, None).run(&mut |_| {});
+//! // Two nodes ready at 4 min run four 20-minute tasks two at a time.
+//! assert_eq!(output.tasks.iter().filter_map(|t| t.end).max().map(|t| t.as_millis()), Some(44 * 60_000));
+//! ```
+//!
+//! The engine is single-threaded and deterministic: the same scenario and
+//! seed give the same output, byte for byte.
+#![forbid(unsafe_code)]
+
+pub mod autoscale;
+pub mod cost;
+pub mod engine;
+pub mod metrics;
+pub mod node;
+pub mod pool;
+pub mod scheduler;
+pub mod workload;
+
+use autoscale_runtime::{DeallocationOption, Timestamp};
+use rand_chacha::ChaCha8Rng;
+
+use crate::formula::context::EvalContext;
+use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
+use autoscale::{Autoscaler, EvaluationRecord};
+use engine::{Concern, Queue, SimDuration, SimTime, rng};
+use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
+use node::{Nodes, Priority};
+use pool::{PoolControl, ResizeErrorRecord};
+use scheduler::{Scheduler, Task};
+use workload::Source;
+
+/// The most nodes of one priority a pool may be asked for; larger targets
+/// are clamped, so that a formula cannot exhaust memory.
+pub const MAX_TARGET: u32 = 100_000;
+
+/// What happens next. Node events carry the node's index; a node's
+/// pending events are cancelled when it leaves, so an index never
+/// reaches a node it was not meant for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Event {
+    /// Tasks of source `n` arrive.
+    Arrival(u32),
+    /// A node's VM is allocated.
+    Allocated(u32),
+    /// A node was not allocated within the resize timeout.
+    AllocationTimedOut(u32),
+    /// A node finished booting.
+    Booted(u32),
+    /// A task's run ended.
+    TaskEnd { node: u32, task: u32 },
+    /// A low-priority node is preempted.
+    Preempt(u32),
+    /// A preemption-trace line: that many nodes are preempted.
+    PreemptTrace(u32),
+    /// A preempted node comes back.
+    Recovered(u32),
+    /// A leaving node's retained data expired.
+    RetentionExpired(u32),
+    /// A leaving node is gone.
+    Removed(u32),
+    /// Metrics are sampled.
+    Sample,
+    /// The formula is evaluated.
+    Evaluate,
+    /// Manual resize `n` of a fixed pool (0: the initial targets).
+    Resize(u32),
+}
+
+/// The random streams of the service model, one per concern.
+#[derive(Debug, Clone)]
+pub(crate) struct Streams {
+    allocation: ChaCha8Rng,
+    boot: ChaCha8Rng,
+    removal: ChaCha8Rng,
+    preemption: ChaCha8Rng,
+    recovery: ChaCha8Rng,
+    failures: Vec<ChaCha8Rng>,
+}
+
+/// Where a run is, for a progress display.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Simulated time reached.
+    pub now: SimTime,
+    /// Simulated time the run ends at.
+    pub end: SimTime,
+    /// Events delivered so far.
+    pub events: u64,
+}
+
+/// Everything a finished run produced, for the reports.
+#[derive(Debug, Clone)]
+pub struct Output {
+    /// The scenario's name.
+    pub name: String,
+    /// The seed used.
+    pub seed: u64,
+    /// The wall-clock instant of time zero.
+    pub start: Timestamp,
+    /// The simulated span.
+    pub duration: SimDuration,
+    /// Hourly prices: dedicated, low-priority.
+    pub prices: [f64; 2],
+    /// Job ids, by job index.
+    pub jobs: Vec<String>,
+    /// One row per 30 s sample.
+    pub timeline: Vec<TimelineRow>,
+    /// Every evaluation (autoscale pools).
+    pub evaluations: Vec<EvaluationRecord>,
+    /// Every task.
+    pub tasks: Vec<Task>,
+    /// Every resize error.
+    pub resize_errors: Vec<ResizeErrorRecord>,
+    /// Seconds charged per priority (60 s minimum per billed period applied).
+    pub charged_seconds: [u64; 2],
+    /// Exact billed node time per priority.
+    pub billed: [SimDuration; 2],
+    /// Events delivered.
+    pub events: u64,
+}
+
+impl Output {
+    /// The cost per priority: charged seconds × price.
+    pub fn cost(&self) -> [f64; 2] {
+        [0, 1].map(|p| self.charged_seconds[p] as f64 * self.prices[p] / 3600.0)
+    }
+
+    /// The timestamp of simulated time `t`.
+    pub fn timestamp(&self, t: SimTime) -> Timestamp {
+        engine::wall_clock(self.start, t)
+    }
+}
+
+/// A scenario being simulated.
+#[derive(Debug)]
+pub struct Simulation {
+    scenario: Scenario,
+    seed: u64,
+    end: SimTime,
+    q: Queue<Event>,
+    nodes: Nodes,
+    sched: Scheduler,
+    pool: PoolControl,
+    resizes: Vec<ManualResize>,
+    sources: Vec<Source>,
+    metrics: Recorder,
+    autoscale: Option<Autoscaler>,
+    rngs: Streams,
+}
+
+impl Simulation {
+    /// Prepares `scenario` with its own seed, or `seed` when given.
+    pub fn new(mut scenario: Scenario, seed: Option<u64>) -> Simulation {
+        let seed = seed.unwrap_or(scenario.seed);
+        let end = SimTime(scenario.duration.as_millis());
+        let pool = &scenario.pool;
+        let mut q = Queue::new();
+        q.schedule(SimTime::ZERO, Event::Sample);
+        let mut resizes = Vec::new();
+        let autoscale = match &pool.scaling {
+            Scaling::Autoscale(a) => {
+                q.schedule(SimTime::ZERO, Event::Evaluate);
+                let ctx = EvalContext::new(scenario.start);
+                Some(Autoscaler::new(a.interval, ctx, rng(seed, Concern::Formula)))
+            }
+            Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
+                resizes.push(ManualResize {
+                    at: SimDuration::ZERO,
+                    target_dedicated: *target_dedicated,
+                    target_low_priority: *target_low_priority,
+                    deallocation: DeallocationOption::Requeue,
+                });
+                resizes.extend(later.iter().cloned());
+                for (i, r) in resizes.iter().enumerate() {
+                    q.schedule(SimTime(r.at.as_millis()), Event::Resize(i as u32));
+                }
+                None
+            }
+        };
+        if let Some(p) = &pool.preemption
+            && let PreemptionSchedule::Trace(rows) = &p.schedule
+        {
+            for row in rows {
+                q.schedule(row.at, Event::PreemptTrace(row.nodes));
+            }
+        }
+        let mut sources = Vec::new();
+        for (j, job) in scenario.jobs.iter_mut().enumerate() {
+            for spec in std::mem::take(&mut job.sources) {
+                let number = sources.len() as u32;
+                let mut source = Source::new(number, j as u32, spec, seed, end);
+                if let Some(t) = source.first() {
+                    q.schedule(t, Event::Arrival(number));
+                }
+                sources.push(source);
+            }
+        }
+        let m = &scenario.metrics;
+        let metrics = Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics));
+        let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
+        let rngs = Streams {
+            allocation: rng(seed, Concern::Allocation),
+            boot: rng(seed, Concern::Boot),
+            removal: rng(seed, Concern::Removal),
+            preemption: rng(seed, Concern::Preemption),
+            recovery: rng(seed, Concern::Recovery),
+            failures: (0..scenario.jobs.len() as u32).map(|j| rng(seed, Concern::Failures(j))).collect(),
+        };
+        Simulation {
+            nodes: Nodes::new(pool.task_slots_per_node),
+            sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
+            pool: PoolControl::default(),
+            scenario,
+            seed,
+            end,
+            q,
+            resizes,
+            sources,
+            metrics,
+            autoscale,
+            rngs,
+        }
+    }
+
+    /// The current simulated time.
+    pub fn now(&self) -> SimTime {
+        self.q.now()
+    }
+
+    /// Keeps every metric sample as recorded (before the visibility delay
+    /// and drop-outs), for tests; see [`Simulation::samples`].
+    pub fn keep_samples(&mut self) {
+        self.metrics.kept.get_or_insert_with(Vec::new);
+    }
+
+    /// The samples kept since [`Simulation::keep_samples`].
+    pub fn samples(&self) -> &[metrics::Sample] {
+        self.metrics.kept.as_deref().unwrap_or(&[])
+    }
+
+    /// The evaluation context as the last evaluation saw it.
+    pub fn eval_context(&self) -> Option<&EvalContext> {
+        self.autoscale.as_ref().map(Autoscaler::context)
+    }
+
+    /// Delivers the next event due by the end; false when there is none.
+    pub fn step(&mut self) -> bool {
+        let Some((_, event)) = self.q.pop_until(self.end) else {
+            return false;
+        };
+        match event {
+            Event::Arrival(s) => self.on_arrival(s),
+            Event::Allocated(n) => self.on_allocated(n),
+            Event::AllocationTimedOut(n) => self.on_allocation_timed_out(n),
+            Event::Booted(n) => self.on_booted(n),
+            Event::TaskEnd { node, task } => self.on_task_end(node, task),
+            Event::Preempt(n) => self.on_preempt(n),
+            Event::PreemptTrace(k) => self.on_preempt_trace(k),
+            Event::Recovered(n) => self.on_recovered(n),
+            Event::RetentionExpired(n) => self.on_retention_expired(n),
+            Event::Removed(n) => self.on_removed(n),
+            Event::Sample => {
+                self.take_due_samples();
+                if self.metrics.next_sample() <= self.end {
+                    self.q.schedule(self.metrics.next_sample(), Event::Sample);
+                }
+            }
+            Event::Evaluate => self.on_evaluate(),
+            Event::Resize(i) => self.on_manual_resize(i),
+        }
+        true
+    }
+
+    /// Runs to the end, calling `progress` about a thousand times along the
+    /// way, and returns the output.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
+        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+        let mut next_report = 0;
+        while self.step() {
+            if self.q.now().as_millis() >= next_report {
+                next_report = self.q.now().as_millis() + stride;
+                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
+            }
+        }
+        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
+        self.finish()
+    }
+
+    /// Recounts everything from scratch and compares with the incremental
+    /// counters: node counts by state sum to the pool size, every task is in
+    /// exactly one place, billing equals the integral of billed nodes.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let now = self.q.now();
+        self.nodes.check(now)?;
+        self.sched.check(&self.nodes)?;
+        let s = &self.sched;
+        let placed = u64::from(s.active()) + u64::from(s.running) + s.succeeded + s.failed;
+        if placed != s.tasks.len() as u64 {
+            return Err(format!("{} tasks submitted, {placed} accounted for", s.tasks.len()));
+        }
+        Ok(())
+    }
+
+    fn on_arrival(&mut self, s: u32) {
+        let now = self.q.now();
+        let Some(source) = self.sources.get_mut(s as usize) else { return };
+        let job = source.job;
+        let (mut batch, next) = source.fire(now);
+        for _ in 0..batch.count {
+            let duration = batch.duration.draw();
+            self.sched.submit(job, now, duration, batch.slots);
+        }
+        if let Some(t) = next {
+            self.q.schedule(t, Event::Arrival(s));
+        }
+        self.schedule();
+    }
+
+    /// Closes the books at the end of the scenario — open billed periods
+    /// end there — and returns the output. [`Simulation::run`] calls it;
+    /// call it after driving the run with [`Simulation::step`].
+    pub fn finish(mut self) -> Output {
+        let end = self.end;
+        self.nodes.close_billing(end);
+        let vm = &self.scenario.pool.vm;
+        let meters = Priority::ALL.map(|p| self.nodes.billing.meter(p).clone());
+        Output {
+            name: self.scenario.name.clone(),
+            seed: self.seed,
+            start: self.scenario.start,
+            duration: self.scenario.duration,
+            prices: [vm.dedicated_price, vm.low_priority_price],
+            jobs: self.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
+            timeline: self.metrics.timeline,
+            evaluations: self.autoscale.map(|a| a.evaluations).unwrap_or_default(),
+            tasks: self.sched.tasks,
+            resize_errors: self.pool.log,
+            charged_seconds: meters.clone().map(|m| m.charged_seconds),
+            billed: meters.map(|m| SimDuration(m.closed_ms)),
+            events: self.q.delivered(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,373 @@
+//! Nodes: their lifecycle states, and the pool-level counters that every
+//! state change updates — counts by priority and state, billing, and the
+//! resource sums behind `$CPUPercent` — so that metrics never scan nodes.
+
+use autoscale_runtime::DeallocationOption;
+
+use super::cost::Billing;
+use super::engine::{EventId, SimTime};
+
+/// Dedicated or low-priority (spot).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Priority {
+    /// Never preempted; the dedicated price and quota.
+    Dedicated = 0,
+    /// May be preempted; the low-priority price and quota.
+    LowPriority = 1,
+}
+
+impl Priority {
+    /// Both, in index order.
+    pub const ALL: [Priority; 2] = [Priority::Dedicated, Priority::LowPriority];
+
+    /// As in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Priority::Dedicated => "dedicated",
+            Priority::LowPriority => "low_priority",
+        }
+    }
+}
+
+/// A node's state, as the service reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NodeState {
+    /// The VM is being allocated; not billed yet.
+    Creating = 0,
+    /// Allocated and booting.
+    Starting = 1,
+    /// Ready, no task.
+    Idle = 2,
+    /// Running at least one task.
+    Running = 3,
+    /// Chosen by a shrink: takes no new task; goes when its tasks (and,
+    /// with `retaineddata`, their data) are gone.
+    LeavingPool = 4,
+    /// Reclaimed by the provider (low-priority only); still in the pool,
+    /// not billed, back after a delay.
+    Preempted = 5,
+}
+
+impl NodeState {
+    /// Every state, in index order.
+    pub const ALL: [NodeState; 6] = [
+        NodeState::Creating,
+        NodeState::Starting,
+        NodeState::Idle,
+        NodeState::Running,
+        NodeState::LeavingPool,
+        NodeState::Preempted,
+    ];
+    /// Number of states.
+    pub const COUNT: usize = NodeState::ALL.len();
+
+    /// The service's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeState::Creating => "creating",
+            NodeState::Starting => "starting",
+            NodeState::Idle => "idle",
+            NodeState::Running => "running",
+            NodeState::LeavingPool => "leavingpool",
+            NodeState::Preempted => "preempted",
+        }
+    }
+
+    /// Whether the VM is billed in this state.
+    pub fn billed(self) -> bool {
+        matches!(self, NodeState::Starting | NodeState::Idle | NodeState::Running | NodeState::LeavingPool)
+    }
+
+    /// Whether the node reports usage samples (counted by `$SampleNodeCount`).
+    pub fn sampled(self) -> bool {
+        matches!(self, NodeState::Idle | NodeState::Running | NodeState::LeavingPool)
+    }
+}
+
+/// A task running on a node, and the event that ends it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    /// The task.
+    pub task: u32,
+    /// Its end, to cancel when the task is stopped early.
+    pub end: EventId,
+}
+
+/// One node of the pool.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// Its number in reports: unique over the run, never reused.
+    pub id: u32,
+    /// Dedicated or low-priority.
+    pub priority: Priority,
+    /// Change only through [`Nodes::set_state`], which keeps the counters.
+    state: NodeState,
+    /// The deallocation option of the shrink that chose it.
+    pub leaving: Option<DeallocationOption>,
+    /// The pending lifecycle event (allocation, boot, recovery, removal).
+    pub timer: Option<EventId>,
+    /// The pending preemption, for a low-priority node.
+    pub preempt_timer: Option<EventId>,
+    /// Tasks running on it.
+    pub running: Vec<Placement>,
+    /// Free task slots.
+    pub free_slots: u32,
+    /// Index in the scheduler's free-slot bucket, when schedulable.
+    pub bucket_pos: Option<u32>,
+    /// When the data of its finished tasks expires (`retaineddata`).
+    pub retain_until: SimTime,
+    /// When it last went from idle to running: a later time means less
+    /// work done, which the shrink order uses.
+    pub busy_since: SimTime,
+    /// Start of the open billed period.
+    billed_since: SimTime,
+    /// Σ CPU percent of its running tasks.
+    cpu_load: u32,
+    /// Σ memory of its running tasks, MiB.
+    memory_mib: u64,
+}
+
+impl Node {
+    /// Its state.
+    pub fn state(&self) -> NodeState {
+        self.state
+    }
+
+    /// Σ CPU percent of its running tasks.
+    pub fn cpu_load(&self) -> u32 {
+        self.cpu_load
+    }
+}
+
+/// Every node of the pool, and the counters their states add up to.
+#[derive(Debug, Clone, Default)]
+pub struct Nodes {
+    slab: Vec<Option<Node>>,
+    free: Vec<u32>,
+    next_id: u32,
+    counts: [[u32; NodeState::COUNT]; 2],
+    /// Billing, updated on every state change.
+    pub billing: Billing,
+    /// Σ over nodes of min(load, 100 × slots): the CPU in percent-slots.
+    cpu_sum: u64,
+    memory_sum: u64,
+    slots_per_node: u32,
+}
+
+impl Nodes {
+    /// An empty pool whose nodes have `slots_per_node` task slots.
+    pub fn new(slots_per_node: u32) -> Nodes {
+        Nodes { slots_per_node, ..Nodes::default() }
+    }
+
+    /// Adds a node in `creating`; returns its index.
+    pub fn create(&mut self, priority: Priority) -> u32 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let node = Node {
+            id,
+            priority,
+            state: NodeState::Creating,
+            leaving: None,
+            timer: None,
+            preempt_timer: None,
+            running: Vec::new(),
+            free_slots: self.slots_per_node,
+            bucket_pos: None,
+            retain_until: SimTime::ZERO,
+            busy_since: SimTime::ZERO,
+            billed_since: SimTime::ZERO,
+            cpu_load: 0,
+            memory_mib: 0,
+        };
+        self.counts[priority as usize][NodeState::Creating as usize] += 1;
+        match self.free.pop() {
+            Some(index) => {
+                self.slab[index as usize] = Some(node);
+                index
+            }
+            None => {
+                self.slab.push(Some(node));
+                (self.slab.len() - 1) as u32
+            }
+        }
+    }
+
+    /// The node at `index`, if it is still in the pool.
+    pub fn get(&self, index: u32) -> Option<&Node> {
+        self.slab.get(index as usize).and_then(Option::as_ref)
+    }
+
+    /// The node at `index`, to change anything but its state.
+    pub fn get_mut(&mut self, index: u32) -> Option<&mut Node> {
+        self.slab.get_mut(index as usize).and_then(Option::as_mut)
+    }
+
+    /// Every node in the pool with its index, in index order.
+    pub fn iter(&self) -> impl Iterator<Item = (u32, &Node)> {
+        self.slab.iter().enumerate().filter_map(|(i, n)| Some((i as u32, n.as_ref()?)))
+    }
+
+    /// Moves a node to `state`, keeping counts and billing.
+    pub fn set_state(&mut self, index: u32, state: NodeState, now: SimTime) {
+        let Some(node) = self.slab.get_mut(index as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let (old, p) = (node.state, node.priority);
+        if old == state {
+            return;
+        }
+        self.counts[p as usize][old as usize] -= 1;
+        self.counts[p as usize][state as usize] += 1;
+        match (old.billed(), state.billed()) {
+            (false, true) => {
+                node.billed_since = now;
+                self.billing.open(p, now);
+            }
+            (true, false) => self.billing.close(p, node.billed_since, now),
+            _ => {}
+        }
+        node.state = state;
+    }
+
+    /// Takes a node out of the pool, closing its billed period. Its timers
+    /// must have been cancelled and its tasks moved off first.
+    pub fn remove(&mut self, index: u32, now: SimTime) -> Option<Node> {
+        let node = self.slab.get_mut(index as usize)?.take()?;
+        debug_assert!(node.running.is_empty() && node.timer.is_none() && node.preempt_timer.is_none());
+        self.counts[node.priority as usize][node.state as usize] -= 1;
+        if node.state.billed() {
+            self.billing.close(node.priority, node.billed_since, now);
+        }
+        self.free.push(index);
+        Some(node)
+    }
+
+    /// Ends every open billed period at `now`: the books close at the end
+    /// of a run, with the nodes still in the pool.
+    pub fn close_billing(&mut self, now: SimTime) {
+        for node in self.slab.iter_mut().flatten() {
+            if node.state.billed() {
+                self.billing.close(node.priority, node.billed_since, now);
+                node.billed_since = now;
+            }
+        }
+    }
+
+    /// Adds or removes a running task's usage on a node.
+    pub fn add_usage(&mut self, index: u32, cpu: i64, memory_mib: i64) {
+        let cap = u64::from(100 * self.slots_per_node);
+        let Some(node) = self.slab.get_mut(index as usize).and_then(Option::as_mut) else {
+            return;
+        };
+        let before = u64::from(node.cpu_load).min(cap);
+        node.cpu_load = node.cpu_load.saturating_add_signed(cpu as i32);
+        let after = u64::from(node.cpu_load).min(cap);
+        self.cpu_sum = self.cpu_sum + after - before;
+        node.memory_mib = node.memory_mib.saturating_add_signed(memory_mib);
+        self.memory_sum = self.memory_sum.saturating_add_signed(memory_mib);
+    }
+
+    /// Nodes of `priority` in `state`.
+    pub fn count(&self, priority: Priority, state: NodeState) -> u32 {
+        self.counts[priority as usize][state as usize]
+    }
+
+    /// Nodes of `priority` in the pool, every state included.
+    pub fn total(&self, priority: Priority) -> u32 {
+        self.counts[priority as usize].iter().sum()
+    }
+
+    /// Nodes of either priority in any of `states`.
+    pub fn count_in(&self, states: &[NodeState]) -> u32 {
+        Priority::ALL.iter().flat_map(|&p| states.iter().map(move |&s| self.count(p, s))).sum()
+    }
+
+    /// Nodes in the pool.
+    pub fn len(&self) -> u32 {
+        Priority::ALL.iter().map(|&p| self.total(p)).sum()
+    }
+
+    /// Whether the pool has no node.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The average CPU of sampled nodes in percent, and the average memory in MiB.
+    pub fn usage(&self) -> (f64, f64) {
+        let nodes = self.count_in(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool]);
+        if nodes == 0 {
+            return (0.0, 0.0);
+        }
+        let n = f64::from(nodes);
+        (self.cpu_sum as f64 / f64::from(self.slots_per_node) / n, self.memory_sum as f64 / n)
+    }
+
+    /// Recounts everything from the nodes themselves and compares.
+    pub fn check(&self, now: SimTime) -> Result<(), String> {
+        let mut counts = [[0u32; NodeState::COUNT]; 2];
+        let (mut cpu, mut memory, mut billed) = (0u64, 0u64, [0u64; 2]);
+        let cap = u64::from(100 * self.slots_per_node);
+        for (i, node) in self.iter() {
+            counts[node.priority as usize][node.state as usize] += 1;
+            cpu += u64::from(node.cpu_load).min(cap);
+            memory += node.memory_mib;
+            if node.state.billed() {
+                billed[node.priority as usize] += 1;
+            }
+            if !node.state.sampled() && (node.cpu_load > 0 || !node.running.is_empty()) {
+                return Err(format!("node {i} is {} with tasks on it", node.state.name()));
+            }
+        }
+        if counts != self.counts {
+            return Err(format!("node counts {:?} != recount {counts:?}", self.counts));
+        }
+        if (cpu, memory) != (self.cpu_sum, self.memory_sum) {
+            return Err(format!("usage sums ({}, {}) != recount ({cpu}, {memory})", self.cpu_sum, self.memory_sum));
+        }
+        for p in Priority::ALL {
+            if self.billing.meter(p).open != billed[p as usize] {
+                return Err(format!(
+                    "{} billed nodes: meter {} != recount {}",
+                    p.name(),
+                    self.billing.meter(p).open,
+                    billed[p as usize]
+                ));
+            }
+        }
+        let live = self.slab.iter().filter(|n| n.is_some()).count();
+        if live != self.len() as usize {
+            return Err(format!("{live} nodes in the slab, counts sum to {}", self.len()));
+        }
+        self.billing.check(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_and_billing_follow_state_changes() {
+        let mut nodes = Nodes::new(2);
+        let a = nodes.create(Priority::LowPriority);
+        let b = nodes.create(Priority::Dedicated);
+        assert_eq!(nodes.count(Priority::LowPriority, NodeState::Creating), 1);
+        nodes.set_state(a, NodeState::Starting, SimTime(1_000));
+        nodes.set_state(a, NodeState::Idle, SimTime(2_000));
+        nodes.add_usage(a, 150, 10);
+        nodes.add_usage(a, 100, 10);
+        // Load 250 % on a two-slot node counts as 200 percent-slots: 100 %.
+        assert_eq!(nodes.usage(), (100.0, 20.0));
+        nodes.add_usage(a, -250, -20);
+        nodes.set_state(a, NodeState::Preempted, SimTime(61_000));
+        assert_eq!(nodes.billing.meter(Priority::LowPriority).charged_seconds, 60);
+        nodes.check(SimTime(70_000)).unwrap();
+        assert_eq!(nodes.total(Priority::LowPriority), 1);
+        assert_eq!(nodes.len(), 2);
+        nodes.remove(b, SimTime(80_000));
+        let c = nodes.create(Priority::Dedicated);
+        assert_eq!((c, nodes.get(c).map(|n| n.id)), (b, Some(2)), "slots are reused, ids are not");
+        nodes.check(SimTime(90_000)).unwrap();
+    }
+}

@@ -1,0 +1,395 @@
+//! The pool: targets and resizes, allocation with quota clamping and the
+//! resize timeout, node lifecycles (boot, preemption, recovery), and
+//! shrinking with the four deallocation options.
+
+use autoscale_runtime::DeallocationOption;
+use rand::RngExt;
+
+use super::engine::{SimDuration, SimTime};
+use super::node::{NodeState, Priority};
+use super::{Event, Simulation};
+use crate::scenario::PreemptionSchedule;
+
+/// `steady` or `resizing`, as the service reports a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AllocationState {
+    /// No allocation or removal in progress.
+    Steady,
+    /// Nodes are being allocated or are leaving.
+    Resizing,
+}
+
+impl AllocationState {
+    /// The service's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            AllocationState::Steady => "steady",
+            AllocationState::Resizing => "resizing",
+        }
+    }
+}
+
+/// A resize error the service records on a pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ResizeErrorCode {
+    /// A grow needed more dedicated cores than the quota has left.
+    AccountCoreQuotaReached,
+    /// A grow needed more low-priority cores than the quota has left.
+    AccountLowPriorityCoreQuotaReached,
+    /// Nodes were not allocated within the resize timeout.
+    AllocationTimedout,
+    /// A manual resize was refused because the pool was not steady.
+    PoolNotSteady,
+}
+
+impl ResizeErrorCode {
+    /// The service's code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResizeErrorCode::AccountCoreQuotaReached => "AccountCoreQuotaReached",
+            ResizeErrorCode::AccountLowPriorityCoreQuotaReached => "AccountLowPriorityCoreQuotaReached",
+            ResizeErrorCode::AllocationTimedout => "AllocationTimedout",
+            ResizeErrorCode::PoolNotSteady => "PoolNotSteady",
+        }
+    }
+}
+
+/// One resize error, when it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResizeErrorRecord {
+    /// When.
+    pub time: SimTime,
+    /// Which.
+    pub code: ResizeErrorCode,
+    /// The details.
+    pub message: String,
+}
+
+/// The pool's targets and resize errors.
+#[derive(Debug, Clone, Default)]
+pub struct PoolControl {
+    /// Dedicated and low-priority targets.
+    pub target: [u32; 2],
+    /// The deallocation option of the last resize.
+    pub deallocation: DeallocationOption,
+    /// The errors of the last resize; they stay until the next one.
+    pub errors: Vec<ResizeErrorCode>,
+    /// Every resize error, in order.
+    pub log: Vec<ResizeErrorRecord>,
+    /// Resizes started.
+    pub resizes: u64,
+}
+
+/// The order nodes leave in on a shrink: by class (creating, preempted,
+/// starting, idle, running), then least work done, then newest.
+type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
+
+impl Simulation {
+    /// The pool's allocation state, derived from the node counts: resizing
+    /// while a node is being allocated or is leaving.
+    pub fn allocation_state(&self) -> AllocationState {
+        if self.nodes.count_in(&[NodeState::Creating, NodeState::LeavingPool]) > 0 {
+            AllocationState::Resizing
+        } else {
+            AllocationState::Steady
+        }
+    }
+
+    fn record_error(&mut self, code: ResizeErrorCode, message: String) {
+        if !self.pool.errors.contains(&code) {
+            self.pool.errors.push(code);
+        }
+        self.pool.log.push(ResizeErrorRecord { time: self.q.now(), code, message });
+    }
+
+    /// Nodes of `p` that count toward its target: all but those leaving.
+    fn staying(&self, p: Priority) -> u32 {
+        self.nodes.total(p) - self.nodes.count(p, NodeState::LeavingPool)
+    }
+
+    /// Sets new targets; starts a resize when the pool does not match them.
+    pub(crate) fn apply_targets(&mut self, target: [u32; 2], option: DeallocationOption) {
+        let target = target.map(|t| t.min(super::MAX_TARGET));
+        self.pool.target = target;
+        self.pool.deallocation = option;
+        if Priority::ALL.iter().all(|&p| self.staying(p) == target[p as usize]) {
+            return;
+        }
+        self.pool.errors.clear();
+        self.pool.resizes += 1;
+        for p in Priority::ALL {
+            let (have, want) = (self.staying(p), target[p as usize]);
+            if want > have {
+                self.grow(p, want - have);
+            } else if want < have {
+                self.shrink(p, have - want, option);
+            }
+        }
+        self.schedule();
+    }
+
+    /// A manual resize of a fixed pool: refused unless the pool is steady.
+    pub(crate) fn on_manual_resize(&mut self, index: u32) {
+        let Some(r) = self.resizes.get(index as usize).cloned() else { return };
+        if index > 0 && self.allocation_state() != AllocationState::Steady {
+            let message = format!(
+                "resize to {} dedicated, {} low-priority refused: the pool is resizing",
+                r.target_dedicated, r.target_low_priority
+            );
+            self.record_error(ResizeErrorCode::PoolNotSteady, message);
+            return;
+        }
+        self.apply_targets([r.target_dedicated, r.target_low_priority], r.deallocation);
+    }
+
+    fn grow(&mut self, p: Priority, wanted: u32) {
+        let cores = u64::from(self.scenario.pool.vm.cores);
+        let (quota, code, kind) = match p {
+            Priority::Dedicated => {
+                (self.scenario.account.dedicated_cores, ResizeErrorCode::AccountCoreQuotaReached, "dedicated")
+            }
+            Priority::LowPriority => (
+                self.scenario.account.low_priority_cores,
+                ResizeErrorCode::AccountLowPriorityCoreQuotaReached,
+                "low-priority",
+            ),
+        };
+        let used = u64::from(self.nodes.total(p)) * cores;
+        let fits = u32::try_from(quota.saturating_sub(used) / cores).unwrap_or(u32::MAX);
+        let n = wanted.min(fits);
+        if n < wanted {
+            let message = format!(
+                "{kind} core quota of {quota} reached: {used} cores in use, {cores} per node; \
+                 {n} of {wanted} more nodes allocated"
+            );
+            self.record_error(code, message);
+        }
+        let timeout = self.scenario.pool.resize_timeout;
+        for _ in 0..n {
+            let index = self.nodes.create(p);
+            let took = self.scenario.pool.allocation_time.sample(&mut self.rngs.allocation);
+            let timer = if took > timeout {
+                self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
+            } else {
+                self.q.schedule_in(took, Event::Allocated(index))
+            };
+            self.set_timer(index, timer);
+        }
+    }
+
+    fn set_timer(&mut self, index: u32, timer: super::engine::EventId) {
+        if let Some(node) = self.nodes.get_mut(index) {
+            debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
+            node.timer = Some(timer);
+        }
+    }
+
+    fn clear_timer(&mut self, index: u32) {
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.timer = None;
+        }
+    }
+
+    /// The VM is allocated: the node starts booting (and can be preempted).
+    pub(crate) fn on_allocated(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.start_booting(index);
+    }
+
+    fn start_booting(&mut self, index: u32) {
+        let now = self.q.now();
+        self.nodes.set_state(index, NodeState::Starting, now);
+        let boot = self.scenario.pool.boot_time.sample(&mut self.rngs.boot);
+        let timer = self.q.schedule_in(boot, Event::Booted(index));
+        self.set_timer(index, timer);
+        let rate = match &self.scenario.pool.preemption {
+            Some(pre) => match pre.schedule {
+                PreemptionSchedule::Rate(rate) if rate > 0.0 => rate,
+                _ => return,
+            },
+            None => return,
+        };
+        let Some(node) = self.nodes.get(index) else { return };
+        if node.priority != Priority::LowPriority || node.preempt_timer.is_some() {
+            return;
+        }
+        // Exponential time to preemption with `rate` per node-hour, by inversion.
+        let u: f64 = self.rngs.preemption.random();
+        let hours = -(1.0 - u).ln() / rate;
+        let after = SimDuration((hours * 3_600_000.0).min(u64::MAX as f64) as u64);
+        let timer = self.q.schedule_in(after, Event::Preempt(index));
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.preempt_timer = Some(timer);
+        }
+    }
+
+    /// Nodes not had within the resize timeout are abandoned.
+    pub(crate) fn on_allocation_timed_out(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.drop_node(index);
+        let message = "desired nodes could not be allocated within the resize timeout".to_owned();
+        self.record_error(ResizeErrorCode::AllocationTimedout, message);
+    }
+
+    /// Booted: the node takes tasks.
+    pub(crate) fn on_booted(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.nodes.set_state(index, NodeState::Idle, self.q.now());
+        self.sched.make_schedulable(&mut self.nodes, index);
+        self.schedule();
+    }
+
+    /// The provider reclaims a low-priority node: its tasks are requeued;
+    /// it stays in the pool, unbilled, until it recovers. A node already
+    /// leaving simply goes.
+    pub(crate) fn on_preempt(&mut self, index: u32) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        node.preempt_timer = None;
+        let state = node.state();
+        if !state.billed() {
+            return;
+        }
+        if let Some(timer) = node.timer.take() {
+            self.q.cancel(timer);
+        }
+        self.sched.make_unschedulable(&mut self.nodes, index);
+        self.stop_tasks(index, true);
+        if state == NodeState::LeavingPool {
+            self.drop_node(index);
+        } else {
+            self.nodes.set_state(index, NodeState::Preempted, self.q.now());
+            let pre = self.scenario.pool.preemption.as_ref().map(|p| p.recovery.sample(&mut self.rngs.recovery));
+            let timer = self.q.schedule_in(pre.unwrap_or_default(), Event::Recovered(index));
+            self.set_timer(index, timer);
+        }
+        self.schedule();
+    }
+
+    /// A line of the preemption trace: that many allocated low-priority
+    /// nodes, chosen at random, are preempted.
+    pub(crate) fn on_preempt_trace(&mut self, nodes: u32) {
+        let mut candidates: Vec<u32> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| {
+                n.priority == Priority::LowPriority
+                    && matches!(n.state(), NodeState::Starting | NodeState::Idle | NodeState::Running)
+            })
+            .map(|(i, _)| i)
+            .collect();
+        let k = (nodes as usize).min(candidates.len());
+        for i in 0..k {
+            let j = self.rngs.preemption.random_range(i..candidates.len());
+            candidates.swap(i, j);
+        }
+        for &index in &candidates[..k] {
+            self.on_preempt(index);
+        }
+    }
+
+    /// A preempted node comes back and boots again.
+    pub(crate) fn on_recovered(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.start_booting(index);
+    }
+
+    /// Removes `count` nodes of `p`, in the service's order: nodes still
+    /// being allocated, preempted ones, booting ones, idle ones, then
+    /// running ones with the least work done; newest first among equals.
+    fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
+        let mut candidates: Vec<(ShrinkOrder, u32)> = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool)
+            .map(|(i, n)| {
+                let class = match n.state() {
+                    NodeState::Creating => 0,
+                    NodeState::Preempted => 1,
+                    NodeState::Starting => 2,
+                    NodeState::Idle => 3,
+                    _ => 4,
+                };
+                let busy = if class == 4 { n.busy_since } else { SimTime::ZERO };
+                ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
+            })
+            .collect();
+        let k = (count as usize).min(candidates.len());
+        if k < candidates.len() && k > 0 {
+            candidates.select_nth_unstable(k - 1);
+        }
+        candidates.truncate(k);
+        candidates.sort_unstable();
+        for (_, index) in candidates {
+            self.remove_node(index, option);
+        }
+    }
+
+    fn remove_node(&mut self, index: u32, option: DeallocationOption) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        let state = node.state();
+        if let Some(timer) = node.timer.take() {
+            self.q.cancel(timer);
+        }
+        match state {
+            NodeState::Creating | NodeState::Preempted => return self.drop_node(index),
+            NodeState::Idle | NodeState::Running => {
+                self.sched.make_unschedulable(&mut self.nodes, index);
+                match option {
+                    DeallocationOption::Requeue => self.stop_tasks(index, true),
+                    DeallocationOption::Terminate => self.stop_tasks(index, false),
+                    DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
+                }
+            }
+            NodeState::Starting | NodeState::LeavingPool => {}
+        }
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.leaving = Some(option);
+        }
+        self.nodes.set_state(index, NodeState::LeavingPool, self.q.now());
+        self.continue_leaving(index);
+    }
+
+    /// A leaving node goes once its tasks have ended and, with
+    /// `retaineddata`, their retention time has run out.
+    pub(crate) fn continue_leaving(&mut self, index: u32) {
+        let now = self.q.now();
+        let Some(node) = self.nodes.get(index) else { return };
+        if !node.running.is_empty() || node.timer.is_some() {
+            return;
+        }
+        let timer = if node.leaving == Some(DeallocationOption::RetainedData) && node.retain_until > now {
+            self.q.schedule(node.retain_until, Event::RetentionExpired(index))
+        } else {
+            let removal = self.scenario.pool.removal_time.sample(&mut self.rngs.removal);
+            if removal == SimDuration::ZERO {
+                // Gone at once: a sample at this instant sees no trace of it.
+                return self.drop_node(index);
+            }
+            self.q.schedule_in(removal, Event::Removed(index))
+        };
+        self.set_timer(index, timer);
+    }
+
+    /// The data retained on a leaving node has expired.
+    pub(crate) fn on_retention_expired(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.continue_leaving(index);
+    }
+
+    /// A leaving node is gone.
+    pub(crate) fn on_removed(&mut self, index: u32) {
+        self.clear_timer(index);
+        self.drop_node(index);
+    }
+
+    /// Takes a node out of the pool now, cancelling what it had pending.
+    fn drop_node(&mut self, index: u32) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        let timers = [node.timer.take(), node.preempt_timer.take()];
+        for timer in timers.into_iter().flatten() {
+            self.q.cancel(timer);
+        }
+        self.sched.make_unschedulable(&mut self.nodes, index);
+        self.nodes.remove(index, self.q.now());
+    }
+}

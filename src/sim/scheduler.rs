@@ -1,0 +1,369 @@
+//! Tasks and their placement: the ready queue (job priority, then FIFO),
+//! free-slot buckets for `spread` and `pack`, task starts and ends,
+//! retries, and stopping tasks when their node goes.
+//!
+//! Tasks need `slots` slots of one node; a task needing more slots than a
+//! node has is never placed and stays active, as in the service. Only the
+//! head of the queue is placed: a task that does not fit blocks the ones
+//! behind it, which keeps priorities strict.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rand::RngExt;
+
+use super::engine::{SimDuration, SimTime};
+use super::node::{NodeState, Nodes, Placement};
+use super::{Event, Simulation};
+use crate::scenario::NodeFill;
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting for a node.
+    Active,
+    /// On a node.
+    Running,
+    /// Finished with exit code 0.
+    Succeeded,
+    /// Finished failed: retries used up, or terminated by a shrink.
+    Failed,
+}
+
+impl TaskState {
+    /// As in `tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Active => "active",
+            TaskState::Running => "running",
+            TaskState::Succeeded => "succeeded",
+            TaskState::Failed => "failed",
+        }
+    }
+}
+
+/// One task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Index of its job in the scenario.
+    pub job: u32,
+    /// Submission time.
+    pub submit: SimTime,
+    /// Run time of each attempt.
+    pub duration: SimDuration,
+    /// First start, for the queue wait.
+    pub first_start: Option<SimTime>,
+    /// Completion.
+    pub end: Option<SimTime>,
+    /// Id of the last node it ran on.
+    pub node: Option<u32>,
+    /// Starts, requeues included.
+    pub attempts: u16,
+    /// Failed runs (requeues by shrink or preemption are not failures).
+    pub failures: u16,
+    /// Slots it needs.
+    pub slots: u32,
+    /// Where it is.
+    pub state: TaskState,
+}
+
+/// Queue order: higher job priority first, then lower task number (FIFO
+/// within a job, and a requeued task goes back to its original place).
+type ReadyKey = (i16, Reverse<u32>);
+
+/// Every task, and where the active ones wait.
+#[derive(Debug, Clone, Default)]
+pub struct Scheduler {
+    /// Every task submitted, by number.
+    pub tasks: Vec<Task>,
+    ready: BinaryHeap<ReadyKey>,
+    /// Nodes that can take tasks, by free slots: `buckets[k]` holds the
+    /// node indices with exactly `k` free slots.
+    buckets: Vec<Vec<u32>>,
+    fill: NodeFill,
+    /// Priority of each job.
+    priorities: Vec<i16>,
+    /// Tasks needing more slots than a node has: active forever.
+    pub unplaceable: u32,
+    /// Tasks running.
+    pub running: u32,
+    /// Tasks succeeded so far.
+    pub succeeded: u64,
+    /// Tasks failed so far.
+    pub failed: u64,
+}
+
+impl Scheduler {
+    /// A scheduler for nodes of `slots` slots and jobs of `priorities`.
+    pub fn new(slots: u32, fill: NodeFill, priorities: Vec<i16>) -> Scheduler {
+        Scheduler { buckets: vec![Vec::new(); slots as usize + 1], fill, priorities, ..Scheduler::default() }
+    }
+
+    /// A new task of job `job`, submitted at `now`, joins the queue.
+    pub fn submit(&mut self, job: u32, now: SimTime, duration: SimDuration, slots: u32) {
+        let number = self.tasks.len() as u32;
+        self.tasks.push(Task {
+            job,
+            submit: now,
+            duration,
+            first_start: None,
+            end: None,
+            node: None,
+            attempts: 0,
+            failures: 0,
+            slots,
+            state: TaskState::Active,
+        });
+        self.enqueue(number);
+    }
+
+    /// Puts an active task in the ready queue, or aside if no node can
+    /// ever fit it.
+    fn enqueue(&mut self, task: u32) {
+        let t = &self.tasks[task as usize];
+        if t.slots as usize >= self.buckets.len() {
+            self.unplaceable += 1;
+        } else {
+            let priority = self.priorities.get(t.job as usize).copied().unwrap_or(0);
+            self.ready.push((priority, Reverse(task)));
+        }
+    }
+
+    /// `$ActiveTasks`: waiting tasks, placeable or not.
+    pub fn active(&self) -> u32 {
+        self.ready.len() as u32 + self.unplaceable
+    }
+
+    /// Puts `node` in the bucket of its free slots; it can take tasks.
+    pub fn make_schedulable(&mut self, nodes: &mut Nodes, index: u32) {
+        let Some(node) = nodes.get_mut(index) else { return };
+        debug_assert!(node.bucket_pos.is_none());
+        let bucket = &mut self.buckets[node.free_slots as usize];
+        node.bucket_pos = Some(bucket.len() as u32);
+        bucket.push(index);
+    }
+
+    /// Takes `node` out of its bucket; it takes no more tasks.
+    pub fn make_unschedulable(&mut self, nodes: &mut Nodes, index: u32) {
+        let Some(node) = nodes.get_mut(index) else { return };
+        let Some(pos) = node.bucket_pos.take() else { return };
+        let bucket = &mut self.buckets[node.free_slots as usize];
+        bucket.swap_remove(pos as usize);
+        if let Some(&moved) = bucket.get(pos as usize)
+            && let Some(m) = nodes.get_mut(moved)
+        {
+            m.bucket_pos = Some(pos);
+        }
+    }
+
+    fn set_free_slots(&mut self, nodes: &mut Nodes, index: u32, free: u32) {
+        let schedulable = nodes.get(index).is_some_and(|n| n.bucket_pos.is_some());
+        if schedulable {
+            self.make_unschedulable(nodes, index);
+        }
+        if let Some(node) = nodes.get_mut(index) {
+            node.free_slots = free;
+        }
+        if schedulable {
+            self.make_schedulable(nodes, index);
+        }
+    }
+
+    /// A node with at least `slots` free slots: the emptiest for `spread`,
+    /// the fullest for `pack`.
+    fn pick(&self, slots: u32) -> Option<u32> {
+        let mut fits = self.buckets.iter().enumerate().skip(slots as usize).filter(|(_, b)| !b.is_empty());
+        let bucket = match self.fill {
+            NodeFill::Pack => fits.next(),
+            NodeFill::Spread => fits.next_back(),
+        };
+        bucket.and_then(|(_, b)| b.last().copied())
+    }
+
+    /// Checks that every task is in exactly one place and that the
+    /// buckets match the nodes.
+    pub fn check(&self, nodes: &Nodes) -> Result<(), String> {
+        let mut seen = vec![false; self.tasks.len()];
+        let mut mark = |t: u32, place: &str| -> Result<(), String> {
+            let slot = seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
+            if std::mem::replace(slot, true) {
+                return Err(format!("task {t} is in two places (second: {place})"));
+            }
+            Ok(())
+        };
+        for &(_, Reverse(t)) in self.ready.iter() {
+            mark(t, "ready queue")?;
+            if self.tasks[t as usize].state != TaskState::Active {
+                return Err(format!("task {t} is queued but {:?}", self.tasks[t as usize].state));
+            }
+        }
+        let mut running = 0;
+        for (i, node) in nodes.iter() {
+            let used: u32 = node.running.iter().map(|p| self.tasks[p.task as usize].slots).sum();
+            if node.free_slots + used != self.buckets.len() as u32 - 1 {
+                return Err(format!("node {i}: {} free + {used} used slots", node.free_slots));
+            }
+            if let Some(pos) = node.bucket_pos
+                && self.buckets[node.free_slots as usize].get(pos as usize) != Some(&i)
+            {
+                return Err(format!("node {i} is not where its bucket position says"));
+            }
+            let schedulable = matches!(node.state(), NodeState::Idle | NodeState::Running);
+            if node.bucket_pos.is_some() != schedulable {
+                return Err(format!("node {i} is {} but schedulable = {}", node.state().name(), !schedulable));
+            }
+            for p in &node.running {
+                mark(p.task, "a node")?;
+                running += 1;
+                if self.tasks[p.task as usize].state != TaskState::Running {
+                    return Err(format!("task {} is on a node but {:?}", p.task, self.tasks[p.task as usize].state));
+                }
+            }
+        }
+        if running != self.running {
+            return Err(format!("{running} tasks on nodes, counter says {}", self.running));
+        }
+        let (mut unplaceable, mut done) = (0, [0u64; 2]);
+        for (t, task) in self.tasks.iter().enumerate() {
+            match task.state {
+                TaskState::Active if !seen[t] => unplaceable += 1,
+                TaskState::Succeeded => done[0] += 1,
+                TaskState::Failed => done[1] += 1,
+                TaskState::Active | TaskState::Running if !seen[t] => return Err(format!("task {t} is lost")),
+                _ => {}
+            }
+        }
+        if unplaceable != self.unplaceable || done != [self.succeeded, self.failed] {
+            return Err(format!(
+                "counters (unplaceable {}, succeeded {}, failed {}) != recount ({unplaceable}, {}, {})",
+                self.unplaceable, self.succeeded, self.failed, done[0], done[1]
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Simulation {
+    /// Places tasks from the head of the queue while a node fits them.
+    pub(crate) fn schedule(&mut self) {
+        while let Some(&(_, Reverse(task))) = self.sched.ready.peek() {
+            let slots = self.sched.tasks[task as usize].slots;
+            let Some(node) = self.sched.pick(slots) else { break };
+            self.sched.ready.pop();
+            self.start(task, node);
+        }
+    }
+
+    fn start(&mut self, task: u32, index: u32) {
+        let now = self.q.now();
+        let t = &mut self.sched.tasks[task as usize];
+        let (job, slots, duration) = (t.job as usize, t.slots, t.duration);
+        t.state = TaskState::Running;
+        t.attempts = t.attempts.saturating_add(1);
+        t.first_start.get_or_insert(now);
+        let end = self.q.schedule_in(duration, Event::TaskEnd { node: index, task });
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        t.node = Some(node.id);
+        node.running.push(Placement { task, end });
+        let free = node.free_slots - slots;
+        if node.state() == NodeState::Idle {
+            node.busy_since = now;
+            self.nodes.set_state(index, NodeState::Running, now);
+        }
+        self.sched.set_free_slots(&mut self.nodes, index, free);
+        let j = &self.scenario.jobs[job];
+        self.nodes.add_usage(index, i64::from(j.cpu_percent), j.memory_mib as i64);
+        self.sched.running += 1;
+        self.metrics.running_changed(now, self.sched.running);
+    }
+
+    /// Takes a task off its node, freeing its slots and usage; returns
+    /// whether the node is now empty.
+    fn unplace(&mut self, task: u32, index: u32, now: SimTime) -> bool {
+        let (job, slots) = {
+            let t = &self.sched.tasks[task as usize];
+            (t.job as usize, t.slots)
+        };
+        let j = &self.scenario.jobs[job];
+        let retention = now + j.retention;
+        self.nodes.add_usage(index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
+        self.sched.running -= 1;
+        self.metrics.running_changed(now, self.sched.running);
+        let Some(node) = self.nodes.get_mut(index) else { return true };
+        node.running.retain(|p| p.task != task);
+        node.retain_until = node.retain_until.max(retention);
+        let (free, empty) = (node.free_slots + slots, node.running.is_empty());
+        self.sched.set_free_slots(&mut self.nodes, index, free);
+        empty
+    }
+
+    /// A task's run ended on its own: success or failure, then retry.
+    pub(crate) fn on_task_end(&mut self, index: u32, task: u32) {
+        let now = self.q.now();
+        let empty = self.unplace(task, index, now);
+        let t = &self.sched.tasks[task as usize];
+        let j = &self.scenario.jobs[t.job as usize];
+        let failed =
+            j.failure_probability > 0.0 && self.rngs.failures[t.job as usize].random_bool(j.failure_probability);
+        let retry = failed && (j.max_task_retry_count < 0 || i32::from(t.failures) < j.max_task_retry_count);
+        let t = &mut self.sched.tasks[task as usize];
+        if failed {
+            t.failures = t.failures.saturating_add(1);
+        }
+        if retry {
+            t.state = TaskState::Active;
+            self.sched.enqueue(task);
+        } else {
+            self.finish_task(task, !failed, now);
+        }
+        if empty {
+            self.node_emptied(index);
+        }
+        self.schedule();
+    }
+
+    fn finish_task(&mut self, task: u32, succeeded: bool, now: SimTime) {
+        let t = &mut self.sched.tasks[task as usize];
+        t.end = Some(now);
+        if succeeded {
+            t.state = TaskState::Succeeded;
+            self.sched.succeeded += 1;
+            self.metrics.succeeded_in_interval += 1;
+        } else {
+            t.state = TaskState::Failed;
+            self.sched.failed += 1;
+            self.metrics.failed_in_interval += 1;
+        }
+    }
+
+    /// Stops every task on a node now: back to the queue (`requeue`, and
+    /// preemption — neither uses up a retry) or completed as failed
+    /// (`terminate`).
+    pub(crate) fn stop_tasks(&mut self, index: u32, requeue: bool) {
+        let now = self.q.now();
+        let placements = match self.nodes.get(index) {
+            Some(node) => node.running.clone(),
+            None => return,
+        };
+        for p in placements {
+            self.q.cancel(p.end);
+            self.unplace(p.task, index, now);
+            if requeue {
+                self.sched.tasks[p.task as usize].state = TaskState::Active;
+                self.sched.enqueue(p.task);
+            } else {
+                self.finish_task(p.task, false, now);
+            }
+        }
+    }
+
+    /// The last task of a node ended: it goes idle, or on with leaving.
+    fn node_emptied(&mut self, index: u32) {
+        let Some(node) = self.nodes.get(index) else { return };
+        match node.state() {
+            NodeState::Running => self.nodes.set_state(index, NodeState::Idle, self.q.now()),
+            NodeState::LeavingPool => self.continue_leaving(index),
+            _ => {}
+        }
+    }
+}

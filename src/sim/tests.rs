@@ -1,0 +1,400 @@
+//! One test per lifecycle rule, each on fixed timings with an exact
+//! expected timeline. Every run checks the invariants after every event.
+//!
+//! Prices are 3.6 per hour (dedicated) and 0.36 (low-priority): a
+//! dedicated node-second costs exactly 0.001.
+
+use std::path::Path;
+
+use super::metrics::TimelineRow;
+use super::node::{NodeState, Priority};
+use super::pool::{AllocationState, ResizeErrorCode};
+use super::scheduler::TaskState;
+use super::*;
+use crate::formula::builtins::Metric;
+
+/// Pool keys every test gets unless it sets them itself.
+const POOL: [(&str, &str); 3] = [
+    ("vm", "{ cores = 2, dedicated_price = 3.6, low_priority_price = 0.36 }"),
+    ("allocation_time", "\"3m\""),
+    ("boot_time", "\"1m\""),
+];
+
+fn scenario(text: &str) -> Scenario {
+    Scenario::from_toml(text, "test.toml", "test", Path::new(".")).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// `text` with [`POOL`]'s keys added to its `[pool]` table.
+fn with_pool_defaults(text: &str) -> String {
+    let mut pool = String::from("[pool]\n");
+    for (key, value) in POOL {
+        if !text.contains(&format!("{key} =")) {
+            pool.push_str(&format!("{key} = {value}\n"));
+        }
+    }
+    text.replacen("[pool]\n", &pool, 1)
+}
+
+/// Runs `text` (with [`POOL`]'s defaults), checking invariants after every event.
+fn run(text: &str) -> Output {
+    let mut sim = Simulation::new(scenario(&with_pool_defaults(text)), None);
+    while sim.step() {
+        if let Err(e) = sim.check_invariants() {
+            panic!("at {}: {e}", sim.now());
+        }
+    }
+    sim.finish()
+}
+
+fn min(m: u64) -> SimTime {
+    SimTime(m * 60_000)
+}
+
+fn row(out: &Output, t: SimTime) -> &TimelineRow {
+    out.timeline.iter().find(|r| r.time == t).unwrap_or_else(|| panic!("no sample at {t}"))
+}
+
+/// (state, count) pairs of dedicated nodes at `t`, the zero ones left out.
+fn dedicated(out: &Output, t: SimTime) -> Vec<(&'static str, u32)> {
+    by_state(row(out, t), Priority::Dedicated)
+}
+
+fn by_state(row: &TimelineRow, p: Priority) -> Vec<(&'static str, u32)> {
+    NodeState::ALL.iter().map(|&s| (s.name(), row.nodes[p as usize][s as usize])).filter(|&(_, n)| n > 0).collect()
+}
+
+fn ends(out: &Output) -> Vec<(TaskState, Option<SimTime>, u16)> {
+    out.tasks.iter().map(|t| (t.state, t.end, t.attempts)).collect()
+}
+
+#[test]
+fn nodes_go_creating_starting_idle_running_and_are_billed_from_allocation() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        tasks = [{ duration = "10m" }]
+    "#);
+    assert_eq!(dedicated(&out, SimTime(0)), []);
+    assert_eq!(dedicated(&out, min(1)), [("creating", 1)]);
+    assert_eq!(dedicated(&out, min(3)), [("starting", 1)]);
+    assert_eq!(dedicated(&out, min(4)), [("running", 1)]);
+    assert_eq!(dedicated(&out, min(14)), [("idle", 1)]);
+    assert_eq!(row(&out, min(1)).allocation_state, AllocationState::Resizing);
+    assert_eq!(row(&out, min(3)).allocation_state, AllocationState::Steady);
+    let t = &out.tasks[0];
+    assert_eq!((t.first_start, t.end, t.state), (Some(min(4)), Some(min(14)), TaskState::Succeeded));
+    // Billed from 3 min to the end: 57 min.
+    assert_eq!(out.charged_seconds, [57 * 60, 0]);
+    assert!((out.cost()[0] - 3.42).abs() < 1e-9);
+    assert_eq!(out.timeline.len(), 121, "one sample every 30 s, both ends included");
+}
+
+/// Two nodes running one-hour tasks; at 30 min a resize to 0 with `option`.
+fn shrink(option: &str, extra: &str) -> Output {
+    run(&format!(
+        r#"
+        duration = "2h"
+        [pool]
+        target_dedicated = 2
+        resizes = [{{ at = "30m", target_dedicated = 0, deallocation = "{option}" }}]
+        {extra}
+        [[jobs]]
+        retention = "10m"
+        tasks = [{{ duration = "1h", count = 2 }}]
+    "#
+    ))
+}
+
+#[test]
+fn requeue_stops_tasks_and_puts_them_back_in_the_queue() {
+    let out = shrink("requeue", "");
+    assert_eq!(dedicated(&out, min(30)), []);
+    assert_eq!(row(&out, min(30)).allocation_state, AllocationState::Steady);
+    assert_eq!(row(&out, min(30)).active_tasks, 2);
+    assert_eq!(ends(&out), [(TaskState::Active, None, 1), (TaskState::Active, None, 1)]);
+    assert_eq!(out.charged_seconds, [2 * 27 * 60, 0]);
+}
+
+#[test]
+fn requeue_with_a_removal_time_shows_leavingpool() {
+    let out = shrink("requeue", r#"removal_time = "2m""#);
+    assert_eq!(dedicated(&out, min(30)), [("leavingpool", 2)]);
+    assert_eq!(row(&out, min(31)).allocation_state, AllocationState::Resizing);
+    assert_eq!(dedicated(&out, min(32)), []);
+    assert_eq!(row(&out, min(32)).allocation_state, AllocationState::Steady);
+    assert_eq!(out.charged_seconds, [2 * 29 * 60, 0]);
+}
+
+#[test]
+fn terminate_stops_tasks_and_fails_them() {
+    let out = shrink("terminate", "");
+    assert_eq!(dedicated(&out, min(30)), []);
+    assert_eq!(ends(&out), [(TaskState::Failed, Some(min(30)), 1), (TaskState::Failed, Some(min(30)), 1)]);
+    assert_eq!(row(&out, min(30)).failed, 2);
+}
+
+#[test]
+fn taskcompletion_keeps_the_pool_resizing_until_the_tasks_end() {
+    let out = shrink("taskcompletion", "");
+    assert_eq!(dedicated(&out, min(30)), [("leavingpool", 2)]);
+    assert_eq!(row(&out, min(30)).running_tasks, 2);
+    assert_eq!(row(&out, SimTime(min(64).0 - 30_000)).allocation_state, AllocationState::Resizing);
+    assert_eq!(dedicated(&out, min(64)), []);
+    assert_eq!(row(&out, min(64)).allocation_state, AllocationState::Steady);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(64)), 1), (TaskState::Succeeded, Some(min(64)), 1)]);
+    assert_eq!(out.charged_seconds, [2 * 61 * 60, 0]);
+}
+
+#[test]
+fn retaineddata_also_waits_for_the_tasks_retention() {
+    let out = shrink("retaineddata", "");
+    assert_eq!(dedicated(&out, min(64)), [("leavingpool", 2)]);
+    assert_eq!(row(&out, min(73)).allocation_state, AllocationState::Resizing);
+    assert_eq!(dedicated(&out, min(74)), []);
+    assert_eq!(row(&out, min(74)).allocation_state, AllocationState::Steady);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(64)), 1), (TaskState::Succeeded, Some(min(64)), 1)]);
+    assert_eq!(out.charged_seconds, [2 * 71 * 60, 0]);
+}
+
+#[test]
+fn shrink_removes_idle_nodes_before_running_ones() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 3
+        resizes = [{ at = "10m", target_dedicated = 1 }]
+        [[jobs]]
+        tasks = [{ duration = "30m" }]
+    "#);
+    assert_eq!(dedicated(&out, min(5)), [("idle", 2), ("running", 1)]);
+    assert_eq!(dedicated(&out, min(10)), [("running", 1)]);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(34)), 1)]);
+}
+
+#[test]
+fn quota_clamps_a_grow_and_the_error_stays_until_the_next_resize() {
+    let out = run(r#"
+        duration = "1h"
+        [account]
+        dedicated_cores = 4
+        low_priority_cores = 2
+        [pool]
+        target_dedicated = 3
+        target_low_priority = 2
+        resizes = [{ at = "30m", target_dedicated = 2, target_low_priority = 1 }]
+    "#);
+    let r = row(&out, min(10));
+    assert_eq!(dedicated(&out, min(10)), [("idle", 2)]);
+    assert_eq!(by_state(r, Priority::LowPriority), [("idle", 1)]);
+    assert_eq!((r.target, r.allocation_state), ([3, 2], AllocationState::Steady));
+    assert_eq!(
+        r.errors,
+        [ResizeErrorCode::AccountCoreQuotaReached, ResizeErrorCode::AccountLowPriorityCoreQuotaReached]
+    );
+    let codes: Vec<_> = out.resize_errors.iter().map(|e| (e.time, e.code)).collect();
+    assert_eq!(
+        codes,
+        [
+            (SimTime(0), ResizeErrorCode::AccountCoreQuotaReached),
+            (SimTime(0), ResizeErrorCode::AccountLowPriorityCoreQuotaReached)
+        ]
+    );
+    // The resize at 30 min finds the pool at its new targets: no resize,
+    // so the errors stay.
+    assert_eq!(row(&out, min(31)).errors.len(), 2);
+}
+
+#[test]
+fn nodes_not_allocated_within_the_resize_timeout_are_abandoned() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 2
+        allocation_time = "20m"
+        resize_timeout = "15m"
+    "#);
+    assert_eq!(dedicated(&out, SimTime(min(15).0 - 30_000)), [("creating", 2)]);
+    let r = row(&out, min(15));
+    assert_eq!(
+        (by_state(r, Priority::Dedicated), r.allocation_state, r.target),
+        (vec![], AllocationState::Steady, [2, 0])
+    );
+    assert_eq!(r.errors, [ResizeErrorCode::AllocationTimedout]);
+    assert_eq!(out.resize_errors.len(), 2, "one record per abandoned node");
+    assert_eq!(out.charged_seconds, [0, 0], "never allocated, never billed");
+}
+
+#[test]
+fn a_manual_resize_is_refused_while_the_pool_is_resizing() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        resizes = [{ at = "1m", target_dedicated = 5 }]
+    "#);
+    assert_eq!(row(&out, min(10)).target, [1, 0]);
+    assert_eq!(out.resize_errors[0].code, ResizeErrorCode::PoolNotSteady);
+}
+
+#[test]
+fn preempted_nodes_stay_counted_unbilled_and_their_tasks_are_requeued() {
+    let dir = std::env::temp_dir().join(format!("autoscale-sim-preempt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("preempt.csv"), "at,nodes\n30m,1\n").unwrap();
+    let text = format!(
+        r#"
+        duration = "2h"
+        [pool]
+        target_low_priority = 2
+        preemption = {{ trace = "{}", recovery = "10m" }}
+        [[jobs]]
+        tasks = [{{ duration = "1h", count = 2 }}]
+    "#,
+        dir.join("preempt.csv").display()
+    );
+    let mut sim = Simulation::new(scenario(&with_pool_defaults(&text)), None);
+    sim.keep_samples();
+    while sim.step() {
+        sim.check_invariants().unwrap();
+    }
+    let samples = sim.samples().to_vec();
+    let out = sim.finish();
+    let low = |t| by_state(row(&out, t), Priority::LowPriority);
+    assert_eq!(low(min(30)), [("running", 1), ("preempted", 1)]);
+    assert_eq!(row(&out, min(30)).active_tasks, 1);
+    let at30 = samples.iter().find(|s| s.time == min(30)).unwrap();
+    assert_eq!(at30.values[Metric::PreemptedNodeCount as usize], 1.0);
+    assert_eq!(at30.values[Metric::UsableNodeCount as usize], 1.0);
+    assert_eq!(low(min(40)), [("starting", 1), ("running", 1)]);
+    assert_eq!(low(min(41)), [("running", 2)]);
+    let mut done: Vec<_> = ends(&out);
+    done.sort_by_key(|d| d.1);
+    // One task ran 4–64 min; the other was preempted at 30 and rerun 41–101.
+    assert_eq!(done, [(TaskState::Succeeded, Some(min(64)), 1), (TaskState::Succeeded, Some(min(101)), 2)]);
+    // Billed 3–120 and 3–30 + 40–120 min; not while preempted.
+    assert_eq!(out.charged_seconds, [0, (117 + 27 + 80) * 60]);
+}
+
+#[test]
+fn preemption_draws_from_its_own_stream_and_leaves_arrivals_alone() {
+    let base = r#"
+        duration = "6h"
+        seed = 3
+        [pool]
+        target_low_priority = 4
+        PREEMPTION
+        [[jobs]]
+        generate = [{ kind = "poisson", rate_per_hour = 20, duration = { dist = "exponential", mean = "20m" } }]
+    "#;
+    let quiet = run(&base.replace("PREEMPTION", ""));
+    let noisy = run(&base.replace("PREEMPTION", r#"preemption = { rate_per_node_hour = 0.5, recovery = "5m" }"#));
+    let arrivals = |o: &Output| o.tasks.iter().map(|t| (t.submit, t.duration)).collect::<Vec<_>>();
+    assert_eq!(arrivals(&quiet), arrivals(&noisy));
+    assert!(noisy.timeline.iter().any(|r| r.nodes[1][NodeState::Preempted as usize] > 0));
+    assert!(noisy.tasks.iter().any(|t| t.attempts > 1), "some task was requeued by a preemption");
+    assert!(noisy.charged_seconds[1] < quiet.charged_seconds[1]);
+}
+
+/// An autoscale run whose formula reports how many `$PendingTasks` samples it sees.
+fn counting(metrics: &str) -> Vec<String> {
+    let out = run(&format!(
+        r#"
+        duration = "10m"
+        {metrics}
+        [pool]
+        autoscale = {{ formula = "n = $PendingTasks.Count(); $TargetDedicatedNodes = 0;", interval = "5m" }}
+    "#
+    ));
+    out.evaluations.iter().map(|e| e.results.rsplit(';').next().unwrap_or_default().to_owned()).collect()
+}
+
+#[test]
+fn samples_become_visible_after_the_delay() {
+    // At 0: nothing yet. At 5 min: samples of 0 s to 4 min (9) with a 60 s
+    // delay; 0 s to 5 min (11) with none — the sample at 5 min included.
+    assert_eq!(counting(""), ["n=0", "n=9", "n=19"]);
+    assert_eq!(counting("[metrics]\nvisibility_delay = \"0s\""), ["n=1", "n=11", "n=21"]);
+    // Visible up to 3:30 (9:30), seen back to 2:00 (7:00).
+    assert_eq!(counting("[metrics]\nvisibility_delay = \"90s\"\nhistory = \"3m\""), ["n=0", "n=4", "n=4"]);
+    let dropped = counting("[metrics]\ndrop_out = 0.5");
+    assert_eq!(dropped, counting("[metrics]\ndrop_out = 0.5"), "drop-outs are seeded");
+    assert_ne!(dropped, ["n=0", "n=9", "n=19"]);
+}
+
+#[test]
+fn evaluations_run_at_enable_time_and_every_interval_and_failures_change_nothing() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        autoscale = { formula = "$TargetDedicatedNodes = max($PendingTasks.GetSample(TimeInterval_Minute * 20, 90)) + 2;", interval = "15m" }
+        [[jobs]]
+        tasks = [{ at = "1m", duration = "2h", count = 3 }]
+    "#);
+    let times: Vec<_> = out.evaluations.iter().map(|e| e.time).collect();
+    assert_eq!(times, [min(0), min(15), min(30), min(45), min(60)]);
+    let codes: Vec<_> = out.evaluations.iter().map(|e| e.error.as_ref().map(|f| f.code)).collect();
+    assert_eq!(codes, [Some("InsufficientSampleData"), Some("InsufficientSampleData"), None, None, None]);
+    assert_eq!(row(&out, min(29)).target, [0, 0]);
+    assert_eq!(row(&out, SimTime(min(30).0 + 30_000)).target, [5, 0]);
+    assert!(out.evaluations[2].results.starts_with("$TargetDedicatedNodes=5;"));
+}
+
+#[test]
+fn higher_priority_jobs_run_first_and_oversized_tasks_wait_forever() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        id = "low"
+        tasks = [{ duration = "10m", count = 2 }]
+        [[jobs]]
+        id = "high"
+        priority = 10
+        tasks = [{ at = "1m", duration = "10m" }, { at = "1m", duration = "1m", slots = 2 }]
+    "#);
+    let starts: Vec<_> = out.tasks.iter().map(|t| t.first_start).collect();
+    assert_eq!(starts, [Some(min(14)), Some(min(24)), Some(min(4)), None]);
+    assert_eq!(row(&out, min(30)).active_tasks, 1);
+}
+
+#[test]
+fn spread_and_pack_fill_nodes_differently() {
+    let text = |fill| {
+        format!(
+            r#"
+        duration = "30m"
+        [pool]
+        task_slots_per_node = 2
+        node_fill = "{fill}"
+        target_dedicated = 2
+        [[jobs]]
+        tasks = [{{ at = "5m", duration = "10m", count = 2 }}]
+    "#
+        )
+    };
+    let nodes = |out: &Output| {
+        let mut n: Vec<_> = out.tasks.iter().map(|t| t.node).collect();
+        n.dedup();
+        n.len()
+    };
+    let (spread, pack) = (run(&text("spread")), run(&text("pack")));
+    assert_eq!((nodes(&spread), nodes(&pack)), (2, 1));
+}
+
+#[test]
+fn failed_tasks_are_retried_up_to_the_limit() {
+    let out = run(r#"
+        duration = "2h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        failure_probability = 1.0
+        max_task_retry_count = 2
+        tasks = [{ duration = "10m" }]
+    "#);
+    let t = &out.tasks[0];
+    assert_eq!((t.state, t.attempts, t.failures, t.end), (TaskState::Failed, 3, 3, Some(min(34))));
+}

@@ -1,0 +1,204 @@
+//! Task arrivals: each source of a job (a list, a trace, a generator) keeps
+//! only its next arrival in the event queue, so a month of ten million
+//! tasks never sits in the queue at once.
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+
+use super::engine::{Concern, SimDuration, SimTime, rng};
+use crate::scenario::{Dist, Generator, Source as SourceSpec, TaskEntry, TraceTask};
+
+/// Tasks submitted at one instant.
+#[derive(Debug)]
+pub struct Batch<'a> {
+    /// How many.
+    pub count: u32,
+    /// Slots each.
+    pub slots: u32,
+    /// Their durations: one fixed value, or drawn per task.
+    pub duration: Durations<'a>,
+}
+
+impl Batch<'_> {
+    /// No task: what a source past its end yields.
+    const EMPTY: Batch<'static> = Batch { count: 0, slots: 1, duration: Durations::Fixed(SimDuration::ZERO) };
+}
+
+/// Where a batch's durations come from.
+#[derive(Debug)]
+pub enum Durations<'a> {
+    /// The trace's value.
+    Fixed(SimDuration),
+    /// Drawn from a distribution with the source's duration stream.
+    Drawn(&'a Dist, &'a mut ChaCha8Rng),
+}
+
+impl Durations<'_> {
+    /// The next task's duration.
+    pub fn draw(&mut self) -> SimDuration {
+        match self {
+            Durations::Fixed(d) => *d,
+            Durations::Drawn(dist, rng) => dist.sample(*rng),
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Kind {
+    List { entries: Vec<TaskEntry>, next: usize },
+    Trace { rows: Vec<TraceTask>, next: usize },
+    Generate { generator: Generator, until: SimTime },
+}
+
+/// One arrival process of one job.
+#[derive(Debug)]
+pub struct Source {
+    /// The job its tasks belong to.
+    pub job: u32,
+    kind: Kind,
+    arrivals: ChaCha8Rng,
+    durations: ChaCha8Rng,
+}
+
+/// Exponential gap of mean `mean` ms, by inversion.
+fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
+    let u: f64 = rng.random();
+    SimDuration((-(1.0 - u).ln() * mean_ms).round().min(u64::MAX as f64) as u64)
+}
+
+impl Source {
+    /// The source numbered `number` (its streams' id), ending at `end`.
+    pub fn new(number: u32, job: u32, spec: SourceSpec, seed: u64, end: SimTime) -> Source {
+        let kind = match spec {
+            SourceSpec::List(entries) => Kind::List { entries, next: 0 },
+            SourceSpec::Trace(rows) => Kind::Trace { rows, next: 0 },
+            SourceSpec::Generate(generator) => {
+                let until = match &generator {
+                    Generator::Poisson { until, .. }
+                    | Generator::Periodic { until, .. }
+                    | Generator::Bursty { until, .. } => until.map_or(end, |u| SimTime(u.as_millis()).min(end)),
+                };
+                Kind::Generate { generator, until }
+            }
+        };
+        Source {
+            job,
+            kind,
+            arrivals: rng(seed, Concern::Arrivals(number)),
+            durations: rng(seed, Concern::Durations(number)),
+        }
+    }
+
+    /// When the first tasks arrive.
+    pub fn first(&mut self) -> Option<SimTime> {
+        match &self.kind {
+            Kind::List { entries, .. } => entries.first().map(|e| SimTime(e.at.as_millis())),
+            Kind::Trace { rows, .. } => rows.first().map(|r| r.submit),
+            Kind::Generate { generator, until } => {
+                let (from, gap) = match generator {
+                    Generator::Poisson { rate_per_hour, from, .. } => {
+                        (*from, exponential(&mut self.arrivals, 3_600_000.0 / rate_per_hour))
+                    }
+                    Generator::Periodic { from, .. } => (*from, SimDuration::ZERO),
+                    Generator::Bursty { mean_gap, from, .. } => {
+                        (*from, exponential(&mut self.arrivals, mean_gap.as_millis() as f64))
+                    }
+                };
+                Some(SimTime(from.as_millis()) + gap).filter(|t| t <= until)
+            }
+        }
+    }
+
+    /// The tasks due `now` (the time [`Source::first`] or the previous call
+    /// returned), and when the next ones arrive.
+    pub fn fire(&mut self, now: SimTime) -> (Batch<'_>, Option<SimTime>) {
+        match &mut self.kind {
+            Kind::List { entries, next } => {
+                let Some(e) = entries.get(*next) else { return (Batch::EMPTY, None) };
+                *next += 1;
+                let following = entries.get(*next).map(|e| SimTime(e.at.as_millis()));
+                let duration = Durations::Drawn(&e.duration, &mut self.durations);
+                (Batch { count: e.count, slots: e.slots, duration }, following)
+            }
+            Kind::Trace { rows, next } => {
+                let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
+                *next += 1;
+                let following = rows.get(*next).map(|r| r.submit);
+                (Batch { count: 1, slots: row.slots, duration: Durations::Fixed(row.duration) }, following)
+            }
+            Kind::Generate { generator, until } => {
+                let (count, slots, gap, dist) = match generator {
+                    Generator::Poisson { rate_per_hour, slots, duration, .. } => {
+                        (1, *slots, exponential(&mut self.arrivals, 3_600_000.0 / *rate_per_hour), &*duration)
+                    }
+                    Generator::Periodic { every, count, slots, duration, .. } => (*count, *slots, *every, &*duration),
+                    Generator::Bursty { mean_gap, size, slots, duration, .. } => {
+                        (*size, *slots, exponential(&mut self.arrivals, mean_gap.as_millis() as f64), &*duration)
+                    }
+                };
+                // A zero gap would stall the clock; arrivals are at least 1 ms apart.
+                let following = Some(now + gap.max(SimDuration(1))).filter(|t| t <= until);
+                (Batch { count, slots, duration: Durations::Drawn(dist, &mut self.durations) }, following)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn drain(mut s: Source) -> Vec<(SimTime, u32)> {
+        let mut out = Vec::new();
+        let mut at = s.first();
+        while let Some(t) = at {
+            let (batch, next) = s.fire(t);
+            out.push((t, batch.count));
+            at = next;
+        }
+        out
+    }
+
+    #[test]
+    fn periodic_sources_fire_on_the_period_until_the_end() {
+        let g = Generator::Periodic {
+            every: SimDuration::from_mins(10),
+            count: 3,
+            duration: Dist::Fixed(SimDuration::from_mins(1)),
+            slots: 1,
+            from: SimDuration::from_mins(5),
+            until: None,
+        };
+        let s = Source::new(0, 0, SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
+        let minutes: Vec<_> = drain(s).into_iter().map(|(t, n)| (t.as_millis() / 60_000, n)).collect();
+        assert_eq!(minutes, [(5, 3), (15, 3), (25, 3)]);
+    }
+
+    #[test]
+    fn poisson_sources_average_their_rate() {
+        let g = Generator::Poisson {
+            rate_per_hour: 60.0,
+            duration: Dist::Fixed(SimDuration::from_mins(1)),
+            slots: 1,
+            from: SimDuration::ZERO,
+            until: None,
+        };
+        let end = SimTime(SimDuration::from_hours(100).as_millis());
+        let n = drain(Source::new(0, 0, SourceSpec::Generate(g.clone()), 7, end)).len();
+        assert!((5_400..6_600).contains(&n), "{n} arrivals in 100 h at 60/h");
+        let again = drain(Source::new(0, 0, SourceSpec::Generate(g), 7, end)).len();
+        assert_eq!(n, again);
+    }
+
+    #[test]
+    fn lists_fire_in_time_order() {
+        let entry = |at, count| TaskEntry {
+            at: SimDuration::from_secs(at),
+            duration: Dist::Fixed(SimDuration::from_secs(1)),
+            count,
+            slots: 1,
+        };
+        let s = Source::new(0, 0, SourceSpec::List(vec![entry(0, 2), entry(60, 1)]), 1, SimTime(u64::MAX));
+        assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);
+    }
+}

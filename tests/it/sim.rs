@@ -1,0 +1,221 @@
+//! The simulator end to end: every bundled scenario through the binary,
+//! byte-identical outputs for the same seed, and the engine's invariants
+//! on random scenarios.
+
+use std::path::Path;
+
+use autoscale_sim::report::Summary;
+use autoscale_sim::scenario::Scenario;
+use autoscale_sim::sim::Simulation;
+use proptest::prelude::*;
+
+use crate::support::{cli, scratch_dir};
+
+const FILES: [&str; 4] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "summary.json"];
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn bundled_scenarios() -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations"))
+        .expect("simulations/ exists")
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|n| n.ends_with(".toml"))
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn every_bundled_scenario_runs_through_the_binary() {
+    let names = bundled_scenarios();
+    assert!(names.len() >= 5, "{names:?}");
+    for name in names {
+        let dir = scratch_dir(&format!("sim-{name}"));
+        let path = format!("simulations/{name}");
+        let out = cli(&["run", &path, "--out", dir.to_str().unwrap_or_default()], None);
+        assert_eq!(out.status.code(), Some(0), "{name}: {}", text(&out.stderr));
+        let stdout = text(&out.stdout);
+        for line in ["cost ", "node-hours ", "queue wait ", "tasks ", "evaluations "] {
+            assert!(stdout.contains(line), "{name}: no `{line}` in\n{stdout}");
+        }
+        for file in FILES {
+            let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
+            assert!(meta.len() > 0, "{name}: {file} is empty");
+        }
+        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+        assert_eq!(leftovers.len(), FILES.len(), "{name}: temporary files left behind");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_byte_identical_files_and_another_seed_does_not() {
+    let run = |dir: &str, seed: &str| {
+        let dir = scratch_dir(dir);
+        let out = cli(
+            &[
+                "run",
+                "simulations/low-priority-preemption.toml",
+                "--out",
+                dir.to_str().unwrap_or_default(),
+                "--seed",
+                seed,
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        (dir, out.stdout)
+    };
+    let (a, out_a) = run("determinism-a", "42");
+    let (b, out_b) = run("determinism-b", "42");
+    let (c, _) = run("determinism-c", "43");
+    assert_eq!(out_a, out_b);
+    for file in FILES {
+        let read = |d: &Path| std::fs::read(d.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert!(read(&a) == read(&b), "{file} differs between two runs with the same seed");
+        if file == "tasks.csv" {
+            assert!(read(&a) != read(&c), "a different seed gave the same {file}");
+        }
+    }
+}
+
+#[test]
+fn the_summary_alone_without_out_and_errors_with_the_key_path() {
+    let out = cli(&["run", "simulations/shrink-requeue.toml"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("shrink-requeue: 12h from 2024-03-04T08:00:00.000Z, seed 5\n"));
+    let dir = scratch_dir("bad-scenario");
+    let bad = dir.join("bad.toml");
+    std::fs::write(&bad, "duration = \"1d\"\n[pool]\nvm = { cores = 2, dedicated_price = 1 }\nautoscale = { formula = \"$TargetDedicatedNodes = 1;\", interval = \"2m\" }\n").unwrap();
+    let out = cli(&["run", bad.to_str().unwrap_or_default()], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("bad.toml: pool.autoscale.interval: 2m is below the minimum 5m"), "{err}");
+    let out = cli(&["run", "simulations/no-such.toml"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("cannot read simulations/no-such.toml"), "{}", text(&out.stderr));
+}
+
+/// A random but valid scenario: fixed or autoscaled, dedicated and
+/// low-priority, with preemption, quotas, slots, failures and every
+/// deallocation option.
+#[allow(clippy::too_many_arguments)]
+fn random_scenario(
+    seed: u64,
+    slots: u32,
+    pack: bool,
+    option: usize,
+    autoscale: bool,
+    quota: u64,
+    preempt: f64,
+    failure: f64,
+    removal_s: u64,
+) -> String {
+    let option = ["requeue", "terminate", "taskcompletion", "retaineddata"][option];
+    let fill = if pack { "pack" } else { "spread" };
+    let scaling = if autoscale {
+        format!(
+            r#"autoscale = {{ interval = "5m", formula = """
+n = $PendingTasks.GetSamplePercent(TimeInterval_Minute * 3) < 50 ? 2 : max($PendingTasks.GetSample(1));
+$TargetDedicatedNodes = min(8, n / 2);
+$TargetLowPriorityNodes = min(8, n / 2);
+$NodeDeallocationOption = {option};
+""" }}"#
+        )
+    } else {
+        format!(
+            r#"target_dedicated = 3
+target_low_priority = 3
+resizes = [
+  {{ at = "40m", target_dedicated = 1, target_low_priority = 0, deallocation = "{option}" }},
+  {{ at = "2h", target_dedicated = 5, target_low_priority = 4, deallocation = "{option}" }},
+]"#
+        )
+    };
+    format!(
+        r#"
+duration = "4h"
+seed = {seed}
+[account]
+dedicated_cores = {quota}
+low_priority_cores = {quota}
+[pool]
+vm = {{ cores = 4, dedicated_price = 0.4, low_priority_price = 0.08 }}
+task_slots_per_node = {slots}
+node_fill = "{fill}"
+resize_timeout = "5m"
+allocation_time = {{ dist = "uniform", min = "30s", max = "7m" }}
+boot_time = {{ dist = "exponential", mean = "1m" }}
+removal_time = "{removal_s}s"
+preemption = {{ rate_per_node_hour = {preempt}, recovery = {{ dist = "uniform", min = "1m", max = "20m" }} }}
+{scaling}
+[metrics]
+drop_out = 0.1
+[[jobs]]
+priority = 5
+failure_probability = {failure}
+max_task_retry_count = 1
+retention = "15m"
+generate = [{{ kind = "poisson", rate_per_hour = 40, duration = {{ dist = "lognormal", median = "10m", sigma = 0.8 }}, slots = 2 }}]
+[[jobs]]
+priority = -5
+tasks = [{{ at = "10m", duration = {{ dist = "normal", mean = "20m", std_dev = "10m" }}, count = 30 }}]
+generate = [{{ kind = "bursty", mean_gap = "1h", size = 25, duration = "12m" }}]
+"#
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_after_every_event_of_random_scenarios(
+        seed in 0u64..1000,
+        slots in 1u32..4,
+        pack: bool,
+        option in 0usize..4,
+        autoscale: bool,
+        quota in 8u64..40,
+        preempt in 0.0f64..2.0,
+        failure in 0.0f64..0.3,
+        removal_s in 0u64..120,
+    ) {
+        let text = random_scenario(seed, slots, pack, option, autoscale, quota, preempt, failure, removal_s);
+        let scenario = Scenario::from_toml(&text, "random.toml", "random", Path::new("."))
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let mut sim = Simulation::new(scenario, None);
+        while sim.step() {
+            if let Err(e) = sim.check_invariants() {
+                return Err(TestCaseError::fail(format!("at {}: {e}\n{text}", sim.now())));
+            }
+        }
+        let output = sim.finish();
+        let summary = Summary::of(&output);
+        let t = summary.tasks;
+        prop_assert_eq!(t.succeeded + t.failed + t.running + t.active, t.submitted);
+        // Cost is the charged seconds at the prices, each billed period at
+        // least a minute: never below the exact billed time.
+        for p in 0..2 {
+            prop_assert!(output.charged_seconds[p] * 1000 >= output.billed[p].as_millis());
+            let cost = output.charged_seconds[p] as f64 * output.prices[p] / 3600.0;
+            prop_assert!((output.cost()[p] - cost).abs() < 1e-9);
+        }
+        let last = output.timeline.last().map(|r| r.time.as_millis());
+        prop_assert_eq!(last, Some(4 * 3_600_000));
+    }
+}
+
+#[test]
+fn the_readme_scenario_example_is_valid() {
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).expect("README");
+    let start = readme.find("name = \"example\"").expect("the README has the scenario example");
+    let block = &readme[start..start + readme[start..].find("```").expect("the example block ends")];
+    // The example's trace file is illustrative; everything else must load.
+    let block: String = block.lines().filter(|l| !l.starts_with("trace =")).map(|l| format!("{l}\n")).collect();
+    let base = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations");
+    let scenario = Scenario::from_toml(&block, "README.md", "example", &base).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(scenario.jobs[0].sources.len(), 4);
+    let output = Simulation::new(scenario, None).run(&mut |_| {});
+    assert!(!output.tasks.is_empty() && !output.evaluations.is_empty());
+}
