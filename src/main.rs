@@ -13,7 +13,7 @@ use anyhow::{Context as _, Result};
 use autoscale_runtime::Timestamp;
 use autoscale_sim::formula::context::EvalContext;
 use autoscale_sim::formula::diag::{self, Diagnostic};
-use autoscale_sim::formula::results::EvalError;
+use autoscale_sim::formula::results::{EvalError, ServiceError};
 use autoscale_sim::formula::{Engine, Formula, compile_error};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
@@ -86,6 +86,9 @@ enum Command {
         /// Seed of every random stream, instead of the scenario's `seed`.
         #[arg(long, value_name = "N")]
         seed: Option<u64>,
+        /// Formula engine; both give identical results.
+        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+        engine: EngineArg,
     },
 }
 
@@ -157,7 +160,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Check { formula } => check(formula),
         Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
-        Command::Run { scenario, out, seed } => run(scenario, out.as_deref(), *seed),
+        Command::Run { scenario, out, seed, engine } => run(scenario, out.as_deref(), *seed, *engine),
     };
     match result {
         Ok(code) => code,
@@ -215,7 +218,7 @@ fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format, engine: Engine
             let json = JsonRun {
                 timestamp: ctx.now.to_string(),
                 results: results.to_string(),
-                error: error.map(JsonError::from),
+                error: error.map(EvalError::service_error),
             };
             writeln!(out, "{}", serde_json::to_string_pretty(&json)?)
         }
@@ -241,37 +244,14 @@ struct JsonRun {
     timestamp: String,
     results: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<JsonError>,
-}
-
-#[derive(serde::Serialize)]
-struct JsonError {
-    code: &'static str,
-    message: &'static str,
-    values: Vec<JsonValue>,
-}
-
-#[derive(serde::Serialize)]
-struct JsonValue {
-    name: String,
-    value: String,
-}
-
-impl From<&EvalError> for JsonError {
-    fn from(e: &EvalError) -> JsonError {
-        JsonError {
-            code: e.code.as_str(),
-            message: e.message(),
-            values: e.values().into_iter().map(|(name, value)| JsonValue { name, value }).collect(),
-        }
-    }
+    error: Option<ServiceError>,
 }
 
 /// `run`: load the scenario, simulate it with a progress bar, print the
 /// summary and write the output files.
-fn run(path: &Path, out: Option<&Path>, seed: Option<u64>) -> Result<ExitCode> {
+fn run(path: &Path, out: Option<&Path>, seed: Option<u64>, engine: EngineArg) -> Result<ExitCode> {
     use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
-    let scenario = Scenario::load(path)?;
+    let scenario = Scenario::load(path)?.with_engine(engine.into());
     let duration = scenario.duration;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(duration.as_millis() / 1000);

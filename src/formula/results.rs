@@ -136,6 +136,38 @@ impl EvalError {
     }
 }
 
+impl EvalError {
+    /// The error as the service returns it.
+    pub fn service_error(&self) -> ServiceError {
+        ServiceError {
+            code: self.code.as_str(),
+            message: self.message(),
+            values: self.values().into_iter().map(|(name, value)| NameValue { name, value }).collect(),
+        }
+    }
+}
+
+/// The service's error object, `{"code", "message", "values": [{"name", "value"}]}`,
+/// as `eval --format json` prints it and `evaluations.jsonl` records it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ServiceError {
+    /// E.g. `InsufficientSampleData`.
+    pub code: &'static str,
+    /// The code's fixed message.
+    pub message: &'static str,
+    /// Details; the service gives one `Message`.
+    pub values: Vec<NameValue>,
+}
+
+/// One of a [`ServiceError`]'s values.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NameValue {
+    /// E.g. `Message`.
+    pub name: String,
+    /// E.g. `Line 1, Col 1: Undefined symbol: $x`.
+    pub value: String,
+}
+
 impl fmt::Display for EvalError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.code.as_str(), self.message())?;

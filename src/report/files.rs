@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::{ReportError, Summary};
+use crate::formula::results::ServiceError;
 use crate::sim::Output;
 use crate::sim::engine::SimTime;
 use crate::sim::node::{NodeState, Priority};
@@ -105,20 +106,7 @@ struct EvaluationLine<'a> {
     elapsed_s: f64,
     results: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<ErrorJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct ErrorJson<'a> {
-    code: &'a str,
-    message: &'a str,
-    values: Vec<ValueJson<'a>>,
-}
-
-#[derive(Serialize)]
-struct ValueJson<'a> {
-    name: &'a str,
-    value: &'a str,
+    error: Option<&'a ServiceError>,
 }
 
 fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
@@ -127,11 +115,7 @@ fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
             timestamp: output.timestamp(e.time).to_string(),
             elapsed_s: e.time.as_millis() as f64 / 1000.0,
             results: &e.results,
-            error: e.error.as_ref().map(|f| ErrorJson {
-                code: f.code,
-                message: f.message,
-                values: f.values.iter().map(|(name, value)| ValueJson { name, value }).collect(),
-            }),
+            error: e.error.as_ref(),
         };
         serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
         w.write_all(b"\n")?;

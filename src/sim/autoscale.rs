@@ -13,6 +13,7 @@ use super::engine::{SimDuration, SimTime};
 use super::node::Priority;
 use super::{Event, Simulation};
 use crate::formula::context::{EvalContext, PoolState};
+use crate::formula::results::ServiceError;
 use crate::scenario::Scaling;
 
 /// One evaluation, as the service keeps it.
@@ -23,18 +24,7 @@ pub struct EvaluationRecord {
     /// The results string (what was assigned, even when the run failed).
     pub results: String,
     /// The service's error, when the run failed.
-    pub error: Option<EvaluationFailure>,
-}
-
-/// A failed evaluation's error.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvaluationFailure {
-    /// The service's code, e.g. `InsufficientSampleData`.
-    pub code: &'static str,
-    /// The service's message.
-    pub message: &'static str,
-    /// The service's values: `(Message, "Line 1, Col 5: ...")`.
-    pub values: Vec<(String, String)>,
+    pub error: Option<ServiceError>,
 }
 
 /// The context the formula sees, kept between evaluations.
@@ -97,7 +87,7 @@ impl Simulation {
                 auto.evaluations.push(EvaluationRecord {
                     time: now,
                     results: e.results.to_string(),
-                    error: Some(EvaluationFailure { code: e.code.as_str(), message: e.message(), values: e.values() }),
+                    error: Some(e.service_error()),
                 });
                 None
             }

@@ -2,13 +2,11 @@
 //! of §7 as tables. Every expected value is worked out by hand from the
 //! spec, at the tests' default instant 2016-10-13T19:18:47.805Z (a Thursday).
 
-use autoscale_sim::formula::Formula;
-use autoscale_sim::formula::context::EvalContext;
-use autoscale_sim::formula::diag::{Code, Diagnostic};
+use autoscale_sim::formula::diag::Code;
 
 use crate::support::{context, empty_context, evaluate, failure, value, value_in};
+use crate::tables::{assert_rejected, assert_runtime_errors, assert_values, diagnostics};
 
-const EVAL_ERROR: &str = "AutoScalingFormulaEvaluationError";
 const INSUFFICIENT: &str = "InsufficientSampleData";
 
 /// Sample histories, `[age_seconds, value]`:
@@ -28,61 +26,6 @@ const SAMPLES: &str = r#"{"seed": 7, "metrics": {
 /// Line 1 of the function rows, which are on line 2: `$v = [1,2,3]`,
 /// `$m = [1,2,4,8]`, `$w = [10,20,30]`, `$e = []`.
 const PRELUDE: &str = "$v = $CPUPercent.GetSample(3); $m = $MemoryBytes.GetSample(4); $w = $DiskBytes.GetSample(3); $e = $FailedTasks.GetSample(5);\n";
-
-/// The checker's diagnostics for `src`, which must compile.
-fn diagnostics(src: &str) -> Vec<Diagnostic> {
-    match Formula::compile(src) {
-        Ok(formula) => formula.diagnostics().to_vec(),
-        Err(d) => panic!("{src:?} does not compile: {:?} {}", d.code, d.message),
-    }
-}
-
-/// The line the row of `prelude + row` starts on.
-fn row_line(prelude: &str) -> usize {
-    prelude.matches('\n').count() + 1
-}
-
-/// Rows `(formula, printed value of $r)`: the formula checks clean and `$r`
-/// prints as expected.
-fn assert_values(ctx: &EvalContext, prelude: &str, rows: &[(&str, &str)]) {
-    for &(row, want) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        assert!(found.is_empty(), "row {row:?}: unexpected diagnostics {found:?}");
-        assert_eq!(value_in(&src, ctx, "$r"), want, "row {row:?}");
-    }
-}
-
-/// Rows `(formula, code, column)`: the checker reports exactly one error
-/// with `code`, and evaluation fails with the service's evaluation error at
-/// that column, its message being the diagnostic's.
-fn assert_rejected(ctx: &EvalContext, prelude: &str, rows: &[(&str, Code, usize)]) {
-    let line = row_line(prelude);
-    for &(row, code, column) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        let codes: Vec<Code> = found.iter().map(|d| d.code).collect();
-        assert_eq!(codes, [code], "row {row:?}: diagnostics {found:?}");
-        let (error, message) = failure(&src, ctx);
-        assert_eq!(error, EVAL_ERROR, "row {row:?}");
-        assert_eq!(message, format!("Line {line}, Col {column}: {}", found[0].message), "row {row:?}");
-    }
-}
-
-/// Rows `(formula, column)` that only fail at run time: no diagnostic, an
-/// evaluation error at the column.
-fn assert_runtime_errors(ctx: &EvalContext, prelude: &str, rows: &[(&str, usize)]) {
-    let line = row_line(prelude);
-    for &(row, column) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        assert!(found.is_empty(), "row {row:?}: unexpected diagnostics {found:?}");
-        let (error, message) = failure(&src, ctx);
-        assert_eq!(error, EVAL_ERROR, "row {row:?}");
-        let prefix = format!("Line {line}, Col {column}: ");
-        assert!(message.starts_with(&prefix), "row {row:?}: message {message:?} does not start with {prefix:?}");
-    }
-}
 
 // ------------------------------------------------------------ functions
 

@@ -10,3 +10,4 @@ mod operators;
 mod oracle;
 mod sim;
 mod support;
+mod tables;

@@ -7,11 +7,11 @@
 
 use autoscale_sim::formula::Formula;
 use autoscale_sim::formula::context::EvalContext;
-use autoscale_sim::formula::diag::{Code, Diagnostic};
+use autoscale_sim::formula::diag::Code;
 
 use crate::support::{context, empty_context, evaluate, failure, results, value, value_in};
+use crate::tables::{EVAL_ERROR, assert_rejected, assert_runtime_errors, assert_values, diagnostics};
 
-const EVAL_ERROR: &str = "AutoScalingFormulaEvaluationError";
 const TOO_LONG: &str = "AutoScalingFormulaTooLong";
 
 /// Samples that make `$v = [1,2,3]`, `$w = [10,20,30]`, `$u = [5,6]` (oldest first).
@@ -32,61 +32,6 @@ const POOL: &str = r#"{"pool": {"target_dedicated": 2, "target_low_priority": 1,
 const HEAD: &str = "$TargetDedicatedNodes=0;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue";
 /// The head after `$TargetDedicatedNodes`, for an empty pool.
 const REST: &str = "$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue";
-
-/// The checker's diagnostics for `src`, which must compile.
-fn diagnostics(src: &str) -> Vec<Diagnostic> {
-    match Formula::compile(src) {
-        Ok(formula) => formula.diagnostics().to_vec(),
-        Err(d) => panic!("{src:?} does not compile: {:?} {}", d.code, d.message),
-    }
-}
-
-/// The line the row of `prelude + row` starts on.
-fn row_line(prelude: &str) -> usize {
-    prelude.matches('\n').count() + 1
-}
-
-/// Rows `(formula, printed value of $r)`: the formula checks clean and `$r`
-/// prints as expected.
-fn assert_values(ctx: &EvalContext, prelude: &str, rows: &[(&str, &str)]) {
-    for &(row, want) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        assert!(found.is_empty(), "row {row:?}: unexpected diagnostics {found:?}");
-        assert_eq!(value_in(&src, ctx, "$r"), want, "row {row:?}");
-    }
-}
-
-/// Rows `(formula, code, column)`: the checker reports exactly one error
-/// with `code`, and evaluation fails with the service's evaluation error at
-/// that column, its message being the diagnostic's.
-fn assert_rejected(ctx: &EvalContext, prelude: &str, rows: &[(&str, Code, usize)]) {
-    let line = row_line(prelude);
-    for &(row, code, column) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        let codes: Vec<Code> = found.iter().map(|d| d.code).collect();
-        assert_eq!(codes, [code], "row {row:?}: diagnostics {found:?}");
-        let (error, message) = failure(&src, ctx);
-        assert_eq!(error, EVAL_ERROR, "row {row:?}");
-        assert_eq!(message, format!("Line {line}, Col {column}: {}", found[0].message), "row {row:?}");
-    }
-}
-
-/// Rows `(formula, column)` that only fail at run time: no diagnostic, an
-/// evaluation error at the column.
-fn assert_runtime_errors(ctx: &EvalContext, prelude: &str, rows: &[(&str, usize)]) {
-    let line = row_line(prelude);
-    for &(row, column) in rows {
-        let src = format!("{prelude}{row}");
-        let found = diagnostics(&src);
-        assert!(found.is_empty(), "row {row:?}: unexpected diagnostics {found:?}");
-        let (error, message) = failure(&src, ctx);
-        assert_eq!(error, EVAL_ERROR, "row {row:?}");
-        let prefix = format!("Line {line}, Col {column}: ");
-        assert!(message.starts_with(&prefix), "row {row:?}: message {message:?} does not start with {prefix:?}");
-    }
-}
 
 /// Rows `(formula, results string)` of successful evaluations in `ctx`.
 fn assert_results(ctx: &EvalContext, rows: &[(&str, &str)]) {

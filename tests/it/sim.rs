@@ -219,3 +219,22 @@ fn the_readme_scenario_example_is_valid() {
     let output = Simulation::new(scenario, None).run(&mut |_| {});
     assert!(!output.tasks.is_empty() && !output.evaluations.is_empty());
 }
+
+#[test]
+fn both_formula_engines_give_byte_identical_runs() {
+    for scenario in ["simulations/bursty-day.toml", "simulations/low-priority-preemption.toml"] {
+        let run = |engine: &str| {
+            let dir = scratch_dir(&format!("engines-{engine}-{}", scenario.replace('/', "-")));
+            let out = cli(&["run", scenario, "--out", dir.to_str().unwrap_or_default(), "--engine", engine], None);
+            assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+            (dir, out.stdout)
+        };
+        let (jit, jit_summary) = run("jit");
+        let (interp, interp_summary) = run("interp");
+        assert_eq!(text(&jit_summary), text(&interp_summary), "{scenario}");
+        for file in FILES {
+            let read = |d: &Path| std::fs::read(d.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+            assert!(read(&jit) == read(&interp), "{scenario}: {file} differs between the engines");
+        }
+    }
+}
