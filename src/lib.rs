@@ -20,6 +20,8 @@
 #![deny(unsafe_code)]
 
 pub mod formula;
+pub mod lsp;
 pub mod report;
 pub mod scenario;
 pub mod sim;
+pub mod testsuite;

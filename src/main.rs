@@ -2,8 +2,8 @@
 //! the library, renders what it returns.
 //!
 //! Exit codes: 0 success; 1 the formula has errors (`check`) or an input
-//! could not be read; 2 the evaluation failed (`eval`); 64 bad command-line
-//! usage.
+//! could not be read (`test`: a suite is malformed); 2 the evaluation
+//! failed (`eval`) or a case failed (`test`); 64 bad command-line usage.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -43,7 +43,39 @@ enum Command {
     Check {
         #[command(flatten)]
         formula: FormulaArg,
+        /// `--deny warnings` turns the linter's warnings into errors (exit 1).
+        #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
+        deny: Option<String>,
     },
+    /// Explain a lint: why the pattern is a problem and what to write instead.
+    ///
+    /// Without a name, lists every lint.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim explain percent-compared-with-fraction\n  autoscale-sim explain"
+    )]
+    Explain {
+        /// The lint's name, as `check` prints it in `warning[NAME]`.
+        lint: Option<String>,
+    },
+    /// Format formula files in place: one statement per line, spaces around
+    /// operators, comments kept.
+    ///
+    /// With --check, changes nothing: names the files that would change and
+    /// exits 1 if there are any. A file that does not parse is left alone
+    /// and reported (exit 1).
+    #[command(
+        after_help = "Examples:\n  autoscale-sim fmt pool.formula\n  autoscale-sim fmt --check simulations/formulas/*.formula"
+    )]
+    Fmt {
+        /// Report the files that are not formatted instead of rewriting them.
+        #[arg(long)]
+        check: bool,
+        /// The formula files.
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Run the language server on standard input and output (for editors).
+    Lsp,
     /// Evaluate a formula once and print the service's results string.
     ///
     /// The formula sees the instant, pool state and metric samples of the
@@ -89,6 +121,28 @@ enum Command {
         /// Formula engine; both give identical results.
         #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
         engine: EngineArg,
+    },
+    /// Run the formula test suites (`*.autoscale-test.toml`) under PATHS.
+    ///
+    /// Prints a line per case and a final `N passed, M failed` line; shows
+    /// expected against actual for each failure. Exits 0 when every case
+    /// passes, 2 when one fails, 1 when a suite file is malformed.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim test simulations/\n  autoscale-sim test --filter pending-tasks --junit junit.xml\n  autoscale-sim test simulations/formulas/cpu.autoscale-test.toml --bless"
+    )]
+    Test {
+        /// Suite files, or folders searched for them; default: the current folder.
+        #[arg(value_name = "PATHS", default_value = ".")]
+        paths: Vec<PathBuf>,
+        /// Run only the cases whose name (`file::case`) contains this text.
+        #[arg(long, value_name = "TEXT")]
+        filter: Option<String>,
+        /// Also write the results as JUnit XML to FILE.
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
+        /// Write what failing point cases gave into their `expect` tables.
+        #[arg(long)]
+        bless: bool,
     },
 }
 
@@ -158,9 +212,13 @@ fn main() -> ExitCode {
         }
     };
     let result = match &cli.command {
-        Command::Check { formula } => check(formula),
+        Command::Check { formula, deny } => check(formula, deny.is_some()),
+        Command::Explain { lint } => explain(lint.as_deref()),
+        Command::Fmt { check, files } => fmt(files, *check),
+        Command::Lsp => autoscale_sim::lsp::run().map(|()| ExitCode::SUCCESS),
         Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
         Command::Run { scenario, out, seed, engine } => run(scenario, out.as_deref(), *seed, *engine),
+        Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
     };
     match result {
         Ok(code) => code,
@@ -184,17 +242,77 @@ fn report(name: &str, source: &str, diagnostics: &[Diagnostic]) -> Result<()> {
     Ok(())
 }
 
-fn check(arg: &FormulaArg) -> Result<ExitCode> {
+/// `check`: errors first, then the linter's warnings. Warnings alone exit 0
+/// unless `--deny warnings`.
+fn check(arg: &FormulaArg, deny_warnings: bool) -> Result<ExitCode> {
+    use autoscale_sim::formula::lint;
     let (name, source) = arg.load()?;
-    let diagnostics = match Formula::compile(&source) {
-        Ok(formula) => formula.diagnostics().to_vec(),
-        Err(d) => vec![d],
+    let (diagnostics, lints) = match Formula::compile(&source) {
+        Ok(formula) => (formula.diagnostics().to_vec(), lint::lint(&source)),
+        Err(d) => (vec![d], Vec::new()),
     };
-    if diagnostics.is_empty() {
-        return Ok(ExitCode::SUCCESS);
+    if !diagnostics.is_empty() {
+        report(&name, &source, &diagnostics)?;
     }
-    report(&name, &source, &diagnostics)?;
-    Ok(ExitCode::from(1))
+    if !lints.is_empty() {
+        let mut err = stderr();
+        lint::render(&mut err, &name, &source, &lints)?;
+        let n = lints.len();
+        writeln!(err, "warning: {n} warning{} in {name}", if n == 1 { "" } else { "s" })?;
+    }
+    let failed = !diagnostics.is_empty() || (deny_warnings && !lints.is_empty());
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// `explain`: one lint's explanation, or the list of lints.
+fn explain(name: Option<&str>) -> Result<ExitCode> {
+    use autoscale_sim::formula::lint;
+    let mut out = std::io::stdout().lock();
+    let text = match name {
+        Some(name) => match lint::explain(name) {
+            Some(info) => format!("{}: {}\n\n{}", info.name, info.summary, info.explanation),
+            None => {
+                eprintln!("error: no lint named `{name}`; `autoscale-sim explain` lists them");
+                return Ok(ExitCode::from(64));
+            }
+        },
+        None => lint::LINTS.iter().map(|l| format!("{:32} {}\n", l.name, l.summary)).collect(),
+    };
+    match out.write_all(text.as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fmt`: rewrite each file atomically, or with `check` list the files
+/// that would change.
+fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
+    use autoscale_sim::formula::fmt;
+    let mut failed = false;
+    for path in files {
+        let source =
+            std::fs::read_to_string(path).with_context(|| format!("cannot read formula file `{}`", path.display()))?;
+        let formatted = match fmt::format(&source) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("error: {}: {e}", path.display());
+                failed = true;
+                continue;
+            }
+        };
+        if formatted == source {
+            continue;
+        }
+        if check {
+            println!("{}", path.display());
+            failed = true;
+        } else {
+            fmt::write_atomically(path, &formatted)
+                .with_context(|| format!("cannot write formula file `{}`", path.display()))?;
+        }
+    }
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format, engine: EngineArg) -> Result<ExitCode> {
@@ -277,4 +395,41 @@ fn run(path: &Path, out: Option<&Path>, seed: Option<u64>, engine: EngineArg) ->
         other => other?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `test`: load every suite (all problems reported before anything runs),
+/// run the cases, optionally bless and write JUnit, print the report.
+fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>, bless: bool) -> Result<ExitCode> {
+    use autoscale_sim::testsuite;
+    let files = testsuite::discover(paths)?;
+    let mut suites = Vec::new();
+    let mut malformed = 0;
+    for file in &files {
+        match testsuite::Suite::load(file) {
+            Ok(suite) => suites.push(suite),
+            Err(e) => {
+                eprintln!("error: {e}");
+                malformed += 1;
+            }
+        }
+    }
+    if malformed > 0 {
+        eprintln!("error: {malformed} malformed test suite{}; no case was run", if malformed == 1 { "" } else { "s" });
+        return Ok(ExitCode::from(1));
+    }
+    let mut run = testsuite::run(&suites, filter);
+    if bless {
+        for (file, n) in testsuite::bless(&suites, &mut run)? {
+            eprintln!("blessed {n} case{} in {file}", if n == 1 { "" } else { "s" });
+        }
+    }
+    if let Some(path) = junit {
+        testsuite::junit::write(&suites, &run, path)?;
+    }
+    match std::io::stdout().lock().write_all(run.to_text(&suites).as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    let (_, failed) = run.counts();
+    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

@@ -69,6 +69,18 @@ impl Code {
     }
 }
 
+/// How serious a report is: errors stop a formula, warnings (the linter's)
+/// point at a likely mistake, notes are information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Severity {
+    /// `error[E0100]`.
+    Error,
+    /// `warning[unused-variable]`.
+    Warning,
+    /// `note[requeue-deallocation]`: worth knowing, rarely wrong.
+    Info,
+}
+
 /// One error found in a formula.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
@@ -130,7 +142,7 @@ pub fn render(
     diagnostics: &[Diagnostic],
 ) -> std::io::Result<()> {
     for d in diagnostics {
-        emit(out, file_name, source, d.code.id(), &d.message, d.span, &d.label, d.help.as_deref())?;
+        emit(out, file_name, source, Severity::Error, d.code.id(), &d.message, d.span, &d.label, d.help.as_deref())?;
     }
     Ok(())
 }
@@ -145,17 +157,21 @@ pub fn render_eval_error(
 ) -> std::io::Result<()> {
     match error.location {
         Some(l) => {
-            emit(out, file_name, source, error.code.as_str(), &error.detail, l.span, "evaluation failed here", None)
+            let code = error.code.as_str();
+            emit(out, file_name, source, Severity::Error, code, &error.detail, l.span, "evaluation failed here", None)
         }
         None => Ok(()),
     }
 }
 
+/// The one renderer: writes a single report of any severity (the linter's
+/// warnings go through here too, so errors and warnings look alike).
 #[allow(clippy::too_many_arguments)]
-fn emit(
+pub fn emit(
     out: &mut dyn WriteColor,
     file_name: &str,
     source: &str,
+    severity: Severity,
     code: &str,
     message: &str,
     span: Span,
@@ -164,7 +180,12 @@ fn emit(
 ) -> std::io::Result<()> {
     let file = SimpleFile::new(file_name, source);
     let config = term::Config { chars: term::Chars::ascii(), ..term::Config::default() };
-    let mut report = Report::error()
+    let report = match severity {
+        Severity::Error => Report::error(),
+        Severity::Warning => Report::warning(),
+        Severity::Info => Report::note(),
+    };
+    let mut report = report
         .with_code(code)
         .with_message(message)
         .with_labels(vec![Label::primary((), span.start..span.end).with_message(label)]);

@@ -11,11 +11,13 @@ pub mod builtins;
 pub mod check;
 pub mod context;
 pub mod diag;
+pub mod fmt;
 pub mod interp;
 pub mod ir;
 #[allow(unsafe_code)]
 pub mod jit;
 pub mod lexer;
+pub mod lint;
 pub mod parse;
 pub mod results;
 

@@ -31,7 +31,10 @@ fn case(name: &str, source: &str, code: Code, line: usize, column: usize) {
     let text = render_to_string("case.formula", source, &diags);
     // The whole source goes into the snapshot's header (shortened when
     // huge), so a reviewer sees what the carets point into.
-    let shown: String = if source.len() > 300 { format!("{}…", &source[..300]) } else { source.to_owned() };
+    let shown = match source.len() {
+        0..=300 => source.to_owned(),
+        _ => format!("{}…", &source[..source.floor_char_boundary(300)]),
+    };
     insta::with_settings!({ description => shown, omit_expression => true }, {
         insta::assert_snapshot!(name, text);
     });

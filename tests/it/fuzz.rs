@@ -14,11 +14,12 @@ use autoscale_sim::formula::diag::{LineIndex, render_to_string};
 use autoscale_sim::formula::results::{ErrorCode, EvalError, Outcome};
 use autoscale_sim::formula::{Engine, Formula, MAX_BYTES, MAX_DEPTH};
 use proptest::prelude::*;
-use proptest::test_runner::Config;
+use proptest::test_runner::{Config, TestRunner};
 
 use crate::support;
 
-/// `PROPTEST_CASES`, or 2000.
+/// `PROPTEST_CASES`, or 2000. (The `proptest!` macro applies the
+/// `PROPTEST_*` variables over any config it is given, too.)
 fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     // A panic found is turned into a regression test by hand, so proptest
@@ -392,22 +393,29 @@ proptest! {
     }
 }
 
-proptest! {
-    // Each case starts the binary twice: a handful is enough, whatever
-    // PROPTEST_CASES says.
-    #![proptest_config(Config { cases: 12, failure_persistence: None, ..Config::default() })]
-
-    /// The command line exits 0, 1 or 2 on any formula: never a crash.
-    #[test]
-    fn fuzz_cli_exit_codes(source in prop_oneof![token_stream(), formula()]) {
+/// The command line exits 0, 1 or 2 on any formula: never a crash. Each
+/// case starts the binary twice, so this runs a dozen cases whatever
+/// `PROPTEST_CASES` says (the `proptest!` macro would apply it).
+#[test]
+fn fuzz_cli_exit_codes() {
+    let mut runner = TestRunner::new(Config { cases: 12, failure_persistence: None, ..Config::default() });
+    let inputs = prop_oneof![token_stream(), formula()];
+    let result = runner.run(&inputs, |source| {
         // `-e -1` would read `-1` as an option; a leading space keeps it a value.
         let arg = if source.starts_with('-') { format!(" {source}") } else { source };
         for command in ["check", "eval"] {
             let output = support::cli(&[command, "-e", &arg], None);
-            let code = output.status.code();
-            prop_assert!(matches!(code, Some(0..=2)), "{command} -e {arg:?} exited with {:?}: {}", output.status,
-                String::from_utf8_lossy(&output.stderr));
+            prop_assert!(
+                matches!(output.status.code(), Some(0..=2)),
+                "{command} -e {arg:?} exited with {}: {}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
         }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{e}");
     }
 }
 

@@ -69,7 +69,16 @@ fn isa() -> Result<OwnedTargetIsa, JitError> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
     ISA.get_or_init(|| {
         let mut flags = settings::builder();
-        for (name, value) in [("opt_level", "speed"), ("is_pic", "false"), ("use_colocated_libcalls", "false")] {
+        // The verifier re-checks the IR we build; it costs about a third of
+        // the compile time, so it runs in debug builds (and so in the tests,
+        // including the differential ones) but not in release.
+        let verify = if cfg!(debug_assertions) { "true" } else { "false" };
+        for (name, value) in [
+            ("opt_level", "speed"),
+            ("enable_verifier", verify),
+            ("is_pic", "false"),
+            ("use_colocated_libcalls", "false"),
+        ] {
             flags.set(name, value).map_err(|e| e.to_string())?;
         }
         let builder = cranelift_native::builder().map_err(|e| e.to_string())?;

@@ -1,0 +1,271 @@
+//! The formatter: one statement per line, spaces around binary operators,
+//! comments kept where they were.
+//!
+//! It re-spaces the *tokens* of the formula rather than printing the syntax
+//! tree, so parentheses, number spellings and names stay exactly as written;
+//! only whitespace and empty statements change. Before returning, it re-lexes
+//! its output and compares the tokens with the input's, so it can never
+//! change a formula's meaning: at worst it refuses.
+
+use super::lexer::{Lexer, Token};
+
+/// Why a formula was not formatted.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FmtError {
+    /// The formula does not parse; formatting it could only hide the mistake.
+    #[error("the formula has a syntax error at byte {offset}: {message}")]
+    Syntax {
+        /// Where.
+        offset: usize,
+        /// The parser's message.
+        message: String,
+    },
+    /// Formatting would push the formula over the service's size limit.
+    #[error("the formatted formula would be {0} bytes, over the service's limit of 8192")]
+    TooLong(usize),
+    /// The output's tokens differ from the input's (a bug in the formatter;
+    /// the input is left as it was).
+    #[error("internal error: formatting would change the formula's tokens")]
+    Changed,
+}
+
+/// Replaces the file at `path` with `text` atomically: written to a
+/// temporary file in the same folder, then renamed over it, so an
+/// interrupted run never leaves a half-written formula.
+pub fn write_atomically(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let temp = dir.join(format!(".{name}.fmt-{}.tmp", std::process::id()));
+    let written = (|| {
+        let mut file = std::fs::File::create(&temp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&temp, meta.permissions())?;
+        }
+        std::fs::rename(&temp, path)
+    })();
+    if written.is_err() {
+        let _ = std::fs::remove_file(&temp);
+    }
+    written
+}
+
+/// One piece of the source: a token or a `//` comment.
+#[derive(Debug, Clone)]
+struct Item<'src> {
+    text: &'src str,
+    token: Option<Token<'src>>,
+    /// The source between the previous item and this one holds a line break.
+    newline_before: bool,
+    /// ... and an empty line.
+    blank_before: bool,
+}
+
+/// Formats `source`. Fails on a formula that does not parse.
+pub fn format(source: &str) -> Result<String, FmtError> {
+    if let Err(e) = super::parse::parse(source) {
+        return Err(FmtError::Syntax { offset: e.span.start, message: e.message });
+    }
+    let items = items(source)?;
+    let out = print(&items);
+    if normalized(&out) != normalized(source) {
+        return Err(FmtError::Changed);
+    }
+    if out.len() > super::MAX_BYTES && source.len() <= super::MAX_BYTES {
+        return Err(FmtError::TooLong(out.len()));
+    }
+    Ok(out)
+}
+
+/// The tokens and comments of `source`, in order. Comments are what the
+/// lexer skips: the only non-blank text between two tokens.
+fn items(source: &str) -> Result<Vec<Item<'_>>, FmtError> {
+    let mut items = Vec::new();
+    let mut last = 0;
+    for token in Lexer::new(source) {
+        let (start, token, end) =
+            token.map_err(|e| FmtError::Syntax { offset: e.span.start, message: e.to_string() })?;
+        let rest = push_gap(source, &mut items, last, start);
+        items.push(Item {
+            text: &source[start..end],
+            token: Some(token),
+            newline_before: rest.contains('\n'),
+            blank_before: rest.matches('\n').count() >= 2,
+        });
+        last = end;
+    }
+    push_gap(source, &mut items, last, source.len());
+    Ok(items)
+}
+
+/// Pushes the comments in `source[gap_start..gap_end]` (text the lexer
+/// skipped) and returns what follows the last one.
+fn push_gap<'s>(source: &'s str, items: &mut Vec<Item<'s>>, gap_start: usize, gap_end: usize) -> &'s str {
+    let gap = &source[gap_start..gap_end];
+    let mut offset = 0;
+    while let Some(i) = gap[offset..].find("//") {
+        let start = offset + i;
+        let end = gap[start..].find('\n').map_or(gap.len(), |n| start + n);
+        let before = &gap[offset..start];
+        let first = items.is_empty() && offset == 0 && gap_start == 0;
+        items.push(Item {
+            text: gap[start..end].trim_end(),
+            token: None,
+            newline_before: before.contains('\n') || first,
+            blank_before: before.matches('\n').count() >= 2,
+        });
+        offset = end;
+    }
+    &gap[offset..]
+}
+
+/// Whether a `-` after `prev` is binary (it follows an operand).
+fn ends_operand(prev: Option<&Token<'_>>) -> bool {
+    matches!(prev, Some(Token::Number(_) | Token::Str(_) | Token::Ident(_) | Token::DollarIdent(_) | Token::RParen))
+}
+
+/// Whether `prev` and `next` are written with no space between them.
+fn tight(prev: &Token<'_>, prev_unary: bool, next: &Token<'_>) -> bool {
+    matches!(next, Token::RParen | Token::Comma | Token::Dot | Token::Semi)
+        || matches!(prev, Token::LParen | Token::Dot)
+        || prev_unary
+        || (matches!(next, Token::LParen) && matches!(prev, Token::Ident(_)))
+}
+
+/// Lays the items out.
+fn print(items: &[Item<'_>]) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut in_statement = false;
+    let mut after_semi = false;
+    let mut prev: Option<(&Token<'_>, &str, bool)> = None;
+    let flush = |lines: &mut Vec<String>, line: &mut String| {
+        lines.push(line.trim_end().to_owned());
+        line.clear();
+    };
+    for item in items {
+        let Some(token) = &item.token else {
+            // A comment.
+            if !item.newline_before && !line.is_empty() {
+                line.push(' ');
+                line.push_str(item.text);
+                flush(&mut lines, &mut line);
+            } else {
+                if !line.is_empty() {
+                    flush(&mut lines, &mut line);
+                }
+                if item.blank_before && lines.last().is_some_and(|l| !l.is_empty()) {
+                    lines.push(String::new());
+                }
+                if in_statement {
+                    line.push_str("    ");
+                }
+                line.push_str(item.text);
+                flush(&mut lines, &mut line);
+            }
+            after_semi = false;
+            continue;
+        };
+        if *token == Token::Semi {
+            if in_statement {
+                line.push(';');
+                in_statement = false;
+                after_semi = true;
+                prev = None;
+            }
+            continue;
+        }
+        if after_semi {
+            flush(&mut lines, &mut line);
+            after_semi = false;
+        }
+        if !in_statement {
+            if !line.is_empty() {
+                flush(&mut lines, &mut line);
+            }
+            if item.blank_before && lines.last().is_some_and(|l| !l.is_empty()) {
+                lines.push(String::new());
+            }
+        } else if line.is_empty() {
+            line.push_str("    ");
+        } else if let Some((p, p_text, p_unary)) = prev
+            && (!tight(p, p_unary, token) || !joins_cleanly(p_text, item.text))
+        {
+            line.push(' ');
+        }
+        // `!` is always unary; `-` is unless it follows an operand.
+        let unary = matches!(token, Token::Bang)
+            || (matches!(token, Token::Minus) && (!in_statement || !ends_operand(prev.map(|(p, _, _)| p))));
+        line.push_str(item.text);
+        in_statement = true;
+        prev = Some((token, item.text, unary));
+    }
+    // The last statement's missing `;`, placed as a written one would be.
+    if in_statement {
+        line.push(';');
+    }
+    if !line.is_empty() {
+        flush(&mut lines, &mut line);
+    }
+    while lines.last().is_some_and(|l| l.is_empty()) {
+        lines.pop();
+    }
+    let mut out = lines.join("\n");
+    if !out.is_empty() {
+        out.push('\n');
+    }
+    out
+}
+
+/// Whether `a` and `b` written together still lex as those two tokens
+/// (`1` then `.hour` would not: `1.` is a number).
+fn joins_cleanly(a: &str, b: &str) -> bool {
+    let joined = format!("{a}{b}");
+    let tokens: Vec<_> = Lexer::new(&joined).collect();
+    matches!(tokens.as_slice(), [Ok((_, _, mid)), Ok(_)] if *mid == a.len())
+}
+
+/// The token texts of `source` with the empty statements dropped and a
+/// final `;`: what the formatter must preserve.
+fn normalized(source: &str) -> Option<Vec<String>> {
+    let mut out: Vec<String> = Vec::new();
+    for token in Lexer::new(source) {
+        let (start, token, end) = token.ok()?;
+        if token == Token::Semi && out.last().is_none_or(|t| t == ";") {
+            continue;
+        }
+        out.push(source[start..end].to_owned());
+    }
+    if out.last().is_some_and(|t| t != ";") {
+        out.push(";".to_owned());
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spaces_operators_and_splits_statements() {
+        assert_eq!(
+            format("a=1+2*-3;b=max(a,2)?$x.GetSample(1):!a").unwrap(),
+            "a = 1 + 2 * -3;\nb = max(a, 2) ? $x.GetSample(1) : !a;\n"
+        );
+    }
+
+    #[test]
+    fn keeps_comments() {
+        let src = "// head\n\na = 1; // trailing\n// own line\nb = a\n  // inside\n  + 2;;\n";
+        let out = format(src).unwrap();
+        assert_eq!(out, "// head\n\na = 1; // trailing\n// own line\nb = a\n    // inside\n    + 2;\n");
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
+    #[test]
+    fn refuses_broken_formulas() {
+        assert!(matches!(format("a = (1"), Err(FmtError::Syntax { .. })));
+    }
+}

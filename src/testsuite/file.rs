@@ -1,0 +1,522 @@
+//! The `*.autoscale-test.toml` schema (serde, unknown keys refused) and its
+//! checks: everything a suite says is validated here, before any case runs.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use autoscale_runtime::Timestamp;
+use serde::Deserialize;
+
+use super::{SUFFIX, SuiteError};
+use crate::formula::context::{EvalContext, PoolState};
+use crate::sim::engine::SimDuration;
+
+/// The instant point cases evaluate at when neither the case nor the suite
+/// says: fixed, so that a suite gives the same answer on every day it runs.
+pub const DEFAULT_NOW: &str = "2024-01-01T00:00:00Z";
+
+/// Samples further apart than this many are a typo, not a test.
+const MAX_GENERATED_SAMPLES: u64 = 100_000;
+
+/// A loaded and checked suite file.
+#[derive(Debug)]
+pub struct Suite {
+    /// The file as given.
+    pub path: PathBuf,
+    /// The file as given, for messages.
+    pub shown: String,
+    /// The file shown without its suffix: the prefix of every case name.
+    pub name: String,
+    /// The file's folder: relative paths in the suite start here.
+    pub dir: PathBuf,
+    /// The file's text, kept for `--bless`.
+    pub text: String,
+    /// Its cases, point cases then scenario cases, each by name.
+    pub(crate) cases: Vec<Case>,
+    /// The suite-level formula, if any (scenario cases may use it).
+    pub(crate) formula: Option<FormulaText>,
+    doc: toml_edit::Document<String>,
+}
+
+/// A formula's text and where it came from.
+#[derive(Debug, Clone)]
+pub(crate) struct FormulaText {
+    pub name: String,
+    pub text: String,
+}
+
+#[derive(Debug)]
+pub(crate) struct Case {
+    pub name: String,
+    pub kind: CaseKind,
+}
+
+#[derive(Debug)]
+pub(crate) enum CaseKind {
+    Point(PointCase),
+    Scenario(ScenarioCase),
+}
+
+#[derive(Debug)]
+pub(crate) struct PointCase {
+    pub formula: FormulaText,
+    pub context: EvalContext,
+    pub expect: PointExpect,
+}
+
+#[derive(Debug)]
+pub(crate) struct ScenarioCase {
+    pub source: ScenarioSource,
+    pub use_suite_formula: bool,
+    /// `None` runs the scenario's own seed.
+    pub seeds: Vec<Option<u64>>,
+    pub expect: ScenarioExpect,
+}
+
+#[derive(Debug)]
+pub(crate) enum ScenarioSource {
+    File(PathBuf),
+    /// The inline table, as TOML text for `Scenario::from_toml`.
+    Inline(String),
+}
+
+/// The point-case expectations, as the file gives them.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PointExpect {
+    pub target_dedicated: Option<f64>,
+    pub target_low_priority: Option<f64>,
+    pub deallocation: Option<String>,
+    pub results: Option<String>,
+    #[serde(default)]
+    pub variables: BTreeMap<String, toml::Value>,
+    pub error: Option<String>,
+    pub message: Option<String>,
+}
+
+impl PointExpect {
+    pub fn is_empty(&self) -> bool {
+        self.target_dedicated.is_none()
+            && self.target_low_priority.is_none()
+            && self.deallocation.is_none()
+            && self.results.is_none()
+            && self.variables.is_empty()
+            && self.error.is_none()
+            && self.message.is_none()
+    }
+}
+
+/// The scenario-case bounds; each must hold for every seed.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ScenarioExpect {
+    pub max_cost: Option<f64>,
+    pub max_p95_wait: Option<SimDuration>,
+    pub max_nodes: Option<u32>,
+    pub all_done_by: Option<SimDuration>,
+    pub no_failed_evaluations: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoot {
+    formula: Option<String>,
+    formula_file: Option<String>,
+    now: Option<String>,
+    #[serde(default)]
+    cases: BTreeMap<String, FileCase>,
+    #[serde(default)]
+    scenarios: BTreeMap<String, FileScenario>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileCase {
+    formula: Option<String>,
+    formula_file: Option<String>,
+    now: Option<String>,
+    #[serde(default)]
+    seed: u64,
+    #[serde(default)]
+    pool: PoolState,
+    #[serde(default)]
+    metrics: BTreeMap<String, FileMetric>,
+    #[serde(default)]
+    expect: PointExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileMetric {
+    samples: Option<Vec<(f64, f64)>>,
+    constant: Option<f64>,
+    ramp: Option<(f64, f64)>,
+    #[serde(rename = "for")]
+    span: Option<SimDuration>,
+    every: Option<SimDuration>,
+    newest: Option<SimDuration>,
+    #[serde(default)]
+    gaps: Vec<(SimDuration, SimDuration)>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileScenario {
+    scenario: Option<String>,
+    inline: Option<toml::Table>,
+    #[serde(default)]
+    use_suite_formula: bool,
+    seeds: Option<Seeds>,
+    #[serde(default)]
+    expect: ScenarioExpect,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum Seeds {
+    Count(u64),
+    List(Vec<u64>),
+}
+
+/// Collects the errors of one file: its name, and the document for lines.
+struct Checker<'a> {
+    shown: &'a str,
+    doc: &'a toml_edit::Document<String>,
+}
+
+impl Checker<'_> {
+    fn fail<T>(&self, key: &[&str], message: impl Into<String>) -> Result<T, SuiteError> {
+        Err(self.error(key, message))
+    }
+
+    fn error(&self, key: &[&str], message: impl Into<String>) -> SuiteError {
+        SuiteError::Invalid {
+            path: self.shown.to_owned(),
+            line: line_of(self.doc, key),
+            key: key.join("."),
+            message: message.into(),
+        }
+    }
+}
+
+/// The line (from 1) of the deepest key of `path` present in the document.
+fn line_of(doc: &toml_edit::Document<String>, path: &[&str]) -> Option<usize> {
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut offset = None;
+    for part in path {
+        let Some((key, item)) = table.get_key_value(part) else { break };
+        offset = key.span().or_else(|| item.span()).map(|s| s.start).or(offset);
+        match item.as_table_like() {
+            Some(t) => table = t,
+            None => break,
+        }
+    }
+    offset.map(|o| doc.raw()[..o.min(doc.raw().len())].matches('\n').count() + 1)
+}
+
+impl Suite {
+    /// Reads and checks the suite at `path`: formulas and scenario files it
+    /// names are read now (relative to it), so a missing one is a load error.
+    pub fn load(path: &Path) -> Result<Suite, SuiteError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| SuiteError::Io { path: path.display().to_string(), message: e.to_string() })?;
+        Suite::parse(path, text)
+    }
+
+    /// Checks the text of the suite at `path` (which names it in messages
+    /// and whose folder its relative paths start from).
+    pub fn parse(path: &Path, text: String) -> Result<Suite, SuiteError> {
+        let shown = path.display().to_string();
+        let dir = path.parent().unwrap_or(Path::new("")).to_owned();
+        let doc = toml_edit::Document::parse(text.clone()).map_err(|e| SuiteError::Invalid {
+            path: shown.clone(),
+            line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+            key: "(syntax)".to_owned(),
+            message: e.message().trim().to_owned(),
+        })?;
+        let root: FileRoot = {
+            let de = toml::Deserializer::parse(&text).map_err(|e| toml_error(&shown, &text, "(syntax)", &e))?;
+            serde_path_to_error::deserialize(de).map_err(|e| {
+                let key = e.path().to_string();
+                toml_error(&shown, &text, if key == "." { "(top level)" } else { &key }, e.inner())
+            })?
+        };
+        let check = Checker { shown: &shown, doc: &doc };
+        let suite_formula = load_formula(&check, &[], &dir, root.formula, root.formula_file)?;
+        let suite_now = root.now.unwrap_or_else(|| DEFAULT_NOW.to_owned());
+        let mut cases = Vec::new();
+        for (name, mut case) in root.cases {
+            let key = ["cases", name.as_str()];
+            let own = load_formula(&check, &key, &dir, case.formula.clone(), case.formula_file.clone())?;
+            let Some(formula) = own.or_else(|| suite_formula.clone()) else {
+                return check
+                    .fail(&key, "no formula: give `formula` or `formula_file` at the top of the file or in the case");
+            };
+            let expect = std::mem::take(&mut case.expect);
+            let context = build_context(&check, &name, &suite_now, &case)?;
+            cases.push(Case { name, kind: CaseKind::Point(PointCase { formula, context, expect }) });
+        }
+        for (name, s) in root.scenarios {
+            if cases.iter().any(|c| c.name == name) {
+                return check
+                    .fail(&["scenarios", &name], "a case of this name is under `cases` too; names must be unique");
+            }
+            let key = ["scenarios", name.as_str()];
+            let source = match (s.scenario, s.inline) {
+                (Some(file), None) => ScenarioSource::File(dir.join(file)),
+                (None, Some(table)) => match toml::to_string(&table) {
+                    Ok(text) => ScenarioSource::Inline(text),
+                    Err(e) => return check.fail(&[&key[..], &["inline"]].concat(), e.to_string()),
+                },
+                _ => return check.fail(&key, "give exactly one of `scenario` (a file) and `inline` (a table)"),
+            };
+            if s.use_suite_formula && suite_formula.is_none() {
+                return check.fail(&[&key[..], &["use_suite_formula"]].concat(), "the suite has no top-level formula");
+            }
+            let seeds = match s.seeds {
+                None => vec![None],
+                Some(Seeds::Count(0)) => {
+                    return check.fail(&[&key[..], &["seeds"]].concat(), "at least 1 seed");
+                }
+                Some(Seeds::Count(n)) => (0..n).map(Some).collect(),
+                Some(Seeds::List(list)) if list.is_empty() => {
+                    return check.fail(&[&key[..], &["seeds"]].concat(), "at least 1 seed");
+                }
+                Some(Seeds::List(list)) => list.into_iter().map(Some).collect(),
+            };
+            let case = ScenarioCase { source, use_suite_formula: s.use_suite_formula, seeds, expect: s.expect };
+            // Load the scenario once now so that a bad one is a load error;
+            // the run loads it again on its worker thread.
+            if let Err(message) = super::scenario::prepare(&shown, &dir, &name, &case, suite_formula.as_ref()) {
+                return check.fail(&key, message);
+            }
+            cases.push(Case { name, kind: CaseKind::Scenario(case) });
+        }
+        if cases.is_empty() {
+            return check.fail(&["cases"], "the suite has no cases: add a `[cases.NAME]` or `[scenarios.NAME]` table");
+        }
+        cases.sort_by(|a, b| a.name.cmp(&b.name));
+        let name = shown.strip_suffix(SUFFIX).unwrap_or(&shown).to_owned();
+        Ok(Suite { path: path.to_owned(), shown, name, dir, text, cases, formula: suite_formula, doc })
+    }
+
+    /// `name::case`.
+    pub fn full_name(&self, case: &str) -> String {
+        format!("{}::{case}", self.name)
+    }
+
+    /// The line of a key path in the file, from 1.
+    pub(crate) fn line(&self, path: &[&str]) -> Option<usize> {
+        line_of(&self.doc, path)
+    }
+}
+
+fn toml_error(shown: &str, text: &str, key: &str, e: &toml::de::Error) -> SuiteError {
+    let message = e.message().trim();
+    // serde's own words for `Seeds` name a Rust type; say what to write.
+    let message = if message.contains("untagged enum Seeds") {
+        "give a number of seeds (runs seeds 0 to N-1) or a list of seeds, e.g. [1, 7]"
+    } else {
+        message
+    };
+    SuiteError::Invalid {
+        path: shown.to_owned(),
+        line: e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1),
+        key: key.to_owned(),
+        message: message.to_owned(),
+    }
+}
+
+fn load_formula(
+    check: &Checker<'_>,
+    key: &[&str],
+    dir: &Path,
+    inline: Option<String>,
+    file: Option<String>,
+) -> Result<Option<FormulaText>, SuiteError> {
+    match (inline, file) {
+        (None, None) => Ok(None),
+        (Some(text), None) => Ok(Some(FormulaText { name: format!("{}{}formula", check.shown, dot(key)), text })),
+        (None, Some(file)) => {
+            let path = dir.join(&file);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(Some(FormulaText { name: path.display().to_string(), text })),
+                Err(e) => {
+                    check.fail(&[key, &["formula_file"]].concat(), format!("cannot read {}: {e}", path.display()))
+                }
+            }
+        }
+        (Some(_), Some(_)) => check.fail(&[key, &["formula"]].concat(), "give `formula` or `formula_file`, not both"),
+    }
+}
+
+fn dot(key: &[&str]) -> String {
+    if key.is_empty() { ": ".to_owned() } else { format!(": {}.", key.join(".")) }
+}
+
+/// The case's evaluation context.
+fn build_context(check: &Checker<'_>, name: &str, suite_now: &str, case: &FileCase) -> Result<EvalContext, SuiteError> {
+    let fail = |rest: &[&str], message: String| -> SuiteError {
+        let key: Vec<&str> = ["cases", name].iter().chain(rest).copied().collect();
+        check.error(&key, message)
+    };
+    let now_text = case.now.as_deref().unwrap_or(suite_now);
+    let now = Timestamp::parse(now_text).map_err(|e| {
+        let at: &[&str] = if case.now.is_some() { &["now"] } else { &[] };
+        fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\""))
+    })?;
+    let pool = &case.pool;
+    for (k, value) in [
+        ("target_dedicated", pool.target_dedicated),
+        ("target_low_priority", pool.target_low_priority),
+        ("current_dedicated", pool.current_dedicated),
+        ("current_low_priority", pool.current_low_priority),
+        ("task_slots_per_node", pool.task_slots_per_node),
+    ] {
+        if !(value.is_finite() && value >= 0.0) {
+            return Err(fail(&["pool", k], format!("must be a number at least 0, got {value}")));
+        }
+    }
+    let mut metrics = BTreeMap::new();
+    for (metric, m) in &case.metrics {
+        let samples = metric_samples(m).map_err(|(k, message)| {
+            let mut at = vec!["metrics", metric.as_str()];
+            at.extend(k);
+            fail(&at, message)
+        })?;
+        metrics.insert(metric.clone(), samples);
+    }
+    // The oracle's schema checks metric names, ages and the pool the same
+    // way for every caller; go through it rather than copy it.
+    let json = serde_json::json!({
+        "now": now.to_string(),
+        "seed": case.seed,
+        "pool": {
+            "target_dedicated": pool.target_dedicated,
+            "target_low_priority": pool.target_low_priority,
+            "current_dedicated": pool.current_dedicated,
+            "current_low_priority": pool.current_low_priority,
+            "task_slots_per_node": pool.task_slots_per_node,
+        },
+        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!({ "samples": v }))).collect::<serde_json::Map<_, _>>(),
+    });
+    let context = EvalContext::from_json(&json.to_string()).map_err(|e| match e {
+        crate::formula::context::ContextError::Invalid { key: k, message, .. } => {
+            let parts: Vec<&str> = k.split('.').collect();
+            fail(&parts, message)
+        }
+        other => fail(&[], other.to_string()),
+    })?;
+    Ok(context)
+}
+
+/// A metric table's problem: the key under the metric, and the message.
+type SampleError = (Vec<&'static str>, String);
+
+/// The `[age_s, value]` samples a metric table describes: given as is, or
+/// generated from `constant`/`ramp` with `for`, `every`, `newest`, minus
+/// the `gaps`. Errors are (key under the metric, message).
+fn metric_samples(m: &FileMetric) -> Result<Vec<(f64, f64)>, SampleError> {
+    let given = [m.samples.is_some(), m.constant.is_some(), m.ramp.is_some()].iter().filter(|b| **b).count();
+    if given != 1 {
+        return Err((vec![], "give exactly one of `samples`, `constant` and `ramp`".to_owned()));
+    }
+    let mut samples = match &m.samples {
+        Some(list) => {
+            for (key, present) in
+                [("for", m.span.is_some()), ("every", m.every.is_some()), ("newest", m.newest.is_some())]
+            {
+                if present {
+                    return Err((
+                        vec![key],
+                        "only with `constant` or `ramp`; `samples` gives each age itself".to_owned(),
+                    ));
+                }
+            }
+            list.clone()
+        }
+        None => {
+            let Some(span) = m.span else {
+                return Err((
+                    vec![],
+                    "`constant` and `ramp` need `for`, how far back the samples go, e.g. \"30m\"".to_owned(),
+                ));
+            };
+            let every = m.every.unwrap_or(SimDuration::from_secs(30));
+            if every == SimDuration::ZERO {
+                return Err((vec!["every"], "must be above 0s".to_owned()));
+            }
+            let n = span.as_millis().div_ceil(every.as_millis());
+            if n > MAX_GENERATED_SAMPLES {
+                return Err((vec!["for"], format!("{n} samples; at most {MAX_GENERATED_SAMPLES}")));
+            }
+            let newest = m.newest.unwrap_or(SimDuration::ZERO).as_secs_f64();
+            let step = every.as_secs_f64();
+            (0..n)
+                .map(|k| {
+                    let value = match (m.constant, m.ramp) {
+                        (Some(c), _) => c,
+                        (None, Some((from, to))) if n > 1 => to + (from - to) * k as f64 / (n - 1) as f64,
+                        (None, Some((_, to))) => to,
+                        (None, None) => 0.0,
+                    };
+                    (newest + k as f64 * step, value)
+                })
+                .collect()
+        }
+    };
+    for (from, to) in &m.gaps {
+        if from >= to {
+            return Err((vec!["gaps"], format!("the gap [{from}, {to}) is empty; write [newer age, older age]")));
+        }
+        let (a, b) = (from.as_secs_f64(), to.as_secs_f64());
+        samples.retain(|(age, _)| !(a <= *age && *age < b));
+    }
+    Ok(samples)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metric(toml_text: &str) -> FileMetric {
+        toml::from_str(toml_text).expect("metric table")
+    }
+
+    #[test]
+    fn constant_covers_the_span_every_period_from_newest() {
+        let s = metric_samples(&metric("constant = 12\nfor = \"2m\"\nnewest = \"15s\"")).expect("valid");
+        assert_eq!(s, vec![(15.0, 12.0), (45.0, 12.0), (75.0, 12.0), (105.0, 12.0)]);
+    }
+
+    #[test]
+    fn ramp_goes_from_oldest_to_newest_and_gaps_drop_ages() {
+        let s = metric_samples(&metric("ramp = [0, 30]\nfor = \"3m\"\ngaps = [[\"30s\", \"1m\"]]")).expect("valid");
+        assert_eq!(s, vec![(0.0, 30.0), (60.0, 18.0), (90.0, 12.0), (120.0, 6.0), (150.0, 0.0)]);
+    }
+
+    #[test]
+    fn conflicting_or_incomplete_forms_are_named() {
+        assert_eq!(
+            metric_samples(&metric("constant = 1\nramp = [0, 1]\nfor = \"1m\"")).unwrap_err().0,
+            Vec::<&str>::new()
+        );
+        assert!(metric_samples(&metric("constant = 1")).unwrap_err().1.contains("need `for`"));
+        assert_eq!(metric_samples(&metric("samples = [[1, 2]]\nevery = \"1m\"")).unwrap_err().0, vec!["every"]);
+        assert_eq!(
+            metric_samples(&metric("constant = 1\nfor = \"1m\"\ngaps = [[\"2m\", \"1m\"]]")).unwrap_err().0,
+            vec!["gaps"]
+        );
+    }
+
+    #[test]
+    fn line_of_finds_the_deepest_key_present() {
+        let doc =
+            toml_edit::Document::parse("a = 1\n\n[cases.x]\nnow = 2\n\n[cases.x.expect]\nresults = \"\"\n".to_owned())
+                .expect("toml");
+        assert_eq!(line_of(&doc, &["cases", "x", "now"]), Some(4));
+        assert_eq!(line_of(&doc, &["cases", "x", "expect", "results"]), Some(7));
+        assert_eq!(line_of(&doc, &["cases", "x", "expect", "missing"]), Some(6));
+        assert_eq!(line_of(&doc, &["nothing"]), None);
+    }
+}

@@ -1,0 +1,183 @@
+//! Scenario cases: a whole simulation per seed, and bounds on its outcome
+//! (cost, p95 queue wait, pool size, when the work is done, failed
+//! evaluations) that must hold for every seed.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use super::file::{Case, FormulaText, ScenarioCase, ScenarioSource, Suite};
+use super::point::number;
+use super::{Mismatch, Outcome};
+use crate::formula::Formula;
+use crate::report::Summary;
+use crate::scenario::{Scaling, Scenario};
+use crate::sim::engine::SimDuration;
+use crate::sim::scheduler::TaskState;
+use crate::sim::{Output, Simulation};
+
+/// Loads the case's scenario, with the suite's formula swapped in when the
+/// case asks. A scenario holds compiled code that stays on one thread, so
+/// each worker calls this itself. The error is a message for people.
+pub(crate) fn prepare(
+    shown: &str,
+    dir: &Path,
+    name: &str,
+    case: &ScenarioCase,
+    suite_formula: Option<&FormulaText>,
+) -> Result<Scenario, String> {
+    let mut scenario = match &case.source {
+        ScenarioSource::File(path) => Scenario::load(path),
+        ScenarioSource::Inline(text) => {
+            Scenario::from_toml(text, &format!("{shown}: scenarios.{name}.inline"), name, dir)
+        }
+    }
+    .map_err(|e| e.to_string())?;
+    if case.use_suite_formula {
+        let Some(suite_formula) = suite_formula else {
+            return Err("`use_suite_formula`: the suite has no top-level formula".to_owned());
+        };
+        let Scaling::Autoscale(autoscale) = &mut scenario.pool.scaling else {
+            return Err("`use_suite_formula`: the scenario's pool has fixed targets; give it a [pool.autoscale] table"
+                .to_owned());
+        };
+        let formula = Formula::compile(&suite_formula.text)
+            .map_err(|d| format!("the suite's formula does not compile: {}", d.message))?;
+        if let Some(d) = formula.diagnostics().first() {
+            return Err(format!("the suite's formula has errors ({}); a simulation needs a valid one", d.message));
+        }
+        autoscale.formula = formula;
+        autoscale.source_name = suite_formula.name.clone();
+    }
+    Ok(scenario)
+}
+
+/// One seed's numbers that the bounds look at.
+struct SeedResult {
+    seed: u64,
+    cost: f64,
+    p95_wait_s: Option<f64>,
+    max_nodes: u32,
+    /// `Ok(latest end)` when every task finished, else how many did not.
+    done: Result<SimDuration, usize>,
+    failed_evaluations: u64,
+}
+
+fn measure(output: &Output) -> SeedResult {
+    let summary = Summary::of(output);
+    let max_nodes = output
+        .timeline
+        .iter()
+        .map(|row| row.nodes.iter().flat_map(|by_state| by_state.iter()).sum::<u32>())
+        .max()
+        .unwrap_or(0);
+    let unfinished =
+        output.tasks.iter().filter(|t| !matches!(t.state, TaskState::Succeeded | TaskState::Failed)).count();
+    let done = if unfinished > 0 {
+        Err(unfinished)
+    } else {
+        let latest = output.tasks.iter().filter_map(|t| t.end).map(|e| e.0).max().unwrap_or(0);
+        Ok(SimDuration::from_std(std::time::Duration::from_millis(latest)))
+    };
+    SeedResult {
+        seed: output.seed,
+        cost: summary.cost.total,
+        p95_wait_s: summary.queue_wait_seconds.map(|w| w.p95),
+        max_nodes,
+        done,
+        failed_evaluations: summary.evaluations.failed,
+    }
+}
+
+/// Simulates every seed (in parallel) and checks each bound against the
+/// worst seed.
+pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
+    let formula = suite.formula.as_ref();
+    let runs: Result<Vec<SeedResult>, String> = s
+        .seeds
+        .par_iter()
+        .map(|seed| {
+            let scenario = prepare(&suite.shown, &suite.dir, &case.name, s, formula)?;
+            Ok(measure(&Simulation::new(scenario, *seed).run(&mut |_| {})))
+        })
+        .collect();
+    let runs = match runs {
+        Ok(runs) => runs,
+        Err(message) => return Outcome::Error(message),
+    };
+    let mut out = Vec::new();
+    let mut miss = |key: &str, expected: String, actual: String| {
+        let path: Vec<&str> =
+            ["scenarios", case.name.as_str(), "expect", key].into_iter().filter(|k| !k.is_empty()).collect();
+        out.push(Mismatch { key: path.join("."), line: suite.line(&path), expected, actual });
+    };
+    let e = &s.expect;
+    if e.max_cost.is_none()
+        && e.max_p95_wait.is_none()
+        && e.max_nodes.is_none()
+        && e.all_done_by.is_none()
+        && e.no_failed_evaluations.is_none()
+    {
+        miss(
+            "",
+            "some bound under `expect` (max_cost, max_p95_wait, max_nodes, all_done_by, no_failed_evaluations)"
+                .to_owned(),
+            "none given".to_owned(),
+        );
+    }
+    let worst =
+        |f: &dyn Fn(&SeedResult) -> f64| -> Option<&SeedResult> { runs.iter().max_by(|a, b| f(a).total_cmp(&f(b))) };
+    if let Some(bound) = e.max_cost
+        && let Some(w) = worst(&|r| r.cost)
+        && w.cost > bound
+    {
+        miss("max_cost", format!("at most {}", number(bound)), format!("{:.2} with seed {}", w.cost, w.seed));
+    }
+    if let Some(bound) = e.max_p95_wait
+        && let Some(w) = worst(&|r| r.p95_wait_s.unwrap_or(0.0))
+        && w.p95_wait_s.unwrap_or(0.0) > bound.as_secs_f64()
+    {
+        let p95 = SimDuration::from_std(std::time::Duration::from_secs(w.p95_wait_s.unwrap_or(0.0) as u64));
+        miss("max_p95_wait", format!("at most {bound}"), format!("{p95} with seed {}", w.seed));
+    }
+    if let Some(bound) = e.max_nodes
+        && let Some(w) = worst(&|r| f64::from(r.max_nodes))
+        && w.max_nodes > bound
+    {
+        miss("max_nodes", format!("at most {bound}"), format!("{} nodes with seed {}", w.max_nodes, w.seed));
+    }
+    if let Some(bound) = e.all_done_by {
+        for r in &runs {
+            match r.done {
+                Err(n) => {
+                    miss(
+                        "all_done_by",
+                        format!("every task done by {bound}"),
+                        format!("{n} tasks unfinished at the end with seed {}", r.seed),
+                    );
+                    break;
+                }
+                Ok(latest) if latest > bound => {
+                    miss(
+                        "all_done_by",
+                        format!("every task done by {bound}"),
+                        format!("the last one ended at {latest} with seed {}", r.seed),
+                    );
+                    break;
+                }
+                Ok(_) => {}
+            }
+        }
+    }
+    if e.no_failed_evaluations == Some(true)
+        && let Some(w) = worst(&|r| r.failed_evaluations as f64)
+        && w.failed_evaluations > 0
+    {
+        miss(
+            "no_failed_evaluations",
+            "no failed evaluation".to_owned(),
+            format!("{} failed with seed {}", w.failed_evaluations, w.seed),
+        );
+    }
+    if out.is_empty() { Outcome::Passed } else { Outcome::Failed(out) }
+}
