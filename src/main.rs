@@ -122,6 +122,74 @@ enum Command {
         #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
         engine: EngineArg,
     },
+    /// Compare formulas on the same workload and seeds (common random numbers).
+    ///
+    /// Runs every formula on every seed in parallel and prints, per formula,
+    /// the mean cost with its 95 % confidence interval, node-hours, queue
+    /// waits, makespan, failed evaluations and requeues, then which cost
+    /// differences from the first formula are significant (paired t-test).
+    #[command(
+        after_help = "Examples:\n  autoscale-sim compare simulations/bursty-day.toml --formula simulations/formulas/pending-tasks.formula --formula simulations/formulas/cpu.formula --seeds 20"
+    )]
+    Compare {
+        /// The scenario file; its pool must use autoscale.
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// A formula file; repeat for each formula (the first is the baseline).
+        #[arg(long = "formula", value_name = "FILE", required = true)]
+        formulas: Vec<PathBuf>,
+        /// How many seeds: the scenario's seed and the ones after it.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        seeds: u64,
+        /// Folder for charts and report.html (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Worker threads; default: one per core.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
+        /// Formula engine; both give identical results.
+        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+        engine: EngineArg,
+    },
+    /// Run a grid of scenario parameters × seeds; optionally one shard of it.
+    ///
+    /// Each --param sets a dotted key of the scenario to each of its values
+    /// (a TOML value, or else a string). Prints the table of `compare`, one
+    /// row per grid point; with --out writes runs.csv, summary.csv,
+    /// sweep.json, charts and report.html. With --shard I/N runs only shard
+    /// I (0-based) of N and writes runs-I-of-N.csv and sweep.json, for `merge`.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim sweep simulations/bursty-day.toml --param pool.autoscale.interval=5m,15m,30m --seeds 10 --out out/sweep\n  autoscale-sim sweep simulations/bursty-day.toml --param pool.autoscale.interval=5m,15m --seeds 10 --shard 0/4 --out out/shard-0"
+    )]
+    Sweep {
+        /// The scenario file.
+        #[arg(value_name = "SCENARIO")]
+        scenario: PathBuf,
+        /// A parameter and its values: PATH=VALUE[,VALUE…]; repeat for a grid.
+        #[arg(long = "param", value_name = "PATH=VALUES")]
+        params: Vec<String>,
+        /// Seeds per grid point: the scenario's seed and the ones after it.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        seeds: u64,
+        /// Run only shard I of N (0 <= I < N).
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// Folder for the result files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Join the folders of a sharded sweep into the table and files of an unsharded one.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/sweep"
+    )]
+    Merge {
+        /// The shards' output folders.
+        #[arg(value_name = "DIR", required = true)]
+        dirs: Vec<PathBuf>,
+        /// Folder for the merged files (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Run the formula test suites (`*.autoscale-test.toml`) under PATHS.
     ///
     /// Prints a line per case and a final `N passed, M failed` line; shows
@@ -218,6 +286,13 @@ fn main() -> ExitCode {
         Command::Lsp => autoscale_sim::lsp::run().map(|()| ExitCode::SUCCESS),
         Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
         Command::Run { scenario, out, seed, engine } => run(scenario, out.as_deref(), *seed, *engine),
+        Command::Compare { scenario, formulas, seeds, out, threads, engine } => {
+            compare(scenario, formulas, *seeds, out.as_deref(), *threads, *engine)
+        }
+        Command::Sweep { scenario, params, seeds, shard, out } => {
+            sweep(scenario, params, *seeds, shard.as_deref(), out.as_deref())
+        }
+        Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
     };
     match result {
@@ -387,13 +462,105 @@ fn run(path: &Path, out: Option<&Path>, seed: Option<u64>, engine: EngineArg) ->
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let written = report::write_all(&output, &summary, dir)?;
+        let mut written = report::write_all(&output, &summary, dir)?;
+        written.extend(report::charts::write_run(&output, dir)?);
         eprintln!("wrote {} files to {}", written.len(), dir.display());
     }
     match std::io::stdout().lock().write_all(summary.to_text(duration).as_bytes()) {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
         other => other?,
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `compare`: run every formula on every seed with a progress bar, print
+/// the table and write the charts and report when asked.
+fn compare(
+    scenario: &Path,
+    formulas: &[PathBuf],
+    seeds: u64,
+    out: Option<&Path>,
+    threads: Option<u16>,
+    engine: EngineArg,
+) -> Result<ExitCode> {
+    use autoscale_sim::report::compare::{self, CompareSpec};
+    let spec = CompareSpec {
+        scenario: scenario.to_owned(),
+        formulas: formulas.to_vec(),
+        seeds,
+        engine: engine.into(),
+        threads: threads.map(usize::from),
+    };
+    let bar = progress_bar(seeds.saturating_mul(formulas.len() as u64));
+    let comparison = compare::compare(&spec, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if let Some(dir) = out {
+        let written = autoscale_sim::report::charts::write_comparison(&comparison, dir)?;
+        eprintln!("wrote {} files to {}", written.len(), dir.display());
+    }
+    match std::io::stdout().lock().write_all(comparison.to_text().as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        other => other?,
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A progress bar on stderr when it is a terminal, hidden otherwise.
+fn progress_bar(total: u64) -> indicatif::ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} runs, {eta} left")
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
+/// Prints a whole sweep's table and writes its files.
+fn finish_sweep(whole: &autoscale_sim::report::sweep::Sweep, out: Option<&Path>) -> Result<()> {
+    let comparison = whole.comparison();
+    if let Some(dir) = out {
+        let mut written = whole.write(dir, (0, 1))?;
+        written.extend(autoscale_sim::report::charts::write_comparison(&comparison, dir)?);
+        eprintln!("wrote {} files to {}", written.len(), dir.display());
+    }
+    match std::io::stdout().lock().write_all(comparison.to_text().as_bytes()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
+/// `sweep`: the grid (or one shard of it) with a progress bar.
+fn sweep(scenario: &Path, params: &[String], seeds: u64, shard: Option<&str>, out: Option<&Path>) -> Result<ExitCode> {
+    use autoscale_sim::report::sweep;
+    anyhow::ensure!(seeds > 0, "--seeds must be at least 1");
+    let grid = sweep::Grid::new(scenario, params, seeds)?;
+    let shard = shard.map(sweep::parse_shard).transpose()?.unwrap_or((0, 1));
+    let bar = progress_bar((grid.points() as u64 * seeds).div_ceil(shard.1));
+    let result = sweep::sweep(&grid, shard, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if shard.1 == 1 {
+        finish_sweep(&result, out)?;
+    } else {
+        let dir = out.context("a shard needs --out DIR, for `merge`")?;
+        let written = result.write(dir, shard)?;
+        eprintln!(
+            "shard {}/{}: {} runs; wrote {} files to {}",
+            shard.0,
+            shard.1,
+            result.rows.len(),
+            written.len(),
+            dir.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `merge`: join shard folders and report as an unsharded sweep would.
+fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<ExitCode> {
+    let whole = autoscale_sim::report::sweep::merge(dirs)?;
+    finish_sweep(&whole, out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,8 @@
 //! The full schema, with an example, is in the README.
 #![forbid(unsafe_code)]
 
+pub mod actions;
+pub mod deps;
 pub mod dist;
 pub mod trace;
 
@@ -19,6 +21,8 @@ use serde::Deserialize;
 use crate::formula::diag::render_to_string;
 use crate::formula::{Engine, Formula};
 use crate::sim::engine::{SimDuration, SimTime};
+pub use actions::{NodeAction, NodeActionKind};
+pub use deps::IdRange;
 pub use dist::Dist;
 pub use trace::{TracePreemption, TraceTask};
 
@@ -237,6 +241,29 @@ pub struct Pool {
     pub removal_time: Dist,
     /// Low-priority preemption, if any.
     pub preemption: Option<Preemption>,
+    /// The start task every node runs after booting, if any.
+    pub start_task: Option<StartTask>,
+    /// Node actions, by time.
+    pub node_actions: Vec<NodeAction>,
+}
+
+/// The pool's start task.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTask {
+    /// How long it runs.
+    pub duration: Dist,
+    /// Probability that it fails on a node (0 to 1, default 0).
+    #[serde(default)]
+    pub failure_probability: f64,
+    /// Whether a node waits for its success before taking tasks (default
+    /// true). Without waiting its outcome changes nothing modelled.
+    #[serde(default = "yes")]
+    pub wait_for_success: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// How metric samples are recorded and seen.
@@ -266,6 +293,12 @@ pub struct Job {
     pub priority: i16,
     /// Retries of a failed task; −1 = unlimited.
     pub max_task_retry_count: i32,
+    /// How long the job may run from the start; then it ends and so do
+    /// its tasks.
+    pub max_wall_clock_time: Option<SimDuration>,
+    /// The job preparation task's run time on each node, before the
+    /// job's first task there, if the job has one.
+    pub preparation_time: Option<Dist>,
     /// Probability that one run of a task fails.
     pub failure_probability: f64,
     /// How long a finished task's data stays on its node (`retaineddata`).
@@ -304,6 +337,16 @@ pub struct TaskEntry {
     /// Slots each needs (default 1).
     #[serde(default = "one")]
     pub slots: u32,
+    /// The first task's id within the job (the next ones count up), so
+    /// that other tasks can depend on them; none by default.
+    #[serde(default)]
+    pub id: Option<u32>,
+    /// Ids of the job's tasks that must succeed before these run.
+    #[serde(default)]
+    pub depends_on: Vec<IdRange>,
+    /// Nodes each task runs on at once (multi-instance; default 1).
+    #[serde(default = "one")]
+    pub instances: u32,
 }
 
 /// A random arrival process, active from `from` until `until`.
@@ -417,6 +460,9 @@ struct FilePool {
     boot_time: Option<Dist>,
     removal_time: Option<Dist>,
     preemption: Option<FilePreemption>,
+    start_task: Option<StartTask>,
+    #[serde(default)]
+    node_actions: Vec<NodeAction>,
 }
 
 fn default_pool_id() -> String {
@@ -447,6 +493,8 @@ struct FileJob {
     priority: i16,
     #[serde(default)]
     max_task_retry_count: i32,
+    max_wall_clock_time: Option<SimDuration>,
+    preparation_time: Option<Dist>,
     #[serde(default)]
     failure_probability: f64,
     retention: Option<SimDuration>,
@@ -504,7 +552,7 @@ impl Scenario {
         let pool = build_pool(&check, root.pool, base, shown)?;
         let mut jobs = Vec::with_capacity(root.jobs.len());
         for (i, job) in root.jobs.into_iter().enumerate() {
-            jobs.push(build_job(&check, i, job, base)?);
+            jobs.push(build_job(&check, i, job, base, pool.task_slots_per_node)?);
         }
         let m = &root.metrics;
         if !(0.0..1.0).contains(&m.drop_out) {
@@ -556,6 +604,14 @@ fn build_pool(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) -> Resul
         return check.fail(
             "pool.task_slots_per_node",
             format!("{} is out of range; a {}-core VM allows 1 to {max_slots}", p.task_slots_per_node, p.vm.cores),
+        );
+    }
+    if let Some(st) = &p.start_task
+        && !(0.0..=1.0).contains(&st.failure_probability)
+    {
+        return check.fail(
+            "pool.start_task.failure_probability",
+            format!("{} is not a probability in [0, 1]", st.failure_probability),
         );
     }
     let resize_timeout = p.resize_timeout.unwrap_or(SimDuration::from_mins(15));
@@ -610,6 +666,12 @@ fn build_pool(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) -> Resul
         boot_time: p.boot_time.unwrap_or(Dist::Fixed(SimDuration::from_mins(1))),
         removal_time: p.removal_time.unwrap_or(Dist::Fixed(SimDuration::ZERO)),
         preemption,
+        start_task: p.start_task,
+        node_actions: {
+            let mut actions = p.node_actions;
+            actions.sort_by_key(|a| a.at);
+            actions
+        },
     })
 }
 
@@ -640,7 +702,7 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
     Err(ScenarioError::Formula { rendered: render_to_string(&source_name, &source, &diagnostics), path: source_name })
 }
 
-fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path) -> Result<Job, ScenarioError> {
+fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -> Result<Job, ScenarioError> {
     let key = |k: &str| format!("jobs[{i}].{k}");
     if !(-1000..=1000).contains(&j.priority) {
         return check.fail(key("priority"), format!("{} is out of range; give -1000 to 1000", j.priority));
@@ -665,6 +727,20 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path) -> Result<Job
             if e.slots == 0 {
                 return check.fail(key(&format!("tasks[{n}].slots")), "a task needs at least 1 slot");
             }
+            let instances = key(&format!("tasks[{n}].instances"));
+            if e.instances == 0 || e.instances > crate::sim::MAX_TARGET {
+                return check
+                    .fail(instances, format!("{} is out of range; give 1 to {}", e.instances, crate::sim::MAX_TARGET));
+            }
+            if e.instances > 1 && slots != 1 {
+                return check.fail(
+                    instances,
+                    format!("a multi-instance task needs pool.task_slots_per_node = 1 (the pool has {slots})"),
+                );
+            }
+        }
+        if let Err((k, message)) = deps::check(&entries) {
+            return check.fail(key(&k), message);
         }
         entries.sort_by_key(|e| e.at);
         sources.push(Source::List(entries));
@@ -712,6 +788,8 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path) -> Result<Job
         id: j.id.unwrap_or_else(|| format!("job-{}", i + 1)),
         priority: j.priority,
         max_task_retry_count: j.max_task_retry_count,
+        max_wall_clock_time: j.max_wall_clock_time,
+        preparation_time: j.preparation_time,
         failure_probability: j.failure_probability,
         retention: j.retention.unwrap_or(SimDuration::from_hours(24 * 7)),
         cpu_percent: j.cpu_percent,

@@ -68,8 +68,9 @@ fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
     let mut header: Vec<String> =
         ["time", "elapsed_s", "allocation_state", "target_dedicated", "target_low_priority"].map(String::from).into();
+    let (first, later) = NodeState::ALL.split_at(NodeState::FIRST_COLUMNS);
     for p in Priority::ALL {
-        for s in NodeState::ALL {
+        for s in first {
             header.push(format!("{}_{}", p.name(), s.name()));
         }
     }
@@ -77,6 +78,11 @@ fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
         ["active_tasks", "running_tasks", "succeeded_tasks", "failed_tasks", "cpu_percent", "cost", "resize_errors"]
             .map(String::from),
     );
+    for p in Priority::ALL {
+        for s in later {
+            header.push(format!("{}_{}", p.name(), s.name()));
+        }
+    }
     csv.write_record(&header).map_err(csv_error)?;
     let mut record = Vec::with_capacity(header.len());
     for row in &output.timeline {
@@ -85,7 +91,7 @@ fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
         record.push(seconds(row.time));
         record.push(row.allocation_state.name().to_owned());
         record.extend(row.target.iter().map(u32::to_string));
-        record.extend(row.nodes.iter().flatten().map(u32::to_string));
+        record.extend(row.nodes.iter().flat_map(|n| &n[..NodeState::FIRST_COLUMNS]).map(u32::to_string));
         record.push(row.active_tasks.to_string());
         record.push(row.running_tasks.to_string());
         record.push(row.succeeded.to_string());
@@ -93,6 +99,7 @@ fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
         record.push(format!("{:.2}", row.cpu_percent));
         record.push(format!("{:.6}", row.cost));
         record.push(row.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" "));
+        record.extend(row.nodes.iter().flat_map(|n| &n[NodeState::FIRST_COLUMNS..]).map(u32::to_string));
         csv.write_record(&record).map_err(csv_error)?;
     }
     csv.flush()

@@ -6,7 +6,10 @@
 //! renamed when complete, so a reader never sees half a file.
 #![forbid(unsafe_code)]
 
+pub mod charts;
+pub mod compare;
 mod files;
+pub mod sweep;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -83,7 +86,7 @@ impl Split {
 }
 
 /// Tasks by outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct TaskCounts {
     /// Submitted.
     pub submitted: u64,
@@ -95,6 +98,12 @@ pub struct TaskCounts {
     pub running: u64,
     /// Still waiting at the end.
     pub active: u64,
+    /// Still waiting for dependencies at the end (not in `$ActiveTasks`).
+    pub waiting_for_dependencies: u64,
+    /// Never run because a dependency failed.
+    pub blocked: u64,
+    /// Ended with their job (`max_wall_clock_time`) while not running.
+    pub terminated: u64,
 }
 
 /// Queue-wait statistics, in seconds.
@@ -122,8 +131,7 @@ pub struct Evaluations {
 impl Summary {
     /// Computes the summary of a run.
     pub fn of(output: &Output) -> Summary {
-        let mut tasks =
-            TaskCounts { submitted: output.tasks.len() as u64, succeeded: 0, failed: 0, running: 0, active: 0 };
+        let mut tasks = TaskCounts { submitted: output.tasks.len() as u64, ..TaskCounts::default() };
         let mut waits = Vec::new();
         for t in &output.tasks {
             match t.state {
@@ -131,6 +139,9 @@ impl Summary {
                 TaskState::Failed => tasks.failed += 1,
                 TaskState::Running => tasks.running += 1,
                 TaskState::Active => tasks.active += 1,
+                TaskState::Waiting => tasks.waiting_for_dependencies += 1,
+                TaskState::Blocked => tasks.blocked += 1,
+                TaskState::Terminated => tasks.terminated += 1,
             }
             if let Some(start) = t.first_start {
                 waits.push(start.since(t.submit).as_millis());
@@ -201,6 +212,13 @@ impl Summary {
             "tasks          {} succeeded, {} failed, {} running, {} waiting (of {})",
             t.succeeded, t.failed, t.running, t.active, t.submitted
         );
+        if t.waiting_for_dependencies + t.blocked > 0 {
+            let (w, b) = (t.waiting_for_dependencies, t.blocked);
+            let _ = writeln!(s, "dependencies   {w} tasks still waiting, {b} blocked by a failed dependency");
+        }
+        if t.terminated > 0 {
+            let _ = writeln!(s, "jobs ended     {} tasks ended with their job before they ran", t.terminated);
+        }
         let e = &self.evaluations;
         let _ = writeln!(s, "evaluations    {} ok, {} failed", e.ok, e.failed);
         if !self.resize_errors.is_empty() {

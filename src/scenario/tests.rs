@@ -124,3 +124,61 @@ fn the_engine_can_be_switched_after_loading() {
     let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
     assert_eq!(a.formula.engine(), Engine::Interp);
 }
+
+#[test]
+fn task_dependencies_name_lower_existing_ids_of_the_job() {
+    let job = |tasks: &str| error(&format!("duration = \"1d\"\n[pool]\n{VM}\n[[jobs]]\ntasks = [{tasks}]"));
+    let e = job(r#"{ id = 1, duration = "1m" }, { id = 2, duration = "1m", depends_on = [2] }"#);
+    assert!(
+        e.ends_with("jobs[0].tasks[1].depends_on[0]: 2 is not below the entry's id 2; a task depends on lower ids"),
+        "{e}"
+    );
+    let e = job(r#"{ id = 1, count = 3, duration = "1m" }, { id = 9, duration = "1m", depends_on = [1, "2..5"] }"#);
+    assert!(e.ends_with("jobs[0].tasks[1].depends_on[1]: 2..5 names ids no entry of this job has"), "{e}");
+    let e = job(r#"{ id = 1, count = 3, duration = "1m" }, { id = 3, duration = "1m" }"#);
+    assert!(e.ends_with("jobs[0].tasks[1].id: ids 3 overlap ids 1..3 of another entry"), "{e}");
+    let e = job(r#"{ duration = "1m", depends_on = [1] }"#);
+    assert!(e.ends_with("jobs[0].tasks[0].depends_on: give the entry an `id` to use depends_on"), "{e}");
+    let e = job(r#"{ id = 5, duration = "1m", depends_on = ["4..2"] }"#);
+    assert!(e.contains("the range `4..2` is empty"), "{e}");
+    let ok = parse(&format!(
+        "duration = \"1d\"\n[pool]\n{VM}\n[[jobs]]\ntasks = [{{ id = 1, count = 2, duration = \"1m\" }}, \
+         {{ id = 3, duration = \"1m\" }}, {{ id = 4, duration = \"1m\", depends_on = [\"1..3\"] }}]"
+    ));
+    assert!(ok.is_ok(), "{:?}", ok.err());
+}
+
+#[test]
+fn multi_instance_tasks_need_one_slot_per_node() {
+    let pool = |slots: u32, instances: u32| {
+        format!(
+            "duration = \"1d\"\n[pool]\n{VM}\ntask_slots_per_node = {slots}\n[[jobs]]\n\
+             tasks = [{{ duration = \"1m\", instances = {instances} }}]"
+        )
+    };
+    assert!(parse(&pool(1, 4)).is_ok());
+    let e = error(&pool(2, 4));
+    assert!(
+        e.ends_with(
+            "jobs[0].tasks[0].instances: a multi-instance task needs pool.task_slots_per_node = 1 (the pool has 2)"
+        ),
+        "{e}"
+    );
+    assert!(error(&pool(1, 0)).contains("jobs[0].tasks[0].instances: 0 is out of range"));
+}
+
+#[test]
+fn start_tasks_default_to_waiting_and_check_their_probability() {
+    let pool = |st: &str| format!("duration = \"1d\"\n[pool]\n{VM}\nstart_task = {st}");
+    let s = parse(&pool("{ duration = \"1m\" }")).unwrap();
+    assert_eq!(
+        s.pool.start_task,
+        Some(StartTask {
+            duration: Dist::Fixed(SimDuration::from_mins(1)),
+            failure_probability: 0.0,
+            wait_for_success: true
+        })
+    );
+    let e = error(&pool("{ duration = \"1m\", failure_probability = 2 }"));
+    assert!(e.ends_with("pool.start_task.failure_probability: 2 is not a probability in [0, 1]"), "{e}");
+}

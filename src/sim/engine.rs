@@ -289,6 +289,12 @@ pub enum Concern {
     Durations(u32),
     /// Task failures of job `n`.
     Failures(u32),
+    /// Start task durations and failures.
+    StartTask,
+    /// Reboot and reimage durations.
+    NodeActions,
+    /// Job preparation task durations.
+    Preparation,
 }
 
 impl Concern {
@@ -304,6 +310,9 @@ impl Concern {
             Concern::Recovery => 5,
             Concern::Metrics => 6,
             Concern::Formula => 7,
+            Concern::StartTask => 8,
+            Concern::NodeActions => 9,
+            Concern::Preparation => 10,
             Concern::Arrivals(n) => SOURCES + u64::from(n),
             Concern::Durations(n) => 2 * SOURCES + u64::from(n),
             Concern::Failures(n) => 3 * SOURCES + u64::from(n),

@@ -166,7 +166,7 @@ impl Simulation {
             values[Metric::WallClockSeconds as usize] = wall_ms as f64 / 1000.0;
             values[Metric::MemoryBytes as usize] = memory_mib * 1024.0 * 1024.0;
             values[Metric::SampleNodeCount as usize] =
-                n(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool]);
+                n(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool, NodeState::Offline]);
             values[Metric::ActiveTasks as usize] = active;
             values[Metric::RunningTasks as usize] = running;
             values[Metric::PendingTasks as usize] = active + running;

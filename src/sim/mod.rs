@@ -23,10 +23,14 @@
 //! seed give the same output, byte for byte.
 #![forbid(unsafe_code)]
 
+pub mod actions;
 pub mod autoscale;
 pub mod cost;
+pub mod deps;
 pub mod engine;
+pub mod jobs;
 pub mod metrics;
+pub mod multi;
 pub mod node;
 pub mod pool;
 pub mod scheduler;
@@ -62,6 +66,12 @@ pub(crate) enum Event {
     AllocationTimedOut(u32),
     /// A node finished booting.
     Booted(u32),
+    /// A node's start task ended.
+    StartTaskEnded(u32),
+    /// Node action `n` of the scenario is due.
+    NodeAction(u32),
+    /// A node finished rebooting or reimaging.
+    Restarted(u32),
     /// A task's run ended.
     TaskEnd { node: u32, task: u32 },
     /// A low-priority node is preempted.
@@ -80,6 +90,8 @@ pub(crate) enum Event {
     Evaluate,
     /// Manual resize `n` of a fixed pool (0: the initial targets).
     Resize(u32),
+    /// Job `n` reached its `max_wall_clock_time`.
+    JobTimeout(u32),
 }
 
 /// The random streams of the service model, one per concern.
@@ -91,6 +103,9 @@ pub(crate) struct Streams {
     preemption: ChaCha8Rng,
     recovery: ChaCha8Rng,
     failures: Vec<ChaCha8Rng>,
+    start_task: ChaCha8Rng,
+    node_actions: ChaCha8Rng,
+    preparation: ChaCha8Rng,
 }
 
 /// Where a run is, for a progress display.
@@ -162,6 +177,8 @@ pub struct Simulation {
     metrics: Recorder,
     autoscale: Option<Autoscaler>,
     rngs: Streams,
+    /// Jobs ended by their `max_wall_clock_time`, by job index.
+    ended_jobs: Vec<bool>,
 }
 
 impl Simulation {
@@ -200,8 +217,14 @@ impl Simulation {
                 q.schedule(row.at, Event::PreemptTrace(row.nodes));
             }
         }
+        for (i, a) in pool.node_actions.iter().enumerate() {
+            q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
+        }
         let mut sources = Vec::new();
         for (j, job) in scenario.jobs.iter_mut().enumerate() {
+            if let Some(limit) = job.max_wall_clock_time {
+                q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
+            }
             for spec in std::mem::take(&mut job.sources) {
                 let number = sources.len() as u32;
                 let mut source = Source::new(number, j as u32, spec, seed, end);
@@ -220,6 +243,9 @@ impl Simulation {
             removal: rng(seed, Concern::Removal),
             preemption: rng(seed, Concern::Preemption),
             recovery: rng(seed, Concern::Recovery),
+            start_task: rng(seed, Concern::StartTask),
+            node_actions: rng(seed, Concern::NodeActions),
+            preparation: rng(seed, Concern::Preparation),
             failures: (0..scenario.jobs.len() as u32).map(|j| rng(seed, Concern::Failures(j))).collect(),
         };
         Simulation {
@@ -235,6 +261,7 @@ impl Simulation {
             metrics,
             autoscale,
             rngs,
+            ended_jobs: Vec::new(),
         }
     }
 
@@ -269,6 +296,9 @@ impl Simulation {
             Event::Allocated(n) => self.on_allocated(n),
             Event::AllocationTimedOut(n) => self.on_allocation_timed_out(n),
             Event::Booted(n) => self.on_booted(n),
+            Event::StartTaskEnded(n) => self.on_start_task_ended(n),
+            Event::NodeAction(i) => self.on_node_action(i),
+            Event::Restarted(n) => self.on_booted(n),
             Event::TaskEnd { node, task } => self.on_task_end(node, task),
             Event::Preempt(n) => self.on_preempt(n),
             Event::PreemptTrace(k) => self.on_preempt_trace(k),
@@ -283,6 +313,7 @@ impl Simulation {
             }
             Event::Evaluate => self.on_evaluate(),
             Event::Resize(i) => self.on_manual_resize(i),
+            Event::JobTimeout(j) => self.on_job_timeout(j),
         }
         true
     }
@@ -310,7 +341,13 @@ impl Simulation {
         self.nodes.check(now)?;
         self.sched.check(&self.nodes)?;
         let s = &self.sched;
-        let placed = u64::from(s.active()) + u64::from(s.running) + s.succeeded + s.failed;
+        let placed = u64::from(s.active_tasks())
+            + u64::from(s.running_tasks())
+            + u64::from(s.deps.waiting())
+            + s.succeeded
+            + s.failed
+            + s.blocked
+            + s.terminated;
         if placed != s.tasks.len() as u64 {
             return Err(format!("{} tasks submitted, {placed} accounted for", s.tasks.len()));
         }
@@ -321,10 +358,15 @@ impl Simulation {
         let now = self.q.now();
         let Some(source) = self.sources.get_mut(s as usize) else { return };
         let job = source.job;
+        // An ended job takes no more tasks, and its sources stop.
+        if self.ended_jobs.get(job as usize).copied().unwrap_or(false) {
+            return;
+        }
         let (mut batch, next) = source.fire(now);
-        for _ in 0..batch.count {
+        for k in 0..batch.count {
             let duration = batch.duration.draw();
-            self.sched.submit(job, now, duration, batch.slots);
+            let id = batch.id.map(|first| first + k);
+            self.sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
         }
         if let Some(t) = next {
             self.q.schedule(t, Event::Arrival(s));

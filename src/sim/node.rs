@@ -46,20 +46,39 @@ pub enum NodeState {
     /// Reclaimed by the provider (low-priority only); still in the pool,
     /// not billed, back after a delay.
     Preempted = 5,
+    /// Booted; the pool's start task runs and must succeed first.
+    WaitingForStartTask = 6,
+    /// The start task failed: billed, but gets no tasks and is not usable.
+    StartTaskFailed = 7,
+    /// Restarting after a reboot action.
+    Rebooting = 8,
+    /// Being reinstalled after a reimage action.
+    Reimaging = 9,
+    /// Scheduling disabled: takes no new task; its running tasks go on.
+    Offline = 10,
 }
 
 impl NodeState {
     /// Every state, in index order.
-    pub const ALL: [NodeState; 6] = [
+    pub const ALL: [NodeState; 11] = [
         NodeState::Creating,
         NodeState::Starting,
         NodeState::Idle,
         NodeState::Running,
         NodeState::LeavingPool,
         NodeState::Preempted,
+        NodeState::WaitingForStartTask,
+        NodeState::StartTaskFailed,
+        NodeState::Rebooting,
+        NodeState::Reimaging,
+        NodeState::Offline,
     ];
     /// Number of states.
     pub const COUNT: usize = NodeState::ALL.len();
+    /// The states `timeline.csv` had before start tasks: their columns
+    /// come first, the later states' at the end of the row, so that
+    /// readers of the older files find every column where it was.
+    pub const FIRST_COLUMNS: usize = 6;
 
     /// The service's name.
     pub fn name(self) -> &'static str {
@@ -70,17 +89,33 @@ impl NodeState {
             NodeState::Running => "running",
             NodeState::LeavingPool => "leavingpool",
             NodeState::Preempted => "preempted",
+            NodeState::WaitingForStartTask => "waitingforstarttask",
+            NodeState::StartTaskFailed => "starttaskfailed",
+            NodeState::Rebooting => "rebooting",
+            NodeState::Reimaging => "reimaging",
+            NodeState::Offline => "offline",
         }
     }
 
     /// Whether the VM is billed in this state.
     pub fn billed(self) -> bool {
-        matches!(self, NodeState::Starting | NodeState::Idle | NodeState::Running | NodeState::LeavingPool)
+        matches!(
+            self,
+            NodeState::Starting
+                | NodeState::Idle
+                | NodeState::Running
+                | NodeState::LeavingPool
+                | NodeState::WaitingForStartTask
+                | NodeState::StartTaskFailed
+                | NodeState::Rebooting
+                | NodeState::Reimaging
+                | NodeState::Offline
+        )
     }
 
     /// Whether the node reports usage samples (counted by `$SampleNodeCount`).
     pub fn sampled(self) -> bool {
-        matches!(self, NodeState::Idle | NodeState::Running | NodeState::LeavingPool)
+        matches!(self, NodeState::Idle | NodeState::Running | NodeState::LeavingPool | NodeState::Offline)
     }
 }
 
@@ -104,6 +139,11 @@ pub struct Node {
     state: NodeState,
     /// The deallocation option of the shrink that chose it.
     pub leaving: Option<DeallocationOption>,
+    /// The scenario's node action (a reboot or reimage) waiting for the
+    /// node's running tasks to end, by index.
+    pub pending: Option<u32>,
+    /// Jobs whose preparation task has run on it since it last (re)started.
+    pub prepared: Vec<u32>,
     /// The pending lifecycle event (allocation, boot, recovery, removal).
     pub timer: Option<EventId>,
     /// The pending preemption, for a low-priority node.
@@ -169,6 +209,8 @@ impl Nodes {
             priority,
             state: NodeState::Creating,
             leaving: None,
+            pending: None,
+            prepared: Vec::new(),
             timer: None,
             preempt_timer: None,
             running: Vec::new(),
@@ -295,7 +337,7 @@ impl Nodes {
 
     /// The average CPU of sampled nodes in percent, and the average memory in MiB.
     pub fn usage(&self) -> (f64, f64) {
-        let nodes = self.count_in(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool]);
+        let nodes = self.count_in(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool, NodeState::Offline]);
         if nodes == 0 {
             return (0.0, 0.0);
         }

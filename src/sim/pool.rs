@@ -81,7 +81,8 @@ pub struct PoolControl {
 }
 
 /// The order nodes leave in on a shrink: by class (creating, preempted,
-/// starting, idle, running), then least work done, then newest.
+/// start task failed, starting or waiting for the start task, idle,
+/// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
 impl Simulation {
@@ -177,7 +178,7 @@ impl Simulation {
         }
     }
 
-    fn set_timer(&mut self, index: u32, timer: super::engine::EventId) {
+    pub(crate) fn set_timer(&mut self, index: u32, timer: super::engine::EventId) {
         if let Some(node) = self.nodes.get_mut(index) {
             debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
             node.timer = Some(timer);
@@ -231,9 +232,34 @@ impl Simulation {
         self.record_error(ResizeErrorCode::AllocationTimedout, message);
     }
 
-    /// Booted: the node takes tasks.
+    /// Booted: the node takes tasks, or first runs its start task when
+    /// the pool waits for its success.
     pub(crate) fn on_booted(&mut self, index: u32) {
         self.clear_timer(index);
+        if let Some(st) = &self.scenario.pool.start_task
+            && st.wait_for_success
+        {
+            let took = st.duration.sample(&mut self.rngs.start_task);
+            self.nodes.set_state(index, NodeState::WaitingForStartTask, self.q.now());
+            let timer = self.q.schedule_in(took, Event::StartTaskEnded(index));
+            return self.set_timer(index, timer);
+        }
+        self.make_ready(index);
+    }
+
+    /// The start task ended: the node takes tasks, or on failure stays
+    /// `starttaskfailed` — billed, unusable, never given a task.
+    pub(crate) fn on_start_task_ended(&mut self, index: u32) {
+        self.clear_timer(index);
+        let p = self.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
+        if p > 0.0 && self.rngs.start_task.random_bool(p) {
+            self.nodes.set_state(index, NodeState::StartTaskFailed, self.q.now());
+        } else {
+            self.make_ready(index);
+        }
+    }
+
+    fn make_ready(&mut self, index: u32) {
         self.nodes.set_state(index, NodeState::Idle, self.q.now());
         self.sched.make_schedulable(&mut self.nodes, index);
         self.schedule();
@@ -245,6 +271,8 @@ impl Simulation {
     pub(crate) fn on_preempt(&mut self, index: u32) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.preempt_timer = None;
+        node.pending = None;
+        node.prepared.clear();
         let state = node.state();
         if !state.billed() {
             return;
@@ -273,7 +301,14 @@ impl Simulation {
             .iter()
             .filter(|(_, n)| {
                 n.priority == Priority::LowPriority
-                    && matches!(n.state(), NodeState::Starting | NodeState::Idle | NodeState::Running)
+                    && matches!(
+                        n.state(),
+                        NodeState::Starting
+                            | NodeState::Idle
+                            | NodeState::Running
+                            | NodeState::WaitingForStartTask
+                            | NodeState::StartTaskFailed
+                    )
             })
             .map(|(i, _)| i)
             .collect();
@@ -305,11 +340,15 @@ impl Simulation {
                 let class = match n.state() {
                     NodeState::Creating => 0,
                     NodeState::Preempted => 1,
-                    NodeState::Starting => 2,
-                    NodeState::Idle => 3,
-                    _ => 4,
+                    NodeState::StartTaskFailed => 2,
+                    NodeState::Starting
+                    | NodeState::WaitingForStartTask
+                    | NodeState::Rebooting
+                    | NodeState::Reimaging => 3,
+                    NodeState::Idle => 4,
+                    _ => 5,
                 };
-                let busy = if class == 4 { n.busy_since } else { SimTime::ZERO };
+                let busy = if class == 5 { n.busy_since } else { SimTime::ZERO };
                 ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
             })
             .collect();
@@ -324,15 +363,16 @@ impl Simulation {
         }
     }
 
-    fn remove_node(&mut self, index: u32, option: DeallocationOption) {
+    pub(crate) fn remove_node(&mut self, index: u32, option: DeallocationOption) {
         let Some(node) = self.nodes.get_mut(index) else { return };
+        node.pending = None;
         let state = node.state();
         if let Some(timer) = node.timer.take() {
             self.q.cancel(timer);
         }
         match state {
             NodeState::Creating | NodeState::Preempted => return self.drop_node(index),
-            NodeState::Idle | NodeState::Running => {
+            NodeState::Idle | NodeState::Running | NodeState::Offline => {
                 self.sched.make_unschedulable(&mut self.nodes, index);
                 match option {
                     DeallocationOption::Requeue => self.stop_tasks(index, true),
@@ -340,7 +380,12 @@ impl Simulation {
                     DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
                 }
             }
-            NodeState::Starting | NodeState::LeavingPool => {}
+            NodeState::Starting
+            | NodeState::LeavingPool
+            | NodeState::WaitingForStartTask
+            | NodeState::StartTaskFailed
+            | NodeState::Rebooting
+            | NodeState::Reimaging => {}
         }
         if let Some(node) = self.nodes.get_mut(index) {
             node.leaving = Some(option);

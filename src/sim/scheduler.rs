@@ -8,14 +8,15 @@
 //! behind it, which keeps priorities strict.
 
 use std::cmp::Reverse;
-use std::collections::BinaryHeap;
+use std::collections::{BinaryHeap, HashMap};
 
 use rand::RngExt;
 
+use super::deps::{Admission, Dependencies};
 use super::engine::{SimDuration, SimTime};
 use super::node::{NodeState, Nodes, Placement};
 use super::{Event, Simulation};
-use crate::scenario::NodeFill;
+use crate::scenario::{IdRange, NodeFill};
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -28,6 +29,13 @@ pub enum TaskState {
     Succeeded,
     /// Finished failed: retries used up, or terminated by a shrink.
     Failed,
+    /// Waiting for dependencies to succeed; not in `$ActiveTasks`.
+    Waiting,
+    /// A dependency failed: never runs.
+    Blocked,
+    /// Its job ended (`max_wall_clock_time`) before it ran to the end,
+    /// while it was not running.
+    Terminated,
 }
 
 impl TaskState {
@@ -38,6 +46,9 @@ impl TaskState {
             TaskState::Running => "running",
             TaskState::Succeeded => "succeeded",
             TaskState::Failed => "failed",
+            TaskState::Waiting => "waiting",
+            TaskState::Blocked => "blocked",
+            TaskState::Terminated => "terminated",
         }
     }
 }
@@ -63,6 +74,8 @@ pub struct Task {
     pub failures: u16,
     /// Slots it needs.
     pub slots: u32,
+    /// Nodes it runs on at once (multi-instance when above 1).
+    pub instances: u32,
     /// Where it is.
     pub state: TaskState,
 }
@@ -71,12 +84,22 @@ pub struct Task {
 /// within a job, and a requeued task goes back to its original place).
 type ReadyKey = (i16, Reverse<u32>);
 
+/// A multi-instance task's run: one instance per node, all started
+/// together; the task ends when the last instance does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiRun {
+    /// Node indices, one per instance.
+    pub nodes: Vec<u32>,
+    /// Instances still running.
+    pub left: u32,
+}
+
 /// Every task, and where the active ones wait.
 #[derive(Debug, Clone, Default)]
 pub struct Scheduler {
     /// Every task submitted, by number.
     pub tasks: Vec<Task>,
-    ready: BinaryHeap<ReadyKey>,
+    pub(crate) ready: BinaryHeap<ReadyKey>,
     /// Nodes that can take tasks, by free slots: `buckets[k]` holds the
     /// node indices with exactly `k` free slots.
     buckets: Vec<Vec<u32>>,
@@ -91,6 +114,17 @@ pub struct Scheduler {
     pub succeeded: u64,
     /// Tasks failed so far.
     pub failed: u64,
+    /// Tasks blocked by a failed dependency.
+    pub blocked: u64,
+    /// Tasks ended with their job while not running.
+    pub terminated: u64,
+    /// Σ (instances − 1) over the tasks waiting in the queue or aside:
+    /// `$ActiveTasks` counts instances.
+    pub(crate) extra_queued: u32,
+    /// Multi-instance tasks running: their nodes and instances left.
+    pub(crate) multi: HashMap<u32, MultiRun>,
+    /// Who waits for whom.
+    pub(crate) deps: Dependencies,
 }
 
 impl Scheduler {
@@ -99,8 +133,17 @@ impl Scheduler {
         Scheduler { buckets: vec![Vec::new(); slots as usize + 1], fill, priorities, ..Scheduler::default() }
     }
 
-    /// A new task of job `job`, submitted at `now`, joins the queue.
-    pub fn submit(&mut self, job: u32, now: SimTime, duration: SimDuration, slots: u32) {
+    /// A new task of job `job`, submitted at `now`, joins the queue, or
+    /// waits for `deps` (ids within the job), or is blocked by them.
+    pub fn submit(
+        &mut self,
+        job: u32,
+        now: SimTime,
+        duration: SimDuration,
+        [slots, instances]: [u32; 2],
+        id: Option<u32>,
+        deps: &[IdRange],
+    ) {
         let number = self.tasks.len() as u32;
         self.tasks.push(Task {
             job,
@@ -112,15 +155,44 @@ impl Scheduler {
             attempts: 0,
             failures: 0,
             slots,
+            instances,
             state: TaskState::Active,
         });
-        self.enqueue(number);
+        if id.is_none() && deps.is_empty() {
+            return self.enqueue(number);
+        }
+        match self.deps.submit(number, job, id, deps) {
+            Admission::Ready => self.enqueue(number),
+            Admission::Waiting => self.tasks[number as usize].state = TaskState::Waiting,
+            Admission::Blocked => {
+                self.tasks[number as usize].state = TaskState::Blocked;
+                self.blocked += 1;
+                // Dependents submitted before it are blocked in turn.
+                self.resolve(number, false);
+            }
+        }
+    }
+
+    /// Task `task` finished for good, or was blocked: its dependents join
+    /// the queue or are blocked.
+    pub(crate) fn resolve(&mut self, task: u32, succeeded: bool) {
+        let (mut ready, mut blocked) = (Vec::new(), Vec::new());
+        self.deps.finished(task, succeeded, &mut ready, &mut blocked);
+        for t in ready {
+            self.tasks[t as usize].state = TaskState::Active;
+            self.enqueue(t);
+        }
+        for t in blocked {
+            self.tasks[t as usize].state = TaskState::Blocked;
+            self.blocked += 1;
+        }
     }
 
     /// Puts an active task in the ready queue, or aside if no node can
     /// ever fit it.
-    fn enqueue(&mut self, task: u32) {
+    pub(crate) fn enqueue(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
+        self.extra_queued += t.instances - 1;
         if t.slots as usize >= self.buckets.len() {
             self.unplaceable += 1;
         } else {
@@ -129,9 +201,20 @@ impl Scheduler {
         }
     }
 
-    /// `$ActiveTasks`: waiting tasks, placeable or not.
-    pub fn active(&self) -> u32 {
+    /// Tasks waiting in the queue, placeable or not.
+    pub fn active_tasks(&self) -> u32 {
         self.ready.len() as u32 + self.unplaceable
+    }
+
+    /// `$ActiveTasks`: waiting tasks, placeable or not, counting each
+    /// instance of a multi-instance task.
+    pub fn active(&self) -> u32 {
+        self.active_tasks() + self.extra_queued
+    }
+
+    /// Tasks running, a multi-instance task counting once.
+    pub fn running_tasks(&self) -> u32 {
+        self.running - self.multi.values().map(|r| r.left.saturating_sub(1)).sum::<u32>()
     }
 
     /// Puts `node` in the bucket of its free slots; it can take tasks.
@@ -171,7 +254,7 @@ impl Scheduler {
 
     /// A node with at least `slots` free slots: the emptiest for `spread`,
     /// the fullest for `pack`.
-    fn pick(&self, slots: u32) -> Option<u32> {
+    pub(crate) fn pick(&self, slots: u32) -> Option<u32> {
         let mut fits = self.buckets.iter().enumerate().skip(slots as usize).filter(|(_, b)| !b.is_empty());
         let bucket = match self.fill {
             NodeFill::Pack => fits.next(),
@@ -184,9 +267,10 @@ impl Scheduler {
     /// buckets match the nodes.
     pub fn check(&self, nodes: &Nodes) -> Result<(), String> {
         let mut seen = vec![false; self.tasks.len()];
+        let multi = &self.multi;
         let mut mark = |t: u32, place: &str| -> Result<(), String> {
             let slot = seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
-            if std::mem::replace(slot, true) {
+            if std::mem::replace(slot, true) && !(place == "a node" && multi.contains_key(&t)) {
                 return Err(format!("task {t} is in two places (second: {place})"));
             }
             Ok(())
@@ -223,15 +307,40 @@ impl Scheduler {
         if running != self.running {
             return Err(format!("{running} tasks on nodes, counter says {}", self.running));
         }
-        let (mut unplaceable, mut done) = (0, [0u64; 2]);
+        let extra: u32 = self.tasks.iter().filter(|t| t.state == TaskState::Active).map(|t| t.instances - 1).sum();
+        if extra != self.extra_queued {
+            return Err(format!("queued extra instances: counter {} != recount {extra}", self.extra_queued));
+        }
+        for (t, run) in &self.multi {
+            let on =
+                run.nodes.iter().filter(|&&i| nodes.get(i).is_some_and(|n| n.running.iter().any(|p| p.task == *t)));
+            if on.count() != run.left as usize || self.tasks[*t as usize].state != TaskState::Running {
+                return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
+            }
+        }
+        let (mut unplaceable, mut done, mut waiting, mut blocked, mut terminated) = (0, [0u64; 2], 0, 0, 0);
         for (t, task) in self.tasks.iter().enumerate() {
+            if (task.state == TaskState::Waiting) != self.deps.is_waiting(t as u32) {
+                return Err(format!("task {t} is {:?}, dependencies disagree", task.state));
+            }
             match task.state {
                 TaskState::Active if !seen[t] => unplaceable += 1,
                 TaskState::Succeeded => done[0] += 1,
                 TaskState::Failed => done[1] += 1,
+                TaskState::Waiting => waiting += 1,
+                TaskState::Blocked => blocked += 1,
+                TaskState::Terminated => terminated += 1,
                 TaskState::Active | TaskState::Running if !seen[t] => return Err(format!("task {t} is lost")),
                 _ => {}
             }
+        }
+        if (waiting, blocked, terminated) != (self.deps.waiting(), self.blocked, self.terminated) {
+            return Err(format!(
+                "counters (waiting {}, blocked {}, terminated {}) != recount ({waiting}, {blocked}, {terminated})",
+                self.deps.waiting(),
+                self.blocked,
+                self.terminated
+            ));
         }
         if unplaceable != self.unplaceable || done != [self.succeeded, self.failed] {
             return Err(format!(
@@ -247,19 +356,31 @@ impl Simulation {
     /// Places tasks from the head of the queue while a node fits them.
     pub(crate) fn schedule(&mut self) {
         while let Some(&(_, Reverse(task))) = self.sched.ready.peek() {
-            let slots = self.sched.tasks[task as usize].slots;
-            let Some(node) = self.sched.pick(slots) else { break };
+            let t = &self.sched.tasks[task as usize];
+            if t.instances > 1 {
+                if !self.start_multi(task) {
+                    break;
+                }
+                continue;
+            }
+            let Some(node) = self.sched.pick(t.slots) else { break };
             self.sched.ready.pop();
-            self.start(task, node);
+            self.start(task, node, true);
         }
     }
 
-    fn start(&mut self, task: u32, index: u32) {
+    /// Starts `task` (or one instance of it) on node `index`; `first`
+    /// counts an attempt (once per run of a multi-instance task).
+    pub(crate) fn start(&mut self, task: u32, index: u32, first: bool) {
         let now = self.q.now();
+        let prep = self.preparation(task, index);
         let t = &mut self.sched.tasks[task as usize];
-        let (job, slots, duration) = (t.job as usize, t.slots, t.duration);
+        let (job, slots) = (t.job as usize, t.slots);
+        let duration = SimDuration(t.duration.as_millis().saturating_add(prep.as_millis()));
         t.state = TaskState::Running;
-        t.attempts = t.attempts.saturating_add(1);
+        if first {
+            t.attempts = t.attempts.saturating_add(1);
+        }
         t.first_start.get_or_insert(now);
         let end = self.q.schedule_in(duration, Event::TaskEnd { node: index, task });
         let Some(node) = self.nodes.get_mut(index) else { return };
@@ -279,7 +400,7 @@ impl Simulation {
 
     /// Takes a task off its node, freeing its slots and usage; returns
     /// whether the node is now empty.
-    fn unplace(&mut self, task: u32, index: u32, now: SimTime) -> bool {
+    pub(crate) fn unplace(&mut self, task: u32, index: u32, now: SimTime) -> bool {
         let (job, slots) = {
             let t = &self.sched.tasks[task as usize];
             (t.job as usize, t.slots)
@@ -301,6 +422,12 @@ impl Simulation {
     pub(crate) fn on_task_end(&mut self, index: u32, task: u32) {
         let now = self.q.now();
         let empty = self.unplace(task, index, now);
+        if self.instance_ended(task) {
+            if empty {
+                self.node_emptied(index);
+            }
+            return self.schedule();
+        }
         let t = &self.sched.tasks[task as usize];
         let j = &self.scenario.jobs[t.job as usize];
         let failed =
@@ -322,7 +449,7 @@ impl Simulation {
         self.schedule();
     }
 
-    fn finish_task(&mut self, task: u32, succeeded: bool, now: SimTime) {
+    pub(crate) fn finish_task(&mut self, task: u32, succeeded: bool, now: SimTime) {
         let t = &mut self.sched.tasks[task as usize];
         t.end = Some(now);
         if succeeded {
@@ -334,6 +461,7 @@ impl Simulation {
             self.sched.failed += 1;
             self.metrics.failed_in_interval += 1;
         }
+        self.sched.resolve(task, succeeded);
     }
 
     /// Stops every task on a node now: back to the queue (`requeue`, and
@@ -346,8 +474,10 @@ impl Simulation {
             None => return,
         };
         for p in placements {
-            self.q.cancel(p.end);
-            self.unplace(p.task, index, now);
+            // A multi-instance task stops on every node it runs on.
+            for other in self.stop_run(p.task, index, now) {
+                self.node_emptied(other);
+            }
             if requeue {
                 self.sched.tasks[p.task as usize].state = TaskState::Active;
                 self.sched.enqueue(p.task);
@@ -358,11 +488,12 @@ impl Simulation {
     }
 
     /// The last task of a node ended: it goes idle, or on with leaving.
-    fn node_emptied(&mut self, index: u32) {
+    pub(crate) fn node_emptied(&mut self, index: u32) {
         let Some(node) = self.nodes.get(index) else { return };
         match node.state() {
             NodeState::Running => self.nodes.set_state(index, NodeState::Idle, self.q.now()),
             NodeState::LeavingPool => self.continue_leaving(index),
+            NodeState::Offline => self.pending_action_due(index),
             _ => {}
         }
     }

@@ -398,3 +398,241 @@ fn failed_tasks_are_retried_up_to_the_limit() {
     let t = &out.tasks[0];
     assert_eq!((t.state, t.attempts, t.failures, t.end), (TaskState::Failed, 3, 3, Some(min(34))));
 }
+
+/// Task 1, then tasks 2 to 10 on its success, then task 11 on theirs.
+const CHAIN: &str = r#"
+    [[jobs]]
+    tasks = [
+      { id = 11, duration = "1m", depends_on = ["2..10"] },
+      { id = 1, duration = "10m" },
+      { id = 2, count = 9, duration = "5m", depends_on = [1] },
+    ]
+"#;
+
+#[test]
+fn a_dependency_chain_runs_in_order_and_waiting_tasks_are_not_active() {
+    let out = run(&format!("duration = \"1h\"\n[pool]\ntarget_dedicated = 4\n{CHAIN}"));
+    // Submitted in list order: 11 is task 0, 1 is task 1, 2..10 are tasks 2..10.
+    let runs: Vec<_> =
+        out.tasks.iter().map(|t| (t.first_start.map(|s| s.0 / 60_000), t.end.map(|e| e.0 / 60_000))).collect();
+    let mut expected = vec![(Some(29), Some(30)), (Some(4), Some(14))];
+    expected.extend([(14, 19); 4].map(|(s, e)| (Some(s), Some(e))));
+    expected.extend([(19, 24); 4].map(|(s, e)| (Some(s), Some(e))));
+    expected.push((Some(24), Some(29)));
+    assert_eq!(runs, expected);
+    assert!(out.tasks.iter().all(|t| t.state == TaskState::Succeeded));
+    // Before task 1 ends only it is known to the queue: the others wait.
+    assert_eq!((row(&out, min(5)).active_tasks, row(&out, min(5)).running_tasks), (0, 1));
+    assert_eq!((row(&out, min(15)).active_tasks, row(&out, min(15)).running_tasks), (5, 4));
+    assert_eq!((row(&out, min(25)).active_tasks, row(&out, min(25)).running_tasks), (0, 1));
+}
+
+#[test]
+fn a_failed_dependency_blocks_its_dependents_for_good() {
+    let out = run(&format!(
+        "duration = \"1h\"\n[pool]\ntarget_dedicated = 1\n\
+         resizes = [{{ at = \"10m\", target_dedicated = 0, deallocation = \"terminate\" }},\
+                    {{ at = \"20m\", target_dedicated = 4 }}]\n{CHAIN}"
+    ));
+    let states: Vec<_> = out.tasks.iter().map(|t| t.state).collect();
+    let mut expected = vec![TaskState::Blocked, TaskState::Failed];
+    expected.extend([TaskState::Blocked; 9]);
+    assert_eq!(states, expected);
+    assert_eq!(out.tasks[1].end, Some(min(10)));
+    assert!(out.tasks.iter().all(|t| t.attempts == u16::from(t.state == TaskState::Failed)));
+    assert_eq!(row(&out, min(30)).active_tasks, 0);
+    let summary = crate::report::Summary::of(&out);
+    assert_eq!((summary.tasks.blocked, summary.tasks.failed, summary.tasks.waiting_for_dependencies), (10, 1, 0));
+    assert!(summary.to_text(out.duration).contains("0 tasks still waiting, 10 blocked by a failed dependency"));
+}
+
+#[test]
+fn a_job_past_its_wall_clock_limit_stops_its_tasks_and_takes_no_more() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        id = "limited"
+        priority = 1
+        max_wall_clock_time = "30m"
+        tasks = [
+          { duration = "20m", count = 3 },
+          { id = 1, duration = "1m" },
+          { id = 2, duration = "1m", depends_on = [1] },
+          { at = "40m", duration = "1m" },
+        ]
+        [[jobs]]
+        id = "unlimited"
+        tasks = [{ at = "10m", duration = "10m" }]
+    "#);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.job, t.state, t.first_start, t.end)).collect();
+    assert_eq!(
+        runs,
+        [
+            (0, TaskState::Succeeded, Some(min(4)), Some(min(24))),
+            (0, TaskState::Failed, Some(min(24)), Some(min(30))),
+            (0, TaskState::Terminated, None, Some(min(30))),
+            (0, TaskState::Terminated, None, Some(min(30))),
+            (0, TaskState::Terminated, None, Some(min(30))),
+            (1, TaskState::Succeeded, Some(min(30)), Some(min(40))),
+        ],
+        "the task due at 40 min is refused"
+    );
+    assert_eq!((row(&out, min(30)).active_tasks, row(&out, min(30)).failed), (0, 1));
+    let summary = crate::report::Summary::of(&out);
+    assert_eq!((summary.tasks.terminated, summary.tasks.submitted), (3, 6));
+}
+
+#[test]
+fn a_four_instance_task_waits_for_four_free_nodes_and_counts_four_times() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 4
+        [[jobs]]
+        tasks = [{ duration = "10m" }, { duration = "5m", instances = 4 }, { duration = "1m" }]
+    "#);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end, t.attempts, t.state)).collect();
+    assert_eq!(
+        runs,
+        [
+            (Some(min(4)), Some(min(14)), 1, TaskState::Succeeded),
+            (Some(min(14)), Some(min(19)), 1, TaskState::Succeeded),
+            (Some(min(19)), Some(min(20)), 1, TaskState::Succeeded),
+        ]
+    );
+    // At 5 min: three idle nodes, the 4 instances and the task behind them wait.
+    assert_eq!(dedicated(&out, min(5)), [("idle", 3), ("running", 1)]);
+    assert_eq!((row(&out, min(5)).active_tasks, row(&out, min(5)).running_tasks), (5, 1));
+    assert_eq!((row(&out, min(15)).active_tasks, row(&out, min(15)).running_tasks), (1, 4));
+    assert_eq!(dedicated(&out, min(15)), [("running", 4)]);
+}
+
+#[test]
+fn stopping_one_instance_requeues_the_whole_task() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 3
+        resizes = [{ at = "10m", target_dedicated = 2 }, { at = "20m", target_dedicated = 3 }]
+        [[jobs]]
+        tasks = [{ duration = "20m", instances = 3 }]
+    "#);
+    let t = &out.tasks[0];
+    // 4–10 min on three nodes; requeued when one goes; back at 24 min when
+    // the third node is ready again.
+    assert_eq!((t.first_start, t.end, t.attempts, t.state), (Some(min(4)), Some(min(44)), 2, TaskState::Succeeded));
+    assert_eq!(dedicated(&out, min(10)), [("idle", 2)]);
+    assert_eq!((row(&out, min(10)).active_tasks, row(&out, min(10)).running_tasks), (3, 0));
+    assert_eq!(dedicated(&out, min(25)), [("running", 3)]);
+}
+
+/// Two nodes with a 2-minute start task failing with probability `p`, an
+/// autoscale formula keeping them and reporting the usable nodes it sees.
+fn start_task(p: f64) -> Output {
+    run(&format!(
+        r#"
+        duration = "30m"
+        [pool]
+        start_task = {{ duration = "2m", failure_probability = {p} }}
+        autoscale = {{ formula = "$TargetDedicatedNodes = 2; u = $UsableNodeCount.GetSample(1);", interval = "5m" }}
+        [[jobs]]
+        tasks = [{{ duration = "5m", count = 2 }}]
+    "#
+    ))
+}
+
+#[test]
+fn a_failing_start_task_leaves_the_node_unusable_and_the_formula_sees_it() {
+    let (ok, failed) = (start_task(0.0), start_task(1.0));
+    // Allocated at 3 min, booted at 4, start task until 6.
+    assert_eq!(dedicated(&ok, min(5)), [("waitingforstarttask", 2)]);
+    assert_eq!(dedicated(&ok, min(6)), [("running", 2)]);
+    assert_eq!(ok.tasks.iter().map(|t| t.first_start).collect::<Vec<_>>(), [Some(min(6)); 2]);
+    assert_eq!(dedicated(&failed, min(6)), [("starttaskfailed", 2)]);
+    assert_eq!(dedicated(&failed, min(29)), [("starttaskfailed", 2)]);
+    assert!(failed.tasks.iter().all(|t| t.state == TaskState::Active && t.attempts == 0));
+    assert_eq!(row(&failed, min(29)).active_tasks, 2);
+    // Billed all the same, from 3 min to the end.
+    assert_eq!((ok.charged_seconds, failed.charged_seconds), ([2 * 27 * 60, 0], [2 * 27 * 60, 0]));
+    // The evaluation at 10 min sees the sample of 9 min.
+    let seen = |out: &Output| out.evaluations[2].results.rsplit(';').next().unwrap_or_default().to_owned();
+    assert_eq!((seen(&ok), seen(&failed)), ("u=[2]".to_owned(), "u=[0]".to_owned()));
+}
+
+/// One node running a 30-minute task from 4 min; at 10 min `action`.
+fn node_action(action: &str) -> Output {
+    run(&format!(
+        r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        node_actions = [{action}]
+        [[jobs]]
+        tasks = [{{ duration = "30m" }}]
+    "#
+    ))
+}
+
+#[test]
+fn reboot_and_reimage_requeue_terminate_or_wait_for_the_running_tasks() {
+    let out = node_action(r#"{ at = "10m", node = 0, action = "reboot", duration = "2m" }"#);
+    assert_eq!(dedicated(&out, min(11)), [("rebooting", 1)]);
+    assert_eq!(row(&out, min(11)).active_tasks, 1);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(42)), 2)], "requeued, rerun 12–42 min");
+    let out = node_action(r#"{ at = "10m", node = 0, action = "reimage", deallocation = "terminate" }"#);
+    assert_eq!(dedicated(&out, min(10)), [("reimaging", 1)]);
+    assert_eq!(dedicated(&out, min(11)), [("idle", 1)], "the pool's boot time: 1 min");
+    assert_eq!(ends(&out), [(TaskState::Failed, Some(min(10)), 1)]);
+    let out = node_action(r#"{ at = "10m", node = 0, action = "reboot", deallocation = "taskcompletion" }"#);
+    assert_eq!(dedicated(&out, min(20)), [("offline", 1)]);
+    assert_eq!(dedicated(&out, min(34)), [("rebooting", 1)]);
+    assert_eq!(dedicated(&out, min(35)), [("idle", 1)]);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(34)), 1)]);
+    // Billed throughout: 3 min to the end.
+    assert_eq!(out.charged_seconds, [57 * 60, 0]);
+}
+
+#[test]
+fn disabled_scheduling_holds_new_tasks_until_enabled_and_remove_lowers_the_target() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 2
+        node_actions = [
+          { at = "5m", node = 0, action = "disable_scheduling", deallocation = "taskcompletion" },
+          { at = "5m", node = 1, action = "disable_scheduling", deallocation = "taskcompletion" },
+          { at = "20m", node = 0, action = "enable_scheduling" },
+          { at = "30m", node = 1, action = "remove" },
+        ]
+        [[jobs]]
+        tasks = [{ duration = "10m" }, { at = "6m", duration = "1m" }]
+    "#);
+    assert_eq!(dedicated(&out, min(10)), [("offline", 2)]);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    assert_eq!(runs, [(Some(min(4)), Some(min(14))), (Some(min(20)), Some(min(21)))]);
+    let r = row(&out, min(10));
+    assert_eq!((r.active_tasks, r.running_tasks), (1, 1));
+    assert_eq!(dedicated(&out, min(25)), [("idle", 1), ("offline", 1)]);
+    assert_eq!((dedicated(&out, min(30)), row(&out, min(30)).target), (vec![("idle", 1)], [1, 0]));
+}
+
+#[test]
+fn a_job_preparation_task_runs_once_per_node_before_the_jobs_first_task() {
+    let out = run(r#"
+        duration = "2h"
+        [pool]
+        target_dedicated = 1
+        node_actions = [{ at = "40m", node = 0, action = "reboot", duration = "1m" }]
+        [[jobs]]
+        preparation_time = "2m"
+        tasks = [{ duration = "10m", count = 3 }, { at = "50m", duration = "10m" }]
+        [[jobs]]
+        tasks = [{ at = "1m", duration = "1m" }]
+    "#);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    // Prepared 4–6 min before the first task; again after the reboot.
+    let expected = [(4, 16), (16, 26), (26, 36), (36, 37), (50, 62)];
+    assert_eq!(runs, expected.map(|(s, e)| (Some(min(s)), Some(min(e)))));
+}

@@ -6,7 +6,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::engine::{Concern, SimDuration, SimTime, rng};
-use crate::scenario::{Dist, Generator, Source as SourceSpec, TaskEntry, TraceTask};
+use crate::scenario::{Dist, Generator, IdRange, Source as SourceSpec, TaskEntry, TraceTask};
 
 /// Tasks submitted at one instant.
 #[derive(Debug)]
@@ -17,11 +17,24 @@ pub struct Batch<'a> {
     pub slots: u32,
     /// Their durations: one fixed value, or drawn per task.
     pub duration: Durations<'a>,
+    /// The first one's id in its job, when the scenario numbered them.
+    pub id: Option<u32>,
+    /// The ids they wait for.
+    pub depends_on: &'a [IdRange],
+    /// Nodes each runs on at once.
+    pub instances: u32,
 }
 
 impl Batch<'_> {
     /// No task: what a source past its end yields.
-    const EMPTY: Batch<'static> = Batch { count: 0, slots: 1, duration: Durations::Fixed(SimDuration::ZERO) };
+    const EMPTY: Batch<'static> = Batch {
+        count: 0,
+        slots: 1,
+        duration: Durations::Fixed(SimDuration::ZERO),
+        id: None,
+        depends_on: &[],
+        instances: 1,
+    };
 }
 
 /// Where a batch's durations come from.
@@ -118,13 +131,15 @@ impl Source {
                 *next += 1;
                 let following = entries.get(*next).map(|e| SimTime(e.at.as_millis()));
                 let duration = Durations::Drawn(&e.duration, &mut self.durations);
-                (Batch { count: e.count, slots: e.slots, duration }, following)
+                let (id, depends_on) = (e.id, e.depends_on.as_slice());
+                (Batch { count: e.count, slots: e.slots, duration, id, depends_on, instances: e.instances }, following)
             }
             Kind::Trace { rows, next } => {
                 let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
                 let following = rows.get(*next).map(|r| r.submit);
-                (Batch { count: 1, slots: row.slots, duration: Durations::Fixed(row.duration) }, following)
+                let duration = Durations::Fixed(row.duration);
+                (Batch { count: 1, slots: row.slots, duration, id: None, depends_on: &[], instances: 1 }, following)
             }
             Kind::Generate { generator, until } => {
                 let (count, slots, gap, dist) = match generator {
@@ -138,7 +153,8 @@ impl Source {
                 };
                 // A zero gap would stall the clock; arrivals are at least 1 ms apart.
                 let following = Some(now + gap.max(SimDuration(1))).filter(|t| t <= until);
-                (Batch { count, slots, duration: Durations::Drawn(dist, &mut self.durations) }, following)
+                let duration = Durations::Drawn(dist, &mut self.durations);
+                (Batch { count, slots, duration, id: None, depends_on: &[], instances: 1 }, following)
             }
         }
     }
@@ -197,6 +213,9 @@ mod tests {
             duration: Dist::Fixed(SimDuration::from_secs(1)),
             count,
             slots: 1,
+            id: None,
+            depends_on: Vec::new(),
+            instances: 1,
         };
         let s = Source::new(0, 0, SourceSpec::List(vec![entry(0, 2), entry(60, 1)]), 1, SimTime(u64::MAX));
         assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);

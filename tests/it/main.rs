@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic.
 
 mod cli;
+mod compare;
 mod diagnostics;
 mod differential;
 mod docs_examples;

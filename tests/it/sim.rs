@@ -45,7 +45,9 @@ fn every_bundled_scenario_runs_through_the_binary() {
             assert!(meta.len() > 0, "{name}: {file} is empty");
         }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
-        assert_eq!(leftovers.len(), FILES.len(), "{name}: temporary files left behind");
+        // The files, and each chart as SVG and PNG.
+        let charts = 2 * autoscale_sim::report::charts::RUN_CHARTS.len();
+        assert_eq!(leftovers.len(), FILES.len() + charts, "{name}: temporary files left behind");
     }
 }
 
@@ -98,8 +100,9 @@ fn the_summary_alone_without_out_and_errors_with_the_key_path() {
 }
 
 /// A random but valid scenario: fixed or autoscaled, dedicated and
-/// low-priority, with preemption, quotas, slots, failures and every
-/// deallocation option.
+/// low-priority, with preemption, quotas, slots, failures, every
+/// deallocation option, task dependencies, a job wall-clock limit,
+/// multi-instance tasks, a start task that may fail and node actions.
 #[allow(clippy::too_many_arguments)]
 fn random_scenario(
     seed: u64,
@@ -111,9 +114,12 @@ fn random_scenario(
     preempt: f64,
     failure: f64,
     removal_s: u64,
+    wall_clock_m: u64,
 ) -> String {
     let option = ["requeue", "terminate", "taskcompletion", "retaineddata"][option];
     let fill = if pack { "pack" } else { "spread" };
+    // Multi-instance tasks need one slot per node.
+    let instances = if slots == 1 { 3 } else { 1 };
     let scaling = if autoscale {
         format!(
             r#"autoscale = {{ interval = "5m", formula = """
@@ -148,6 +154,15 @@ resize_timeout = "5m"
 allocation_time = {{ dist = "uniform", min = "30s", max = "7m" }}
 boot_time = {{ dist = "exponential", mean = "1m" }}
 removal_time = "{removal_s}s"
+start_task = {{ duration = {{ dist = "uniform", min = "0s", max = "2m" }}, failure_probability = {failure} }}
+node_actions = [
+  {{ at = "30m", node = 0, action = "reboot", deallocation = "{option}" }},
+  {{ at = "50m", node = 1, action = "reimage", deallocation = "{option}", duration = "3m" }},
+  {{ at = "70m", node = 2, action = "disable_scheduling", deallocation = "{option}" }},
+  {{ at = "100m", node = 2, action = "enable_scheduling" }},
+  {{ at = "150m", node = 3, action = "remove", deallocation = "{option}" }},
+  {{ at = "3h", node = 4, action = "disable_scheduling" }},
+]
 preemption = {{ rate_per_node_hour = {preempt}, recovery = {{ dist = "uniform", min = "1m", max = "20m" }} }}
 {scaling}
 [metrics]
@@ -162,6 +177,17 @@ generate = [{{ kind = "poisson", rate_per_hour = 40, duration = {{ dist = "logno
 priority = -5
 tasks = [{{ at = "10m", duration = {{ dist = "normal", mean = "20m", std_dev = "10m" }}, count = 30 }}]
 generate = [{{ kind = "bursty", mean_gap = "1h", size = 25, duration = "12m" }}]
+[[jobs]]
+priority = 2
+failure_probability = {failure}
+max_wall_clock_time = "{wall_clock_m}m"
+preparation_time = {{ dist = "uniform", min = "0s", max = "3m" }}
+tasks = [
+  {{ id = 30, at = "1m", duration = "5m", count = 5, depends_on = [4, "10..12"] }},
+  {{ id = 1, at = "5m", duration = "10m", count = 3 }},
+  {{ id = 4, at = "5m", duration = {{ dist = "uniform", min = "1m", max = "9m" }}, count = 20, depends_on = ["1..3"] }},
+  {{ id = 50, at = "20m", duration = "15m", count = 4, instances = {instances}, depends_on = [1] }},
+]
 "#
     )
 }
@@ -180,8 +206,10 @@ proptest! {
         preempt in 0.0f64..2.0,
         failure in 0.0f64..0.3,
         removal_s in 0u64..120,
+        wall_clock_m in 10u64..300,
     ) {
-        let text = random_scenario(seed, slots, pack, option, autoscale, quota, preempt, failure, removal_s);
+        let text =
+            random_scenario(seed, slots, pack, option, autoscale, quota, preempt, failure, removal_s, wall_clock_m);
         let scenario = Scenario::from_toml(&text, "random.toml", "random", Path::new("."))
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let mut sim = Simulation::new(scenario, None);
@@ -193,7 +221,10 @@ proptest! {
         let output = sim.finish();
         let summary = Summary::of(&output);
         let t = summary.tasks;
-        prop_assert_eq!(t.succeeded + t.failed + t.running + t.active, t.submitted);
+        prop_assert_eq!(
+            t.succeeded + t.failed + t.running + t.active + t.waiting_for_dependencies + t.blocked + t.terminated,
+            t.submitted
+        );
         // Cost is the charged seconds at the prices, each billed period at
         // least a minute: never below the exact billed time.
         for p in 0..2 {
@@ -237,4 +268,22 @@ fn both_formula_engines_give_byte_identical_runs() {
             assert!(read(&jit) == read(&interp), "{scenario}: {file} differs between the engines");
         }
     }
+}
+
+#[test]
+fn random_scenarios_with_every_task_feature_are_deterministic() {
+    let run = |seed| {
+        let text = random_scenario(seed, 1, false, 2, false, 40, 1.0, 0.2, 30, 120);
+        let scenario =
+            Scenario::from_toml(&text, "random.toml", "random", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+        let output = Simulation::new(scenario, None).run(&mut |_| {});
+        (output.tasks, output.timeline, output.charged_seconds, output.events)
+    };
+    let (a, b, c) = (run(11), run(11), run(12));
+    assert!(a == b, "the same seed gave different runs");
+    assert!(a.0 != c.0, "another seed gave the same tasks");
+    assert!(
+        a.0.iter().any(|t| t.instances > 1)
+            && a.0.iter().any(|t| t.state == autoscale_sim::sim::scheduler::TaskState::Terminated)
+    );
 }

@@ -1,0 +1,450 @@
+//! Charts of runs and comparisons, drawn with plotters as SVG and PNG, and
+//! the one-page `report.html` that inlines the SVGs.
+//!
+//! The font is DejaVu Sans, embedded in the binary (see
+//! `assets/fonts/DejaVuSans-LICENSE.txt`), so charts render the same on a
+//! machine with no fonts installed — a CI runner or a container.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::compare::{Comparison, Series, mean_ci};
+use crate::sim::Output;
+
+/// DejaVu Sans, registered as plotters' `sans-serif`.
+const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
+
+/// Width and height of every chart, in pixels.
+pub const SIZE: (u32, u32) = (960, 540);
+
+/// The charts `compare --out` writes, each as `.svg` and `.png`.
+pub const COMPARE_CHARTS: [&str; 5] = ["nodes", "queue", "cost", "cost-vs-wait", "cost-distribution"];
+
+/// The charts `run --out` writes, each as `.svg` and `.png`.
+pub const RUN_CHARTS: [&str; 3] = ["nodes", "queue", "cost"];
+
+/// Why a chart could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    /// The embedded font was rejected (a build problem, not an input one).
+    #[error("the embedded font cannot be loaded")]
+    Font,
+    /// Plotters failed while drawing: the chart and its message.
+    #[error("cannot draw {chart}: {message}")]
+    Draw {
+        /// The chart's file stem.
+        chart: String,
+        /// Plotters' reason.
+        message: String,
+    },
+    /// The folder or a file could not be created, written or renamed.
+    #[error("cannot write {path}: {message}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+/// Registers the embedded font once per process.
+fn font() -> Result<(), ChartError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
+    if ok { Ok(()) } else { Err(ChartError::Font) }
+}
+
+/// One chart's data, drawn the same way on any backend.
+enum Chart<'a> {
+    /// Target (dashed) and current nodes per formula and priority.
+    Nodes(&'a [(String, &'a Series)]),
+    /// Tasks waiting, per formula.
+    Queue(&'a [(String, &'a Series)]),
+    /// Cost accrued, per formula.
+    Cost(&'a [(String, &'a Series)]),
+    /// One point per formula and seed.
+    Scatter(&'a Comparison),
+    /// A box per formula.
+    Distribution(&'a Comparison),
+}
+
+/// A line to draw: legend label, style, dashed or not, points.
+type Line = (String, ShapeStyle, bool, Vec<(f64, f64)>);
+
+/// At most this many points per line: a week of 30 s samples would make
+/// megabyte SVGs, and a chart 960 pixels wide shows no more.
+const MAX_POINTS: usize = 1000;
+
+/// The points of a step function, keeping only the changes (node counts
+/// change rarely, so this is both exact and small), then capped.
+fn steps(xs: &[f64], ys: &[f64]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = Vec::new();
+    for (i, (&x, &y)) in xs.iter().zip(ys).enumerate() {
+        match out.last() {
+            Some(&(_, prev)) if prev == y && i + 1 < xs.len() => {}
+            Some(&(_, prev)) => {
+                out.push((x, prev));
+                out.push((x, y));
+            }
+            None => out.push((x, y)),
+        }
+    }
+    cap(out)
+}
+
+/// Keeps every k-th point, and each bucket's maximum so that spikes stay visible.
+fn cap(points: Vec<(f64, f64)>) -> Vec<(f64, f64)> {
+    if points.len() <= MAX_POINTS {
+        return points;
+    }
+    let k = points.len().div_ceil(MAX_POINTS / 2);
+    points
+        .chunks(k)
+        .flat_map(|c| {
+            let first = c[0];
+            let top = c.iter().copied().fold(first, |a, b| if b.1 > a.1 { b } else { a });
+            if top.0 > first.0 { vec![first, top] } else { vec![first] }
+        })
+        .collect()
+}
+
+fn max_of<'a>(values: impl Iterator<Item = &'a f64>) -> f64 {
+    values.copied().fold(0.0, f64::max)
+}
+
+/// A range with a little room above the data, never empty.
+fn upper(max: f64) -> f64 {
+    if max > 0.0 { max * 1.08 } else { 1.0 }
+}
+
+impl Chart<'_> {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+        root.fill(&WHITE).map_err(e)?;
+        let font = ("sans-serif", 22).into_font();
+        match self {
+            Chart::Nodes(runs) | Chart::Queue(runs) | Chart::Cost(runs) => {
+                let (title, y_desc) = match self {
+                    Chart::Nodes(_) => ("Nodes over time (dashed: target)", "nodes"),
+                    Chart::Queue(_) => ("Queue length over time", "tasks waiting"),
+                    _ => ("Cumulative cost", "cost (price currency)"),
+                };
+                let hours = runs.iter().map(|(_, s)| s.hours.last().copied().unwrap_or(0.0)).fold(0.0, f64::max);
+                let mut lines: Vec<Line> = Vec::new();
+                for (i, (name, s)) in runs.iter().enumerate() {
+                    let color = Palette99::pick(i);
+                    match self {
+                        Chart::Nodes(_) => {
+                            let low = s.target[1].iter().chain(&s.current[1]).any(|&v| v > 0.0);
+                            for (p, label) in [(0, "dedicated"), (1, "low-priority")] {
+                                if p == 1 && !low {
+                                    continue;
+                                }
+                                let style =
+                                    if p == 0 { color.stroke_width(2) } else { color.mix(0.55).stroke_width(2) };
+                                let thin = if p == 0 { color.stroke_width(1) } else { color.mix(0.55).stroke_width(1) };
+                                lines.push((
+                                    format!("{name} target {label}"),
+                                    thin,
+                                    true,
+                                    steps(&s.hours, &s.target[p]),
+                                ));
+                                lines.push((
+                                    format!("{name} current {label}"),
+                                    style,
+                                    false,
+                                    steps(&s.hours, &s.current[p]),
+                                ));
+                            }
+                        }
+                        Chart::Queue(_) => {
+                            lines.push((name.clone(), color.stroke_width(2), false, steps(&s.hours, &s.queue)))
+                        }
+                        _ => lines.push((
+                            name.clone(),
+                            color.stroke_width(2),
+                            false,
+                            cap(s.hours.iter().copied().zip(s.cost.iter().copied()).collect()),
+                        )),
+                    }
+                }
+                let top = upper(lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(0.0, f64::max));
+                let mut chart = ChartBuilder::on(root)
+                    .caption(title, font)
+                    .margin(16)
+                    .x_label_area_size(48)
+                    .y_label_area_size(64)
+                    .build_cartesian_2d(0.0..hours.max(1e-9), 0.0..top)
+                    .map_err(e)?;
+                chart
+                    .configure_mesh()
+                    .x_desc("time since start (hours)")
+                    .y_desc(y_desc)
+                    .label_style(("sans-serif", 16))
+                    .draw()
+                    .map_err(e)?;
+                for (label, style, dashed, points) in lines {
+                    let legend = style;
+                    let series = if dashed {
+                        chart.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(e)?
+                    } else {
+                        chart.draw_series(LineSeries::new(points, style)).map_err(e)?
+                    };
+                    series.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], legend));
+                }
+                legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(e)?;
+            }
+            Chart::Scatter(c) => {
+                let points: Vec<Vec<(f64, f64)>> = c
+                    .runs
+                    .iter()
+                    .map(|runs| runs.iter().map(|r| (r.p95_wait_s.unwrap_or(0.0) / 60.0, r.cost)).collect())
+                    .collect();
+                let x_top = upper(max_of(points.iter().flatten().map(|p| &p.0)));
+                let y_top = upper(max_of(points.iter().flatten().map(|p| &p.1)));
+                let mut chart = ChartBuilder::on(root)
+                    .caption("Cost against p95 queue wait, one point per seed", font)
+                    .margin(16)
+                    .x_label_area_size(48)
+                    .y_label_area_size(64)
+                    .build_cartesian_2d(0.0..x_top, 0.0..y_top)
+                    .map_err(e)?;
+                chart
+                    .configure_mesh()
+                    .x_desc("p95 queue wait (minutes)")
+                    .y_desc("cost (price currency)")
+                    .label_style(("sans-serif", 16))
+                    .draw()
+                    .map_err(e)?;
+                for (i, (name, pts)) in c.formulas.iter().zip(points).enumerate() {
+                    let color = Palette99::pick(i);
+                    chart
+                        .draw_series(pts.into_iter().map(|p| Circle::new(p, 5, color.filled())))
+                        .map_err(e)?
+                        .label(name.clone())
+                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+                }
+                legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(e)?;
+            }
+            Chart::Distribution(c) => {
+                let costs: Vec<Vec<f64>> = (0..c.formulas.len()).map(|f| c.costs(f)).collect();
+                let top = upper(max_of(costs.iter().flatten())) as f32;
+                let n = c.formulas.len();
+                let mut chart = ChartBuilder::on(root)
+                    .caption("Cost per run, by formula (box: quartiles, whiskers: range)", font)
+                    .margin(16)
+                    .x_label_area_size(48)
+                    .y_label_area_size(64)
+                    .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), 0f32..top)
+                    .map_err(e)?;
+                let names = c.formulas.clone();
+                chart
+                    .configure_mesh()
+                    .x_desc(c.what)
+                    .y_desc("cost per run (price currency)")
+                    .label_style(("sans-serif", 16))
+                    .x_label_formatter(&move |v| match v {
+                        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+                        _ => String::new(),
+                    })
+                    .draw()
+                    .map_err(e)?;
+                for (i, values) in costs.iter().enumerate() {
+                    let (mean, _) = mean_ci(values);
+                    let color = Palette99::pick(i);
+                    chart
+                        .draw_series(std::iter::once(
+                            Boxplot::new_vertical(SegmentValue::CenterOf(i), &Quartiles::new(values))
+                                .width(40)
+                                .style(color.stroke_width(2)),
+                        ))
+                        .map_err(e)?
+                        .label(format!("{} (mean {mean:.2})", c.formulas[i]))
+                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.stroke_width(2)));
+                }
+                legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(e)?;
+            }
+        }
+        root.present().map_err(e)
+    }
+}
+
+/// Draws the legend box where the chart's data usually leaves room.
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 15))
+        .draw()
+}
+
+/// Writes `stem.svg` and `stem.png` into `dir`, each under a temporary name
+/// renamed when complete; returns the SVG text for the HTML report.
+fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf>, String), ChartError> {
+    let fail = |message: String| ChartError::Draw { chart: stem.to_owned(), message };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        chart.draw(&root).map_err(fail)?;
+    }
+    let svg_path = dir.join(format!("{stem}.svg"));
+    let temp = dir.join(format!(".{stem}.{}.tmp.svg", std::process::id()));
+    std::fs::write(&temp, &svg)
+        .and_then(|()| std::fs::rename(&temp, &svg_path))
+        .map_err(|e| io_error(&svg_path, &temp, e))?;
+    let png_path = dir.join(format!("{stem}.png"));
+    // The PNG encoder picks the format from the extension, so the temporary name ends in `.png`.
+    let temp = dir.join(format!(".{stem}.{}.tmp.png", std::process::id()));
+    {
+        let root = BitMapBackend::new(&temp, SIZE).into_drawing_area();
+        if let Err(message) = chart.draw(&root) {
+            let _ = std::fs::remove_file(&temp);
+            return Err(fail(message));
+        }
+    }
+    std::fs::rename(&temp, &png_path).map_err(|e| io_error(&png_path, &temp, e))?;
+    Ok((vec![svg_path, png_path], svg))
+}
+
+fn io_error(path: &Path, temp: &Path, e: std::io::Error) -> ChartError {
+    let _ = std::fs::remove_file(temp);
+    ChartError::Io { path: path.to_owned(), message: e.to_string() }
+}
+
+/// The single-formula charts of one run (`run --out`).
+pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    font()?;
+    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    let series = Series::of(output);
+    let runs = [(output.name.clone(), &series)];
+    let mut written = Vec::new();
+    for (stem, chart) in RUN_CHARTS.iter().zip([Chart::Nodes(&runs), Chart::Queue(&runs), Chart::Cost(&runs)]) {
+        written.extend(write_chart(dir, stem, &chart)?.0);
+    }
+    Ok(written)
+}
+
+/// The comparison's charts and `report.html` (`compare --out`, and the
+/// whole sweeps of `sweep` and `merge`). The time series show each
+/// formula's run on the first seed; a sweep has none.
+pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    font()?;
+    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    let runs: Vec<(String, &Series)> = c
+        .formulas
+        .iter()
+        .zip(&c.runs)
+        .filter_map(|(name, runs)| Some((name.clone(), runs.first()?.series.as_ref()?)))
+        .collect();
+    let charts =
+        [Chart::Nodes(&runs), Chart::Queue(&runs), Chart::Cost(&runs), Chart::Scatter(c), Chart::Distribution(c)];
+    let mut written = Vec::new();
+    let mut svgs = Vec::new();
+    // A sweep keeps no timelines: only the charts across seeds apply.
+    let skip = if runs.is_empty() { 3 } else { 0 };
+    for (stem, chart) in COMPARE_CHARTS.iter().zip(charts).skip(skip) {
+        let (files, svg) = write_chart(dir, stem, &chart)?;
+        written.extend(files);
+        svgs.push(svg);
+    }
+    let html = html(c, &svgs);
+    let path = dir.join("report.html");
+    let temp = dir.join(format!(".report.html.{}.tmp", std::process::id()));
+    std::fs::write(&temp, html).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| io_error(&path, &temp, e))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// Escapes text for HTML.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// One self-contained page: the table, the tests, every chart inline.
+fn html(c: &Comparison, svgs: &[String]) -> String {
+    let mut h = String::new();
+    let title = format!("{}: formula comparison", esc(&c.scenario));
+    let _ =
+        writeln!(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>");
+    let _ = writeln!(
+        h,
+        "<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}\
+         table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         td:first-child,th:first-child{{text-align:left}}svg{{max-width:100%;height:auto}}</style>\n</head>\n<body>"
+    );
+    let _ = writeln!(h, "<h1>{title}</h1>");
+    let _ = writeln!(
+        h,
+        "<p>{} {}s × {} seeds; each sees the same workload on each seed. \
+         Means over the seeds; cost with its 95&nbsp;% confidence interval (Student's t).</p>",
+        c.formulas.len(),
+        c.what,
+        c.seeds.len()
+    );
+    let _ = writeln!(h, "<table>\n<tr>");
+    for head in c.headings() {
+        let _ = write!(h, "<th>{}</th>", esc(head));
+    }
+    let _ = writeln!(h, "</tr>");
+    for row in c.rows() {
+        let _ = write!(h, "<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", esc(&cell));
+        }
+        let _ = writeln!(h, "</tr>");
+    }
+    let _ = writeln!(h, "</table>");
+    let tests = c.significance();
+    if !tests.is_empty() {
+        let _ = writeln!(h, "<h2>Cost against {} (paired t-test)</h2>\n<ul>", esc(&c.formulas[0]));
+        for (name, t) in tests {
+            let line = match t {
+                Some(t) => format!(
+                    "{:+.2} ±{:.2}, p {}: {}",
+                    t.mean_diff,
+                    t.half_width,
+                    super::compare::p_value(t.p),
+                    if t.p < 0.05 { "significant at 5 %" } else { "not significant" }
+                ),
+                None => "needs at least 2 seeds".to_owned(),
+            };
+            let _ = writeln!(h, "<li>{}: {}</li>", esc(&name), esc(&line));
+        }
+        let _ = writeln!(h, "</ul>");
+    }
+    for svg in svgs {
+        let _ = writeln!(h, "<figure>\n{svg}\n</figure>");
+    }
+    let _ = writeln!(h, "</body>\n</html>");
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn steps_keep_only_changes() {
+        let xs = [0.0, 1.0, 2.0, 3.0, 4.0];
+        let ys = [1.0, 1.0, 3.0, 3.0, 3.0];
+        assert_eq!(steps(&xs, &ys), vec![(0.0, 1.0), (2.0, 1.0), (2.0, 3.0), (4.0, 3.0), (4.0, 3.0)]);
+    }
+
+    #[test]
+    fn cap_keeps_spikes() {
+        let mut points: Vec<(f64, f64)> = (0..5000).map(|i| (i as f64, 0.0)).collect();
+        points[2501].1 = 9.0;
+        let capped = cap(points);
+        assert!(capped.len() <= MAX_POINTS);
+        assert!(capped.iter().any(|p| p.1 == 9.0));
+    }
+}

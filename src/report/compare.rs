@@ -1,0 +1,471 @@
+//! `compare`: several formulas on the same workload and the same seeds
+//! (common random numbers), run in parallel, summarised per formula with
+//! confidence intervals and paired significance tests on cost.
+//!
+//! Common random numbers are what make a comparison over few seeds
+//! meaningful: every formula sees exactly the same arrivals, durations and
+//! preemptions for a given seed, so the per-seed cost differences carry
+//! only the formulas' effect, and a paired t-test on them is far more
+//! sensitive than comparing two independent means.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use statrs::distribution::{ContinuousCDF, StudentsT};
+
+use super::Summary;
+use crate::formula::{Engine, Formula};
+use crate::scenario::{Scaling, Scenario};
+use crate::sim::engine::SimDuration;
+use crate::sim::node::Priority;
+use crate::sim::scheduler::TaskState;
+use crate::sim::{Output, Simulation};
+
+/// Why a comparison could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// The scenario is invalid or unreadable: `scenario.toml: duration: …`.
+    #[error("{0}")]
+    Scenario(#[from] crate::scenario::ScenarioError),
+    /// The scenario's pool has fixed targets, so there is no formula to swap.
+    #[error("{0}: the pool has fixed targets; a comparison needs a [pool.autoscale] table")]
+    NotAutoscale(String),
+    /// A formula file could not be read: `cannot read a.formula: No such file`.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
+    /// A formula does not compile or has checker errors (run `check` on it).
+    #[error("{path}: the formula has errors ({message}); run `autoscale-sim check {path}`")]
+    Formula {
+        /// The file.
+        path: String,
+        /// The first error.
+        message: String,
+    },
+    /// No formula, or no seed, was given.
+    #[error("nothing to compare: {0}")]
+    Empty(&'static str),
+    /// The worker threads could not be started.
+    #[error("cannot start {threads} worker threads: {message}")]
+    Threads {
+        /// How many were asked for.
+        threads: usize,
+        /// The reason.
+        message: String,
+    },
+}
+
+/// What to compare.
+#[derive(Debug, Clone)]
+pub struct CompareSpec {
+    /// The scenario file; its workload, pool and interval are kept.
+    pub scenario: PathBuf,
+    /// The formula files, the first being the baseline of the tests.
+    pub formulas: Vec<PathBuf>,
+    /// How many seeds: the scenario's seed and the ones after it.
+    pub seeds: u64,
+    /// The formula engine.
+    pub engine: Engine,
+    /// Worker threads; `None` lets rayon choose (one per core).
+    pub threads: Option<usize>,
+}
+
+/// Replaces the scenario's formula with `source`; `name` is shown in
+/// messages. Public so that other callers (a test suite, a benchmark) can
+/// run a scenario's workload under another formula the same way; a formula
+/// with checker errors is refused, since a simulation needs a valid one.
+pub fn swap_formula(scenario: &mut Scenario, source: &str, name: &str) -> Result<(), CompareError> {
+    let Scaling::Autoscale(autoscale) = &mut scenario.pool.scaling else {
+        return Err(CompareError::NotAutoscale(scenario.name.clone()));
+    };
+    let engine = autoscale.formula.engine();
+    let bad = |message: String| CompareError::Formula { path: name.to_owned(), message };
+    let formula = Formula::compile_with(source, engine).map_err(|d| bad(d.message))?;
+    if let Some(d) = formula.diagnostics().first() {
+        return Err(bad(d.message.clone()));
+    }
+    autoscale.formula = formula;
+    autoscale.source_name = name.to_owned();
+    Ok(())
+}
+
+/// The series a chart draws for one run, sampled every 30 s. Plain numbers
+/// so that they can cross threads (the run's `Output` cannot).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Hours since the start.
+    pub hours: Vec<f64>,
+    /// Target nodes: dedicated, low-priority.
+    pub target: [Vec<f64>; 2],
+    /// Nodes in the pool (every state): dedicated, low-priority.
+    pub current: [Vec<f64>; 2],
+    /// Tasks waiting (`$ActiveTasks`).
+    pub queue: Vec<f64>,
+    /// Cost accrued so far.
+    pub cost: Vec<f64>,
+}
+
+impl Series {
+    /// Extracts the chart series from a run's timeline.
+    pub fn of(output: &Output) -> Series {
+        let rows = &output.timeline;
+        let col = |f: &dyn Fn(&crate::sim::metrics::TimelineRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+        let nodes = |p: Priority| col(&|r| r.nodes[p as usize].iter().sum::<u32>() as f64);
+        Series {
+            hours: col(&|r| r.time.as_millis() as f64 / 3_600_000.0),
+            target: [col(&|r| r.target[0] as f64), col(&|r| r.target[1] as f64)],
+            current: [nodes(Priority::Dedicated), nodes(Priority::LowPriority)],
+            queue: col(&|r| r.active_tasks as f64),
+            cost: col(&|r| r.cost),
+        }
+    }
+}
+
+/// One formula on one seed, in numbers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeedRun {
+    /// The seed.
+    pub seed: u64,
+    /// Total cost.
+    pub cost: f64,
+    /// Billed node-hours, both priorities.
+    pub node_hours: f64,
+    /// Mean queue wait in seconds (`None`: no task started).
+    pub mean_wait_s: Option<f64>,
+    /// 95th-percentile queue wait in seconds.
+    pub p95_wait_s: Option<f64>,
+    /// Seconds from the start to the last task's end, when every task ended.
+    pub makespan_s: Option<f64>,
+    /// Tasks that had not ended when the simulation stopped.
+    pub unfinished: u64,
+    /// Evaluations that failed.
+    pub failed_evaluations: u64,
+    /// Runs cut short by a shrink or a preemption and queued again.
+    pub requeues: u64,
+    /// The timeline, kept for the first seed only (the charts draw one run).
+    pub series: Option<Series>,
+}
+
+impl SeedRun {
+    /// Measures a finished run.
+    pub fn of(output: &Output, keep_series: bool) -> SeedRun {
+        let summary = Summary::of(output);
+        // Running or queued at the end: the work was not done within the scenario.
+        let unfinished =
+            output.tasks.iter().filter(|t| matches!(t.state, TaskState::Running | TaskState::Active)).count() as u64;
+        let makespan_s = (unfinished == 0).then(|| {
+            output.tasks.iter().filter_map(|t| t.end).map(|e| e.as_millis()).max().unwrap_or(0) as f64 / 1000.0
+        });
+        // A start that was neither the first nor a retry after a failure is a requeue.
+        let requeues =
+            output.tasks.iter().map(|t| u64::from(t.attempts.saturating_sub(t.failures).saturating_sub(1))).sum();
+        SeedRun {
+            seed: output.seed,
+            cost: summary.cost.total,
+            node_hours: summary.node_hours.total,
+            mean_wait_s: summary.queue_wait_seconds.map(|w| w.mean),
+            p95_wait_s: summary.queue_wait_seconds.map(|w| w.p95),
+            makespan_s,
+            unfinished,
+            failed_evaluations: summary.evaluations.failed,
+            requeues,
+            series: keep_series.then(|| Series::of(output)),
+        }
+    }
+}
+
+/// Every formula's runs, seed by seed in the same order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Comparison {
+    /// What the rows are: `formula`, or `grid point` for a sweep.
+    pub what: &'static str,
+    /// The scenario's name.
+    pub scenario: String,
+    /// The formulas' display names (their file names).
+    pub formulas: Vec<String>,
+    /// The seeds, in order.
+    pub seeds: Vec<u64>,
+    /// `runs[f][s]`: formula `f` on seed `seeds[s]`.
+    pub runs: Vec<Vec<SeedRun>>,
+}
+
+/// Loads the scenario with `formula` swapped in. A scenario holds compiled
+/// code that stays on one thread, so every worker calls this itself.
+fn prepare(spec: &CompareSpec, name: &str, source: &str) -> Result<Scenario, CompareError> {
+    let mut scenario = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
+    swap_formula(&mut scenario, source, name)?;
+    Ok(scenario)
+}
+
+/// Runs every formula on every seed, calling `progress` after each run
+/// (from worker threads). Checks the scenario and every formula first, so
+/// that a typo fails before minutes of simulation.
+pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Comparison, CompareError> {
+    if spec.formulas.is_empty() {
+        return Err(CompareError::Empty("give at least one --formula"));
+    }
+    if spec.seeds == 0 {
+        return Err(CompareError::Empty("--seeds must be at least 1"));
+    }
+    let mut sources = Vec::with_capacity(spec.formulas.len());
+    for path in &spec.formulas {
+        let name = path.display().to_string();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| CompareError::Io { path: name.clone(), message: e.to_string() })?;
+        sources.push((name, text));
+    }
+    let first = Scenario::load(&spec.scenario)?;
+    let base_seed = first.seed;
+    let scenario_name = first.name.clone();
+    for (name, text) in &sources {
+        prepare(spec, name, text)?;
+    }
+    let seeds: Vec<u64> = (0..spec.seeds).map(|i| base_seed.wrapping_add(i)).collect();
+    let jobs: Vec<(usize, usize)> = (0..sources.len()).flat_map(|f| (0..seeds.len()).map(move |s| (f, s))).collect();
+    let work = || -> Result<Vec<SeedRun>, CompareError> {
+        jobs.par_iter()
+            .map(|&(f, s)| {
+                let (name, text) = &sources[f];
+                let scenario = prepare(spec, name, text)?;
+                let output = Simulation::new(scenario, Some(seeds[s])).run(&mut |_| {});
+                let run = SeedRun::of(&output, s == 0);
+                progress();
+                Ok(run)
+            })
+            .collect()
+    };
+    let flat = match spec.threads {
+        Some(threads) => rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| CompareError::Threads { threads, message: e.to_string() })?
+            .install(work)?,
+        None => work()?,
+    };
+    let mut runs: Vec<Vec<SeedRun>> = vec![Vec::with_capacity(seeds.len()); sources.len()];
+    for ((f, _), run) in jobs.iter().zip(flat) {
+        runs[*f].push(run);
+    }
+    let formulas = spec.formulas.iter().map(|p| short_name(p)).collect();
+    Ok(Comparison { what: "formula", scenario: scenario_name, formulas, seeds, runs })
+}
+
+/// Mean and half-width of the 95 % confidence interval (Student's t);
+/// the half-width is `None` with fewer than two values.
+pub fn mean_ci(values: &[f64]) -> (f64, Option<f64>) {
+    let n = values.len();
+    if n == 0 {
+        return (f64::NAN, None);
+    }
+    let mean = values.iter().sum::<f64>() / n as f64;
+    if n < 2 {
+        return (mean, None);
+    }
+    let var = values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let half = StudentsT::new(0.0, 1.0, (n - 1) as f64).ok().map(|t| t.inverse_cdf(0.975) * (var / n as f64).sqrt());
+    (mean, half)
+}
+
+/// A paired t-test of one formula's costs against the baseline's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Paired {
+    /// Mean per-seed difference (formula − baseline).
+    pub mean_diff: f64,
+    /// Half-width of its 95 % confidence interval.
+    pub half_width: f64,
+    /// Two-sided p-value.
+    pub p: f64,
+}
+
+/// The paired t-test of `b − a`, seed by seed; `None` with fewer than two pairs.
+pub fn paired_t(a: &[f64], b: &[f64]) -> Option<Paired> {
+    let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| y - x).collect();
+    let n = diffs.len();
+    if n < 2 {
+        return None;
+    }
+    let (mean_diff, half) = mean_ci(&diffs);
+    let half_width = half?;
+    let var = diffs.iter().map(|d| (d - mean_diff).powi(2)).sum::<f64>() / (n - 1) as f64;
+    let se = (var / n as f64).sqrt();
+    // Identical differences on every seed: no spread, so the sign alone decides.
+    let p = if se == 0.0 {
+        if mean_diff == 0.0 { 1.0 } else { 0.0 }
+    } else {
+        let t = StudentsT::new(0.0, 1.0, (n - 1) as f64).ok()?;
+        2.0 * (1.0 - t.cdf((mean_diff / se).abs()))
+    };
+    Some(Paired { mean_diff, half_width, p })
+}
+
+/// A p-value for people: `= 0.0123`, or `< 0.0001` rather than a row of zeros.
+pub fn p_value(p: f64) -> String {
+    if p < 0.0001 { "< 0.0001".to_owned() } else { format!("= {p:.4}") }
+}
+
+/// Seconds as `1h 2m 3s`, rounded to the second; `—` for none.
+fn duration(secs: Option<f64>) -> String {
+    match secs {
+        Some(s) if s.is_finite() && s >= 0.0 => SimDuration::from_secs(s.round() as u64).to_string(),
+        _ => "—".to_owned(),
+    }
+}
+
+/// The mean of the values that exist, if any do.
+fn mean_of(values: impl Iterator<Item = Option<f64>>) -> Option<f64> {
+    let v: Vec<f64> = values.flatten().collect();
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+impl Comparison {
+    /// The costs of formula `f`, seed by seed.
+    pub fn costs(&self, f: usize) -> Vec<f64> {
+        self.runs[f].iter().map(|r| r.cost).collect()
+    }
+
+    /// The rows of the table: one per formula, cells already formatted.
+    pub fn rows(&self) -> Vec<[String; 9]> {
+        self.formulas
+            .iter()
+            .zip(&self.runs)
+            .map(|(name, runs)| {
+                let costs: Vec<f64> = runs.iter().map(|r| r.cost).collect();
+                let (mean, half) = mean_ci(&costs);
+                let n = runs.len() as f64;
+                let unfinished = runs.iter().filter(|r| r.makespan_s.is_none()).count();
+                let makespan = match unfinished {
+                    0 => duration(mean_of(runs.iter().map(|r| r.makespan_s))),
+                    k => format!("unfinished in {k}"),
+                };
+                [
+                    name.clone(),
+                    format!("{mean:.2}"),
+                    half.map_or_else(|| "—".to_owned(), |h| format!("±{h:.2}")),
+                    format!("{:.2}", runs.iter().map(|r| r.node_hours).sum::<f64>() / n),
+                    duration(mean_of(runs.iter().map(|r| r.mean_wait_s))),
+                    duration(mean_of(runs.iter().map(|r| r.p95_wait_s))),
+                    makespan,
+                    format!("{:.1}", runs.iter().map(|r| r.failed_evaluations).sum::<u64>() as f64 / n),
+                    format!("{:.1}", runs.iter().map(|r| r.requeues).sum::<u64>() as f64 / n),
+                ]
+            })
+            .collect()
+    }
+
+    /// The table's column headings.
+    pub fn headings(&self) -> [&'static str; 9] {
+        let mut h = Self::HEADINGS;
+        h[0] = self.what;
+        h
+    }
+
+    /// The table's column headings after the first.
+    const HEADINGS: [&'static str; 9] =
+        ["formula", "cost", "95% CI", "node-hours", "mean wait", "p95 wait", "makespan", "failed evals", "requeues"];
+
+    /// One line per formula against the first: the mean cost difference,
+    /// its 95 % interval, the p-value, and whether it is significant at 5 %.
+    pub fn significance(&self) -> Vec<(String, Option<Paired>)> {
+        let base = self.costs(0);
+        (1..self.formulas.len()).map(|f| (self.formulas[f].clone(), paired_t(&base, &self.costs(f)))).collect()
+    }
+
+    /// The whole comparison for people, as `autoscale-sim compare` prints it.
+    pub fn to_text(&self) -> String {
+        let mut s = String::new();
+        let seeds = match (self.seeds.first(), self.seeds.last()) {
+            (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),
+            (Some(a), _) => format!("seed {a}"),
+            _ => "no seed".to_owned(),
+        };
+        let _ = writeln!(
+            s,
+            "{}: {} {}{} x {} seed{} ({seeds}), the same workload for each {}",
+            self.scenario,
+            self.formulas.len(),
+            self.what,
+            if self.formulas.len() == 1 { "" } else { "s" },
+            self.seeds.len(),
+            if self.seeds.len() == 1 { "" } else { "s" },
+            self.what,
+        );
+        let _ = writeln!(s, "means over the seeds; cost with its 95% confidence interval (Student's t)");
+        let mut table = vec![self.headings().map(str::to_owned)];
+        table.extend(self.rows());
+        let widths: Vec<usize> =
+            (0..table[0].len()).map(|c| table.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+        for row in &table {
+            let cells: Vec<String> = row
+                .iter()
+                .zip(&widths)
+                .enumerate()
+                .map(|(c, (cell, w))| if c == 0 { format!("{cell:<w$}") } else { format!("{cell:>w$}") })
+                .collect();
+            let _ = writeln!(s, "{}", cells.join("  ").trim_end());
+        }
+        let tests = self.significance();
+        if !tests.is_empty() {
+            let _ = writeln!(s, "\ncost against {} (paired t-test, seed by seed):", self.formulas[0]);
+            for (name, test) in tests {
+                match test {
+                    Some(t) => {
+                        let verdict = if t.p < 0.05 { "significant" } else { "not significant" };
+                        let _ = writeln!(
+                            s,
+                            "  {name}: {:+.2} ±{:.2}, p {}, {verdict} at 5%",
+                            t.mean_diff,
+                            t.half_width,
+                            p_value(t.p)
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(s, "  {name}: needs at least 2 seeds");
+                    }
+                }
+            }
+        }
+        let _ = writeln!(
+            s,
+            "\nrequeues: runs cut short by a shrink or preemption and queued again; the simulator does not \
+             record how long they had run, so wasted work is counted in runs, not hours"
+        );
+        s
+    }
+}
+
+/// The display name of a path: its file name.
+pub fn short_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn confidence_interval_uses_students_t() {
+        let (mean, half) = mean_ci(&[1.0, 2.0, 3.0]);
+        assert_eq!(mean, 2.0);
+        // t(0.975, 2) = 4.3027, s = 1, n = 3.
+        let half = half.unwrap();
+        assert!((half - 4.302_652_7 / 3f64.sqrt()).abs() < 1e-6, "{half}");
+        assert_eq!(mean_ci(&[5.0]), (5.0, None));
+    }
+
+    #[test]
+    fn paired_test_sees_a_constant_shift_and_no_shift() {
+        let a = [10.0, 20.0, 30.0, 40.0];
+        let shifted = [11.0, 21.0, 31.0, 41.0];
+        let t = paired_t(&a, &shifted).unwrap();
+        assert_eq!((t.mean_diff, t.p), (1.0, 0.0));
+        assert_eq!(paired_t(&a, &a).unwrap().p, 1.0);
+        let noisy = [10.5, 19.0, 30.5, 40.0];
+        assert!(paired_t(&a, &noisy).unwrap().p > 0.5);
+        assert_eq!(paired_t(&a[..1], &a[..1]), None);
+    }
+}

@@ -1,0 +1,404 @@
+//! `sweep` and `merge`: a grid of scenario parameters × seeds, runnable in
+//! shards (one per array-job task on a cluster) and joined afterwards into
+//! exactly the files and table an unsharded sweep gives.
+//!
+//! Run `k` of the grid is grid point `k / seeds`, seed `k % seeds`; shard
+//! `I/N` runs the `k` with `k % N == I`, so shards get similar mixes of
+//! points. Every run's numbers go to CSV in shortest round-trip form, so
+//! reading them back gives the same `f64`s and the merged table matches
+//! the unsharded one bit for bit.
+
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use toml_edit::{DocumentMut, Item, Table, Value};
+
+use super::compare::{Comparison, SeedRun};
+use crate::scenario::Scenario;
+use crate::sim::Simulation;
+
+/// Why a sweep or merge could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    /// A `--param` is not `path=value,value…`.
+    #[error("--param {0}: write PATH=VALUE[,VALUE…], e.g. pool.autoscale.interval=5m,15m")]
+    Param(String),
+    /// A `--shard` is not `I/N` with `I < N`.
+    #[error("--shard {0}: write I/N with 0 <= I < N, e.g. 0/4")]
+    Shard(String),
+    /// A parameter path crosses a value that is not a table.
+    #[error("--param {path}: `{key}` is not a table in the scenario")]
+    Path {
+        /// The parameter path.
+        path: String,
+        /// The key that is not a table.
+        key: String,
+    },
+    /// The scenario file is not TOML.
+    #[error("{path}: {message}")]
+    Toml {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// The scenario, with a grid point's values, is invalid.
+    #[error("{point}: {error}")]
+    Scenario {
+        /// The grid point, `a=1, b=2`.
+        point: String,
+        /// The scenario's error, naming the file and the key.
+        error: crate::scenario::ScenarioError,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The reason.
+        message: String,
+    },
+    /// The shards given to `merge` do not make one whole sweep.
+    #[error("cannot merge: {0}")]
+    Merge(String),
+}
+
+fn io(path: &Path, e: impl std::fmt::Display) -> SweepError {
+    SweepError::Io { path: path.display().to_string(), message: e.to_string() }
+}
+
+/// The grid: what `sweep.json` records, so that `merge` can check that its
+/// shards belong to the same sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Grid {
+    /// The scenario file, as given.
+    pub scenario: String,
+    /// Each parameter: its path and its values, in the order given.
+    pub params: Vec<(String, Vec<String>)>,
+    /// Seeds per grid point: the scenario's seed and the ones after it.
+    pub seeds: u64,
+    /// Shard count the runs were split into (1: unsharded).
+    pub shards: u64,
+}
+
+impl Grid {
+    /// Parses `--param` arguments.
+    pub fn new(scenario: &Path, params: &[String], seeds: u64) -> Result<Grid, SweepError> {
+        let mut parsed = Vec::new();
+        for p in params {
+            let Some((path, values)) = p.split_once('=') else {
+                return Err(SweepError::Param(p.clone()));
+            };
+            let values: Vec<String> = values.split(',').map(|v| v.trim().to_owned()).collect();
+            if path.trim().is_empty() || values.iter().any(String::is_empty) {
+                return Err(SweepError::Param(p.clone()));
+            }
+            parsed.push((path.trim().to_owned(), values));
+        }
+        Ok(Grid { scenario: scenario.display().to_string(), params: parsed, seeds, shards: 1 })
+    }
+
+    /// Number of grid points.
+    pub fn points(&self) -> usize {
+        self.params.iter().map(|(_, v)| v.len()).product()
+    }
+
+    /// The values of grid point `i`: the last parameter varies fastest.
+    pub fn point(&self, mut i: usize) -> Vec<(&str, &str)> {
+        let mut out = vec![("", ""); self.params.len()];
+        for (slot, (path, values)) in out.iter_mut().zip(&self.params).rev() {
+            *slot = (path.as_str(), values[i % values.len()].as_str());
+            i /= values.len();
+        }
+        out
+    }
+
+    /// Grid point `i` as a label: `interval=5m, seed…`.
+    pub fn label(&self, i: usize) -> String {
+        let parts: Vec<String> = self.point(i).iter().map(|(p, v)| format!("{p}={v}")).collect();
+        if parts.is_empty() { "scenario as is".to_owned() } else { parts.join(", ") }
+    }
+}
+
+/// Parses `I/N`.
+pub fn parse_shard(text: &str) -> Result<(u64, u64), SweepError> {
+    let bad = || SweepError::Shard(text.to_owned());
+    let (i, n) = text.split_once('/').ok_or_else(bad)?;
+    let i: u64 = i.trim().parse().map_err(|_| bad())?;
+    let n: u64 = n.trim().parse().map_err(|_| bad())?;
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Sets `path` (dotted keys) to `value` in the scenario document: a TOML
+/// value when it parses as one (`3`, `0.5`, `true`), else a string (`5m`).
+fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), SweepError> {
+    let keys: Vec<&str> = path.split('.').collect();
+    let Some((last, parents)) = keys.split_last() else {
+        return Err(SweepError::Param(path.to_owned()));
+    };
+    let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
+    for key in parents {
+        table = table
+            .entry(key)
+            .or_insert(Item::Table(Table::new()))
+            .as_table_like_mut()
+            .ok_or_else(|| SweepError::Path { path: path.to_owned(), key: (*key).to_owned() })?;
+    }
+    let value: Value = value.parse().unwrap_or_else(|_| Value::from(value));
+    table.insert(last, Item::Value(value));
+    Ok(())
+}
+
+/// One run's numbers, as a row of `runs.csv`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunRow {
+    /// Run number in the whole grid.
+    pub run: u64,
+    /// Grid point.
+    pub point: u64,
+    /// The grid point's values, as a label.
+    pub params: String,
+    /// The seed.
+    pub seed: u64,
+    /// Total cost.
+    pub cost: f64,
+    /// Billed node-hours.
+    pub node_hours: f64,
+    /// Mean queue wait, seconds.
+    pub mean_wait_s: Option<f64>,
+    /// 95th-percentile queue wait, seconds.
+    pub p95_wait_s: Option<f64>,
+    /// Last task end, seconds, when every task ended.
+    pub makespan_s: Option<f64>,
+    /// Tasks not ended at the end.
+    pub unfinished: u64,
+    /// Failed evaluations.
+    pub failed_evaluations: u64,
+    /// Requeued runs.
+    pub requeues: u64,
+}
+
+/// The result of a sweep or a merge: every run, in run order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sweep {
+    /// The grid.
+    pub grid: Grid,
+    /// The rows this sweep (or shard) ran.
+    pub rows: Vec<RunRow>,
+}
+
+/// Runs the grid's runs that belong to `shard` (`(0, 1)`: all), in parallel.
+pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Result<Sweep, SweepError> {
+    let path = Path::new(&grid.scenario);
+    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
+    let doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| SweepError::Toml { path: grid.scenario.clone(), message: e.to_string() })?;
+    let base = path.parent().unwrap_or(Path::new("")).to_owned();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_owned();
+    // Every point's text, checked before any run starts.
+    let mut texts = Vec::with_capacity(grid.points());
+    for p in 0..grid.points() {
+        let mut doc = doc.clone();
+        for (k, v) in grid.point(p) {
+            set(&mut doc, k, v)?;
+        }
+        let text = doc.to_string();
+        let scenario = Scenario::from_toml(&text, &grid.scenario, &stem, &base)
+            .map_err(|error| SweepError::Scenario { point: grid.label(p), error })?;
+        texts.push((text, scenario.seed));
+    }
+    let total = grid.points() as u64 * grid.seeds;
+    let mine: Vec<u64> = (0..total).filter(|k| k % shard.1 == shard.0).collect();
+    let rows = mine
+        .par_iter()
+        .map(|&run| {
+            let point = run / grid.seeds;
+            let (text, base_seed) = &texts[point as usize];
+            let seed = base_seed.wrapping_add(run % grid.seeds);
+            let scenario = Scenario::from_toml(text, &grid.scenario, &stem, &base)
+                .map_err(|error| SweepError::Scenario { point: grid.label(point as usize), error })?;
+            let output = Simulation::new(scenario, Some(seed)).run(&mut |_| {});
+            let r = SeedRun::of(&output, false);
+            progress();
+            Ok(RunRow {
+                run,
+                point,
+                params: grid.label(point as usize),
+                seed,
+                cost: r.cost,
+                node_hours: r.node_hours,
+                mean_wait_s: r.mean_wait_s,
+                p95_wait_s: r.p95_wait_s,
+                makespan_s: r.makespan_s,
+                unfinished: r.unfinished,
+                failed_evaluations: r.failed_evaluations,
+                requeues: r.requeues,
+            })
+        })
+        .collect::<Result<Vec<RunRow>, SweepError>>()?;
+    Ok(Sweep { grid: Grid { shards: shard.1, ..grid.clone() }, rows })
+}
+
+impl Sweep {
+    /// The grid points as a comparison (one "formula" per point, the
+    /// seeds shared), for the same table and paired tests as `compare`.
+    /// Only meaningful on a whole sweep.
+    pub fn comparison(&self) -> Comparison {
+        let points = self.grid.points();
+        let mut runs: Vec<Vec<SeedRun>> = vec![Vec::new(); points];
+        let mut seeds = Vec::new();
+        for row in &self.rows {
+            if row.point == 0 {
+                seeds.push(row.seed);
+            }
+            if let Some(slot) = runs.get_mut(row.point as usize) {
+                slot.push(SeedRun {
+                    seed: row.seed,
+                    cost: row.cost,
+                    node_hours: row.node_hours,
+                    mean_wait_s: row.mean_wait_s,
+                    p95_wait_s: row.p95_wait_s,
+                    makespan_s: row.makespan_s,
+                    unfinished: row.unfinished,
+                    failed_evaluations: row.failed_evaluations,
+                    requeues: row.requeues,
+                    series: None,
+                });
+            }
+        }
+        let stem = Path::new(&self.grid.scenario).file_stem().map(|s| s.to_string_lossy().into_owned());
+        Comparison {
+            what: "grid point",
+            scenario: stem.unwrap_or_default(),
+            formulas: (0..points).map(|p| self.grid.label(p)).collect(),
+            seeds,
+            runs,
+        }
+    }
+
+    /// Writes `sweep.json` and `runs.csv` (a shard: `runs-I-of-N.csv`)
+    /// and, for a whole sweep, `summary.csv`; returns the paths.
+    pub fn write(&self, dir: &Path, shard: (u64, u64)) -> Result<Vec<PathBuf>, SweepError> {
+        std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
+        let mut written = Vec::new();
+        let json = serde_json::to_string_pretty(&self.grid).map_err(|e| io(dir, e))? + "\n";
+        written.push(atomic(dir, "sweep.json", json.as_bytes())?);
+        let name = if shard.1 == 1 { "runs.csv".to_owned() } else { format!("runs-{}-of-{}.csv", shard.0, shard.1) };
+        let mut w = csv::Writer::from_writer(Vec::new());
+        for row in &self.rows {
+            w.serialize(row).map_err(|e| io(&dir.join(&name), e))?;
+        }
+        let bytes = w.into_inner().map_err(|e| io(&dir.join(&name), e))?;
+        written.push(atomic(dir, &name, &bytes)?);
+        if shard.1 == 1 {
+            let c = self.comparison();
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let path = dir.join("summary.csv");
+            w.write_record(c.headings()).map_err(|e| io(&path, e))?;
+            for row in c.rows() {
+                w.write_record(&row).map_err(|e| io(&path, e))?;
+            }
+            let bytes = w.into_inner().map_err(|e| io(&path, e))?;
+            written.push(atomic(dir, "summary.csv", &bytes)?);
+        }
+        Ok(written)
+    }
+}
+
+/// Writes through a temporary file renamed when complete.
+fn atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SweepError> {
+    let path = dir.join(name);
+    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| {
+        let _ = std::fs::remove_file(&temp);
+        io(&path, e)
+    })?;
+    Ok(path)
+}
+
+/// Joins the shards found in `dirs` (each holding `sweep.json` and
+/// `runs*.csv`) into one whole sweep; refuses shards of different sweeps,
+/// duplicated runs and missing ones.
+pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
+    let mut grid: Option<Grid> = None;
+    let mut rows: Vec<RunRow> = Vec::new();
+    for dir in dirs {
+        let path = dir.join("sweep.json");
+        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let g: Grid = serde_json::from_str(&text).map_err(|e| io(&path, e))?;
+        match &grid {
+            Some(first) if Grid { shards: first.shards, ..g.clone() } != *first => {
+                return Err(SweepError::Merge(format!("{} is from another sweep", path.display())));
+            }
+            Some(_) => {}
+            None => grid = Some(g),
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| io(dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                name.starts_with("runs") && name.ends_with(".csv")
+            })
+            .collect();
+        files.sort();
+        for file in files {
+            let mut r = csv::Reader::from_path(&file).map_err(|e| io(&file, e))?;
+            for row in r.deserialize() {
+                rows.push(row.map_err(|e| io(&file, e))?);
+            }
+        }
+    }
+    let Some(grid) = grid else {
+        return Err(SweepError::Merge("no folder given".to_owned()));
+    };
+    rows.sort_by_key(|r| r.run);
+    let total = grid.points() as u64 * grid.seeds;
+    for (expected, row) in (0..).zip(&rows) {
+        if row.run != expected {
+            let what = if row.run < expected { "twice" } else { "missing" };
+            let run = if row.run < expected { row.run } else { expected };
+            return Err(SweepError::Merge(format!("run {run} is {what}; give each shard's folder once")));
+        }
+    }
+    if rows.len() as u64 != total {
+        return Err(SweepError::Merge(format!("{} of {total} runs found; a shard is missing", rows.len())));
+    }
+    Ok(Sweep { grid: Grid { shards: 1, ..grid }, rows })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_set_as_toml_values_or_strings() {
+        let mut doc: DocumentMut =
+            "[pool]\nvm = { cores = 2 }\n[pool.autoscale]\ninterval = \"15m\"\n".parse().unwrap();
+        set(&mut doc, "pool.autoscale.interval", "5m").unwrap();
+        set(&mut doc, "pool.vm.cores", "4").unwrap();
+        set(&mut doc, "seed", "9").unwrap();
+        let text = doc.to_string();
+        assert!(text.contains("interval = \"5m\""), "{text}");
+        assert!(text.contains("cores = 4"), "{text}");
+        assert!(text.contains("seed = 9"), "{text}");
+        assert!(matches!(set(&mut doc, "seed.x", "1"), Err(SweepError::Path { .. })));
+    }
+
+    #[test]
+    fn grid_points_vary_the_last_parameter_fastest() {
+        let params = ["a=1,2".to_owned(), "b=x,y,z".to_owned()];
+        let g = Grid::new(Path::new("s.toml"), &params, 3).unwrap();
+        assert_eq!(g.points(), 6);
+        assert_eq!(g.label(0), "a=1, b=x");
+        assert_eq!(g.label(4), "a=2, b=y");
+        assert!(Grid::new(Path::new("s.toml"), &["nope".to_owned()], 1).is_err());
+        assert_eq!(parse_shard("1/4").unwrap(), (1, 4));
+        assert!(parse_shard("4/4").is_err() && parse_shard("x").is_err());
+    }
+}

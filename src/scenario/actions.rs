@@ -1,0 +1,46 @@
+//! Node actions a scenario schedules on its pool: reboot, reimage,
+//! remove, disable and enable scheduling, each naming a node by the id
+//! reports give it (`node` in `tasks.csv`, counting from 0 in allocation
+//! order) and, for the first four, what happens to its running tasks.
+
+use autoscale_runtime::DeallocationOption;
+use serde::Deserialize;
+
+use super::Dist;
+use crate::sim::engine::SimDuration;
+
+/// What is done to the node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeActionKind {
+    /// Restart the VM: `rebooting`, then the start task again.
+    Reboot,
+    /// Reinstall the OS: `reimaging` (retained task data is lost), then
+    /// the start task again.
+    Reimage,
+    /// Take it out of the pool; the target drops by one.
+    Remove,
+    /// `offline`: no new tasks until scheduling is enabled again.
+    DisableScheduling,
+    /// Back from `offline`.
+    EnableScheduling,
+}
+
+/// One scheduled node action.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeAction {
+    /// When, from the start.
+    pub at: SimDuration,
+    /// The node's id.
+    pub node: u32,
+    /// What.
+    pub action: NodeActionKind,
+    /// Its running tasks: `requeue` (default), `terminate`, or
+    /// `taskcompletion` (no new tasks; the action waits for them;
+    /// `retaineddata` acts the same here).
+    #[serde(default, deserialize_with = "super::deallocation")]
+    pub deallocation: DeallocationOption,
+    /// How long a reboot or reimage takes (dist; default: the pool's boot time).
+    pub duration: Option<Dist>,
+}

@@ -1,0 +1,93 @@
+//! Node actions scheduled in the scenario: reboot, reimage, remove,
+//! disable and enable scheduling.
+//!
+//! The running tasks of a rebooted, reimaged or disabled node follow the
+//! action's option: `requeue` and `terminate` stop them now;
+//! `taskcompletion` (and `retaineddata`) let them finish — the node is
+//! `offline` meanwhile and the reboot or reimage starts when the last one
+//! ends. A removed node leaves as in a shrink, and the target drops by
+//! one, as the service's remove-nodes call does. An action naming a node
+//! that is not in the pool, or not up (allocating, booting, preempted,
+//! leaving, restarting), is ignored.
+
+use autoscale_runtime::DeallocationOption;
+
+use super::node::NodeState;
+use super::{Event, Simulation};
+use crate::scenario::NodeActionKind;
+
+impl Simulation {
+    /// Node action `i` of the scenario is due.
+    pub(crate) fn on_node_action(&mut self, i: u32) {
+        let Some(action) = self.scenario.pool.node_actions.get(i as usize).cloned() else { return };
+        let Some((index, state, priority)) =
+            self.nodes.iter().find(|(_, n)| n.id == action.node).map(|(i, n)| (i, n.state(), n.priority))
+        else {
+            return;
+        };
+        let up =
+            matches!(state, NodeState::Idle | NodeState::Running | NodeState::Offline | NodeState::StartTaskFailed);
+        let pending = self.nodes.get(index).is_some_and(|n| n.pending.is_some());
+        if !up || pending {
+            return;
+        }
+        match action.action {
+            NodeActionKind::Remove => {
+                let p = priority as usize;
+                self.pool.target[p] = self.pool.target[p].saturating_sub(1);
+                self.remove_node(index, action.deallocation);
+            }
+            NodeActionKind::EnableScheduling => {
+                if state == NodeState::Offline {
+                    let busy = self.nodes.get(index).is_some_and(|n| !n.running.is_empty());
+                    let back = if busy { NodeState::Running } else { NodeState::Idle };
+                    self.nodes.set_state(index, back, self.q.now());
+                    self.sched.make_schedulable(&mut self.nodes, index);
+                }
+            }
+            kind => {
+                self.sched.make_unschedulable(&mut self.nodes, index);
+                match action.deallocation {
+                    DeallocationOption::Requeue => self.stop_tasks(index, true),
+                    DeallocationOption::Terminate => self.stop_tasks(index, false),
+                    DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
+                }
+                if state != NodeState::StartTaskFailed {
+                    self.nodes.set_state(index, NodeState::Offline, self.q.now());
+                }
+                if kind != NodeActionKind::DisableScheduling {
+                    if let Some(node) = self.nodes.get_mut(index) {
+                        node.pending = Some(i);
+                    }
+                    self.pending_action_due(index);
+                }
+            }
+        }
+        self.schedule();
+    }
+
+    /// Starts the reboot or reimage waiting on an `offline` node once its
+    /// tasks have ended.
+    pub(crate) fn pending_action_due(&mut self, index: u32) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        if !node.running.is_empty() {
+            return;
+        }
+        let Some(i) = node.pending.take() else { return };
+        // A restarted node prepares every job again.
+        node.prepared.clear();
+        let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };
+        let state = if action.action == NodeActionKind::Reimage {
+            // A new OS disk: the data kept for `retaineddata` is gone.
+            node.retain_until = crate::sim::engine::SimTime::ZERO;
+            NodeState::Reimaging
+        } else {
+            NodeState::Rebooting
+        };
+        self.nodes.set_state(index, state, self.q.now());
+        let dist = action.duration.as_ref().unwrap_or(&self.scenario.pool.boot_time);
+        let took = dist.sample(&mut self.rngs.node_actions);
+        let timer = self.q.schedule_in(took, Event::Restarted(index));
+        self.set_timer(index, timer);
+    }
+}

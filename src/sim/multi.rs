@@ -1,0 +1,81 @@
+//! Multi-instance tasks: `instances` nodes with a free slot at once (the
+//! pool has one slot per node), one instance on each, started together.
+//! The task ends when its last instance does, with one success-or-failure
+//! draw for the whole task; stopping one instance (requeue, terminate,
+//! preemption, a job's end) stops them all, so a requeued instance
+//! requeues the task.
+
+use super::Simulation;
+use super::engine::SimTime;
+use super::scheduler::MultiRun;
+
+impl Simulation {
+    /// Starts the multi-instance task at the head of the queue if enough
+    /// nodes have a free slot; false when it must wait.
+    pub(crate) fn start_multi(&mut self, task: u32) -> bool {
+        let n = self.sched.tasks[task as usize].instances;
+        let mut nodes = Vec::with_capacity(n as usize);
+        // One slot per node: a node that fits has exactly one free slot.
+        // Nodes leave the free list as they are taken, so take the one on
+        // offer each time.
+        for _ in 0..n {
+            let Some(node) = self.sched.pick(1) else { break };
+            if nodes.contains(&node) {
+                break;
+            }
+            nodes.push(node);
+            self.sched.make_unschedulable(&mut self.nodes, node);
+        }
+        let enough = nodes.len() as u32 == n;
+        for &node in &nodes {
+            self.sched.make_schedulable(&mut self.nodes, node);
+        }
+        if !enough {
+            return false;
+        }
+        self.sched.ready.pop();
+        self.sched.extra_queued -= n - 1;
+        for (k, &node) in nodes.iter().enumerate() {
+            self.start(task, node, k == 0);
+        }
+        self.sched.multi.insert(task, MultiRun { nodes, left: n });
+        true
+    }
+
+    /// An instance of `task` ended on its own (already taken off its
+    /// node). True when other instances still run: the task is not done.
+    pub(crate) fn instance_ended(&mut self, task: u32) -> bool {
+        // The common case, on the hot path: no multi-instance task runs.
+        if self.sched.multi.is_empty() {
+            return false;
+        }
+        let Some(run) = self.sched.multi.get_mut(&task) else { return false };
+        run.left -= 1;
+        if run.left > 0 {
+            return true;
+        }
+        self.sched.multi.remove(&task);
+        false
+    }
+
+    /// Stops `task`'s run early: on node `index`, and on the nodes of its
+    /// other instances. Returns the other nodes left empty, for the caller
+    /// to move on (the caller handles `index`).
+    pub(crate) fn stop_run(&mut self, task: u32, index: u32, now: SimTime) -> Vec<u32> {
+        let run = if self.sched.multi.is_empty() { None } else { self.sched.multi.remove(&task) };
+        let nodes = match run {
+            Some(run) => run.nodes,
+            None => vec![index],
+        };
+        let mut emptied = Vec::new();
+        for node in nodes {
+            let end = self.nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).map(|p| p.end);
+            let Some(end) = end else { continue };
+            self.q.cancel(end);
+            if self.unplace(task, node, now) && node != index {
+                emptied.push(node);
+            }
+        }
+        emptied
+    }
+}
