@@ -21,7 +21,7 @@ use serde::Deserialize;
 use crate::formula::diag::render_to_string;
 use crate::formula::{Engine, Formula};
 use crate::sim::engine::{SimDuration, SimTime};
-pub use actions::{NodeAction, NodeActionKind};
+pub use actions::{NodeAction, NodeActionKind, StartTask};
 pub use deps::IdRange;
 pub use dist::Dist;
 pub use trace::{TracePreemption, TraceTask};
@@ -245,25 +245,6 @@ pub struct Pool {
     pub start_task: Option<StartTask>,
     /// Node actions, by time.
     pub node_actions: Vec<NodeAction>,
-}
-
-/// The pool's start task.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StartTask {
-    /// How long it runs.
-    pub duration: Dist,
-    /// Probability that it fails on a node (0 to 1, default 0).
-    #[serde(default)]
-    pub failure_probability: f64,
-    /// Whether a node waits for its success before taking tasks (default
-    /// true). Without waiting its outcome changes nothing modelled.
-    #[serde(default = "yes")]
-    pub wait_for_success: bool,
-}
-
-fn yes() -> bool {
-    true
 }
 
 /// How metric samples are recorded and seen.

@@ -1,7 +1,8 @@
-//! Node actions a scenario schedules on its pool: reboot, reimage,
-//! remove, disable and enable scheduling, each naming a node by the id
-//! reports give it (`node` in `tasks.csv`, counting from 0 in allocation
-//! order) and, for the first four, what happens to its running tasks.
+//! What a scenario makes happen on its pool's nodes: the start task each
+//! node runs after booting, and node actions — reboot, reimage, remove,
+//! disable and enable scheduling — each naming a node by the id reports
+//! give it (`node` in `tasks.csv`, counting from 0 in allocation order)
+//! and, for the first four, what happens to its running tasks.
 
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
@@ -43,4 +44,23 @@ pub struct NodeAction {
     pub deallocation: DeallocationOption,
     /// How long a reboot or reimage takes (dist; default: the pool's boot time).
     pub duration: Option<Dist>,
+}
+
+/// The pool's start task.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StartTask {
+    /// How long it runs.
+    pub duration: Dist,
+    /// Probability that it fails on a node (0 to 1, default 0).
+    #[serde(default)]
+    pub failure_probability: f64,
+    /// Whether a node waits for its success before taking tasks (default
+    /// true). Without waiting its outcome changes nothing modelled.
+    #[serde(default = "yes")]
+    pub wait_for_success: bool,
+}
+
+fn yes() -> bool {
+    true
 }
