@@ -39,6 +39,21 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
 
+/// Why [`Scenario::replace_formula`] refused a formula; each caller words
+/// the message for its own command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplaceFormulaError {
+    /// The pool has fixed targets: there is no formula to replace.
+    #[error("the pool has fixed targets; give it a [pool.autoscale] table")]
+    FixedTargets,
+    /// The formula does not parse (the syntax error's message).
+    #[error("the formula does not compile: {0}")]
+    DoesNotCompile(String),
+    /// The formula has checker errors (the first one's message).
+    #[error("the formula has errors ({0}); a simulation needs a valid one")]
+    HasErrors(String),
+}
+
 /// Why a scenario cannot be run. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScenarioError {
@@ -549,6 +564,23 @@ impl Scenario {
             metrics: root.metrics,
             jobs,
         })
+    }
+
+    /// Runs the same pool and workload under another formula (`name` says
+    /// where it came from), compiled for the engine the current one uses.
+    /// A formula with checker errors is refused: a simulation needs a valid one.
+    pub fn replace_formula(&mut self, source: &str, name: &str) -> Result<(), ReplaceFormulaError> {
+        let Scaling::Autoscale(autoscale) = &mut self.pool.scaling else {
+            return Err(ReplaceFormulaError::FixedTargets);
+        };
+        let formula = Formula::compile_with(source, autoscale.formula.engine())
+            .map_err(|d| ReplaceFormulaError::DoesNotCompile(d.message))?;
+        if let Some(d) = formula.diagnostics().first() {
+            return Err(ReplaceFormulaError::HasErrors(d.message.clone()));
+        }
+        autoscale.formula = formula;
+        autoscale.source_name = name.to_owned();
+        Ok(())
     }
 
     /// The same scenario with its formula compiled for `engine` (loading

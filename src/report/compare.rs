@@ -15,8 +15,8 @@ use rayon::prelude::*;
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Summary;
-use crate::formula::{Engine, Formula};
-use crate::scenario::{Scaling, Scenario};
+use crate::formula::Engine;
+use crate::scenario::{ReplaceFormulaError, Scenario};
 use crate::sim::engine::SimDuration;
 use crate::sim::node::Priority;
 use crate::sim::scheduler::TaskState;
@@ -73,25 +73,6 @@ pub struct CompareSpec {
     pub engine: Engine,
     /// Worker threads; `None` lets rayon choose (one per core).
     pub threads: Option<usize>,
-}
-
-/// Replaces the scenario's formula with `source`; `name` is shown in
-/// messages. Public so that other callers (a test suite, a benchmark) can
-/// run a scenario's workload under another formula the same way; a formula
-/// with checker errors is refused, since a simulation needs a valid one.
-pub fn swap_formula(scenario: &mut Scenario, source: &str, name: &str) -> Result<(), CompareError> {
-    let Scaling::Autoscale(autoscale) = &mut scenario.pool.scaling else {
-        return Err(CompareError::NotAutoscale(scenario.name.clone()));
-    };
-    let engine = autoscale.formula.engine();
-    let bad = |message: String| CompareError::Formula { path: name.to_owned(), message };
-    let formula = Formula::compile_with(source, engine).map_err(|d| bad(d.message))?;
-    if let Some(d) = formula.diagnostics().first() {
-        return Err(bad(d.message.clone()));
-    }
-    autoscale.formula = formula;
-    autoscale.source_name = name.to_owned();
-    Ok(())
 }
 
 /// The series a chart draws for one run, sampled every 30 s. Plain numbers
@@ -198,7 +179,12 @@ pub struct Comparison {
 /// code that stays on one thread, so every worker calls this itself.
 fn prepare(spec: &CompareSpec, name: &str, source: &str) -> Result<Scenario, CompareError> {
     let mut scenario = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
-    swap_formula(&mut scenario, source, name)?;
+    scenario.replace_formula(source, name).map_err(|e| match e {
+        ReplaceFormulaError::FixedTargets => CompareError::NotAutoscale(scenario.name.clone()),
+        ReplaceFormulaError::DoesNotCompile(message) | ReplaceFormulaError::HasErrors(message) => {
+            CompareError::Formula { path: name.to_owned(), message }
+        }
+    })?;
     Ok(scenario)
 }
 

@@ -182,3 +182,21 @@ fn start_tasks_default_to_waiting_and_check_their_probability() {
     let e = error(&pool("{ duration = \"1m\", failure_probability = 2 }"));
     assert!(e.ends_with("pool.start_task.failure_probability: 2 is not a probability in [0, 1]"), "{e}");
 }
+
+#[test]
+fn a_formula_can_be_replaced_keeping_the_engine() {
+    let autoscale =
+        format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula = \"$TargetDedicatedNodes = 1;\" }}");
+    let mut s = parse(&autoscale).unwrap().with_engine(Engine::Interp);
+    s.replace_formula("$TargetDedicatedNodes = 7;", "seven.formula").unwrap();
+    let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
+    assert_eq!((a.formula.source(), a.source_name.as_str()), ("$TargetDedicatedNodes = 7;", "seven.formula"));
+    assert_eq!(a.formula.engine(), Engine::Interp);
+    assert!(matches!(s.replace_formula("x = (", "a"), Err(ReplaceFormulaError::DoesNotCompile(_))));
+    assert_eq!(
+        s.replace_formula("$x = $nope", "a"),
+        Err(ReplaceFormulaError::HasErrors("Undefined symbol: $nope".to_owned()))
+    );
+    let mut fixed = parse(&format!("duration = \"1d\"\n[pool]\n{VM}")).unwrap();
+    assert_eq!(fixed.replace_formula("$TargetDedicatedNodes = 1", "a"), Err(ReplaceFormulaError::FixedTargets));
+}

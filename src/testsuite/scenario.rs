@@ -9,9 +9,8 @@ use rayon::prelude::*;
 use super::file::{Case, FormulaText, ScenarioCase, ScenarioSource, Suite};
 use super::point::number;
 use super::{Mismatch, Outcome};
-use crate::formula::Formula;
 use crate::report::Summary;
-use crate::scenario::{Scaling, Scenario};
+use crate::scenario::{ReplaceFormulaError, Scenario};
 use crate::sim::engine::SimDuration;
 use crate::sim::scheduler::TaskState;
 use crate::sim::{Output, Simulation};
@@ -37,17 +36,16 @@ pub(crate) fn prepare(
         let Some(suite_formula) = suite_formula else {
             return Err("`use_suite_formula`: the suite has no top-level formula".to_owned());
         };
-        let Scaling::Autoscale(autoscale) = &mut scenario.pool.scaling else {
-            return Err("`use_suite_formula`: the scenario's pool has fixed targets; give it a [pool.autoscale] table"
-                .to_owned());
-        };
-        let formula = Formula::compile(&suite_formula.text)
-            .map_err(|d| format!("the suite's formula does not compile: {}", d.message))?;
-        if let Some(d) = formula.diagnostics().first() {
-            return Err(format!("the suite's formula has errors ({}); a simulation needs a valid one", d.message));
-        }
-        autoscale.formula = formula;
-        autoscale.source_name = suite_formula.name.clone();
+        scenario.replace_formula(&suite_formula.text, &suite_formula.name).map_err(|e| match e {
+            ReplaceFormulaError::FixedTargets => {
+                "`use_suite_formula`: the scenario's pool has fixed targets; give it a [pool.autoscale] table"
+                    .to_owned()
+            }
+            ReplaceFormulaError::DoesNotCompile(m) => format!("the suite's formula does not compile: {m}"),
+            ReplaceFormulaError::HasErrors(m) => {
+                format!("the suite's formula has errors ({m}); a simulation needs a valid one")
+            }
+        })?;
     }
     Ok(scenario)
 }
