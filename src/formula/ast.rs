@@ -175,6 +175,19 @@ pub enum ExprKind {
 }
 
 impl Expr {
+    /// The direct subexpressions, left to right (the order they evaluate in).
+    pub fn children(&self) -> Vec<&Expr> {
+        match &self.kind {
+            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => Vec::new(),
+            ExprKind::Call { args, .. } => args.iter().collect(),
+            ExprKind::Method { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
+            ExprKind::Member { receiver, .. } => vec![receiver],
+            ExprKind::Unary { operand, .. } => vec![operand],
+            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
+            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
+        }
+    }
+
     /// An expression of `kind` spanning `start..end`.
     pub fn new(kind: ExprKind, start: usize, end: usize) -> Expr {
         Expr { kind, span: Span::new(start, end) }

@@ -39,6 +39,25 @@ impl Default for PoolState {
     }
 }
 
+impl PoolState {
+    /// Checks that every count is a finite number at least 0; otherwise
+    /// names the field and says what is wrong.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        for (key, value) in [
+            ("target_dedicated", self.target_dedicated),
+            ("target_low_priority", self.target_low_priority),
+            ("current_dedicated", self.current_dedicated),
+            ("current_low_priority", self.current_low_priority),
+            ("task_slots_per_node", self.task_slots_per_node),
+        ] {
+            if !(value.is_finite() && value >= 0.0) {
+                return Err((key, format!("must be a number at least 0, got {value}")));
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Everything one evaluation reads.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvalContext {
@@ -166,18 +185,7 @@ impl ContextFile {
             Some(text) => Timestamp::parse(text).map_err(|e| ("now".to_owned(), e.to_string()))?,
             None => Timestamp::now(),
         };
-        let pool = &self.pool;
-        for (key, value) in [
-            ("pool.target_dedicated", pool.target_dedicated),
-            ("pool.target_low_priority", pool.target_low_priority),
-            ("pool.current_dedicated", pool.current_dedicated),
-            ("pool.current_low_priority", pool.current_low_priority),
-            ("pool.task_slots_per_node", pool.task_slots_per_node),
-        ] {
-            if !(value.is_finite() && value >= 0.0) {
-                return Err((key.to_owned(), format!("must be a number at least 0, got {value}")));
-            }
-        }
+        self.pool.validate().map_err(|(key, message)| (format!("pool.{key}"), message))?;
         let mut context = EvalContext { seed: self.seed, pool: self.pool, ..EvalContext::new(now) };
         for (name, metric_file) in self.metrics {
             let Some(metric) = Metric::named(name.trim_start_matches('$')) else {

@@ -151,7 +151,7 @@ pub fn compile_error(source: &str, d: &Diagnostic, ctx: &EvalContext) -> EvalErr
 /// The nesting limit, [`MAX_DEPTH`]. The walk keeps its own stack: the
 /// tree may be thousands of levels deep here.
 fn check_depth(statements: &[ast::Statement]) -> Result<(), Diagnostic> {
-    use ast::{ExprKind, Statement};
+    use ast::Statement;
     let mut pending: Vec<(&ast::Expr, usize)> = statements
         .iter()
         .rev()
@@ -169,15 +169,7 @@ fn check_depth(statements: &[ast::Statement]) -> Result<(), Diagnostic> {
             )
             .with_help("split it into several statements with intermediate variables"));
         }
-        let children: Vec<&ast::Expr> = match &expr.kind {
-            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => Vec::new(),
-            ExprKind::Call { args, .. } => args.iter().collect(),
-            ExprKind::Method { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
-            ExprKind::Member { receiver, .. } => vec![receiver],
-            ExprKind::Unary { operand, .. } => vec![operand],
-            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
-        };
+        let children = expr.children();
         // Reversed, so the leftmost child is looked at first.
         pending.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
     }

@@ -366,17 +366,7 @@ fn build_context(check: &Checker<'_>, name: &str, suite_now: &str, case: &FileCa
         fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\""))
     })?;
     let pool = &case.pool;
-    for (k, value) in [
-        ("target_dedicated", pool.target_dedicated),
-        ("target_low_priority", pool.target_low_priority),
-        ("current_dedicated", pool.current_dedicated),
-        ("current_low_priority", pool.current_low_priority),
-        ("task_slots_per_node", pool.task_slots_per_node),
-    ] {
-        if !(value.is_finite() && value >= 0.0) {
-            return Err(fail(&["pool", k], format!("must be a number at least 0, got {value}")));
-        }
-    }
+    pool.validate().map_err(|(key, message)| fail(&["pool", key], message))?;
     let mut metrics = BTreeMap::new();
     for (metric, m) in &case.metrics {
         let samples = metric_samples(m).map_err(|(k, message)| {

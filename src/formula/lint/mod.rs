@@ -164,19 +164,6 @@ fn statement_span(statement: &Statement) -> Span {
     }
 }
 
-/// The direct subexpressions of `expr`, left to right.
-fn children(expr: &Expr) -> Vec<&Expr> {
-    match &expr.kind {
-        ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => Vec::new(),
-        ExprKind::Call { args, .. } => args.iter().collect(),
-        ExprKind::Method { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
-        ExprKind::Member { receiver, .. } => vec![receiver],
-        ExprKind::Unary { operand, .. } => vec![operand],
-        ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-        ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
-    }
-}
-
 /// Every subexpression of `expr`, itself included, parents before
 /// children. Iterative: the tree may be deep.
 fn walk(expr: &Expr) -> Vec<&Expr> {
@@ -184,7 +171,7 @@ fn walk(expr: &Expr) -> Vec<&Expr> {
     let mut pending = vec![expr];
     while let Some(e) = pending.pop() {
         out.push(e);
-        pending.extend(children(e).into_iter().rev());
+        pending.extend(e.children().into_iter().rev());
     }
     out
 }
