@@ -22,7 +22,12 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 ///
 /// `check` finds the errors in a formula before the service does; `eval`
 /// computes exactly the results string the service's "evaluate autoscale"
-/// would return for a given pool state and metric samples.
+/// would return for a given pool state and metric samples; `run` simulates
+/// a pool, its workload and its formula over days; `compare` and `sweep`
+/// weigh formulas and settings against each other in cost and queue time;
+/// `test` runs the formula test suites kept next to the formulas.
+///
+/// Start with `autoscale-sim run simulations/bursty-day.toml`.
 #[derive(Debug, Parser)]
 #[command(name = "autoscale-sim", version, propagate_version = true, max_term_width = 100)]
 struct Cli {
