@@ -411,13 +411,17 @@ pub extern "C" fn asrt_sample_window(
     let history = s.history(metric);
     let window = Window::between(s.look_back(from_kind, from), s.look_back(to_kind, to));
     let now = s.inputs.now;
-    if has_pct != 0
-        && let Err(e) = history.window_with_percent(now, window, pct)
-    {
-        s.fail(site, Some(e));
-        return 0;
-    }
-    let range = history.window_range(now, window);
+    let range = if has_pct != 0 {
+        match history.window_range_with_percent(now, window, pct) {
+            Ok(range) => range,
+            Err(e) => {
+                s.fail(site, Some(e));
+                return 0;
+            }
+        }
+    } else {
+        history.window_range(now, window)
+    };
     s.push(Vector::Samples { metric: metric as usize, start: range.start, end: range.end })
 }
 

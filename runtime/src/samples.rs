@@ -40,6 +40,11 @@ impl Window {
     }
 }
 
+/// 100 × `found` ÷ the samples a full `window` holds, at most 100.
+fn percent_of(found: usize, window: Window) -> f64 {
+    (100.0 * found as f64 / window.expected_samples()).min(100.0)
+}
+
 impl History {
     /// A history from `(time, value)` pairs in any order.
     pub fn new(mut samples: Vec<(Timestamp, f64)>) -> History {
@@ -107,22 +112,33 @@ impl History {
     /// `GetSamplePercent(window)`: 100 × samples in the window ÷ the samples
     /// a full window holds, at most 100.
     pub fn percent(&self, now: Timestamp, window: Window) -> f64 {
-        let found = self.window(now, window).len() as f64;
-        (100.0 * found / window.expected_samples()).min(100.0)
+        percent_of(self.window_range(now, window).len(), window)
     }
 
     /// `GetSample(window, pct)`: the window's samples, or
     /// [`RuntimeError::InsufficientSamples`] when fewer than `pct` percent of
     /// them are there.
     pub fn window_with_percent(&self, now: Timestamp, window: Window, pct: f64) -> Result<&[f64], RuntimeError> {
+        self.window_range_with_percent(now, window, pct).map(|range| &self.values[range])
+    }
+
+    /// [`History::window_with_percent`] as indices into [`History::values`],
+    /// finding the window once.
+    pub fn window_range_with_percent(
+        &self,
+        now: Timestamp,
+        window: Window,
+        pct: f64,
+    ) -> Result<std::ops::Range<usize>, RuntimeError> {
         if !(0.0..=100.0).contains(&pct) {
             return Err(RuntimeError::BadSamplePercent(pct));
         }
-        let received = self.percent(now, window);
+        let range = self.window_range(now, window);
+        let received = percent_of(range.len(), window);
         if received < pct {
             return Err(RuntimeError::InsufficientSamples { wanted: pct, received: received.trunc() });
         }
-        Ok(self.window(now, window))
+        Ok(range)
     }
 }
 
