@@ -108,8 +108,8 @@ enum Command {
     ///
     /// Prints a summary (cost, node-hours, queue waits, tasks, evaluations)
     /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
-    /// tasks.csv and summary.json into DIR. A progress bar shows on stderr
-    /// when it is a terminal.
+    /// tasks.csv, job_tasks.csv, summary.json and charts into DIR. A
+    /// progress bar shows on stderr when it is a terminal.
     #[command(
         after_help = "Examples:\n  autoscale-sim run simulations/bursty-day.toml\n  autoscale-sim run simulations/bursty-day.toml --out out/bursty --seed 7"
     )]

@@ -11,6 +11,7 @@
 pub mod actions;
 pub mod deps;
 pub mod dist;
+pub mod job;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ use crate::sim::engine::{SimDuration, SimTime};
 pub use actions::{NodeAction, NodeActionKind, StartTask};
 pub use deps::IdRange;
 pub use dist::Dist;
+pub use job::{ExitCodes, JobTask};
 pub use trace::{TracePreemption, TraceTask};
 
 /// The shortest autoscale interval the service accepts.
@@ -292,11 +294,20 @@ pub struct Job {
     /// How long the job may run from the start; then it ends and so do
     /// its tasks.
     pub max_wall_clock_time: Option<SimDuration>,
-    /// The job preparation task's run time on each node, before the
-    /// job's first task there, if the job has one.
-    pub preparation_time: Option<Dist>,
-    /// Probability that one run of a task fails.
-    pub failure_probability: f64,
+    /// What a real agent runs for each task (program and arguments, no
+    /// shell); simulated agents only wait for the task's duration.
+    pub command_line: Option<String>,
+    /// The job manager task: queued first when the job is created, ahead
+    /// of every other task; the job ends when it completes.
+    pub manager: Option<JobTask>,
+    /// The job preparation task, run on each node before the job's first
+    /// task there.
+    pub preparation: Option<JobTask>,
+    /// The job release task, run on each node that prepared the job when
+    /// the job ends.
+    pub release: Option<JobTask>,
+    /// How a task's runs end.
+    pub exit_codes: ExitCodes,
     /// How long a finished task's data stays on its node (`retaineddata`).
     pub retention: SimDuration,
     /// CPU a running task uses on its node, in percent of the node (0–100).
@@ -490,9 +501,12 @@ struct FileJob {
     #[serde(default)]
     max_task_retry_count: i32,
     max_wall_clock_time: Option<SimDuration>,
-    preparation_time: Option<Dist>,
-    #[serde(default)]
-    failure_probability: f64,
+    command_line: Option<String>,
+    manager: Option<JobTask>,
+    preparation: Option<JobTask>,
+    release: Option<JobTask>,
+    failure_probability: Option<f64>,
+    exit_codes: Option<std::collections::BTreeMap<String, f64>>,
     retention: Option<SimDuration>,
     #[serde(default = "full_cpu")]
     cpu_percent: u32,
@@ -723,9 +737,39 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -
     if j.max_task_retry_count < -1 {
         return check.fail(key("max_task_retry_count"), "give -1 (unlimited) or a count at least 0");
     }
-    if !(0.0..=1.0).contains(&j.failure_probability) {
-        return check
-            .fail(key("failure_probability"), format!("{} is not a probability in [0, 1]", j.failure_probability));
+    let exit_codes = match (j.failure_probability, j.exit_codes) {
+        (None, None) => ExitCodes::default(),
+        (Some(p), None) if (0.0..=1.0).contains(&p) => ExitCodes::FailureProbability(p),
+        (Some(p), None) => {
+            return check.fail(key("failure_probability"), format!("{p} is not a probability in [0, 1]"));
+        }
+        (None, Some(table)) => match ExitCodes::from_weights(table) {
+            Ok(codes) => codes,
+            Err(message) => return check.fail(key("exit_codes"), message),
+        },
+        (Some(_), Some(_)) => {
+            return check.fail(
+                key("exit_codes"),
+                "give either failure_probability or exit_codes (a table of code = weight), not both",
+            );
+        }
+    };
+    for (name, task) in [("manager", &j.manager), ("preparation", &j.preparation), ("release", &j.release)] {
+        if let Some(t) = task
+            && !(0.0..=1.0).contains(&t.failure_probability)
+        {
+            return check.fail(
+                key(&format!("{name}.failure_probability")),
+                format!("{} is not a probability in [0, 1]", t.failure_probability),
+            );
+        }
+    }
+    if j.release.is_some() && j.preparation.is_none() {
+        return check.fail(
+            key("release"),
+            "a job release task runs where the job preparation task ran; add [jobs.preparation] too, as the \
+             service requires",
+        );
     }
     if j.cpu_percent > 100 {
         return check.fail(key("cpu_percent"), format!("{} is above 100", j.cpu_percent));
@@ -802,8 +846,11 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -
         priority: j.priority,
         max_task_retry_count: j.max_task_retry_count,
         max_wall_clock_time: j.max_wall_clock_time,
-        preparation_time: j.preparation_time,
-        failure_probability: j.failure_probability,
+        command_line: j.command_line,
+        manager: j.manager,
+        preparation: j.preparation,
+        release: j.release,
+        exit_codes,
         retention: j.retention.unwrap_or(SimDuration::from_hours(24 * 7)),
         cpu_percent: j.cpu_percent,
         memory_mib: j.memory_mib,

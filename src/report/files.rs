@@ -1,5 +1,6 @@
 //! The output files of a run, each written whole or not at all:
-//! `timeline.csv`, `evaluations.jsonl`, `tasks.csv` and `summary.json`.
+//! `timeline.csv`, `evaluations.jsonl`, `tasks.csv`, `job_tasks.csv` and
+//! `summary.json`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -14,7 +15,7 @@ use crate::sim::engine::SimTime;
 use crate::sim::node::{NodeState, Priority};
 
 /// The file names, in the order they are written.
-pub const FILES: [&str; 4] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "summary.json"];
+pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 /// Writes every output file into `dir` (created if missing); returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -23,7 +24,8 @@ pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<P
         atomically(dir, FILES[0], |w| timeline(output, w))?,
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
         atomically(dir, FILES[2], |w| tasks(output, w))?,
-        atomically(dir, FILES[3], |w| {
+        atomically(dir, FILES[3], |w| job_tasks(output, w))?,
+        atomically(dir, FILES[4], |w| {
             serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })?,
@@ -132,8 +134,8 @@ fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
 
 fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    csv.write_record(["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome"])
-        .map_err(csv_error)?;
+    let header = ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "role"];
+    csv.write_record(header).map_err(csv_error)?;
     for (i, t) in output.tasks.iter().enumerate() {
         let job = output.jobs.get(t.job as usize).map_or("", String::as_str);
         csv.write_record([
@@ -145,6 +147,26 @@ fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
             &t.node.map(|n| n.to_string()).unwrap_or_default(),
             &t.attempts.to_string(),
             t.state.name(),
+            &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+            t.role.name(),
+        ])
+        .map_err(csv_error)?;
+    }
+    csv.flush()
+}
+
+/// One row per job preparation or release run.
+fn job_tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    let mut csv = csv::Writer::from_writer(w);
+    csv.write_record(["kind", "job", "node", "start_s", "end_s", "outcome"]).map_err(csv_error)?;
+    for run in &output.job_tasks {
+        csv.write_record([
+            run.kind.name(),
+            output.jobs.get(run.job as usize).map_or("", String::as_str),
+            &run.node.to_string(),
+            &seconds(run.start),
+            &seconds(run.end),
+            if run.succeeded { "succeeded" } else { "failed" },
         ])
         .map_err(csv_error)?;
     }

@@ -1,6 +1,6 @@
 //! What a simulation run leaves behind: the summary (as text for people
 //! and as `summary.json`), and the files `timeline.csv`,
-//! `evaluations.jsonl` and `tasks.csv`.
+//! `evaluations.jsonl`, `tasks.csv` and `job_tasks.csv`.
 //!
 //! Every file is written to a temporary name in the output folder and
 //! renamed when complete, so a reader never sees half a file.
@@ -94,7 +94,7 @@ pub struct TaskCounts {
     pub succeeded: u64,
     /// Failed (retries used up, or terminated by a shrink).
     pub failed: u64,
-    /// Still running at the end.
+    /// Still on a node at the end (running, or preparing).
     pub running: u64,
     /// Still waiting at the end.
     pub active: u64,
@@ -137,7 +137,7 @@ impl Summary {
             match t.state {
                 TaskState::Succeeded => tasks.succeeded += 1,
                 TaskState::Failed => tasks.failed += 1,
-                TaskState::Running => tasks.running += 1,
+                TaskState::Preparing | TaskState::Running => tasks.running += 1,
                 TaskState::Active => tasks.active += 1,
                 TaskState::Waiting => tasks.waiting_for_dependencies += 1,
                 TaskState::Blocked => tasks.blocked += 1,

@@ -1,6 +1,6 @@
 //! What a scenario makes happen on its pool's nodes: the start task each
 //! node runs after booting, and node actions — reboot, reimage, remove,
-//! disable and enable scheduling — each naming a node by the id reports
+//! disable and enable scheduling, fail — each naming a node by the id reports
 //! give it (`node` in `tasks.csv`, counting from 0 in allocation order)
 //! and, for the first four, what happens to its running tasks.
 
@@ -25,6 +25,9 @@ pub enum NodeActionKind {
     DisableScheduling,
     /// Back from `offline`.
     EnableScheduling,
+    /// The node breaks: `unusable`, its running tasks requeued, until a
+    /// reboot or reimage.
+    Fail,
 }
 
 /// One scheduled node action.
@@ -59,6 +62,10 @@ pub struct StartTask {
     /// true). Without waiting its outcome changes nothing modelled.
     #[serde(default = "yes")]
     pub wait_for_success: bool,
+    /// What a real agent runs (program and arguments, no shell); a
+    /// simulated agent only waits `duration`.
+    #[serde(default)]
+    pub command_line: Option<String>,
 }
 
 fn yes() -> bool {

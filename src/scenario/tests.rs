@@ -176,7 +176,8 @@ fn start_tasks_default_to_waiting_and_check_their_probability() {
         Some(StartTask {
             duration: Dist::Fixed(SimDuration::from_mins(1)),
             failure_probability: 0.0,
-            wait_for_success: true
+            wait_for_success: true,
+            command_line: None,
         })
     );
     let e = error(&pool("{ duration = \"1m\", failure_probability = 2 }"));

@@ -1,12 +1,15 @@
 //! Node actions scheduled in the scenario: reboot, reimage, remove,
-//! disable and enable scheduling.
+//! disable and enable scheduling, and `fail`, which breaks the node.
 //!
 //! The running tasks of a rebooted, reimaged or disabled node follow the
 //! action's option: `requeue` and `terminate` stop them now;
 //! `taskcompletion` (and `retaineddata`) let them finish — the node is
 //! `offline` meanwhile and the reboot or reimage starts when the last one
 //! ends. A removed node leaves as in a shrink, and the target drops by
-//! one, as the service's remove-nodes call does. An action naming a node
+//! one, as the service's remove-nodes call does. A failed node is
+//! `unusable` and its tasks are requeued whatever the option (they cannot
+//! finish on a broken node); a reboot or reimage brings it back. An action
+//! naming a node
 //! that is not in the pool, or not up (allocating, booting, preempted,
 //! leaving, restarting), is ignored.
 
@@ -25,8 +28,14 @@ impl Simulation {
         else {
             return;
         };
-        let up =
-            matches!(state, NodeState::Idle | NodeState::Running | NodeState::Offline | NodeState::StartTaskFailed);
+        let up = matches!(
+            state,
+            NodeState::Idle
+                | NodeState::Running
+                | NodeState::Offline
+                | NodeState::StartTaskFailed
+                | NodeState::Unusable
+        );
         let pending = self.nodes.get(index).is_some_and(|n| n.pending.is_some());
         if !up || pending {
             return;
@@ -45,6 +54,7 @@ impl Simulation {
                     self.sched.make_schedulable(&mut self.nodes, index);
                 }
             }
+            NodeActionKind::Fail => self.make_unusable(index),
             kind => {
                 self.sched.make_unschedulable(&mut self.nodes, index);
                 match action.deallocation {
@@ -52,7 +62,7 @@ impl Simulation {
                     DeallocationOption::Terminate => self.stop_tasks(index, false),
                     DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
                 }
-                if state != NodeState::StartTaskFailed {
+                if !matches!(state, NodeState::StartTaskFailed | NodeState::Unusable) {
                     self.nodes.set_state(index, NodeState::Offline, self.q.now());
                 }
                 if kind != NodeActionKind::DisableScheduling {
@@ -75,7 +85,8 @@ impl Simulation {
         }
         let Some(i) = node.pending.take() else { return };
         // A restarted node prepares every job again.
-        node.prepared.clear();
+        self.forget_jobs(index);
+        let Some(node) = self.nodes.get_mut(index) else { return };
         let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };
         let state = if action.action == NodeActionKind::Reimage {
             // A new OS disk: the data kept for `retaineddata` is gone.
@@ -89,5 +100,17 @@ impl Simulation {
         let took = dist.sample(&mut self.rngs.node_actions);
         let timer = self.q.schedule_in(took, Event::Restarted(index));
         self.set_timer(index, timer);
+    }
+
+    /// Node `index` breaks: it gets no more tasks, and its tasks go back to
+    /// the queue without using a retry.
+    pub(crate) fn make_unusable(&mut self, index: u32) {
+        if self.nodes.get(index).is_none_or(|n| matches!(n.state(), NodeState::Unusable | NodeState::LeavingPool)) {
+            return;
+        }
+        self.sched.make_unschedulable(&mut self.nodes, index);
+        self.stop_tasks(index, true);
+        self.nodes.set_state(index, NodeState::Unusable, self.q.now());
+        self.schedule();
     }
 }

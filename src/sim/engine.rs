@@ -295,6 +295,8 @@ pub enum Concern {
     NodeActions,
     /// Job preparation task durations.
     Preparation,
+    /// Job manager and job release task runs.
+    JobTasks,
 }
 
 impl Concern {
@@ -313,6 +315,7 @@ impl Concern {
             Concern::StartTask => 8,
             Concern::NodeActions => 9,
             Concern::Preparation => 10,
+            Concern::JobTasks => 11,
             Concern::Arrivals(n) => SOURCES + u64::from(n),
             Concern::Durations(n) => 2 * SOURCES + u64::from(n),
             Concern::Failures(n) => 3 * SOURCES + u64::from(n),

@@ -1,43 +1,138 @@
-//! Job-level rules: a job that reaches its `max_wall_clock_time` ends,
-//! and so do its tasks.
+//! Job-level rules: the job manager task, job preparation and release
+//! tasks, and the end of a job — by its `max_wall_clock_time`, or when its
+//! job manager completes (the service's default `killJobOnCompletion`).
 //!
-//! The service terminates such a job: running tasks are stopped (they
+//! The service terminates an ended job: running tasks are stopped (they
 //! complete as failed, as with the `terminate` deallocation option), tasks
 //! not running never run (`terminated`), and tasks added to the job later
-//! are refused, so its sources stop.
+//! are refused, so its sources stop. Then each node that prepared the job
+//! runs its release task.
+//!
+//! A job preparation task runs on a node before the job's first task
+//! there (since the node joined, or last rebooted, was reimaged or
+//! preempted); the task waiting for it is `preparing` and holds its slots.
+//! If it fails, the node takes no more of the job's tasks until it
+//! restarts, and the task goes back to the queue without using a retry.
 
 use std::cmp::Reverse;
 
-use super::Simulation;
-use super::engine::SimDuration;
-use super::scheduler::TaskState;
+use super::engine::{SimDuration, SimTime};
+use super::node::{Placement, Release};
+use super::scheduler::{Task, TaskRole, TaskState};
+use super::{Event, Simulation};
+
+/// Which job task ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobTaskKind {
+    /// A job preparation task.
+    Preparation,
+    /// A job release task.
+    Release,
+}
+
+impl JobTaskKind {
+    /// As in `job_tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobTaskKind::Preparation => "preparation",
+            JobTaskKind::Release => "release",
+        }
+    }
+}
+
+/// One run of a job preparation or release task on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTaskRun {
+    /// Preparation or release.
+    pub kind: JobTaskKind,
+    /// Index of the job.
+    pub job: u32,
+    /// Id of the node.
+    pub node: u32,
+    /// When it started.
+    pub start: SimTime,
+    /// When it ended.
+    pub end: SimTime,
+    /// Whether it succeeded.
+    pub succeeded: bool,
+}
 
 impl Simulation {
-    /// The job preparation time `task` adds to its run on node `index`:
-    /// the job's `preparation_time` for the job's first task on the node
-    /// (since it joined, or last rebooted, was reimaged or preempted),
-    /// else nothing. The task occupies its slot meanwhile.
-    pub(crate) fn preparation(&mut self, task: u32, index: u32) -> SimDuration {
-        let job = self.sched.tasks[task as usize].job;
-        let Some(dist) = self.scenario.jobs.get(job as usize).and_then(|j| j.preparation_time.as_ref()) else {
-            return SimDuration::ZERO;
-        };
-        let Some(node) = self.nodes.get_mut(index) else { return SimDuration::ZERO };
-        if node.prepared.contains(&job) {
-            return SimDuration::ZERO;
+    /// Queues every job's manager task, at the start: the service queues
+    /// it when the job is created.
+    pub(crate) fn submit_managers(&mut self) {
+        for (j, job) in self.scenario.jobs.iter().enumerate() {
+            let Some(manager) = &job.manager else { continue };
+            let duration = manager.duration.sample(&mut self.rngs.job_tasks);
+            let number = self.sched.tasks.len() as u32;
+            self.sched.tasks.push(Task::new(j as u32, SimTime::ZERO, duration, [1, 1], TaskRole::JobManager));
+            self.sched.enqueue(number);
         }
-        node.prepared.push(job);
-        dist.sample(&mut self.rngs.preparation)
+    }
+
+    /// The job preparation run `task` needs first on node `index`, drawn
+    /// now — how long it takes and whether it succeeds — or none if the
+    /// job has no preparation task or the node already ran it.
+    pub(crate) fn preparation(&mut self, task: u32, index: u32) -> Option<(SimDuration, bool)> {
+        let job = self.sched.tasks[task as usize].job;
+        let prep = self.scenario.jobs.get(job as usize)?.preparation.as_ref()?;
+        let node = self.nodes.get(index)?;
+        if node.prepared.contains(&job) {
+            return None;
+        }
+        Some(prep.run(&mut self.rngs.preparation))
+    }
+
+    /// The job preparation task before `task` ended on node `index`: the
+    /// task runs, or on failure goes back to the queue.
+    pub(crate) fn on_prep_ended(&mut self, index: u32, task: u32, ok: bool) {
+        let now = self.q.now();
+        let t = &self.sched.tasks[task as usize];
+        let (job, duration) = (t.job, t.duration);
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        let Some(p) = node.running.iter_mut().find(|p| p.task == task) else { return };
+        let run =
+            JobTaskRun { kind: JobTaskKind::Preparation, job, node: node.id, start: p.since, end: now, succeeded: ok };
+        self.job_tasks.push(run);
+        if ok {
+            node.prepared.push(job);
+            *p =
+                Placement { task, end: self.q.schedule_in(duration, Event::TaskEnd { node: index, task }), since: now };
+            self.sched.tasks[task as usize].state = TaskState::Running;
+            return;
+        }
+        node.prep_failed.push(job);
+        self.sched.prep_failures_seen = true;
+        // Its own step already ended: take it off first (nothing to
+        // cancel), then stop the other instances of a multi-instance task.
+        let empty = self.unplace(task, index, now);
+        let mut emptied = self.stop_run(task, index, now);
+        if empty {
+            emptied.push(index);
+        }
+        self.sched.tasks[task as usize].state = TaskState::Active;
+        self.sched.enqueue(task);
+        for n in emptied {
+            self.node_emptied(n);
+        }
+        self.schedule();
     }
 
     /// Job `job` reached its wall-clock limit.
     pub(crate) fn on_job_timeout(&mut self, job: u32) {
+        self.end_job(job);
+    }
+
+    /// Job `job` ends now: its tasks with it, then its release tasks run.
+    pub(crate) fn end_job(&mut self, job: u32) {
         let now = self.q.now();
         let j = job as usize;
         if self.ended_jobs.len() <= j {
             self.ended_jobs.resize(j + 1, false);
         }
-        self.ended_jobs[j] = true;
+        if std::mem::replace(&mut self.ended_jobs[j], true) {
+            return;
+        }
         // Running tasks first, node by node: they fail, which blocks their
         // dependents before the pass below terminates the rest.
         let on_nodes: Vec<(u32, u32)> = self
@@ -48,7 +143,7 @@ impl Simulation {
             .collect();
         for (index, task) in on_nodes {
             // Already stopped with another instance of the same task.
-            if self.sched.tasks[task as usize].state != TaskState::Running {
+            if !self.sched.tasks[task as usize].on_node() {
                 continue;
             }
             let mut emptied = self.stop_run(task, index, now);
@@ -62,9 +157,10 @@ impl Simulation {
         }
         let s = &mut self.sched;
         let tasks = &s.tasks;
-        let before = s.ready.len();
+        let before = s.ready.len() + s.parked.len();
         s.ready.retain(|&(_, Reverse(t))| tasks[t as usize].job != job);
-        let mut from_queue = (before - s.ready.len()) as u32;
+        s.parked.retain(|&t| tasks[t as usize].job != job);
+        let mut from_queue = (before - s.ready.len() - s.parked.len()) as u32;
         for t in 0..s.tasks.len() as u32 {
             let task = &s.tasks[t as usize];
             if task.job != job {
@@ -87,6 +183,47 @@ impl Simulation {
             task.end = Some(now);
             s.terminated += 1;
         }
+        self.start_releases(job);
         self.schedule();
+    }
+
+    /// Runs job `job`'s release task on every node that prepared it.
+    fn start_releases(&mut self, job: u32) {
+        let Some(release) = self.scenario.jobs.get(job as usize).and_then(|j| j.release.as_ref()) else { return };
+        let now = self.q.now();
+        let prepared: Vec<u32> = self.nodes.iter().filter(|(_, n)| n.prepared.contains(&job)).map(|(i, _)| i).collect();
+        for index in prepared {
+            let (took, ok) = release.run(&mut self.rngs.job_tasks);
+            let end = self.q.schedule_in(took, Event::ReleaseEnded { node: index, job, ok });
+            if let Some(node) = self.nodes.get_mut(index) {
+                node.prepared.retain(|&p| p != job);
+                node.releases.push(Release { job, end, since: now });
+            }
+        }
+    }
+
+    /// A job release task ended on node `index`; a leaving node may go.
+    pub(crate) fn on_release_ended(&mut self, index: u32, job: u32, ok: bool) {
+        let now = self.q.now();
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        let Some(pos) = node.releases.iter().position(|r| r.job == job) else { return };
+        let r = node.releases.swap_remove(pos);
+        let run =
+            JobTaskRun { kind: JobTaskKind::Release, job, node: node.id, start: r.since, end: now, succeeded: ok };
+        self.job_tasks.push(run);
+        if node.releases.is_empty() && node.running.is_empty() {
+            self.node_emptied(index);
+        }
+    }
+
+    /// Forgets what a node knew of jobs — it restarted or was reclaimed:
+    /// every job prepares again, and release tasks in flight are lost.
+    pub(crate) fn forget_jobs(&mut self, index: u32) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        node.prepared.clear();
+        node.prep_failed.clear();
+        for r in std::mem::take(&mut node.releases) {
+            self.q.cancel(r.end);
+        }
     }
 }

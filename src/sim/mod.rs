@@ -43,6 +43,7 @@ use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use autoscale::{Autoscaler, EvaluationRecord};
 use engine::{Concern, Queue, SimDuration, SimTime, rng};
+use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
 use node::{Nodes, Priority};
 use pool::{PoolControl, ResizeErrorRecord};
@@ -74,6 +75,10 @@ pub(crate) enum Event {
     Restarted(u32),
     /// A task's run ended.
     TaskEnd { node: u32, task: u32 },
+    /// The job preparation task before a task ended, successfully or not.
+    PrepEnded { node: u32, task: u32, ok: bool },
+    /// A job release task ended on a node.
+    ReleaseEnded { node: u32, job: u32, ok: bool },
     /// A low-priority node is preempted.
     Preempt(u32),
     /// A preemption-trace line: that many nodes are preempted.
@@ -106,6 +111,7 @@ pub(crate) struct Streams {
     start_task: ChaCha8Rng,
     node_actions: ChaCha8Rng,
     preparation: ChaCha8Rng,
+    job_tasks: ChaCha8Rng,
 }
 
 /// Where a run is, for a progress display.
@@ -140,6 +146,8 @@ pub struct Output {
     pub evaluations: Vec<EvaluationRecord>,
     /// Every task.
     pub tasks: Vec<Task>,
+    /// Every job preparation and release run.
+    pub job_tasks: Vec<JobTaskRun>,
     /// Every resize error.
     pub resize_errors: Vec<ResizeErrorRecord>,
     /// Seconds charged per priority (60 s minimum per billed period applied).
@@ -177,8 +185,11 @@ pub struct Simulation {
     metrics: Recorder,
     autoscale: Option<Autoscaler>,
     rngs: Streams,
-    /// Jobs ended by their `max_wall_clock_time`, by job index.
+    /// Jobs ended (by their `max_wall_clock_time` or their job manager),
+    /// by job index.
     ended_jobs: Vec<bool>,
+    /// Job preparation and release runs so far.
+    job_tasks: Vec<JobTaskRun>,
 }
 
 impl Simulation {
@@ -246,9 +257,10 @@ impl Simulation {
             start_task: rng(seed, Concern::StartTask),
             node_actions: rng(seed, Concern::NodeActions),
             preparation: rng(seed, Concern::Preparation),
+            job_tasks: rng(seed, Concern::JobTasks),
             failures: (0..scenario.jobs.len() as u32).map(|j| rng(seed, Concern::Failures(j))).collect(),
         };
-        Simulation {
+        let mut sim = Simulation {
             nodes: Nodes::new(pool.task_slots_per_node),
             sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
             pool: PoolControl::default(),
@@ -262,7 +274,10 @@ impl Simulation {
             autoscale,
             rngs,
             ended_jobs: Vec::new(),
-        }
+            job_tasks: Vec::new(),
+        };
+        sim.submit_managers();
+        sim
     }
 
     /// The current simulated time.
@@ -300,6 +315,8 @@ impl Simulation {
             Event::NodeAction(i) => self.on_node_action(i),
             Event::Restarted(n) => self.on_booted(n),
             Event::TaskEnd { node, task } => self.on_task_end(node, task),
+            Event::PrepEnded { node, task, ok } => self.on_prep_ended(node, task, ok),
+            Event::ReleaseEnded { node, job, ok } => self.on_release_ended(node, job, ok),
             Event::Preempt(n) => self.on_preempt(n),
             Event::PreemptTrace(k) => self.on_preempt_trace(k),
             Event::Recovered(n) => self.on_recovered(n),
@@ -392,6 +409,7 @@ impl Simulation {
             timeline: self.metrics.timeline,
             evaluations: self.autoscale.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,
+            job_tasks: self.job_tasks,
             resize_errors: self.pool.log,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),

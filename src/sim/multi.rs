@@ -13,13 +13,13 @@ impl Simulation {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
     pub(crate) fn start_multi(&mut self, task: u32) -> bool {
-        let n = self.sched.tasks[task as usize].instances;
+        let (n, job) = (self.sched.tasks[task as usize].instances, self.sched.tasks[task as usize].job);
         let mut nodes = Vec::with_capacity(n as usize);
         // One slot per node: a node that fits has exactly one free slot.
         // Nodes leave the free list as they are taken, so take the one on
         // offer each time.
         for _ in 0..n {
-            let Some(node) = self.sched.pick(1) else { break };
+            let Some(node) = self.sched.pick(&self.nodes, 1, Some(job)) else { break };
             if nodes.contains(&node) {
                 break;
             }

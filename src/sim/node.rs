@@ -56,11 +56,15 @@ pub enum NodeState {
     Reimaging = 9,
     /// Scheduling disabled: takes no new task; its running tasks go on.
     Offline = 10,
+    /// Broken (a `fail` node action, or a real agent that stopped
+    /// answering): billed, gets no tasks; its tasks were requeued. A reboot
+    /// or reimage brings it back.
+    Unusable = 11,
 }
 
 impl NodeState {
     /// Every state, in index order.
-    pub const ALL: [NodeState; 11] = [
+    pub const ALL: [NodeState; 12] = [
         NodeState::Creating,
         NodeState::Starting,
         NodeState::Idle,
@@ -72,6 +76,7 @@ impl NodeState {
         NodeState::Rebooting,
         NodeState::Reimaging,
         NodeState::Offline,
+        NodeState::Unusable,
     ];
     /// Number of states.
     pub const COUNT: usize = NodeState::ALL.len();
@@ -94,6 +99,7 @@ impl NodeState {
             NodeState::Rebooting => "rebooting",
             NodeState::Reimaging => "reimaging",
             NodeState::Offline => "offline",
+            NodeState::Unusable => "unusable",
         }
     }
 
@@ -110,6 +116,7 @@ impl NodeState {
                 | NodeState::Rebooting
                 | NodeState::Reimaging
                 | NodeState::Offline
+                | NodeState::Unusable
         )
     }
 
@@ -119,13 +126,27 @@ impl NodeState {
     }
 }
 
-/// A task running on a node, and the event that ends it.
+/// A task on a node, and the event that ends its current step (its job
+/// preparation, or its run).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Placement {
     /// The task.
     pub task: u32,
-    /// Its end, to cancel when the task is stopped early.
+    /// The end of its current step, to cancel when the task is stopped early.
     pub end: EventId,
+    /// When its current step started.
+    pub since: SimTime,
+}
+
+/// A job release task running on a node.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release {
+    /// The job.
+    pub job: u32,
+    /// Its end, to cancel if the node goes first.
+    pub end: EventId,
+    /// When it started.
+    pub since: SimTime,
 }
 
 /// One node of the pool.
@@ -144,6 +165,11 @@ pub struct Node {
     pub pending: Option<u32>,
     /// Jobs whose preparation task has run on it since it last (re)started.
     pub prepared: Vec<u32>,
+    /// Jobs whose preparation task failed on it since it last (re)started:
+    /// their tasks are not placed on it.
+    pub prep_failed: Vec<u32>,
+    /// Job release tasks running on it; a leaving node waits for them.
+    pub releases: Vec<Release>,
     /// The pending lifecycle event (allocation, boot, recovery, removal).
     pub timer: Option<EventId>,
     /// The pending preemption, for a low-priority node.
@@ -211,6 +237,8 @@ impl Nodes {
             leaving: None,
             pending: None,
             prepared: Vec::new(),
+            prep_failed: Vec::new(),
+            releases: Vec::new(),
             timer: None,
             preempt_timer: None,
             running: Vec::new(),

@@ -7,6 +7,7 @@ use rand::RngExt;
 
 use super::engine::{SimDuration, SimTime};
 use super::node::{NodeState, Priority};
+use super::scheduler::TaskRole;
 use super::{Event, Simulation};
 use crate::scenario::PreemptionSchedule;
 
@@ -262,6 +263,7 @@ impl Simulation {
     fn make_ready(&mut self, index: u32) {
         self.nodes.set_state(index, NodeState::Idle, self.q.now());
         self.sched.make_schedulable(&mut self.nodes, index);
+        self.sched.unpark();
         self.schedule();
     }
 
@@ -272,11 +274,12 @@ impl Simulation {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.preempt_timer = None;
         node.pending = None;
-        node.prepared.clear();
         let state = node.state();
         if !state.billed() {
             return;
         }
+        self.forget_jobs(index);
+        let Some(node) = self.nodes.get_mut(index) else { return };
         if let Some(timer) = node.timer.take() {
             self.q.cancel(timer);
         }
@@ -308,6 +311,7 @@ impl Simulation {
                             | NodeState::Running
                             | NodeState::WaitingForStartTask
                             | NodeState::StartTaskFailed
+                            | NodeState::Unusable
                     )
             })
             .map(|(i, _)| i)
@@ -329,9 +333,11 @@ impl Simulation {
     }
 
     /// Removes `count` nodes of `p`, in the service's order: nodes still
-    /// being allocated, preempted ones, booting ones, idle ones, then
-    /// running ones with the least work done; newest first among equals.
+    /// being allocated, preempted ones, unusable ones, booting ones, idle
+    /// ones, then running ones with the least work done, and a job
+    /// manager's node last; newest first among equals.
     fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
+        let tasks = &self.sched.tasks;
         let mut candidates: Vec<(ShrinkOrder, u32)> = self
             .nodes
             .iter()
@@ -340,15 +346,16 @@ impl Simulation {
                 let class = match n.state() {
                     NodeState::Creating => 0,
                     NodeState::Preempted => 1,
-                    NodeState::StartTaskFailed => 2,
+                    NodeState::StartTaskFailed | NodeState::Unusable => 2,
                     NodeState::Starting
                     | NodeState::WaitingForStartTask
                     | NodeState::Rebooting
                     | NodeState::Reimaging => 3,
                     NodeState::Idle => 4,
+                    _ if n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
                     _ => 5,
                 };
-                let busy = if class == 5 { n.busy_since } else { SimTime::ZERO };
+                let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };
                 ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
             })
             .collect();
@@ -384,6 +391,7 @@ impl Simulation {
             | NodeState::LeavingPool
             | NodeState::WaitingForStartTask
             | NodeState::StartTaskFailed
+            | NodeState::Unusable
             | NodeState::Rebooting
             | NodeState::Reimaging => {}
         }
@@ -394,12 +402,12 @@ impl Simulation {
         self.continue_leaving(index);
     }
 
-    /// A leaving node goes once its tasks have ended and, with
-    /// `retaineddata`, their retention time has run out.
+    /// A leaving node goes once its tasks and job release tasks have ended
+    /// and, with `retaineddata`, their retention time has run out.
     pub(crate) fn continue_leaving(&mut self, index: u32) {
         let now = self.q.now();
         let Some(node) = self.nodes.get(index) else { return };
-        if !node.running.is_empty() || node.timer.is_some() {
+        if !node.running.is_empty() || !node.releases.is_empty() || node.timer.is_some() {
             return;
         }
         let timer = if node.leaving == Some(DeallocationOption::RetainedData) && node.retain_until > now {
@@ -429,6 +437,7 @@ impl Simulation {
 
     /// Takes a node out of the pool now, cancelling what it had pending.
     fn drop_node(&mut self, index: u32) {
+        self.forget_jobs(index);
         let Some(node) = self.nodes.get_mut(index) else { return };
         let timers = [node.timer.take(), node.preempt_timer.take()];
         for timer in timers.into_iter().flatten() {

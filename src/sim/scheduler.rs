@@ -10,8 +10,6 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
-use rand::RngExt;
-
 use super::deps::{Admission, Dependencies};
 use super::engine::{SimDuration, SimTime};
 use super::node::{NodeState, Nodes, Placement};
@@ -23,6 +21,8 @@ use crate::scenario::{IdRange, NodeFill};
 pub enum TaskState {
     /// Waiting for a node.
     Active,
+    /// On a node, where its job's preparation task runs first.
+    Preparing,
     /// On a node.
     Running,
     /// Finished with exit code 0.
@@ -43,6 +43,7 @@ impl TaskState {
     pub fn name(self) -> &'static str {
         match self {
             TaskState::Active => "active",
+            TaskState::Preparing => "preparing",
             TaskState::Running => "running",
             TaskState::Succeeded => "succeeded",
             TaskState::Failed => "failed",
@@ -78,6 +79,56 @@ pub struct Task {
     pub instances: u32,
     /// Where it is.
     pub state: TaskState,
+    /// The exit code of its last run that ended on its own.
+    pub exit_code: Option<i32>,
+    /// A job's ordinary task, or its job manager.
+    pub role: TaskRole,
+}
+
+/// What a task is to its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskRole {
+    /// One of the job's tasks.
+    Task,
+    /// The job manager: queued ahead of every other task, its node is
+    /// removed last, and the job ends when it completes.
+    JobManager,
+}
+
+impl TaskRole {
+    /// As in `tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskRole::Task => "task",
+            TaskRole::JobManager => "job_manager",
+        }
+    }
+}
+
+impl Task {
+    /// A task of job `job` submitted at `now`, before it is queued.
+    pub fn new(job: u32, now: SimTime, duration: SimDuration, [slots, instances]: [u32; 2], role: TaskRole) -> Task {
+        Task {
+            job,
+            submit: now,
+            duration,
+            first_start: None,
+            end: None,
+            node: None,
+            attempts: 0,
+            failures: 0,
+            slots,
+            instances,
+            state: TaskState::Active,
+            exit_code: None,
+            role,
+        }
+    }
+
+    /// Whether it is on a node.
+    pub fn on_node(&self) -> bool {
+        matches!(self.state, TaskState::Preparing | TaskState::Running)
+    }
 }
 
 /// Queue order: higher job priority first, then lower task number (FIFO
@@ -125,6 +176,13 @@ pub struct Scheduler {
     pub(crate) multi: HashMap<u32, MultiRun>,
     /// Who waits for whom.
     pub(crate) deps: Dependencies,
+    /// Whether a job preparation task has failed anywhere yet: until then
+    /// every node is eligible for every job, and placement skips the check.
+    pub(crate) prep_failures_seen: bool,
+    /// Active tasks set aside because every node with room for them failed
+    /// their job's preparation: they would block the queue for good. They
+    /// go back when a node (re)starts.
+    pub(crate) parked: Vec<u32>,
 }
 
 impl Scheduler {
@@ -140,24 +198,12 @@ impl Scheduler {
         job: u32,
         now: SimTime,
         duration: SimDuration,
-        [slots, instances]: [u32; 2],
+        size: [u32; 2],
         id: Option<u32>,
         deps: &[IdRange],
     ) {
         let number = self.tasks.len() as u32;
-        self.tasks.push(Task {
-            job,
-            submit: now,
-            duration,
-            first_start: None,
-            end: None,
-            node: None,
-            attempts: 0,
-            failures: 0,
-            slots,
-            instances,
-            state: TaskState::Active,
-        });
+        self.tasks.push(Task::new(job, now, duration, size, TaskRole::Task));
         if id.is_none() && deps.is_empty() {
             return self.enqueue(number);
         }
@@ -196,14 +242,26 @@ impl Scheduler {
         if t.slots as usize >= self.buckets.len() {
             self.unplaceable += 1;
         } else {
-            let priority = self.priorities.get(t.job as usize).copied().unwrap_or(0);
+            let priority = match t.role {
+                // Above any job's priority (at most 1000).
+                TaskRole::JobManager => i16::MAX,
+                TaskRole::Task => self.priorities.get(t.job as usize).copied().unwrap_or(0),
+            };
             self.ready.push((priority, Reverse(task)));
         }
     }
 
     /// Tasks waiting in the queue, placeable or not.
     pub fn active_tasks(&self) -> u32 {
-        self.ready.len() as u32 + self.unplaceable
+        self.ready.len() as u32 + self.unplaceable + self.parked.len() as u32
+    }
+
+    /// Puts the parked tasks back in the queue: a node (re)started, and it
+    /// has prepared no job yet.
+    pub(crate) fn unpark(&mut self) {
+        for task in std::mem::take(&mut self.parked) {
+            self.enqueue(task);
+        }
     }
 
     /// `$ActiveTasks`: waiting tasks, placeable or not, counting each
@@ -252,15 +310,30 @@ impl Scheduler {
         }
     }
 
-    /// A node with at least `slots` free slots: the emptiest for `spread`,
-    /// the fullest for `pack`.
-    pub(crate) fn pick(&self, slots: u32) -> Option<u32> {
-        let mut fits = self.buckets.iter().enumerate().skip(slots as usize).filter(|(_, b)| !b.is_empty());
-        let bucket = match self.fill {
-            NodeFill::Pack => fits.next(),
-            NodeFill::Spread => fits.next_back(),
+    /// A node with at least `slots` free slots for a task of `job`: the
+    /// emptiest for `spread`, the fullest for `pack`, skipping nodes where
+    /// the job's preparation task failed.
+    /// With no job, any node with room will do.
+    pub(crate) fn pick(&self, nodes: &Nodes, slots: u32, job: Option<u32>) -> Option<u32> {
+        let fits = self.buckets.iter().skip(slots as usize);
+        match self.fill {
+            NodeFill::Pack => self.first_eligible(fits, nodes, job),
+            NodeFill::Spread => self.first_eligible(fits.rev(), nodes, job),
+        }
+    }
+
+    /// The last node of the first bucket holding a node eligible for `job`.
+    fn first_eligible<'a>(
+        &self,
+        mut buckets: impl Iterator<Item = &'a Vec<u32>>,
+        nodes: &Nodes,
+        job: Option<u32>,
+    ) -> Option<u32> {
+        let Some(job) = job.filter(|_| self.prep_failures_seen) else {
+            return buckets.find_map(|b| b.last().copied());
         };
-        bucket.and_then(|(_, b)| b.last().copied())
+        let eligible = |&i: &u32| nodes.get(i).is_some_and(|n| !n.prep_failed.contains(&job));
+        buckets.find_map(|b| b.iter().rev().copied().find(eligible))
     }
 
     /// Checks that every task is in exactly one place and that the
@@ -275,6 +348,12 @@ impl Scheduler {
             }
             Ok(())
         };
+        for &t in &self.parked {
+            mark(t, "parked")?;
+            if self.tasks[t as usize].state != TaskState::Active {
+                return Err(format!("task {t} is parked but {:?}", self.tasks[t as usize].state));
+            }
+        }
         for &(_, Reverse(t)) in self.ready.iter() {
             mark(t, "ready queue")?;
             if self.tasks[t as usize].state != TaskState::Active {
@@ -299,7 +378,7 @@ impl Scheduler {
             for p in &node.running {
                 mark(p.task, "a node")?;
                 running += 1;
-                if self.tasks[p.task as usize].state != TaskState::Running {
+                if !self.tasks[p.task as usize].on_node() {
                     return Err(format!("task {} is on a node but {:?}", p.task, self.tasks[p.task as usize].state));
                 }
             }
@@ -314,7 +393,7 @@ impl Scheduler {
         for (t, run) in &self.multi {
             let on =
                 run.nodes.iter().filter(|&&i| nodes.get(i).is_some_and(|n| n.running.iter().any(|p| p.task == *t)));
-            if on.count() != run.left as usize || self.tasks[*t as usize].state != TaskState::Running {
+            if on.count() != run.left as usize || !self.tasks[*t as usize].on_node() {
                 return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
             }
         }
@@ -330,7 +409,9 @@ impl Scheduler {
                 TaskState::Waiting => waiting += 1,
                 TaskState::Blocked => blocked += 1,
                 TaskState::Terminated => terminated += 1,
-                TaskState::Active | TaskState::Running if !seen[t] => return Err(format!("task {t} is lost")),
+                TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[t] => {
+                    return Err(format!("task {t} is lost"));
+                }
                 _ => {}
             }
         }
@@ -363,29 +444,47 @@ impl Simulation {
                 }
                 continue;
             }
-            let Some(node) = self.sched.pick(t.slots) else { break };
+            let Some(node) = self.sched.pick(&self.nodes, t.slots, Some(t.job)) else {
+                if self.sched.prep_failures_seen && self.sched.pick(&self.nodes, t.slots, None).is_some() {
+                    self.sched.ready.pop();
+                    self.sched.parked.push(task);
+                    continue;
+                }
+                break;
+            };
             self.sched.ready.pop();
             self.start(task, node, true);
         }
     }
 
-    /// Starts `task` (or one instance of it) on node `index`; `first`
-    /// counts an attempt (once per run of a multi-instance task).
+    /// Starts `task` (or one instance of it) on node `index`, with its
+    /// job's preparation task first if the node needs it; `first` counts an
+    /// attempt (once per run of a multi-instance task).
     pub(crate) fn start(&mut self, task: u32, index: u32, first: bool) {
         let now = self.q.now();
         let prep = self.preparation(task, index);
         let t = &mut self.sched.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
-        let duration = SimDuration(t.duration.as_millis().saturating_add(prep.as_millis()));
-        t.state = TaskState::Running;
+        let end = match prep {
+            Some((took, ok)) => {
+                // An instance of a multi-instance task may already run elsewhere.
+                if t.state != TaskState::Running {
+                    t.state = TaskState::Preparing;
+                }
+                self.q.schedule_in(took, Event::PrepEnded { node: index, task, ok })
+            }
+            None => {
+                t.state = TaskState::Running;
+                self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task })
+            }
+        };
         if first {
             t.attempts = t.attempts.saturating_add(1);
         }
         t.first_start.get_or_insert(now);
-        let end = self.q.schedule_in(duration, Event::TaskEnd { node: index, task });
         let Some(node) = self.nodes.get_mut(index) else { return };
         t.node = Some(node.id);
-        node.running.push(Placement { task, end });
+        node.running.push(Placement { task, end, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
             node.busy_since = now;
@@ -428,12 +527,16 @@ impl Simulation {
             }
             return self.schedule();
         }
-        let t = &self.sched.tasks[task as usize];
-        let j = &self.scenario.jobs[t.job as usize];
-        let failed =
-            j.failure_probability > 0.0 && self.rngs.failures[t.job as usize].random_bool(j.failure_probability);
-        let retry = failed && (j.max_task_retry_count < 0 || i32::from(t.failures) < j.max_task_retry_count);
+        let (job, role) = (self.sched.tasks[task as usize].job as usize, self.sched.tasks[task as usize].role);
+        let j = &self.scenario.jobs[job];
+        let code = match (role, &j.manager) {
+            (TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut self.rngs.job_tasks)),
+            _ => j.exit_codes.draw(&mut self.rngs.failures[job]),
+        };
+        let failed = code != 0;
         let t = &mut self.sched.tasks[task as usize];
+        t.exit_code = Some(code);
+        let retry = failed && (j.max_task_retry_count < 0 || i32::from(t.failures) < j.max_task_retry_count);
         if failed {
             t.failures = t.failures.saturating_add(1);
         }
@@ -461,7 +564,11 @@ impl Simulation {
             self.sched.failed += 1;
             self.metrics.failed_in_interval += 1;
         }
+        let (role, job) = (t.role, t.job);
         self.sched.resolve(task, succeeded);
+        if role == TaskRole::JobManager {
+            self.end_job(job);
+        }
     }
 
     /// Stops every task on a node now: back to the queue (`requeue`, and

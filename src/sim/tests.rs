@@ -6,10 +6,11 @@
 
 use std::path::Path;
 
+use super::jobs::JobTaskKind;
 use super::metrics::TimelineRow;
 use super::node::{NodeState, Priority};
 use super::pool::{AllocationState, ResizeErrorCode};
-use super::scheduler::TaskState;
+use super::scheduler::{TaskRole, TaskState};
 use super::*;
 use crate::formula::builtins::Metric;
 
@@ -626,7 +627,7 @@ fn a_job_preparation_task_runs_once_per_node_before_the_jobs_first_task() {
         target_dedicated = 1
         node_actions = [{ at = "40m", node = 0, action = "reboot", duration = "1m" }]
         [[jobs]]
-        preparation_time = "2m"
+        preparation = { duration = "2m" }
         tasks = [{ duration = "10m", count = 3 }, { at = "50m", duration = "10m" }]
         [[jobs]]
         tasks = [{ at = "1m", duration = "1m" }]
@@ -635,4 +636,135 @@ fn a_job_preparation_task_runs_once_per_node_before_the_jobs_first_task() {
     // Prepared 4–6 min before the first task; again after the reboot.
     let expected = [(4, 16), (16, 26), (26, 36), (36, 37), (50, 62)];
     assert_eq!(runs, expected.map(|(s, e)| (Some(min(s)), Some(min(e)))));
+    assert_eq!(
+        job_tasks(&out),
+        [(JobTaskKind::Preparation, 0, 4, 6, true), (JobTaskKind::Preparation, 0, 50, 52, true)]
+    );
+    // Preparing holds the slot and counts as running.
+    assert_eq!((row(&out, min(5)).running_tasks, dedicated(&out, min(5))), (1, vec![("running", 1)]));
+}
+
+/// (kind, node, start min, end min, succeeded) of every job task run.
+fn job_tasks(out: &Output) -> Vec<(JobTaskKind, u32, u64, u64, bool)> {
+    out.job_tasks.iter().map(|r| (r.kind, r.node, r.start.0 / 60_000, r.end.0 / 60_000, r.succeeded)).collect()
+}
+
+#[test]
+fn a_failed_job_preparation_requeues_the_task_and_bars_the_node_from_that_job_only() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 2
+        [[jobs]]
+        preparation = { duration = "2m", failure_probability = 1.0 }
+        tasks = [{ duration = "5m" }]
+        [[jobs]]
+        tasks = [{ at = "10m", duration = "5m", count = 2 }]
+    "#);
+    // Node 0 fails the preparation at 4–6, node 1 at 6–8; then no node may
+    // run the job, so its task stays active without blocking the other job.
+    let failed = [(JobTaskKind::Preparation, 0, 4, 6, false), (JobTaskKind::Preparation, 1, 6, 8, false)];
+    assert_eq!(job_tasks(&out), failed);
+    let t = &out.tasks[0];
+    assert_eq!((t.state, t.first_start, t.attempts, t.failures), (TaskState::Active, Some(min(4)), 2, 0));
+    assert_eq!((row(&out, min(9)).active_tasks, row(&out, min(9)).running_tasks), (1, 0));
+    assert_eq!(ends(&out)[1..], [(TaskState::Succeeded, Some(min(15)), 1); 2]);
+    assert_eq!((row(&out, min(12)).active_tasks, row(&out, min(12)).running_tasks), (1, 2));
+}
+
+#[test]
+fn job_release_tasks_run_where_the_job_was_prepared_when_it_ends_and_hold_a_leaving_node() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        resizes = [{ at = "22m", target_dedicated = 0 }]
+        [[jobs]]
+        max_wall_clock_time = "20m"
+        preparation = { duration = "1m" }
+        release = { duration = "5m" }
+        tasks = [{ duration = "30m" }]
+    "#);
+    assert_eq!(job_tasks(&out), [(JobTaskKind::Preparation, 0, 4, 5, true), (JobTaskKind::Release, 0, 20, 25, true)]);
+    assert_eq!(ends(&out), [(TaskState::Failed, Some(min(20)), 1)]);
+    assert_eq!(dedicated(&out, min(24)), [("leavingpool", 1)]);
+    assert_eq!(dedicated(&out, min(26)), []);
+    assert_eq!(out.charged_seconds, [22 * 60, 0]);
+}
+
+#[test]
+fn the_job_manager_runs_first_restarts_first_and_ends_its_job() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        priority = 100
+        tasks = [{ duration = "10m", count = 2 }]
+        [[jobs]]
+        priority = -5
+        max_task_retry_count = 1
+        manager = { duration = "15m", failure_probability = 1.0 }
+        tasks = [{ duration = "5m" }]
+    "#);
+    // Task 0 is the manager, queued when the job is created; it runs ahead
+    // of the priority-100 job at 4–19, fails, reruns ahead again at 19–34,
+    // fails for good, and its job ends with it.
+    let m = &out.tasks[0];
+    assert_eq!((m.role, m.state, m.attempts, m.end), (TaskRole::JobManager, TaskState::Failed, 2, Some(min(34))));
+    assert_eq!(ends(&out)[1..3], [(TaskState::Succeeded, Some(min(44)), 1), (TaskState::Succeeded, Some(min(54)), 1)]);
+    assert_eq!(ends(&out)[3], (TaskState::Terminated, Some(min(34)), 0));
+}
+
+#[test]
+fn a_shrink_removes_the_job_managers_node_last() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 2
+        resizes = [{ at = "10m", target_dedicated = 1 }]
+        node_actions = [{ at = "5m", node = 0, action = "reboot", duration = "1m" }]
+        [[jobs]]
+        manager = { duration = "40m" }
+        [[jobs]]
+        tasks = [{ duration = "30m" }]
+    "#);
+    // The manager starts on node 0 at 4, is requeued by the reboot and
+    // starts there again at 6: node 0 has done less work than node 1 (busy
+    // since 4), which the shrink would otherwise remove first.
+    assert_eq!(dedicated(&out, min(11)), [("running", 1)]);
+    let (m, t) = (&out.tasks[0], &out.tasks[1]);
+    assert_eq!((m.state, m.end, m.node), (TaskState::Succeeded, Some(min(46)), Some(0)));
+    assert_eq!((t.state, t.attempts, t.node), (TaskState::Running, 2, Some(0)), "requeued at 10, rerun from 46");
+}
+
+#[test]
+fn exit_codes_come_from_the_jobs_distribution_and_non_zero_is_a_failure() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        exit_codes = { 3 = 1 }
+        max_task_retry_count = 1
+        tasks = [{ duration = "5m" }]
+        [[jobs]]
+        exit_codes = { 0 = 1, 7 = 0 }
+        tasks = [{ duration = "5m" }]
+    "#);
+    let codes: Vec<_> = out.tasks.iter().map(|t| (t.state, t.exit_code, t.attempts)).collect();
+    assert_eq!(codes, [(TaskState::Failed, Some(3), 2), (TaskState::Succeeded, Some(0), 1)]);
+}
+
+#[test]
+fn a_failed_node_is_unusable_its_tasks_requeued_until_a_reimage() {
+    let out = node_action(
+        r#"{ at = "10m", node = 0, action = "fail" }, { at = "20m", node = 0, action = "reimage", duration = "2m" }"#,
+    );
+    assert_eq!(dedicated(&out, min(11)), [("unusable", 1)]);
+    assert_eq!((row(&out, min(11)).active_tasks, row(&out, min(11)).running_tasks), (1, 0));
+    assert_eq!(dedicated(&out, min(21)), [("reimaging", 1)]);
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(52)), 2)], "requeued at 10, rerun 22–52 min");
+    // Billed throughout: 3 min to the end.
+    assert_eq!(out.charged_seconds, [57 * 60, 0]);
 }

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 
 use crate::support::{cli, scratch_dir};
 
-const FILES: [&str; 4] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "summary.json"];
+const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -162,6 +162,8 @@ node_actions = [
   {{ at = "100m", node = 2, action = "enable_scheduling" }},
   {{ at = "150m", node = 3, action = "remove", deallocation = "{option}" }},
   {{ at = "3h", node = 4, action = "disable_scheduling" }},
+  {{ at = "100m", node = 5, action = "fail" }},
+  {{ at = "130m", node = 5, action = "reimage" }},
 ]
 preemption = {{ rate_per_node_hour = {preempt}, recovery = {{ dist = "uniform", min = "1m", max = "20m" }} }}
 {scaling}
@@ -175,13 +177,17 @@ retention = "15m"
 generate = [{{ kind = "poisson", rate_per_hour = 40, duration = {{ dist = "lognormal", median = "10m", sigma = 0.8 }}, slots = 2 }}]
 [[jobs]]
 priority = -5
+exit_codes = {{ 0 = 9, 3 = 1 }}
+max_task_retry_count = 2
+manager = {{ duration = "150m", failure_probability = {failure} }}
 tasks = [{{ at = "10m", duration = {{ dist = "normal", mean = "20m", std_dev = "10m" }}, count = 30 }}]
 generate = [{{ kind = "bursty", mean_gap = "1h", size = 25, duration = "12m" }}]
 [[jobs]]
 priority = 2
 failure_probability = {failure}
 max_wall_clock_time = "{wall_clock_m}m"
-preparation_time = {{ dist = "uniform", min = "0s", max = "3m" }}
+preparation = {{ duration = {{ dist = "uniform", min = "0s", max = "3m" }}, failure_probability = {failure} }}
+release = {{ duration = {{ dist = "uniform", min = "0s", max = "2m" }} }}
 tasks = [
   {{ id = 30, at = "1m", duration = "5m", count = 5, depends_on = [4, "10..12"] }},
   {{ id = 1, at = "5m", duration = "10m", count = 3 }},
