@@ -15,6 +15,7 @@
 
 use autoscale_runtime::DeallocationOption;
 
+use super::agents::Request;
 use super::node::NodeState;
 use super::{Event, Simulation};
 use crate::scenario::NodeActionKind;
@@ -86,6 +87,9 @@ impl Simulation {
         let Some(i) = node.pending.take() else { return };
         // A restarted node prepares every job again.
         self.forget_jobs(index);
+        if let Some(node) = self.node_ref(index) {
+            self.request(Request::Reset(node));
+        }
         let Some(node) = self.nodes.get_mut(index) else { return };
         let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };
         let state = if action.action == NodeActionKind::Reimage {

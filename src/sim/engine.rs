@@ -242,6 +242,12 @@ impl<E> Queue<E> {
         Some((entry.time, entry.event))
     }
 
+    /// Moves the clock to `t` with no event (real agents report between
+    /// events); the clock never runs backwards.
+    pub fn advance_to(&mut self, t: SimTime) {
+        self.now = self.now.max(t);
+    }
+
     /// Removes the next live event if it is due at or before `limit`.
     pub fn pop_until(&mut self, limit: SimTime) -> Option<(SimTime, E)> {
         match self.peek_time() {

@@ -16,6 +16,7 @@
 
 use std::cmp::Reverse;
 
+use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
 use super::node::{Placement, Release};
 use super::scheduler::{Task, TaskRole, TaskState};
@@ -96,9 +97,13 @@ impl Simulation {
         self.job_tasks.push(run);
         if ok {
             node.prepared.push(job);
-            *p =
-                Placement { task, end: self.q.schedule_in(duration, Event::TaskEnd { node: index, task }), since: now };
+            let end = match self.requests {
+                None => Some(self.q.schedule_in(duration, Event::TaskEnd { node: index, task })),
+                Some(_) => None,
+            };
+            *p = Placement { task, end, preparing: false, since: now };
             self.sched.tasks[task as usize].state = TaskState::Running;
+            self.request_run(index, Work::Task { task });
             return;
         }
         node.prep_failed.push(job);
@@ -189,16 +194,20 @@ impl Simulation {
 
     /// Runs job `job`'s release task on every node that prepared it.
     fn start_releases(&mut self, job: u32) {
-        let Some(release) = self.scenario.jobs.get(job as usize).and_then(|j| j.release.as_ref()) else { return };
+        let Some(release) = self.scenario.jobs.get(job as usize).and_then(|j| j.release.clone()) else { return };
         let now = self.q.now();
         let prepared: Vec<u32> = self.nodes.iter().filter(|(_, n)| n.prepared.contains(&job)).map(|(i, _)| i).collect();
         for index in prepared {
             let (took, ok) = release.run(&mut self.rngs.job_tasks);
-            let end = self.q.schedule_in(took, Event::ReleaseEnded { node: index, job, ok });
+            let end = match self.requests {
+                None => Some(self.q.schedule_in(took, Event::ReleaseEnded { node: index, job, ok })),
+                Some(_) => None,
+            };
             if let Some(node) = self.nodes.get_mut(index) {
                 node.prepared.retain(|&p| p != job);
                 node.releases.push(Release { job, end, since: now });
             }
+            self.request_run(index, Work::Release { job });
         }
     }
 
@@ -222,8 +231,16 @@ impl Simulation {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.prepared.clear();
         node.prep_failed.clear();
-        for r in std::mem::take(&mut node.releases) {
-            self.q.cancel(r.end);
+        let releases = std::mem::take(&mut node.releases);
+        for r in releases {
+            match r.end {
+                Some(end) => self.q.cancel(end),
+                None => {
+                    if let Some(node) = self.node_ref(index) {
+                        self.request(Request::Kill(node, Work::Release { job: r.job }));
+                    }
+                }
+            }
         }
     }
 }

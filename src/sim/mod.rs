@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+pub mod agents;
 pub mod autoscale;
 pub mod cost;
 pub mod deps;
@@ -190,6 +191,9 @@ pub struct Simulation {
     ended_jobs: Vec<bool>,
     /// Job preparation and release runs so far.
     job_tasks: Vec<JobTaskRun>,
+    /// With real agents, the requests the driver has not taken yet; none
+    /// when agents are simulated.
+    requests: Option<Vec<agents::Request>>,
 }
 
 impl Simulation {
@@ -275,6 +279,7 @@ impl Simulation {
             rngs,
             ended_jobs: Vec::new(),
             job_tasks: Vec::new(),
+            requests: None,
         };
         sim.submit_managers();
         sim

@@ -6,8 +6,22 @@
 //! requeues the task.
 
 use super::Simulation;
+use super::agents::{Request, Work};
 use super::engine::SimTime;
 use super::scheduler::MultiRun;
+
+/// What the end of one instance means for its task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InstanceEnd {
+    /// Other instances still run: the task is not done.
+    Others,
+    /// It was the last (or only) one; `failure` is the first non-zero exit
+    /// code an agent reported for another instance.
+    Last {
+        /// That code, if any.
+        failure: Option<i32>,
+    },
+}
 
 impl Simulation {
     /// Starts the multi-instance task at the head of the queue if enough
@@ -38,24 +52,28 @@ impl Simulation {
         for (k, &node) in nodes.iter().enumerate() {
             self.start(task, node, k == 0);
         }
-        self.sched.multi.insert(task, MultiRun { nodes, left: n });
+        self.sched.multi.insert(task, MultiRun { nodes, left: n, failure: None });
         true
     }
 
     /// An instance of `task` ended on its own (already taken off its
-    /// node). True when other instances still run: the task is not done.
-    pub(crate) fn instance_ended(&mut self, task: u32) -> bool {
+    /// node), with the exit code a real agent reported, if any.
+    pub(crate) fn instance_ended(&mut self, task: u32, reported: Option<i32>) -> InstanceEnd {
         // The common case, on the hot path: no multi-instance task runs.
         if self.sched.multi.is_empty() {
-            return false;
+            return InstanceEnd::Last { failure: None };
         }
-        let Some(run) = self.sched.multi.get_mut(&task) else { return false };
+        let Some(run) = self.sched.multi.get_mut(&task) else { return InstanceEnd::Last { failure: None } };
+        if run.failure.is_none() {
+            run.failure = reported.filter(|&code| code != 0);
+        }
         run.left -= 1;
         if run.left > 0 {
-            return true;
+            return InstanceEnd::Others;
         }
+        let failure = run.failure;
         self.sched.multi.remove(&task);
-        false
+        InstanceEnd::Last { failure }
     }
 
     /// Stops `task`'s run early: on node `index`, and on the nodes of its
@@ -69,9 +87,19 @@ impl Simulation {
         };
         let mut emptied = Vec::new();
         for node in nodes {
-            let end = self.nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).map(|p| p.end);
-            let Some(end) = end else { continue };
-            self.q.cancel(end);
+            let Some(p) = self.nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).copied() else {
+                continue;
+            };
+            match p.end {
+                Some(end) => self.q.cancel(end),
+                None => {
+                    let job = self.sched.tasks[task as usize].job;
+                    let work = if p.preparing { Work::Preparation { job, task } } else { Work::Task { task } };
+                    if let Some(r) = self.node_ref(node) {
+                        self.request(Request::Kill(r, work));
+                    }
+                }
+            }
             if self.unplace(task, node, now) && node != index {
                 emptied.push(node);
             }

@@ -132,8 +132,11 @@ impl NodeState {
 pub struct Placement {
     /// The task.
     pub task: u32,
-    /// The end of its current step, to cancel when the task is stopped early.
-    pub end: EventId,
+    /// The end of its current step, to cancel when the task is stopped
+    /// early; none when a real agent runs it and reports its end.
+    pub end: Option<EventId>,
+    /// Whether its current step is its job's preparation task.
+    pub preparing: bool,
     /// When its current step started.
     pub since: SimTime,
 }
@@ -143,8 +146,9 @@ pub struct Placement {
 pub struct Release {
     /// The job.
     pub job: u32,
-    /// Its end, to cancel if the node goes first.
-    pub end: EventId,
+    /// Its end, to cancel if the node goes first; none when a real agent
+    /// runs it.
+    pub end: Option<EventId>,
     /// When it started.
     pub since: SimTime,
 }
@@ -336,6 +340,16 @@ impl Nodes {
         self.cpu_sum = self.cpu_sum + after - before;
         node.memory_mib = node.memory_mib.saturating_add_signed(memory_mib);
         self.memory_sum = self.memory_sum.saturating_add_signed(memory_mib);
+    }
+
+    /// Sets a node's usage as a real agent measured it: CPU in percent of
+    /// the node, memory in MiB.
+    pub fn set_usage(&mut self, index: u32, cpu_percent: f64, memory_mib: f64) {
+        let Some(node) = self.get(index) else { return };
+        let cpu = (cpu_percent.clamp(0.0, 100.0) * f64::from(self.slots_per_node)).round() as i64;
+        let memory = memory_mib.max(0.0).round() as i64;
+        let (cpu_was, memory_was) = (i64::from(node.cpu_load), node.memory_mib as i64);
+        self.add_usage(index, cpu - cpu_was, memory - memory_was);
     }
 
     /// Nodes of `priority` in `state`.

@@ -5,6 +5,7 @@
 use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
+use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
 use super::node::{NodeState, Priority};
 use super::scheduler::TaskRole;
@@ -169,6 +170,15 @@ impl Simulation {
         let timeout = self.scenario.pool.resize_timeout;
         for _ in 0..n {
             let index = self.nodes.create(p);
+            if self.real() {
+                // Allocated when a machine takes it, if one does in time.
+                let timer = self.q.schedule_in(timeout, Event::AllocationTimedOut(index));
+                self.set_timer(index, timer);
+                if let Some(node) = self.node_ref(index) {
+                    self.request(Request::Allocate(node));
+                }
+                continue;
+            }
             let took = self.scenario.pool.allocation_time.sample(&mut self.rngs.allocation);
             let timer = if took > timeout {
                 self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
@@ -201,7 +211,11 @@ impl Simulation {
     fn start_booting(&mut self, index: u32) {
         let now = self.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
-        let boot = self.scenario.pool.boot_time.sample(&mut self.rngs.boot);
+        // A real agent's machine is already up.
+        let boot = match self.real() {
+            true => SimDuration::ZERO,
+            false => self.scenario.pool.boot_time.sample(&mut self.rngs.boot),
+        };
         let timer = self.q.schedule_in(boot, Event::Booted(index));
         self.set_timer(index, timer);
         let rate = match &self.scenario.pool.preemption {
@@ -237,26 +251,38 @@ impl Simulation {
     /// the pool waits for its success.
     pub(crate) fn on_booted(&mut self, index: u32) {
         self.clear_timer(index);
-        if let Some(st) = &self.scenario.pool.start_task
-            && st.wait_for_success
-        {
+        let Some(st) = &self.scenario.pool.start_task else { return self.make_ready(index) };
+        let wait = st.wait_for_success;
+        if self.real() {
+            // The agent reports its end, awaited only with waitForSuccess.
+            self.request_run(index, Work::StartTask);
+        } else if wait {
             let took = st.duration.sample(&mut self.rngs.start_task);
-            self.nodes.set_state(index, NodeState::WaitingForStartTask, self.q.now());
             let timer = self.q.schedule_in(took, Event::StartTaskEnded(index));
-            return self.set_timer(index, timer);
+            self.set_timer(index, timer);
         }
-        self.make_ready(index);
+        if wait {
+            self.nodes.set_state(index, NodeState::WaitingForStartTask, self.q.now());
+        } else {
+            self.make_ready(index);
+        }
+    }
+
+    /// A simulated start task ended: success is drawn.
+    pub(crate) fn on_start_task_ended(&mut self, index: u32) {
+        self.clear_timer(index);
+        let p = self.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
+        let failed = p > 0.0 && self.rngs.start_task.random_bool(p);
+        self.start_task_ended(index, !failed);
     }
 
     /// The start task ended: the node takes tasks, or on failure stays
     /// `starttaskfailed` — billed, unusable, never given a task.
-    pub(crate) fn on_start_task_ended(&mut self, index: u32) {
-        self.clear_timer(index);
-        let p = self.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
-        if p > 0.0 && self.rngs.start_task.random_bool(p) {
-            self.nodes.set_state(index, NodeState::StartTaskFailed, self.q.now());
-        } else {
+    pub(crate) fn start_task_ended(&mut self, index: u32, ok: bool) {
+        if ok {
             self.make_ready(index);
+        } else {
+            self.nodes.set_state(index, NodeState::StartTaskFailed, self.q.now());
         }
     }
 
@@ -279,6 +305,9 @@ impl Simulation {
             return;
         }
         self.forget_jobs(index);
+        if let Some(node) = self.node_ref(index) {
+            self.request(Request::Reset(node));
+        }
         let Some(node) = self.nodes.get_mut(index) else { return };
         if let Some(timer) = node.timer.take() {
             self.q.cancel(timer);
@@ -438,6 +467,9 @@ impl Simulation {
     /// Takes a node out of the pool now, cancelling what it had pending.
     fn drop_node(&mut self, index: u32) {
         self.forget_jobs(index);
+        if let Some(node) = self.node_ref(index) {
+            self.request(Request::Free(node));
+        }
         let Some(node) = self.nodes.get_mut(index) else { return };
         let timers = [node.timer.take(), node.preempt_timer.take()];
         for timer in timers.into_iter().flatten() {

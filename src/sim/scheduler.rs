@@ -10,8 +10,10 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
 
+use super::agents::Work;
 use super::deps::{Admission, Dependencies};
 use super::engine::{SimDuration, SimTime};
+use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
 use super::{Event, Simulation};
 use crate::scenario::{IdRange, NodeFill};
@@ -143,6 +145,9 @@ pub struct MultiRun {
     pub nodes: Vec<u32>,
     /// Instances still running.
     pub left: u32,
+    /// The first non-zero exit code a real agent reported for an
+    /// instance: any instance's failure fails the task.
+    pub failure: Option<i32>,
 }
 
 /// Every task, and where the active ones wait.
@@ -465,17 +470,18 @@ impl Simulation {
         let prep = self.preparation(task, index);
         let t = &mut self.sched.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
+        let real = self.requests.is_some();
         let end = match prep {
             Some((took, ok)) => {
                 // An instance of a multi-instance task may already run elsewhere.
                 if t.state != TaskState::Running {
                     t.state = TaskState::Preparing;
                 }
-                self.q.schedule_in(took, Event::PrepEnded { node: index, task, ok })
+                (!real).then(|| self.q.schedule_in(took, Event::PrepEnded { node: index, task, ok }))
             }
             None => {
                 t.state = TaskState::Running;
-                self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task })
+                (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }))
             }
         };
         if first {
@@ -484,17 +490,27 @@ impl Simulation {
         t.first_start.get_or_insert(now);
         let Some(node) = self.nodes.get_mut(index) else { return };
         t.node = Some(node.id);
-        node.running.push(Placement { task, end, since: now });
+        node.running.push(Placement { task, end, preparing: prep.is_some(), since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
             node.busy_since = now;
             self.nodes.set_state(index, NodeState::Running, now);
         }
         self.sched.set_free_slots(&mut self.nodes, index, free);
-        let j = &self.scenario.jobs[job];
-        self.nodes.add_usage(index, i64::from(j.cpu_percent), j.memory_mib as i64);
+        // A real agent measures its usage instead.
+        if !real {
+            let j = &self.scenario.jobs[job];
+            self.nodes.add_usage(index, i64::from(j.cpu_percent), j.memory_mib as i64);
+        }
         self.sched.running += 1;
         self.metrics.running_changed(now, self.sched.running);
+        if real {
+            let work = match prep {
+                Some(_) => Work::Preparation { job: job as u32, task },
+                None => Work::Task { task },
+            };
+            self.request_run(index, work);
+        }
     }
 
     /// Takes a task off its node, freeing its slots and usage; returns
@@ -506,7 +522,9 @@ impl Simulation {
         };
         let j = &self.scenario.jobs[job];
         let retention = now + j.retention;
-        self.nodes.add_usage(index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
+        if !self.real() {
+            self.nodes.add_usage(index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
+        }
         self.sched.running -= 1;
         self.metrics.running_changed(now, self.sched.running);
         let Some(node) = self.nodes.get_mut(index) else { return true };
@@ -517,21 +535,29 @@ impl Simulation {
         empty
     }
 
-    /// A task's run ended on its own: success or failure, then retry.
+    /// A simulated task's run ended: its exit code is drawn.
     pub(crate) fn on_task_end(&mut self, index: u32, task: u32) {
+        self.task_ended(index, task, None);
+    }
+
+    /// A task's run (or one instance's) ended on its own, with the exit
+    /// code a real agent `reported` or else one drawn once the last
+    /// instance ends: success or failure, then retry.
+    pub(crate) fn task_ended(&mut self, index: u32, task: u32, reported: Option<i32>) {
         let now = self.q.now();
         let empty = self.unplace(task, index, now);
-        if self.instance_ended(task) {
+        let InstanceEnd::Last { failure } = self.instance_ended(task, reported) else {
             if empty {
                 self.node_emptied(index);
             }
             return self.schedule();
-        }
+        };
         let (job, role) = (self.sched.tasks[task as usize].job as usize, self.sched.tasks[task as usize].role);
         let j = &self.scenario.jobs[job];
-        let code = match (role, &j.manager) {
-            (TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut self.rngs.job_tasks)),
-            _ => j.exit_codes.draw(&mut self.rngs.failures[job]),
+        let code = match (failure.or(reported), role, &j.manager) {
+            (Some(code), ..) => code,
+            (None, TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut self.rngs.job_tasks)),
+            (None, ..) => j.exit_codes.draw(&mut self.rngs.failures[job]),
         };
         let failed = code != 0;
         let t = &mut self.sched.tasks[task as usize];
