@@ -116,6 +116,21 @@ impl Simulation {
         self.end
     }
 
+    /// Whether the workload is over: no task will arrive, and every task
+    /// and job release task has finished (or can never run). A run with
+    /// real agents stops there rather than wait, on the wall clock, for a
+    /// scenario end with nothing left to do.
+    pub fn workload_done(&self) -> bool {
+        let s = &self.sched;
+        self.sources_live == 0
+            && s.running == 0
+            && s.ready.is_empty()
+            && s.parked.is_empty()
+            && s.unplaceable == 0
+            && s.deps.waiting() == 0
+            && self.nodes.iter().all(|(_, n)| n.releases.is_empty())
+    }
+
     /// Delivers every event due by `t`, then moves the clock to `t` (never
     /// back, never past the end), so that reports arriving now are handled
     /// at the right instant.
@@ -366,5 +381,31 @@ mod tests {
         let out = farm.drive(sim, None);
         assert!(out.resize_errors.iter().any(|e| e.code == crate::sim::pool::ResizeErrorCode::AllocationTimedout));
         assert!(out.tasks.iter().all(|t| t.state == TaskState::Active));
+    }
+
+    #[test]
+    fn the_workload_is_done_when_nothing_more_arrives_and_every_task_finished() {
+        let text = |slots: u32| {
+            format!(
+                r#"
+                duration = "1h"
+                [pool]
+                vm = {{ cores = 1, dedicated_price = 1.0 }}
+                target_dedicated = 1
+                [[jobs]]
+                tasks = [{{ duration = "5m" }}, {{ at = "20m", duration = "5m", slots = {slots} }}]
+                "#
+            )
+        };
+        let scenario = |t: &str| Scenario::from_toml(t, "t.toml", "t", Path::new(".")).unwrap();
+        let mut sim = Simulation::new(scenario(&text(1)), None);
+        sim.advance_to(SimTime(10 * 60_000));
+        assert!(!sim.workload_done(), "a task is still to arrive");
+        sim.advance_to(SimTime(30 * 60_000));
+        assert!(sim.workload_done());
+        // A task that no node can ever fit keeps the workload going.
+        let mut sim = Simulation::new(scenario(&text(2)), None);
+        sim.advance_to(SimTime(30 * 60_000));
+        assert!(!sim.workload_done());
     }
 }

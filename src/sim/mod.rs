@@ -194,6 +194,8 @@ pub struct Simulation {
     /// With real agents, the requests the driver has not taken yet; none
     /// when agents are simulated.
     requests: Option<Vec<agents::Request>>,
+    /// Sources with arrivals still to come.
+    sources_live: u32,
 }
 
 impl Simulation {
@@ -236,6 +238,7 @@ impl Simulation {
             q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
         }
         let mut sources = Vec::new();
+        let mut sources_live = 0;
         for (j, job) in scenario.jobs.iter_mut().enumerate() {
             if let Some(limit) = job.max_wall_clock_time {
                 q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
@@ -245,6 +248,7 @@ impl Simulation {
                 let mut source = Source::new(number, j as u32, spec, seed, end);
                 if let Some(t) = source.first() {
                     q.schedule(t, Event::Arrival(number));
+                    sources_live += 1;
                 }
                 sources.push(source);
             }
@@ -280,6 +284,7 @@ impl Simulation {
             ended_jobs: Vec::new(),
             job_tasks: Vec::new(),
             requests: None,
+            sources_live,
         };
         sim.submit_managers();
         sim
@@ -382,6 +387,7 @@ impl Simulation {
         let job = source.job;
         // An ended job takes no more tasks, and its sources stop.
         if self.ended_jobs.get(job as usize).copied().unwrap_or(false) {
+            self.sources_live -= 1;
             return;
         }
         let (mut batch, next) = source.fire(now);
@@ -390,8 +396,9 @@ impl Simulation {
             let id = batch.id.map(|first| first + k);
             self.sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
         }
-        if let Some(t) = next {
-            self.q.schedule(t, Event::Arrival(s));
+        match next {
+            Some(t) => _ = self.q.schedule(t, Event::Arrival(s)),
+            None => self.sources_live -= 1,
         }
         self.schedule();
     }
