@@ -19,7 +19,7 @@
 use super::Simulation;
 use super::engine::SimTime;
 use super::node::NodeState;
-use super::scheduler::TaskState;
+use super::scheduler::{Task, TaskState};
 
 /// A node, as requests and reports name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -114,6 +114,17 @@ impl Simulation {
     /// The end of the run.
     pub fn end(&self) -> SimTime {
         self.end
+    }
+
+    /// Ends the run now rather than at the scenario's end: the books
+    /// close at this instant.
+    pub fn stop_now(&mut self) {
+        self.end = self.q.now();
+    }
+
+    /// Task `n` (by submission number), if submitted.
+    pub fn task(&self, n: u32) -> Option<&Task> {
+        self.sched.tasks.get(n as usize)
     }
 
     /// Whether the workload is over: no task will arrive, and every task
@@ -403,6 +414,10 @@ mod tests {
         assert!(!sim.workload_done(), "a task is still to arrive");
         sim.advance_to(SimTime(30 * 60_000));
         assert!(sim.workload_done());
+        // Stopped there, the books close there: billed from 3 to 30 min.
+        sim.stop_now();
+        let out = sim.finish();
+        assert_eq!((out.duration, out.charged_seconds), (SimDuration::from_mins(30), [27 * 60, 0]));
         // A task that no node can ever fit keeps the workload going.
         let mut sim = Simulation::new(scenario(&text(2)), None);
         sim.advance_to(SimTime(30 * 60_000));

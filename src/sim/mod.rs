@@ -415,7 +415,7 @@ impl Simulation {
             name: self.scenario.name.clone(),
             seed: self.seed,
             start: self.scenario.start,
-            duration: self.scenario.duration,
+            duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: self.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
             timeline: self.metrics.timeline,
