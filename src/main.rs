@@ -131,7 +131,7 @@ enum Command {
     ///
     /// Runs every formula on every seed in parallel and prints, per formula,
     /// the mean cost with its 95 % confidence interval, node-hours, queue
-    /// waits, makespan, failed evaluations and requeues, then which cost
+    /// waits, makespan, failed evaluations and requeued task-hours, then which cost
     /// differences from the first formula are significant (paired t-test).
     #[command(
         after_help = "Examples:\n  autoscale-sim compare simulations/bursty-day.toml --formula simulations/formulas/pending-tasks.formula --formula simulations/formulas/cpu.formula --seeds 20"

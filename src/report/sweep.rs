@@ -178,8 +178,8 @@ pub struct RunRow {
     pub unfinished: u64,
     /// Failed evaluations.
     pub failed_evaluations: u64,
-    /// Requeued runs.
-    pub requeues: u64,
+    /// Task-hours lost to requeues.
+    pub requeued_hours: f64,
 }
 
 /// The result of a sweep or a merge: every run, in run order.
@@ -237,7 +237,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
                 makespan_s: r.makespan_s,
                 unfinished: r.unfinished,
                 failed_evaluations: r.failed_evaluations,
-                requeues: r.requeues,
+                requeued_hours: r.requeued_hours,
             })
         })
         .collect::<Result<Vec<RunRow>, SweepError>>()?;
@@ -266,7 +266,7 @@ impl Sweep {
                     makespan_s: row.makespan_s,
                     unfinished: row.unfinished,
                     failed_evaluations: row.failed_evaluations,
-                    requeues: row.requeues,
+                    requeued_hours: row.requeued_hours,
                     series: None,
                 });
             }

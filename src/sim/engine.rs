@@ -51,6 +51,13 @@ impl std::ops::Add<SimDuration> for SimTime {
     }
 }
 
+impl std::ops::AddAssign for SimDuration {
+    /// Saturates, as time does.
+    fn add_assign(&mut self, d: SimDuration) {
+        self.0 = self.0.saturating_add(d.0);
+    }
+}
+
 impl SimDuration {
     /// No time at all.
     pub const ZERO: SimDuration = SimDuration(0);

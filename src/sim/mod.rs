@@ -155,6 +155,9 @@ pub struct Output {
     pub charged_seconds: [u64; 2],
     /// Exact billed node time per priority.
     pub billed: [SimDuration; 2],
+    /// Task time lost to requeues (shrinks, preemptions, node actions,
+    /// lost machines): the part of each run cut short, on every node.
+    pub requeued_work: SimDuration,
     /// Events delivered.
     pub events: u64,
 }
@@ -196,6 +199,8 @@ pub struct Simulation {
     requests: Option<Vec<agents::Request>>,
     /// Sources with arrivals still to come.
     sources_live: u32,
+    /// Task time lost to requeues: runs cut short and queued again.
+    requeued_work: SimDuration,
 }
 
 impl Simulation {
@@ -285,6 +290,7 @@ impl Simulation {
             job_tasks: Vec::new(),
             requests: None,
             sources_live,
+            requeued_work: SimDuration::ZERO,
         };
         sim.submit_managers();
         sim
@@ -425,6 +431,7 @@ impl Simulation {
             resize_errors: self.pool.log,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
+            requeued_work: self.requeued_work,
             events: self.q.delivered(),
         }
     }

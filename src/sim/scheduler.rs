@@ -607,6 +607,9 @@ impl Simulation {
             None => return,
         };
         for p in placements {
+            if requeue {
+                self.requeued_work += self.time_on_nodes(p.task, index, now);
+            }
             // A multi-instance task stops on every node it runs on.
             for other in self.stop_run(p.task, index, now) {
                 self.node_emptied(other);
@@ -618,6 +621,14 @@ impl Simulation {
                 self.finish_task(p.task, false, now);
             }
         }
+    }
+
+    /// The node time `task`'s current step has used so far, on node
+    /// `index` and, for a multi-instance task, on its other instances' nodes.
+    fn time_on_nodes(&self, task: u32, index: u32, now: SimTime) -> SimDuration {
+        let nodes = self.sched.multi.get(&task).map_or(std::slice::from_ref(&index), |run| &run.nodes);
+        let on = |&n: &u32| self.nodes.get(n)?.running.iter().find(|p| p.task == task).map(|p| now.since(p.since));
+        SimDuration(nodes.iter().filter_map(on).map(SimDuration::as_millis).sum())
     }
 
     /// The last task of a node ended: it goes idle, or on with leaving.
