@@ -172,6 +172,30 @@ pub enum NodeFill {
     Pack,
 }
 
+/// Where the nodes' OS image comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Image {
+    /// A marketplace image.
+    #[default]
+    Marketplace,
+    /// A shared-gallery image: nodes reach `idle` up to 25 % faster.
+    Gallery,
+}
+
+impl Image {
+    /// The factor a node's allocation and boot times are multiplied by,
+    /// drawn per node: 1 for marketplace images, between 0.75 and 1 for
+    /// gallery images ("up to 25 % faster").
+    pub fn speed_up(self, rng: &mut rand_chacha::ChaCha8Rng) -> f64 {
+        use rand::RngExt;
+        match self {
+            Image::Marketplace => 1.0,
+            Image::Gallery => rng.random_range(0.75..=1.0),
+        }
+    }
+}
+
 /// The pool's size: fixed targets (with optional manual resizes) or a formula.
 #[derive(Debug)]
 pub enum Scaling {
@@ -246,6 +270,8 @@ pub struct Pool {
     pub task_slots_per_node: u32,
     /// How tasks are spread over nodes.
     pub node_fill: NodeFill,
+    /// The nodes' OS image.
+    pub image: Image,
     /// How long allocations may take before they are abandoned (≥ 5 min).
     pub resize_timeout: SimDuration,
     /// Fixed targets or autoscale.
@@ -457,6 +483,8 @@ struct FilePool {
     task_slots_per_node: u32,
     #[serde(default)]
     node_fill: NodeFill,
+    #[serde(default)]
+    image: Image,
     resize_timeout: Option<SimDuration>,
     target_dedicated: Option<u32>,
     target_low_priority: Option<u32>,
@@ -687,6 +715,7 @@ fn build_pool(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) -> Resul
         vm: p.vm,
         task_slots_per_node: p.task_slots_per_node,
         node_fill: p.node_fill,
+        image: p.image,
         resize_timeout,
         scaling,
         allocation_time: p.allocation_time.unwrap_or(Dist::Fixed(SimDuration::from_mins(3))),

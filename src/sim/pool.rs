@@ -87,6 +87,14 @@ pub struct PoolControl {
 /// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
+/// `d` times `factor` (at most 1), to the millisecond.
+fn faster(d: SimDuration, factor: f64) -> SimDuration {
+    if factor >= 1.0 {
+        return d;
+    }
+    SimDuration((d.as_millis() as f64 * factor).round() as u64)
+}
+
 impl Simulation {
     /// The pool's allocation state, derived from the node counts: resizing
     /// while a node is being allocated or is leaving.
@@ -179,7 +187,9 @@ impl Simulation {
                 }
                 continue;
             }
-            let took = self.scenario.pool.allocation_time.sample(&mut self.rngs.allocation);
+            let pool = &self.scenario.pool;
+            let took = pool.allocation_time.sample(&mut self.rngs.allocation);
+            let took = faster(took, pool.image.speed_up(&mut self.rngs.allocation));
             let timer = if took > timeout {
                 self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
             } else {
@@ -212,9 +222,13 @@ impl Simulation {
         let now = self.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
         // A real agent's machine is already up.
+        let pool = &self.scenario.pool;
         let boot = match self.real() {
             true => SimDuration::ZERO,
-            false => self.scenario.pool.boot_time.sample(&mut self.rngs.boot),
+            false => {
+                let boot = pool.boot_time.sample(&mut self.rngs.boot);
+                faster(boot, pool.image.speed_up(&mut self.rngs.boot))
+            }
         };
         let timer = self.q.schedule_in(boot, Event::Booted(index));
         self.set_timer(index, timer);
