@@ -106,15 +106,31 @@ impl Simulation {
         self.set_timer(index, timer);
     }
 
-    /// Node `index` breaks: it gets no more tasks, and its tasks go back to
-    /// the queue without using a retry.
+    /// Node `index` breaks: it gets no more tasks, its tasks go back to
+    /// the queue without using a retry, and whatever it was about to do (a
+    /// start task, a restart, an action waiting for its tasks) is off. A
+    /// leaving node simply goes on leaving, without its tasks.
     pub(crate) fn make_unusable(&mut self, index: u32) {
-        if self.nodes.get(index).is_none_or(|n| matches!(n.state(), NodeState::Unusable | NodeState::LeavingPool)) {
+        let Some(node) = self.nodes.get_mut(index) else { return };
+        let state = node.state();
+        if state == NodeState::Unusable {
             return;
+        }
+        let leaving = state == NodeState::LeavingPool;
+        if !leaving {
+            node.pending = None;
+            if let Some(timer) = node.timer.take() {
+                self.q.cancel(timer);
+            }
         }
         self.sched.make_unschedulable(&mut self.nodes, index);
         self.stop_tasks(index, true);
-        self.nodes.set_state(index, NodeState::Unusable, self.q.now());
+        self.forget_jobs(index);
+        if leaving {
+            self.continue_leaving(index);
+        } else {
+            self.nodes.set_state(index, NodeState::Unusable, self.q.now());
+        }
         self.schedule();
     }
 }

@@ -383,6 +383,17 @@ mod tests {
     }
 
     #[test]
+    fn a_machine_lost_during_its_start_task_never_becomes_idle() {
+        let mut farm = Farm::new(|_, _| 0);
+        // Node 1 is lost at 60 s, halfway through its start task.
+        let out = farm.drive(simulation(""), Some((secs(60), 1)));
+        assert!(out.tasks.iter().all(|t| t.node == Some(0) && t.state == TaskState::Succeeded));
+        let unusable = out.timeline.iter().map(|r| r.nodes[0][NodeState::Unusable as usize]).max();
+        assert_eq!(unusable, Some(1));
+        assert_eq!(out.timeline.last().map(|r| r.nodes[0][NodeState::Idle as usize]), Some(1));
+    }
+
+    #[test]
     fn nodes_no_machine_takes_in_time_are_abandoned() {
         let mut farm = Farm::new(|_, _| 0);
         let mut sim = simulation("");
