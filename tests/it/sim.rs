@@ -118,6 +118,7 @@ fn random_scenario(
 ) -> String {
     let option = ["requeue", "terminate", "taskcompletion", "retaineddata"][option];
     let fill = if pack { "pack" } else { "spread" };
+    let image = if seed % 2 == 0 { "gallery" } else { "marketplace" };
     // Multi-instance tasks need one slot per node.
     let instances = if slots == 1 { 3 } else { 1 };
     let scaling = if autoscale {
@@ -150,6 +151,7 @@ low_priority_cores = {quota}
 vm = {{ cores = 4, dedicated_price = 0.4, low_priority_price = 0.08 }}
 task_slots_per_node = {slots}
 node_fill = "{fill}"
+image = "{image}"
 resize_timeout = "5m"
 allocation_time = {{ dist = "uniform", min = "30s", max = "7m" }}
 boot_time = {{ dist = "exponential", mean = "1m" }}
