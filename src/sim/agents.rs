@@ -35,12 +35,10 @@ pub struct NodeRef {
 pub enum Work {
     /// The pool's start task.
     StartTask,
-    /// A job's preparation task, before task `task` (by number).
+    /// A job's preparation task.
     Preparation {
         /// The job, by index.
         job: u32,
-        /// The task waiting for it.
-        task: u32,
     },
     /// A job's release task.
     Release {
@@ -174,10 +172,8 @@ impl Simulation {
             return;
         }
         let index = node.index;
-        let placed = |sim: &Simulation, task: u32, preparing: bool| {
-            sim.nodes.get(index).is_some_and(|n| {
-                n.running.iter().any(|p| p.task == task && p.end.is_none() && p.preparing == preparing)
-            })
+        let running = |sim: &Simulation, task: u32| {
+            sim.nodes.get(index).is_some_and(|n| n.running.iter().any(|p| p.task == task && !p.preparing))
         };
         match work {
             Work::StartTask => {
@@ -185,14 +181,10 @@ impl Simulation {
                     self.start_task_ended(index, exit_code == 0);
                 }
             }
-            Work::Preparation { task, .. } => {
-                if placed(self, task, true) {
-                    self.on_prep_ended(index, task, exit_code == 0);
-                }
-            }
+            Work::Preparation { job } => self.on_prep_ended(index, job, exit_code == 0),
             Work::Release { job } => self.on_release_ended(index, job, exit_code == 0),
             Work::Task { task } => {
-                if placed(self, task, false) && self.sched.tasks[task as usize].state == TaskState::Running {
+                if running(self, task) && self.sched.tasks[task as usize].state == TaskState::Running {
                     self.task_ended(index, task, Some(exit_code));
                 }
             }
@@ -348,8 +340,8 @@ mod tests {
             (0, Request::Allocate(node(1, 1))),
             (30, Request::Run(node(0, 0), Work::StartTask)),
             (30, Request::Run(node(1, 1), Work::StartTask)),
-            (90, Request::Run(node(0, 0), Work::Preparation { job: 0, task: 0 })),
-            (90, Request::Run(node(1, 1), Work::Preparation { job: 0, task: 1 })),
+            (90, Request::Run(node(0, 0), Work::Preparation { job: 0 })),
+            (90, Request::Run(node(1, 1), Work::Preparation { job: 0 })),
             (150, Request::Run(node(0, 0), Work::Task { task: 0 })),
             (150, Request::Run(node(1, 1), Work::Task { task: 1 })),
             (210, Request::Run(node(0, 0), Work::Task { task: 2 })),

@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 
 use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
-use super::node::{Placement, Release};
+use super::node::{JobStep, Placement};
 use super::scheduler::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 
@@ -71,56 +71,94 @@ impl Simulation {
         }
     }
 
-    /// The job preparation run `task` needs first on node `index`, drawn
-    /// now — how long it takes and whether it succeeds — or none if the
-    /// job has no preparation task or the node already ran it.
-    pub(crate) fn preparation(&mut self, task: u32, index: u32) -> Option<(SimDuration, bool)> {
+    /// What node `index` must do before `task` can run there: nothing
+    /// (no preparation task, or the node ran it), wait for the job's
+    /// preparation already running there, or start it — drawn now: how
+    /// long it takes and whether it succeeds.
+    pub(crate) fn preparation(&mut self, task: u32, index: u32) -> Preparation {
         let job = self.sched.tasks[task as usize].job;
-        let prep = self.scenario.jobs.get(job as usize)?.preparation.as_ref()?;
-        let node = self.nodes.get(index)?;
+        let Some(prep) = self.scenario.jobs.get(job as usize).and_then(|j| j.preparation.as_ref()) else {
+            return Preparation::Done;
+        };
+        let Some(node) = self.nodes.get(index) else { return Preparation::Done };
         if node.prepared.contains(&job) {
-            return None;
+            Preparation::Done
+        } else if node.preparations.iter().any(|p| p.job == job) {
+            Preparation::Join
+        } else {
+            let (took, ok) = prep.run(&mut self.rngs.preparation);
+            Preparation::Start(took, ok)
         }
-        Some(prep.run(&mut self.rngs.preparation))
     }
 
-    /// The job preparation task before `task` ended on node `index`: the
-    /// task runs, or on failure goes back to the queue.
-    pub(crate) fn on_prep_ended(&mut self, index: u32, task: u32, ok: bool) {
+    /// Starts job `job`'s preparation task on node `index`.
+    pub(crate) fn start_preparation(&mut self, index: u32, job: u32, took: SimDuration, ok: bool) {
         let now = self.q.now();
-        let t = &self.sched.tasks[task as usize];
-        let (job, duration) = (t.job, t.duration);
+        let end = match self.requests {
+            None => Some(self.q.schedule_in(took, Event::PrepEnded { node: index, job, ok })),
+            Some(_) => None,
+        };
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.preparations.push(JobStep { job, end, since: now });
+        }
+        self.request_run(index, Work::Preparation { job });
+    }
+
+    /// Job `job`'s preparation task ended on node `index`: the job's tasks
+    /// waiting there run, or on failure go back to the queue.
+    pub(crate) fn on_prep_ended(&mut self, index: u32, job: u32, ok: bool) {
+        let now = self.q.now();
         let Some(node) = self.nodes.get_mut(index) else { return };
-        let Some(p) = node.running.iter_mut().find(|p| p.task == task) else { return };
-        let run =
-            JobTaskRun { kind: JobTaskKind::Preparation, job, node: node.id, start: p.since, end: now, succeeded: ok };
+        let Some(pos) = node.preparations.iter().position(|p| p.job == job) else { return };
+        let step = node.preparations.swap_remove(pos);
+        let run = JobTaskRun {
+            kind: JobTaskKind::Preparation,
+            job,
+            node: node.id,
+            start: step.since,
+            end: now,
+            succeeded: ok,
+        };
         self.job_tasks.push(run);
+        let tasks = &self.sched.tasks;
+        let waiting: Vec<u32> =
+            node.running.iter().filter(|p| p.preparing && tasks[p.task as usize].job == job).map(|p| p.task).collect();
         if ok {
             node.prepared.push(job);
-            let end = match self.requests {
-                None => Some(self.q.schedule_in(duration, Event::TaskEnd { node: index, task })),
-                Some(_) => None,
-            };
-            *p = Placement { task, end, preparing: false, since: now };
-            self.sched.tasks[task as usize].state = TaskState::Running;
-            self.request_run(index, Work::Task { task });
+            for task in waiting {
+                self.run_prepared(index, task, now);
+            }
             return;
         }
         node.prep_failed.push(job);
         self.sched.prep_failures_seen = true;
-        // Its own step already ended: take it off first (nothing to
-        // cancel), then stop the other instances of a multi-instance task.
-        let empty = self.unplace(task, index, now);
-        let mut emptied = self.stop_run(task, index, now);
-        if empty {
-            emptied.push(index);
-        }
-        self.sched.tasks[task as usize].state = TaskState::Active;
-        self.sched.enqueue(task);
-        for n in emptied {
-            self.node_emptied(n);
+        for task in waiting {
+            let mut emptied = self.stop_run(task, index, now);
+            if self.nodes.get(index).is_some_and(|n| n.running.is_empty()) {
+                emptied.push(index);
+            }
+            self.sched.tasks[task as usize].state = TaskState::Active;
+            self.sched.enqueue(task);
+            for n in emptied {
+                self.node_emptied(n);
+            }
         }
         self.schedule();
+    }
+
+    /// `task`, prepared for on node `index`, starts its run there.
+    fn run_prepared(&mut self, index: u32, task: u32, now: SimTime) {
+        let duration = self.sched.tasks[task as usize].duration;
+        let end = match self.requests {
+            None => Some(self.q.schedule_in(duration, Event::TaskEnd { node: index, task })),
+            Some(_) => None,
+        };
+        let Some(p) = self.nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) else {
+            return;
+        };
+        *p = Placement { task, end, preparing: false, since: now };
+        self.sched.tasks[task as usize].state = TaskState::Running;
+        self.request_run(index, Work::Task { task });
     }
 
     /// Job `job` reached its wall-clock limit.
@@ -205,7 +243,7 @@ impl Simulation {
             };
             if let Some(node) = self.nodes.get_mut(index) {
                 node.prepared.retain(|&p| p != job);
-                node.releases.push(Release { job, end, since: now });
+                node.releases.push(JobStep { job, end, since: now });
             }
             self.request_run(index, Work::Release { job });
         }
@@ -226,21 +264,35 @@ impl Simulation {
     }
 
     /// Forgets what a node knew of jobs — it restarted or was reclaimed:
-    /// every job prepares again, and release tasks in flight are lost.
+    /// every job prepares again, and preparation and release tasks in
+    /// flight are lost.
     pub(crate) fn forget_jobs(&mut self, index: u32) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.prepared.clear();
         node.prep_failed.clear();
+        let preparations = std::mem::take(&mut node.preparations);
         let releases = std::mem::take(&mut node.releases);
-        for r in releases {
-            match r.end {
+        let steps = preparations.into_iter().map(|p| (p, Work::Preparation { job: p.job }));
+        for (step, work) in steps.chain(releases.into_iter().map(|r| (r, Work::Release { job: r.job }))) {
+            match step.end {
                 Some(end) => self.q.cancel(end),
                 None => {
                     if let Some(node) = self.node_ref(index) {
-                        self.request(Request::Kill(node, Work::Release { job: r.job }));
+                        self.request(Request::Kill(node, work));
                     }
                 }
             }
         }
     }
+}
+
+/// What a node must do before a task can run there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Preparation {
+    /// Nothing: the task runs at once.
+    Done,
+    /// Wait for the job's preparation task already running there.
+    Join,
+    /// Run the job's preparation task, taking this long, with this outcome.
+    Start(SimDuration, bool),
 }

@@ -76,8 +76,8 @@ pub(crate) enum Event {
     Restarted(u32),
     /// A task's run ended.
     TaskEnd { node: u32, task: u32 },
-    /// The job preparation task before a task ended, successfully or not.
-    PrepEnded { node: u32, task: u32, ok: bool },
+    /// A job preparation task ended on a node, successfully or not.
+    PrepEnded { node: u32, job: u32, ok: bool },
     /// A job release task ended on a node.
     ReleaseEnded { node: u32, job: u32, ok: bool },
     /// A low-priority node is preempted.
@@ -331,7 +331,7 @@ impl Simulation {
             Event::NodeAction(i) => self.on_node_action(i),
             Event::Restarted(n) => self.on_booted(n),
             Event::TaskEnd { node, task } => self.on_task_end(node, task),
-            Event::PrepEnded { node, task, ok } => self.on_prep_ended(node, task, ok),
+            Event::PrepEnded { node, job, ok } => self.on_prep_ended(node, job, ok),
             Event::ReleaseEnded { node, job, ok } => self.on_release_ended(node, job, ok),
             Event::Preempt(n) => self.on_preempt(n),
             Event::PreemptTrace(k) => self.on_preempt_trace(k),

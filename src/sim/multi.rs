@@ -90,15 +90,16 @@ impl Simulation {
             let Some(p) = self.nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).copied() else {
                 continue;
             };
+            // A task waiting for its job's preparation has nothing of its
+            // own to stop: the preparation goes on for the node.
             match p.end {
                 Some(end) => self.q.cancel(end),
-                None => {
-                    let job = self.sched.tasks[task as usize].job;
-                    let work = if p.preparing { Work::Preparation { job, task } } else { Work::Task { task } };
+                None if !p.preparing => {
                     if let Some(r) = self.node_ref(node) {
-                        self.request(Request::Kill(r, work));
+                        self.request(Request::Kill(r, Work::Task { task }));
                     }
                 }
+                None => {}
             }
             if self.unplace(task, node, now) && node != index {
                 emptied.push(node);

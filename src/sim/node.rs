@@ -135,15 +135,15 @@ pub struct Placement {
     /// The end of its current step, to cancel when the task is stopped
     /// early; none when a real agent runs it and reports its end.
     pub end: Option<EventId>,
-    /// Whether its current step is its job's preparation task.
+    /// Whether it waits for its job's preparation task on the node.
     pub preparing: bool,
     /// When its current step started.
     pub since: SimTime,
 }
 
-/// A job release task running on a node.
+/// A job preparation or release task running on a node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Release {
+pub struct JobStep {
     /// The job.
     pub job: u32,
     /// Its end, to cancel if the node goes first; none when a real agent
@@ -172,8 +172,11 @@ pub struct Node {
     /// Jobs whose preparation task failed on it since it last (re)started:
     /// their tasks are not placed on it.
     pub prep_failed: Vec<u32>,
+    /// Job preparation tasks running on it; the job's tasks placed there
+    /// meanwhile wait for them.
+    pub preparations: Vec<JobStep>,
     /// Job release tasks running on it; a leaving node waits for them.
-    pub releases: Vec<Release>,
+    pub releases: Vec<JobStep>,
     /// The pending lifecycle event (allocation, boot, recovery, removal).
     pub timer: Option<EventId>,
     /// The pending preemption, for a low-priority node.
@@ -242,6 +245,7 @@ impl Nodes {
             pending: None,
             prepared: Vec::new(),
             prep_failed: Vec::new(),
+            preparations: Vec::new(),
             releases: Vec::new(),
             timer: None,
             preempt_timer: None,

@@ -13,6 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use super::agents::Work;
 use super::deps::{Admission, Dependencies};
 use super::engine::{SimDuration, SimTime};
+use super::jobs::Preparation;
 use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
 use super::{Event, Simulation};
@@ -383,6 +384,10 @@ impl Scheduler {
             for p in &node.running {
                 mark(p.task, "a node")?;
                 running += 1;
+                let job = self.tasks[p.task as usize].job;
+                if p.preparing && !node.preparations.iter().any(|s| s.job == job) {
+                    return Err(format!("task {} waits on node {i} for a preparation that is not running", p.task));
+                }
                 if !self.tasks[p.task as usize].on_node() {
                     return Err(format!("task {} is on a node but {:?}", p.task, self.tasks[p.task as usize].state));
                 }
@@ -471,18 +476,16 @@ impl Simulation {
         let t = &mut self.sched.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
         let real = self.requests.is_some();
-        let end = match prep {
-            Some((took, ok)) => {
-                // An instance of a multi-instance task may already run elsewhere.
-                if t.state != TaskState::Running {
-                    t.state = TaskState::Preparing;
-                }
-                (!real).then(|| self.q.schedule_in(took, Event::PrepEnded { node: index, task, ok }))
+        let preparing = prep != Preparation::Done;
+        let end = if preparing {
+            // An instance of a multi-instance task may already run elsewhere.
+            if t.state != TaskState::Running {
+                t.state = TaskState::Preparing;
             }
-            None => {
-                t.state = TaskState::Running;
-                (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }))
-            }
+            None
+        } else {
+            t.state = TaskState::Running;
+            (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }))
         };
         if first {
             t.attempts = t.attempts.saturating_add(1);
@@ -490,7 +493,7 @@ impl Simulation {
         t.first_start.get_or_insert(now);
         let Some(node) = self.nodes.get_mut(index) else { return };
         t.node = Some(node.id);
-        node.running.push(Placement { task, end, preparing: prep.is_some(), since: now });
+        node.running.push(Placement { task, end, preparing, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
             node.busy_since = now;
@@ -504,12 +507,10 @@ impl Simulation {
         }
         self.sched.running += 1;
         self.metrics.running_changed(now, self.sched.running);
-        if real {
-            let work = match prep {
-                Some(_) => Work::Preparation { job: job as u32, task },
-                None => Work::Task { task },
-            };
-            self.request_run(index, work);
+        match prep {
+            Preparation::Done if real => self.request_run(index, Work::Task { task }),
+            Preparation::Start(took, ok) => self.start_preparation(index, job as u32, took, ok),
+            Preparation::Done | Preparation::Join => {}
         }
     }
 

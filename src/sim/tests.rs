@@ -651,6 +651,22 @@ fn job_tasks(out: &Output) -> Vec<(JobTaskKind, u32, u64, u64, bool)> {
 }
 
 #[test]
+fn tasks_placed_on_a_node_while_it_prepares_their_job_wait_for_that_one_preparation() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        task_slots_per_node = 2
+        [[jobs]]
+        preparation = { duration = "2m" }
+        tasks = [{ duration = "10m", count = 2 }]
+    "#);
+    assert_eq!(job_tasks(&out), [(JobTaskKind::Preparation, 0, 4, 6, true)]);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    assert_eq!(runs, [(Some(min(4)), Some(min(16))); 2]);
+}
+
+#[test]
 fn a_failed_job_preparation_requeues_the_task_and_bars_the_node_from_that_job_only() {
     let out = run(r#"
         duration = "1h"
