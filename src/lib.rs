@@ -19,6 +19,7 @@
 // Unsafe code is allowed only in `formula::jit`, where each block says why it holds.
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod formula;
 pub mod lsp;
 pub mod report;

@@ -4,6 +4,8 @@
 //! Exit codes: 0 success; 1 the formula has errors (`check`) or an input
 //! could not be read (`test`: a suite is malformed); 2 the evaluation
 //! failed (`eval`) or a case failed (`test`); 64 bad command-line usage.
+//! `agent` exits 0 when released, 1 when rejected, unreachable or given an
+//! unreadable token file.
 
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
@@ -217,6 +219,52 @@ enum Command {
         #[arg(long)]
         bless: bool,
     },
+    /// Run a real agent: join a controller as one node and run its tasks.
+    ///
+    /// Connects to the controller of `run --agents real` and runs each task
+    /// it is sent as a child process (the command line split into program
+    /// and arguments, never through a shell) in the folder layout and with
+    /// the AZ_BATCH_* variables of the service: under --root, `shared/`,
+    /// `startup/` and `workitems/JOB/tasks/TASK/{wd,stdout.txt,stderr.txt}`.
+    /// Reports exit codes, and the machine's CPU, memory, disk and network
+    /// use every --usage-interval. If the connection drops, kills its tasks
+    /// (the simulator requeues them) and joins again; retries an unreachable
+    /// controller with backoff, logging each attempt on stderr. Exits 0 when
+    /// the controller releases it, 1 when rejected (wrong token, other
+    /// version) or when the controller stays unreachable.
+    #[command(
+        after_help = "Examples:\n  echo \"$SECRET\" > agent.token\n  autoscale-sim agent --controller 127.0.0.1:7070 --token-file agent.token --slots 4 --root /mnt/batch"
+    )]
+    Agent(AgentArgs),
+}
+
+/// The `agent` subcommand's options.
+#[derive(Debug, Args)]
+struct AgentArgs {
+    /// The controller's address, as given to `run --listen`.
+    #[arg(long, value_name = "HOST:PORT", value_parser = parse_host_port)]
+    controller: String,
+    /// File holding the shared secret (surrounding whitespace ignored).
+    #[arg(long, value_name = "FILE")]
+    token_file: PathBuf,
+    /// How many tasks run at once.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1024))]
+    slots: u32,
+    /// The node root: where the node's folders and the tasks' files go (created if missing).
+    #[arg(long, value_name = "DIR", default_value = "agent-root")]
+    root: PathBuf,
+    /// How often to report the machine's usage.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
+    usage_interval: std::time::Duration,
+    /// How often to ping the controller.
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_interval)]
+    ping_interval: std::time::Duration,
+    /// Give the connection up after this long without hearing from the controller.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = parse_interval)]
+    timeout: std::time::Duration,
+    /// Failed connection attempts in a row before giving up.
+    #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    connect_attempts: u32,
 }
 
 /// Where the formula comes from: a file (`-` for stdin) or `-e TEXT`.
@@ -299,6 +347,7 @@ fn main() -> ExitCode {
         }
         Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
+        Command::Agent(args) => agent(args),
     };
     match result {
         Ok(code) => code,
@@ -566,6 +615,40 @@ fn sweep(scenario: &Path, params: &[String], seeds: u64, shard: Option<&str>, ou
 fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<ExitCode> {
     let whole = autoscale_sim::report::sweep::merge(dirs)?;
     finish_sweep(&whole, out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `HOST:PORT` with a valid port, for `agent --controller`; the host is
+/// resolved at each connection attempt.
+fn parse_host_port(s: &str) -> Result<String, String> {
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => Ok(s.to_owned()),
+        _ => Err(format!("expected HOST:PORT, such as 127.0.0.1:7070, not `{s}`")),
+    }
+}
+
+/// A positive duration such as `30s` or `500ms`.
+fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(s) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("must be longer than zero".to_owned()),
+        Err(e) => Err(format!("{e} (expected a duration such as 30s or 500ms)")),
+    }
+}
+
+/// `agent`: read the token, log to stderr and serve the controller until released.
+fn agent(args: &AgentArgs) -> Result<ExitCode> {
+    use autoscale_sim::agent::{Token, logger, node};
+    let options = node::NodeOptions {
+        slots: args.slots,
+        usage_interval: args.usage_interval,
+        ping_interval: args.ping_interval,
+        timeout: args.timeout,
+        connect_attempts: args.connect_attempts,
+        ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
+    };
+    logger::log_to_stderr(log::LevelFilter::Info);
+    node::run(&options)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per topic.
 
+mod agent;
 mod cli;
 mod compare;
 mod diagnostics;

@@ -1,0 +1,329 @@
+//! The agent process (`autoscale-sim agent`): joins a controller as one
+//! node and runs the tasks it is sent until released.
+//!
+//! Life cycle: connect (retrying with exponential backoff, 0.5 s doubling
+//! up to 10 s, at most `connect_attempts` failures in a row) → hello →
+//! welcome → session. A session answers commands, pings the controller
+//! and reports usage; each task's process is watched by its own thread,
+//! which reports `exited`. When the connection is lost the agent kills
+//! every task (the controller has reported `Left` and the engine requeues
+//! them, so finishing them would only duplicate work) and joins again as a
+//! new agent. `release` kills every task and ends [`run`] with `Ok`; a
+//! rejection ends it with an error, since retrying would not help.
+//!
+//! Slots: only ordinary tasks take one. A task sent while all are taken,
+//! before the identity is assigned, or with the key of a running task is
+//! refused and logged: the first two are reported as exit code -1; the
+//! third is not reported, since its `exited` would pass for the running
+//! one's.
+
+use std::collections::HashMap;
+use std::net::{TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use super::AgentError;
+use super::link::{Link, LinkError, Stop, every, lock};
+use super::protocol::{
+    AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_USAGE_INTERVAL, HELLO_TIMEOUT,
+    PATH, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, websocket_config,
+};
+use super::runner::{self, NodeDirs};
+use super::token::Token;
+use super::usage::UsageSampler;
+
+/// The first wait before reconnecting; it doubles after each failure.
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+/// The longest wait between two connection attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(10);
+
+/// How an agent runs; the `agent` subcommand's options.
+#[derive(Debug, Clone)]
+pub struct NodeOptions {
+    /// The controller, `HOST:PORT`; resolved at every attempt.
+    pub controller: String,
+    /// The shared secret.
+    pub token: Token,
+    /// The node root: where the node's folders go.
+    pub root: PathBuf,
+    /// How many ordinary tasks may run at once.
+    pub slots: u32,
+    /// How often usage is reported.
+    pub usage_interval: Duration,
+    /// How often the controller is pinged.
+    pub ping_interval: Duration,
+    /// How long the controller may stay silent before the connection is given up.
+    pub timeout: Duration,
+    /// Failed connection attempts in a row before giving up (at least 1).
+    pub connect_attempts: u32,
+}
+
+impl NodeOptions {
+    /// The defaults for everything but the controller, token and root.
+    pub fn new(controller: impl Into<String>, token: Token, root: PathBuf) -> NodeOptions {
+        NodeOptions {
+            controller: controller.into(),
+            token,
+            root,
+            slots: 1,
+            usage_interval: DEFAULT_USAGE_INTERVAL,
+            ping_interval: DEFAULT_PING_INTERVAL,
+            timeout: DEFAULT_TIMEOUT,
+            connect_attempts: 10,
+        }
+    }
+}
+
+/// Why a connection attempt failed.
+enum ConnectError {
+    /// Worth another attempt.
+    Unreachable(String),
+    /// Not worth another attempt.
+    Rejected(String),
+}
+
+/// Runs the agent until it is released (`Ok`), rejected, or cannot reach
+/// the controller `connect_attempts` times in a row.
+pub fn run(options: &NodeOptions) -> Result<(), AgentError> {
+    std::fs::create_dir_all(&options.root).map_err(|source| AgentError::Io {
+        what: format!("cannot create the node root {}", options.root.display()),
+        source,
+    })?;
+    let attempts = options.connect_attempts.max(1);
+    let mut failures = 0;
+    let mut backoff = FIRST_BACKOFF;
+    loop {
+        match connect(options) {
+            Ok((link, agent)) => {
+                failures = 0;
+                backoff = FIRST_BACKOFF;
+                log::info!("joined the controller at {} as agent {agent}", options.controller);
+                match Session::new(link, options).run() {
+                    Ok(()) => {
+                        log::info!("released by the controller");
+                        return Ok(());
+                    }
+                    Err(e) => log::warn!("lost the controller ({e}); tasks killed; joining again as a new agent"),
+                }
+            }
+            Err(ConnectError::Rejected(reason)) => return Err(AgentError::Rejected(reason)),
+            Err(ConnectError::Unreachable(last)) => {
+                failures += 1;
+                if failures >= attempts {
+                    return Err(AgentError::Unreachable { controller: options.controller.clone(), attempts, last });
+                }
+                log::warn!(
+                    "cannot reach the controller at {} (attempt {failures} of {attempts}): {last}; retrying in {}",
+                    options.controller,
+                    humantime::format_duration(backoff)
+                );
+                std::thread::sleep(backoff);
+                backoff = (backoff * 2).min(MAX_BACKOFF);
+            }
+        }
+    }
+}
+
+/// One attempt: TCP, WebSocket upgrade, hello, welcome. Returns the link and the agent's id.
+fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
+    let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable(e.to_string());
+    let addrs: Vec<_> = options.controller.to_socket_addrs().map_err(|e| unreachable(&e))?.collect();
+    let mut last = ConnectError::Unreachable(format!("{} resolves to no address", options.controller));
+    let stream = addrs.iter().find_map(|addr| match TcpStream::connect_timeout(addr, HELLO_TIMEOUT) {
+        Ok(stream) => Some(stream),
+        Err(e) => {
+            last = unreachable(&e);
+            None
+        }
+    });
+    let stream = stream.ok_or(last)?;
+    stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
+    stream.set_write_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
+    let url = format!("ws://{}{PATH}", options.controller);
+    let (ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(websocket_config()))
+        .map_err(|e| unreachable(&format!("WebSocket handshake failed: {e}")))?;
+    let link = Link::new(ws, HELLO_TIMEOUT).map_err(|e| unreachable(&e))?;
+    let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned());
+    let hello = AgentMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        token: options.token.reveal().to_owned(),
+        hostname,
+        slots: options.slots,
+    };
+    link.send(&hello).map_err(|e| unreachable(&e))?;
+    match link.recv::<ControllerMessage>() {
+        Ok(ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, agent }) => {
+            link.set_timeout(options.timeout).map_err(|e| unreachable(&e))?;
+            Ok((link, agent))
+        }
+        Ok(ControllerMessage::Welcome { protocol, .. }) | Ok(ControllerMessage::Reject { protocol, .. })
+            if protocol != PROTOCOL_VERSION =>
+        {
+            let reason = format!(
+                "protocol version mismatch: the controller speaks version {protocol}, this agent version {PROTOCOL_VERSION}; \
+                 run agents of the same autoscale-sim release"
+            );
+            link.close(&reason);
+            Err(ConnectError::Rejected(reason))
+        }
+        Ok(ControllerMessage::Reject { reason, .. }) => Err(ConnectError::Rejected(reason)),
+        Ok(other) => Err(ConnectError::Unreachable(format!("expected a welcome, got {other:?}"))),
+        Err(e) => Err(unreachable(&e)),
+    }
+}
+
+/// A task's process while it runs.
+struct Running {
+    /// Tells this run from a later run of the same key, once this one was killed.
+    run: u64,
+    kind: TaskKind,
+    pid: u32,
+}
+
+/// What the session's threads share: the link, the node's folders and its running tasks.
+struct Node {
+    link: Link,
+    slots: u32,
+    dirs: Mutex<Option<NodeDirs>>,
+    running: Mutex<HashMap<TaskKey, Running>>,
+    runs: std::sync::atomic::AtomicU64,
+}
+
+/// One connection's worth of work.
+struct Session {
+    node: Arc<Node>,
+    stop: Arc<Stop>,
+    options: NodeOptions,
+}
+
+impl Session {
+    fn new(link: Link, options: &NodeOptions) -> Session {
+        let node = Node {
+            link,
+            slots: options.slots,
+            dirs: Mutex::default(),
+            running: Mutex::default(),
+            runs: Default::default(),
+        };
+        Session { node: Arc::new(node), stop: Arc::default(), options: options.clone() }
+    }
+
+    /// Serves commands until released (`Ok`) or the connection ends; kills every task either way.
+    fn run(self) -> Result<(), LinkError> {
+        let result = self.start_timers().map_err(LinkError::Io).and_then(|()| self.serve());
+        self.stop.stop();
+        self.node.kill_all();
+        if result.is_ok() {
+            self.node.link.close("released");
+        }
+        result
+    }
+
+    /// The heartbeat and the usage reports.
+    fn start_timers(&self) -> std::io::Result<()> {
+        let node = Arc::clone(&self.node);
+        // A failed ping shows up in `serve`, which reads the same connection.
+        every("agent-ping", self.options.ping_interval, Arc::clone(&self.stop), move || node.link.ping().is_ok())?;
+        match UsageSampler::new(&self.options.root) {
+            Ok(mut sampler) => {
+                let node = Arc::clone(&self.node);
+                every("agent-usage", self.options.usage_interval, Arc::clone(&self.stop), move || {
+                    node.link.send(&AgentMessage::Usage { usage: sampler.sample() }).is_ok()
+                })?;
+            }
+            Err(e) => log::warn!("cannot sample this machine's usage, none will be reported: {e}"),
+        }
+        Ok(())
+    }
+
+    fn serve(&self) -> Result<(), LinkError> {
+        loop {
+            match self.node.link.recv::<ControllerMessage>()? {
+                ControllerMessage::Assign { node } => match NodeDirs::create(&self.options.root, node) {
+                    Ok(dirs) => *lock(&self.node.dirs) = Some(dirs),
+                    Err(e) => log::error!("cannot create the node folders in {}: {e}", self.options.root.display()),
+                },
+                ControllerMessage::Run { spec } => Node::start(&self.node, spec),
+                ControllerMessage::Kill { key } => self.node.kill(&key),
+                ControllerMessage::Release => return Ok(()),
+                other @ (ControllerMessage::Welcome { .. } | ControllerMessage::Reject { .. }) => {
+                    return Err(LinkError::Malformed(format!("unexpected {other:?}")));
+                }
+            }
+        }
+    }
+}
+
+impl Node {
+    /// Starts a task, or reports why it cannot run (`exited` -1).
+    fn start(node: &Arc<Node>, spec: TaskSpec) {
+        let key = spec.key.clone();
+        let mut running = lock(&node.running);
+        if running.contains_key(&key) {
+            log::error!("task {key} is already running here; ignored a second run of it");
+            return;
+        }
+        let busy = running.values().filter(|r| r.kind == TaskKind::Task).count();
+        let refusal = if spec.kind == TaskKind::Task && busy >= node.slots as usize {
+            Some(format!("all {} slots are taken", node.slots))
+        } else {
+            None
+        };
+        let spawned = match (refusal, &*lock(&node.dirs)) {
+            (Some(why), _) => Err(why),
+            (None, None) => Err("the controller has not assigned this node's identity yet".to_owned()),
+            (None, Some(dirs)) => runner::spawn(dirs, &spec).map_err(|e| e.to_string()),
+        };
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(why) => {
+                log::error!("cannot run task {key}: {why}");
+                let _ = node.link.send(&AgentMessage::Exited { key, exit_code: -1 });
+                return;
+            }
+        };
+        let run = node.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        running.insert(key.clone(), Running { run, kind: spec.kind, pid: child.id() });
+        // Sent while `running` is locked, so that the watcher's `exited` comes after it.
+        let _ = node.link.send(&AgentMessage::Started { key: key.clone() });
+        drop(running);
+
+        let watching = Arc::clone(node);
+        let watcher = std::thread::Builder::new().name("agent-task".to_owned()).spawn(move || {
+            let exit_code = child.wait().map_or(-1, runner::exit_code);
+            let mut running = lock(&watching.running);
+            // A killed task was removed from `running`: it is not reported.
+            if running.get(&key).is_some_and(|r| r.run == run) {
+                running.remove(&key);
+                let _ = watching.link.send(&AgentMessage::Exited { key, exit_code });
+            }
+        });
+        if let Err(e) = watcher {
+            // Without its watcher the task could never be reported: better kill it now and say so.
+            log::error!("cannot watch a task's process: {e}");
+            node.kill(&spec.key);
+            let _ = node.link.send(&AgentMessage::Exited { key: spec.key, exit_code: -1 });
+        }
+    }
+
+    /// Kills a task's process tree; nothing more is reported for it.
+    fn kill(&self, key: &TaskKey) {
+        match lock(&self.running).remove(key) {
+            Some(task) => {
+                if let Err(e) = runner::kill(task.pid) {
+                    log::warn!("cannot kill task {key}: {e}");
+                }
+            }
+            None => log::info!("asked to kill task {key}, which is not running"),
+        }
+    }
+
+    fn kill_all(&self) {
+        for (key, task) in lock(&self.running).drain() {
+            if let Err(e) = runner::kill(task.pid) {
+                log::warn!("cannot kill task {key}: {e}");
+            }
+        }
+    }
+}
