@@ -112,23 +112,18 @@ enum Command {
     /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
     /// tasks.csv, job_tasks.csv, summary.json and charts into DIR. A
     /// progress bar shows on stderr when it is a terminal.
+    ///
+    /// With --agents real the same scenario runs on real machines, on the
+    /// wall clock: agents (`autoscale-sim agent`, or --spawn-local N of them
+    /// on this machine) join the controller at --listen, each becomes a
+    /// node when the pool grows, and runs the command lines of the
+    /// scenario's start task, job preparation, release and manager tasks
+    /// and tasks; their exit codes and measured usage drive the run. It
+    /// stops at the scenario's end, or as soon as every task has finished.
     #[command(
-        after_help = "Examples:\n  autoscale-sim run simulations/bursty-day.toml\n  autoscale-sim run simulations/bursty-day.toml --out out/bursty --seed 7"
+        after_help = "Examples:\n  autoscale-sim run simulations/bursty-day.toml\n  autoscale-sim run simulations/bursty-day.toml --out out/bursty --seed 7\n  autoscale-sim run simulations/real-agents.toml --agents real --spawn-local 3 --token-file agent.token --out out/real"
     )]
-    Run {
-        /// The scenario file (schema in the README).
-        #[arg(value_name = "SCENARIO")]
-        scenario: PathBuf,
-        /// Folder for the output files (created if missing).
-        #[arg(long, value_name = "DIR")]
-        out: Option<PathBuf>,
-        /// Seed of every random stream, instead of the scenario's `seed`.
-        #[arg(long, value_name = "N")]
-        seed: Option<u64>,
-        /// Formula engine; both give identical results.
-        #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
-        engine: EngineArg,
-    },
+    Run(RunArgs),
     /// Compare formulas on the same workload and seeds (common random numbers).
     ///
     /// Runs every formula on every seed in parallel and prints, per formula,
@@ -238,6 +233,49 @@ enum Command {
     Agent(AgentArgs),
 }
 
+/// The `run` subcommand's options.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The scenario file (schema in the README).
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// Folder for the output files (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Seed of every random stream, instead of the scenario's `seed`.
+    #[arg(long, value_name = "N")]
+    seed: Option<u64>,
+    /// Formula engine; both give identical results.
+    #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
+    engine: EngineArg,
+    /// Who does the work: simulated agents (virtual time) or real ones (wall clock).
+    #[arg(long, value_enum, default_value_t = AgentsArg::Simulated)]
+    agents: AgentsArg,
+    /// With real agents: where the controller listens for them.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// With real agents: file holding the secret agents must present.
+    #[arg(long, value_name = "FILE", required_if_eq("agents", "real"))]
+    token_file: Option<PathBuf>,
+    /// With real agents: start N agents on this machine.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    spawn_local: u32,
+    /// With --spawn-local: the agents' node folders and logs (default: DIR/agents with --out, else a temporary folder).
+    #[arg(long, value_name = "DIR")]
+    agent_root: Option<PathBuf>,
+    /// With --spawn-local: how often the agents report their machine's usage.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
+    agent_usage_interval: std::time::Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AgentsArg {
+    /// Durations from the scenario, on a virtual clock.
+    Simulated,
+    /// Agent processes run the command lines, on the wall clock.
+    Real,
+}
+
 /// The `agent` subcommand's options.
 #[derive(Debug, Args)]
 struct AgentArgs {
@@ -338,7 +376,7 @@ fn main() -> ExitCode {
         Command::Fmt { check, files } => fmt(files, *check),
         Command::Lsp => autoscale_sim::lsp::run().map(|()| ExitCode::SUCCESS),
         Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
-        Command::Run { scenario, out, seed, engine } => run(scenario, out.as_deref(), *seed, *engine),
+        Command::Run(args) => run(args),
         Command::Compare { scenario, formulas, seeds, out, threads, engine } => {
             compare(scenario, formulas, *seeds, out.as_deref(), *threads, *engine)
         }
@@ -496,9 +534,11 @@ struct JsonRun {
 
 /// `run`: load the scenario, simulate it with a progress bar, print the
 /// summary and write the output files.
-fn run(path: &Path, out: Option<&Path>, seed: Option<u64>, engine: EngineArg) -> Result<ExitCode> {
+fn run(args: &RunArgs) -> Result<ExitCode> {
+    use autoscale_sim::agent::driver::{self, RealAgents};
     use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
-    let scenario = Scenario::load(path)?.with_engine(engine.into());
+    let (out, seed) = (args.out.as_deref(), args.seed);
+    let scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
     let duration = scenario.duration;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(duration.as_millis() / 1000);
@@ -509,10 +549,29 @@ fn run(path: &Path, out: Option<&Path>, seed: Option<u64>, engine: EngineArg) ->
     } else {
         indicatif::ProgressBar::hidden()
     };
-    let output = Simulation::new(scenario, seed).run(&mut |p| {
+    let mut progress = |p: autoscale_sim::sim::Progress| {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
-    });
+    };
+    let output = match (args.agents, &args.token_file) {
+        (AgentsArg::Real, Some(token_file)) => {
+            autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Info);
+            let root = match (&args.agent_root, out) {
+                (Some(root), _) => root.clone(),
+                (None, Some(out)) => out.join("agents"),
+                (None, None) => std::env::temp_dir().join(format!("autoscale-sim-agents-{}", std::process::id())),
+            };
+            let options = RealAgents {
+                listen: args.listen,
+                token_file: token_file.clone(),
+                spawn_local: args.spawn_local,
+                root,
+                usage_interval: args.agent_usage_interval,
+            };
+            driver::run(scenario, seed, &options, &mut progress)?
+        }
+        _ => Simulation::new(scenario, seed).run(&mut progress),
+    };
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {

@@ -25,6 +25,7 @@
 use std::path::PathBuf;
 
 pub mod controller;
+pub mod driver;
 mod link;
 mod local;
 pub mod logger;

@@ -13,6 +13,7 @@ mod lints;
 mod lsp;
 mod operators;
 mod oracle;
+mod real_agents;
 mod sim;
 mod support;
 mod tables;

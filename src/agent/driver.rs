@@ -1,0 +1,375 @@
+//! A scenario run on real agents: the engine on the wall clock, its
+//! requests carried out by the agents that join a [`Controller`].
+//!
+//! The engine asks for machines, start tasks, job preparation and release
+//! runs and task runs ([`Request`]); this driver gives each node a joined
+//! agent, sends it the work with the command lines of the scenario, and
+//! hands back what the agents report — exits, usage, departures — at the
+//! wall-clock instant they arrive. Simulated time is wall time since the
+//! start. Agents that free up (their node left the pool) wait, connected,
+//! for the next node. The run stops at the scenario's end, or as soon as
+//! the workload is done.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use super::{AgentError, AgentId, Controller, ControllerEvent, NodeIdentity, TaskKey, TaskKind, TaskSpec, Token};
+use crate::scenario::Scenario;
+use crate::sim::agents::{NodeRef, Request, Work};
+use crate::sim::engine::{SimDuration, SimTime};
+use crate::sim::scheduler::TaskRole;
+use crate::sim::{Output, Progress, Simulation};
+
+/// The account name agents give their tasks (`AZ_BATCH_ACCOUNT_NAME`).
+const ACCOUNT: &str = "autoscale-sim";
+
+/// How a run on real agents is set up.
+#[derive(Debug, Clone)]
+pub struct RealAgents {
+    /// Where the controller listens for agents.
+    pub listen: SocketAddr,
+    /// The shared secret agents must present.
+    pub token_file: PathBuf,
+    /// Agents to start on this machine (0: agents join from elsewhere).
+    pub spawn_local: u32,
+    /// Where the spawned agents keep their node folders and logs.
+    pub root: PathBuf,
+    /// How often the spawned agents report their machine's usage.
+    pub usage_interval: Duration,
+}
+
+/// Why a run on real agents could not be done.
+#[derive(Debug, thiserror::Error)]
+pub enum DriveError {
+    /// Real agents run command lines; the scenario lacks one.
+    #[error("{key}: real agents need a command line to run; add `command_line = \"program args\"`")]
+    MissingCommandLine {
+        /// The scenario key where it belongs.
+        key: String,
+    },
+    /// The token file could not be read.
+    #[error(transparent)]
+    Token(#[from] AgentError),
+    /// The controller could not listen.
+    #[error("cannot listen for agents on {addr}: {source}")]
+    Listen {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// `--spawn-local` agents could not be started.
+    #[error("cannot start local agents in {}: {source}", root.display())]
+    Spawn {
+        /// Their folder.
+        root: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
+
+/// The command lines of a scenario, checked up front so that a run never
+/// stops halfway for want of one.
+#[derive(Debug, Clone)]
+struct Commands {
+    pool_id: String,
+    start_task: Option<String>,
+    jobs: Vec<JobCommands>,
+}
+
+#[derive(Debug, Clone)]
+struct JobCommands {
+    id: String,
+    task: Option<String>,
+    manager: Option<String>,
+    preparation: Option<String>,
+    release: Option<String>,
+}
+
+impl Commands {
+    fn of(scenario: &Scenario) -> Result<Commands, DriveError> {
+        let need = |present: bool, line: &Option<String>, key: String| match (present, line) {
+            (true, None) => Err(DriveError::MissingCommandLine { key }),
+            _ => Ok(line.clone()),
+        };
+        let pool = &scenario.pool;
+        let start_task = match &pool.start_task {
+            Some(st) => need(true, &st.command_line, "pool.start_task.command_line".to_owned())?,
+            None => None,
+        };
+        let mut jobs = Vec::with_capacity(scenario.jobs.len());
+        for (i, j) in scenario.jobs.iter().enumerate() {
+            let key = |k: &str| format!("jobs[{i}].{k}");
+            let special = |t: &Option<crate::scenario::JobTask>, k: &str| match t {
+                Some(t) => need(true, &t.command_line, key(&format!("{k}.command_line"))),
+                None => Ok(None),
+            };
+            jobs.push(JobCommands {
+                id: j.id.clone(),
+                task: need(!j.sources.is_empty(), &j.command_line, key("command_line"))?,
+                manager: special(&j.manager, "manager")?,
+                preparation: special(&j.preparation, "preparation")?,
+                release: special(&j.release, "release")?,
+            });
+        }
+        Ok(Commands { pool_id: pool.id.clone(), start_task, jobs })
+    }
+}
+
+/// Runs `scenario` on real agents; `progress` is called about once a second.
+pub fn run(
+    scenario: Scenario,
+    seed: Option<u64>,
+    options: &RealAgents,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Output, DriveError> {
+    let commands = Commands::of(&scenario)?;
+    let token = Token::from_file(&options.token_file)?;
+    let slots = scenario.pool.task_slots_per_node;
+    let controller = Controller::bind(options.listen, token)
+        .map_err(|source| DriveError::Listen { addr: options.listen, source })?;
+    log::info!("listening for agents on {}", controller.local_addr());
+    let interval = humantime::format_duration(options.usage_interval).to_string();
+    let children = std::env::current_exe()
+        .and_then(|exe| {
+            let (addr, token, root) = (controller.local_addr(), &options.token_file, &options.root);
+            let args = ["--usage-interval".into(), interval.into()];
+            super::spawn_local_with(&exe, options.spawn_local, addr, token, root, slots, &args)
+        })
+        .map_err(|source| DriveError::Spawn { root: options.root.clone(), source })?;
+    let mut sim = Simulation::new(scenario, seed);
+    sim.use_real_agents();
+    let mut driver = Driver {
+        controller,
+        commands,
+        slots,
+        start: Instant::now(),
+        idle: VecDeque::new(),
+        waiting: VecDeque::new(),
+        nodes: HashMap::new(),
+        agents: HashMap::new(),
+        work: HashMap::new(),
+    };
+    let output = driver.drive(sim, progress);
+    driver.release_all(children);
+    Ok(output)
+}
+
+/// The driver's books: which agent is which node, and what runs where.
+struct Driver {
+    controller: Controller,
+    commands: Commands,
+    slots: u32,
+    start: Instant,
+    /// Joined agents with no node, oldest first.
+    idle: VecDeque<AgentId>,
+    /// Nodes waiting for an agent, oldest first.
+    waiting: VecDeque<NodeRef>,
+    /// The agent of each node, by node id.
+    nodes: HashMap<u32, AgentId>,
+    /// The node of each agent that has one.
+    agents: HashMap<AgentId, NodeRef>,
+    /// Work sent and not yet exited or killed.
+    work: HashMap<(AgentId, TaskKey), Work>,
+}
+
+impl Driver {
+    /// Simulated time now: wall time since the start.
+    fn now(&self) -> SimTime {
+        SimTime(SimDuration::from_std(self.start.elapsed()).as_millis())
+    }
+
+    fn drive(&mut self, mut sim: Simulation, progress: &mut dyn FnMut(Progress)) -> Output {
+        let end = sim.end();
+        let mut last_report = Instant::now();
+        loop {
+            let requests = sim.take_requests();
+            self.carry_out(&mut sim, requests);
+            if sim.now() >= end || (sim.workload_done() && self.work.is_empty()) {
+                break;
+            }
+            let next = sim.next_event_time().unwrap_or(end);
+            let deadline = self.start + next.since(SimTime::ZERO).to_std();
+            match self.controller.next_event(deadline) {
+                Some(event) => {
+                    sim.advance_to(self.now());
+                    self.handle(&mut sim, event);
+                }
+                None => sim.advance_to(self.now().max(next)),
+            }
+            if last_report.elapsed() >= Duration::from_secs(1) {
+                last_report = Instant::now();
+                progress(Progress { now: sim.now(), end, events: 0 });
+            }
+        }
+        sim.stop_now();
+        progress(Progress { now: sim.now(), end: sim.now(), events: 0 });
+        sim.finish()
+    }
+
+    fn carry_out(&mut self, sim: &mut Simulation, requests: Vec<Request>) {
+        for r in requests {
+            match r {
+                Request::Allocate(node) => match self.idle.pop_front() {
+                    Some(agent) => self.assign(sim, agent, node),
+                    None => self.waiting.push_back(node),
+                },
+                Request::Run(node, work) => {
+                    let Some(&agent) = self.nodes.get(&node.id) else { continue };
+                    let spec = self.spec(sim, work);
+                    let key = spec.key.clone();
+                    // A departed agent is reported by a `Left` event.
+                    if self.controller.run_task(agent, spec).is_ok() {
+                        self.work.insert((agent, key), work);
+                    }
+                }
+                Request::Kill(node, work) => {
+                    let Some(&agent) = self.nodes.get(&node.id) else { continue };
+                    let key = self.key(sim, work);
+                    self.work.remove(&(agent, key.clone()));
+                    let _ = self.controller.kill_task(agent, key);
+                }
+                Request::Reset(node) => {
+                    if let Some(&agent) = self.nodes.get(&node.id) {
+                        self.kill_all(agent);
+                    }
+                }
+                Request::Free(node) => {
+                    self.waiting.retain(|&n| n != node);
+                    if let Some(agent) = self.nodes.remove(&node.id) {
+                        self.agents.remove(&agent);
+                        self.kill_all(agent);
+                        match self.waiting.pop_front() {
+                            Some(next) => self.assign(sim, agent, next),
+                            None => self.idle.push_back(agent),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn handle(&mut self, sim: &mut Simulation, event: ControllerEvent) {
+        match event {
+            ControllerEvent::Joined { agent, slots, hostname } => {
+                if slots < self.slots {
+                    log::warn!(
+                        "agent {} on {hostname} has {slots} slots, the pool's nodes {}; released",
+                        agent.0,
+                        self.slots
+                    );
+                    let _ = self.controller.release(agent);
+                    return;
+                }
+                log::info!("agent {} joined from {hostname}", agent.0);
+                match self.waiting.pop_front() {
+                    Some(node) => self.assign(sim, agent, node),
+                    None => self.idle.push_back(agent),
+                }
+            }
+            ControllerEvent::Started { .. } => {}
+            ControllerEvent::Exited { agent, key, exit_code } => {
+                let work = self.work.remove(&(agent, key));
+                if let (Some(work), Some(&node)) = (work, self.agents.get(&agent)) {
+                    sim.work_exited(node, work, exit_code);
+                }
+            }
+            ControllerEvent::Usage { agent, usage } => {
+                if let Some(&node) = self.agents.get(&agent) {
+                    sim.machine_usage(node, usage.cpu_percent, usage.memory_bytes / (1024.0 * 1024.0));
+                }
+            }
+            ControllerEvent::Left { agent, reason } => {
+                log::warn!("agent {} left: {reason}", agent.0);
+                self.idle.retain(|&a| a != agent);
+                self.work.retain(|(a, _), _| *a != agent);
+                if let Some(node) = self.agents.remove(&agent) {
+                    self.nodes.remove(&node.id);
+                    sim.machine_lost(node);
+                }
+            }
+        }
+    }
+
+    /// Gives `node` to `agent`; if the agent is gone, the node waits on.
+    fn assign(&mut self, sim: &mut Simulation, agent: AgentId, node: NodeRef) {
+        let identity = NodeIdentity {
+            account: ACCOUNT.to_owned(),
+            pool_id: self.commands.pool_id.clone(),
+            node_id: format!("node-{}", node.id),
+        };
+        if self.controller.assign(agent, identity).is_err() {
+            self.waiting.push_front(node);
+            return;
+        }
+        self.nodes.insert(node.id, agent);
+        self.agents.insert(agent, node);
+        sim.machine_ready(node);
+    }
+
+    fn kill_all(&mut self, agent: AgentId) {
+        let keys: Vec<TaskKey> = self.work.keys().filter(|(a, _)| *a == agent).map(|(_, k)| k.clone()).collect();
+        for key in keys {
+            self.work.remove(&(agent, key.clone()));
+            let _ = self.controller.kill_task(agent, key);
+        }
+    }
+
+    /// The agent's name for `work`.
+    fn key(&self, sim: &Simulation, work: Work) -> TaskKey {
+        let job = |j: u32| self.commands.jobs.get(j as usize).map_or_else(String::new, |c| c.id.clone());
+        let (job_id, task_id) = match work {
+            Work::StartTask => (String::new(), "starttask".to_owned()),
+            Work::Preparation { job: j } => (job(j), "jobpreparation".to_owned()),
+            Work::Release { job: j } => (job(j), "jobrelease".to_owned()),
+            Work::Task { task } => match sim.task(task) {
+                Some(t) if t.role == TaskRole::JobManager => (job(t.job), "jobmanager".to_owned()),
+                Some(t) => (job(t.job), format!("task-{task}")),
+                None => (String::new(), format!("task-{task}")),
+            },
+        };
+        TaskKey { job_id, task_id }
+    }
+
+    /// What `node`'s agent runs for `work`.
+    fn spec(&self, sim: &Simulation, work: Work) -> TaskSpec {
+        let job = |j: u32| self.commands.jobs.get(j as usize);
+        let (kind, line) = match work {
+            Work::StartTask => (TaskKind::StartTask, self.commands.start_task.clone()),
+            Work::Preparation { job: j } => (TaskKind::JobPreparation, job(j).and_then(|c| c.preparation.clone())),
+            Work::Release { job: j } => (TaskKind::JobRelease, job(j).and_then(|c| c.release.clone())),
+            Work::Task { task } => {
+                let t = sim.task(task);
+                let c = t.and_then(|t| job(t.job));
+                let line = match t.map(|t| t.role) {
+                    Some(TaskRole::JobManager) => c.and_then(|c| c.manager.clone()),
+                    _ => c.and_then(|c| c.task.clone()),
+                };
+                (TaskKind::Task, line)
+            }
+        };
+        // Commands::of checked that every piece of work has one.
+        TaskSpec { key: self.key(sim, work), kind, command_line: line.unwrap_or_default(), env: Vec::new() }
+    }
+
+    /// Lets every agent go, and waits a little for the spawned ones to exit.
+    fn release_all(&mut self, mut children: Vec<Child>) {
+        let agents: Vec<AgentId> = self.idle.drain(..).chain(self.agents.keys().copied()).collect();
+        for agent in agents {
+            let _ = self.controller.release(agent);
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        for child in &mut children {
+            while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if matches!(child.try_wait(), Ok(None)) {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+}

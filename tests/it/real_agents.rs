@@ -1,0 +1,188 @@
+//! `run --agents real`: a scenario run on agent processes spawned on this
+//! machine, end to end through the CLI — command lines really run, with
+//! the service's environment and folders, and their exit codes decide.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{cli, scratch_dir};
+
+/// Every task prints its `AZ_BATCH_*` variables, writes a file in its
+/// working directory and takes a few seconds; `task-7` exits 3.
+const SCENARIO: &str = r#"
+duration = "10m"
+[pool]
+id = "renderfarm"
+vm = { cores = 2, dedicated_price = 3.6 }
+task_slots_per_node = 2
+target_dedicated = 3
+start_task = { duration = "1s", command_line = "sh -c 'echo up > \"$AZ_BATCH_NODE_SHARED_DIR/started\"'" }
+[[jobs]]
+id = "render"
+max_task_retry_count = 1
+command_line = "sh -c 'env | grep ^AZ_BATCH_ | sort; echo frame > out.txt; sleep 4; test \"$AZ_BATCH_TASK_ID\" != task-7 || exit 3'"
+tasks = [{ duration = "1s", count = 50 }]
+"#;
+
+/// `tasks.csv` rows as (task, node, attempts, outcome, exit code).
+fn task_rows(out: &Path) -> Vec<(u32, String, u32, String, String)> {
+    let mut csv = csv::Reader::from_path(out.join("tasks.csv")).expect("tasks.csv");
+    csv.records()
+        .map(|r| {
+            let r = r.expect("a tasks.csv row");
+            (r[0].parse().unwrap(), r[5].to_owned(), r[6].parse().unwrap(), r[7].to_owned(), r[8].to_owned())
+        })
+        .collect()
+}
+
+/// The folder agent `i` (any) used for task `n`.
+fn task_dir(agents: &Path, n: u32) -> Option<PathBuf> {
+    (0..3)
+        .map(|i| agents.join(format!("agent-{i}/workitems/render/tasks/task-{n}")))
+        .find(|d| d.join("stdout.txt").exists())
+}
+
+#[test]
+fn a_scenario_runs_for_real_on_three_spawned_agents() {
+    let dir = scratch_dir("real-agents");
+    let (scenario, token, out, agents) =
+        (dir.join("farm.toml"), dir.join("token"), dir.join("out"), dir.join("agents"));
+    std::fs::write(&scenario, SCENARIO).unwrap();
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let run = cli(
+        &[
+            "run",
+            &path(&scenario),
+            "--agents",
+            "real",
+            "--spawn-local",
+            "3",
+            "--token-file",
+            &path(&token),
+            "--agent-root",
+            &path(&agents),
+            "--agent-usage-interval",
+            "5s",
+            "--out",
+            &path(&out),
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "run failed: {stderr}");
+
+    // Exit codes decide: task-7 exits 3, is retried once, fails; the rest succeed.
+    let rows = task_rows(&out);
+    assert_eq!(rows.len(), 50);
+    for (n, node, attempts, outcome, code) in &rows {
+        let expected = if *n == 7 { (2, "failed", "3") } else { (1, "succeeded", "0") };
+        assert_eq!((*attempts, outcome.as_str(), code.as_str()), expected, "task {n} on node {node}");
+    }
+
+    // Each task ran in its own folder with the service's variables.
+    for (n, node, ..) in &rows {
+        let task = task_dir(&agents, *n).unwrap_or_else(|| panic!("no folder for task {n}"));
+        let stdout = std::fs::read_to_string(task.join("stdout.txt")).unwrap();
+        let wd = task.join("wd");
+        for line in [
+            format!("AZ_BATCH_TASK_ID=task-{n}"),
+            "AZ_BATCH_JOB_ID=render".to_owned(),
+            "AZ_BATCH_POOL_ID=renderfarm".to_owned(),
+            format!("AZ_BATCH_NODE_ID=node-{node}"),
+            format!("AZ_BATCH_TASK_WORKING_DIR={}", wd.display()),
+        ] {
+            assert!(stdout.lines().any(|l| l == line), "task {n}: no `{line}` in\n{stdout}");
+        }
+        assert_eq!(std::fs::read_to_string(wd.join("out.txt")).unwrap(), "frame\n");
+    }
+    // Every node ran the start task in its startup folder.
+    for i in 0..3 {
+        let shared = agents.join(format!("agent-{i}/shared/started"));
+        assert_eq!(std::fs::read_to_string(&shared).unwrap_or_default(), "up\n", "{}", shared.display());
+    }
+
+    // The timeline's sample at 30 s shows the real pool at work.
+    let mut timeline = csv::Reader::from_path(out.join("timeline.csv")).unwrap();
+    let headers = timeline.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (elapsed, running, cpu) = (column("elapsed_s"), column("running_tasks"), column("cpu_percent"));
+    let rows: Vec<csv::StringRecord> = timeline.records().map(Result::unwrap).collect();
+    let at_30 = rows.iter().find(|r| r[elapsed].parse::<f64>().unwrap() == 30.0).expect("a sample at 30 s");
+    assert!(at_30[running].parse::<u32>().unwrap() > 0, "{at_30:?}");
+    assert!(at_30[cpu].parse::<f64>().unwrap() >= 0.0);
+}
+
+#[test]
+fn real_agents_need_command_lines_and_a_token() {
+    let dir = scratch_dir("real-agents-errors");
+    let scenario = dir.join("bare.toml");
+    std::fs::write(&scenario, "duration = \"1m\"\n[pool]\nvm = { cores = 1, dedicated_price = 1 }\ntarget_dedicated = 1\n[[jobs]]\ntasks = [{ duration = \"1s\" }]\n").unwrap();
+    let token = dir.join("token");
+    std::fs::write(&token, "t\n").unwrap();
+    let s = scenario.to_str().unwrap();
+    let run = cli(&["run", s, "--agents", "real", "--token-file", token.to_str().unwrap()], None);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(stderr.contains("jobs[0].command_line: real agents need a command line"), "{stderr}");
+    let run = cli(&["run", s, "--agents", "real"], None);
+    assert_eq!(run.status.code(), Some(64), "{}", String::from_utf8_lossy(&run.stderr));
+}
+
+#[test]
+fn an_agent_killed_mid_task_loses_nothing_its_tasks_finish_elsewhere() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = scratch_dir("real-agents-kill");
+    let (scenario, token, out, agents) =
+        (dir.join("farm.toml"), dir.join("token"), dir.join("out"), dir.join("agents"));
+    // 12 tasks of 5 s on 3 one-slot agents.
+    let text = SCENARIO
+        .replace("task_slots_per_node = 2", "task_slots_per_node = 1")
+        .replace("count = 50", "count = 12")
+        .replace("sleep 4", "sleep 5");
+    std::fs::write(&scenario, text).unwrap();
+    std::fs::write(&token, "s3cret\n").unwrap();
+    let exe = env!("CARGO_BIN_EXE_autoscale-sim");
+    let mut run = Command::new(exe)
+        .args(["run", scenario.to_str().unwrap(), "--agents", "real", "--token-file", token.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The controller says where it listens.
+    let mut log = BufReader::new(run.stderr.take().unwrap()).lines();
+    let addr = log
+        .by_ref()
+        .map_while(Result::ok)
+        .find_map(|l| l.split("listening for agents on ").nth(1).map(str::to_owned))
+        .expect("the controller's address on stderr");
+    let logged = std::thread::spawn(move || log.map_while(Result::ok).collect::<Vec<_>>());
+    let agents: Vec<_> = (0..3)
+        .map(|i| {
+            let root = agents.join(format!("agent-{i}"));
+            Command::new(exe)
+                .args(["agent", "--controller", &addr, "--token-file", token.to_str().unwrap()])
+                .args(["--root", root.to_str().unwrap(), "--timeout", "3s", "--ping-interval", "1s"])
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    // Mid-way through the first wave of tasks, the first agent dies.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut victim = agents.into_iter().next().unwrap();
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let status = run.wait().unwrap();
+    let logged = logged.join().unwrap().join("\n");
+    assert!(status.success(), "{logged}");
+    assert!(logged.contains("left"), "the controller logs the departure:\n{logged}");
+    let rows = task_rows(&out);
+    assert_eq!(rows.len(), 12);
+    assert!(
+        rows.iter().all(|(n, _, _, outcome, _)| outcome == if *n == 7 { "failed" } else { "succeeded" }),
+        "{rows:?}"
+    );
+    assert!(rows.iter().any(|(_, _, attempts, ..)| *attempts >= 2), "a task was requeued: {rows:?}");
+}
