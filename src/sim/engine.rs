@@ -131,6 +131,7 @@ struct Entry<E> {
 }
 
 impl<E> Entry<E> {
+    /// What the queue orders by.
     fn key(&self) -> (SimTime, u64) {
         (self.time, self.seq)
     }
@@ -177,8 +178,9 @@ const BUCKETS: usize = 64 / DIGIT_BITS as usize * DIGITS;
 pub struct Queue<E> {
     /// Events at `last`, by sequence number.
     due: VecDeque<Entry<E>>,
-    /// `buckets[16 * level + digit]`: events whose time has `digit` at
-    /// hex digit `level`, and `last`'s digits above it (bucket 0 unused).
+    /// `buckets[16 * level + digit]`: events whose time has `last`'s hex
+    /// digits above `level` and `digit` at it, a digit above `last`'s (so
+    /// the buckets of digit 0 stay empty).
     buckets: Vec<Vec<Entry<E>>>,
     /// Bit `i % 64` of word `i / 64` set: bucket `i` is not empty.
     occupied: [u64; BUCKETS / 64],
