@@ -2,6 +2,8 @@
 //! resize timeout, node lifecycles (boot, preemption, recovery), and
 //! shrinking with the four deallocation options.
 
+use std::collections::BinaryHeap;
+
 use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
@@ -381,11 +383,8 @@ impl Simulation {
     /// manager's node last; newest first among equals.
     fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
         let tasks = &self.sched.tasks;
-        let mut candidates: Vec<(ShrinkOrder, u32)> = self
-            .nodes
-            .iter()
-            .filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool)
-            .map(|(i, n)| {
+        let candidates =
+            self.nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool).map(|(i, n)| {
                 let class = match n.state() {
                     NodeState::Creating => 0,
                     NodeState::Preempted => 1,
@@ -400,15 +399,21 @@ impl Simulation {
                 };
                 let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };
                 ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
-            })
-            .collect();
-        let k = (count as usize).min(candidates.len());
-        if k < candidates.len() && k > 0 {
-            candidates.select_nth_unstable(k - 1);
+            });
+        // The `count` first in shrink order, kept in a max-heap as the
+        // nodes go by: a shrink usually takes a few nodes of thousands, and
+        // this neither collects nor partitions them all.
+        let mut chosen: BinaryHeap<(ShrinkOrder, u32)> = BinaryHeap::with_capacity(count as usize);
+        for candidate in candidates {
+            if chosen.len() < count as usize {
+                chosen.push(candidate);
+            } else if let Some(mut last) = chosen.peek_mut()
+                && candidate < *last
+            {
+                *last = candidate;
+            }
         }
-        candidates.truncate(k);
-        candidates.sort_unstable();
-        for (_, index) in candidates {
+        for (_, index) in chosen.into_sorted_vec() {
             self.remove_node(index, option);
         }
     }
