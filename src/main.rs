@@ -28,6 +28,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 /// a pool, its workload and its formula over days; `compare` and `sweep`
 /// weigh formulas and settings against each other in cost and queue time;
 /// `test` runs the formula test suites kept next to the formulas.
+/// `agent` joins a simulation as a real node and runs its tasks for real.
 ///
 /// Start with `autoscale-sim run simulations/bursty-day.toml`.
 #[derive(Debug, Parser)]

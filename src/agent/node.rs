@@ -214,9 +214,14 @@ impl Session {
         let result = self.start_timers().map_err(LinkError::Io).and_then(|()| self.serve());
         self.stop.stop();
         self.node.kill_all();
-        if result.is_ok() {
-            self.node.link.close("released");
+        match &result {
+            Ok(()) => self.node.link.close("released"),
+            Err(LinkError::Closed(_)) => {}
+            // Tell the controller why, for its `Left` reason.
+            Err(e) => self.node.link.close(&e.to_string()),
         }
+        // Task watchers still hold the link: make sure the old connection ends now.
+        self.node.link.shutdown();
         result
     }
 
@@ -265,11 +270,8 @@ impl Node {
             return;
         }
         let busy = running.values().filter(|r| r.kind == TaskKind::Task).count();
-        let refusal = if spec.kind == TaskKind::Task && busy >= node.slots as usize {
-            Some(format!("all {} slots are taken", node.slots))
-        } else {
-            None
-        };
+        let refusal = (spec.kind == TaskKind::Task && busy >= node.slots as usize)
+            .then(|| format!("all {} slots are taken", node.slots));
         let spawned = match (refusal, &*lock(&node.dirs)) {
             (Some(why), _) => Err(why),
             (None, None) => Err("the controller has not assigned this node's identity yet".to_owned()),

@@ -545,6 +545,28 @@ fn a_protocol_version_mismatch_is_rejected_with_a_clear_message() {
 }
 
 #[test]
+fn an_agent_refuses_a_controller_of_another_version() {
+    let dir = scratch_dir("agent-old-controller");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let controller = std::thread::spawn(move || {
+        let mut ws = tungstenite::accept(listener.accept().unwrap().0).unwrap();
+        assert_eq!(read_json(&mut ws)["type"], "hello");
+        ws.send(Message::text(r#"{"type":"welcome","protocol":999,"agent":1}"#)).unwrap();
+        assert_closed(&mut ws);
+    });
+    let root = dir.join("root").display().to_string();
+    let args = ["agent", "--controller", &addr, "--token-file", &token.display().to_string(), "--root", &root];
+    let output = cli(&args, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("protocol version mismatch: the controller speaks version 999"), "{stderr}");
+    controller.join().unwrap();
+}
+
+#[test]
 fn malformed_and_oversized_messages_close_only_their_connection() {
     let mut fixture = Fixture::new("frames");
     let (good, _) = fixture.join_one("first", 1);
