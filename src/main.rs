@@ -28,6 +28,7 @@ use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
 /// a pool, its workload and its formula over days; `compare` and `sweep`
 /// weigh formulas and settings against each other in cost and queue time;
 /// `test` runs the formula test suites kept next to the formulas.
+/// `agent` joins a simulation as a real node and runs its tasks for real.
 ///
 /// Start with `autoscale-sim run simulations/bursty-day.toml`.
 #[derive(Debug, Parser)]
@@ -695,7 +696,8 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
     }
 }
 
-/// `agent`: read the token, log to stderr and serve the controller until released.
+/// `agent`: read the token, log to stderr and serve the controller until
+/// released or stopped by SIGINT or SIGTERM.
 fn agent(args: &AgentArgs) -> Result<ExitCode> {
     use autoscale_sim::agent::{Token, logger, node};
     let options = node::NodeOptions {
@@ -707,7 +709,10 @@ fn agent(args: &AgentArgs) -> Result<ExitCode> {
         ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
     };
     logger::log_to_stderr(log::LevelFilter::Info);
-    node::run(&options)?;
+    let stop = node::StopHandle::default();
+    #[cfg(unix)]
+    node::stop_on_signals(&stop)?;
+    node::run_until(&options, &stop)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -234,7 +234,7 @@ impl Stop {
     }
 
     /// Sleeps for `d` or until stopped; true if stopped.
-    fn sleep(&self, d: Duration) -> bool {
+    pub(crate) fn sleep(&self, d: Duration) -> bool {
         let guard = lock(&self.stopped);
         let (stopped, _) =
             self.wake.wait_timeout_while(guard, d, |stopped| !*stopped).unwrap_or_else(PoisonError::into_inner);

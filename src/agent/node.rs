@@ -8,7 +8,8 @@
 //! which reports `exited`. When the connection is lost the agent kills
 //! every task (the controller has reported `Left` and the engine requeues
 //! them, so finishing them would only duplicate work) and joins again as a
-//! new agent. `release` kills every task and ends [`run`] with `Ok`; a
+//! new agent. `release` kills every task and ends [`run`] with `Ok`, as
+//! does a [`StopHandle`] (SIGINT or SIGTERM with [`stop_on_signals`]); a
 //! rejection ends it with an error, since retrying would not help.
 //!
 //! Slots: only ordinary tasks take one. A task sent while all are taken,
@@ -83,9 +84,70 @@ enum ConnectError {
     Rejected(String),
 }
 
+/// Stops an agent from another thread (on SIGINT or SIGTERM): kills its
+/// tasks, closes its connection and ends [`run_until`] with `Ok`.
+#[derive(Clone, Default)]
+pub struct StopHandle(Arc<StopState>);
+
+#[derive(Default)]
+struct StopState {
+    /// Why the agent was stopped, once it was; and the session to end, while there is one.
+    state: Mutex<(Option<String>, Option<Arc<Node>>)>,
+    /// Cuts the wait between connection attempts short.
+    wake: Stop,
+}
+
+impl StopHandle {
+    /// Stops the agent for `reason` (logged).
+    pub fn stop(&self, reason: &str) {
+        let mut state = lock(&self.0.state);
+        state.0 = Some(reason.to_owned());
+        if let Some(node) = state.1.take() {
+            node.end(reason);
+        }
+        self.0.wake.stop();
+    }
+
+    fn reason(&self) -> Option<String> {
+        lock(&self.0.state).0.clone()
+    }
+
+    /// Makes `node` the session a stop ends (at once if already stopped); `None` when it is over.
+    fn attach(&self, node: Option<&Arc<Node>>) {
+        let mut state = lock(&self.0.state);
+        match (&state.0, node) {
+            (Some(reason), Some(node)) => node.end(reason),
+            _ => state.1 = node.cloned(),
+        }
+    }
+}
+
+/// Blocks SIGINT and SIGTERM in this thread (and the threads it starts
+/// afterwards: call it first) and stops the agent when one arrives. Tasks
+/// run in their own process groups, so a Ctrl-C in the terminal would not
+/// reach them otherwise. Unix only.
+#[cfg(unix)]
+pub fn stop_on_signals(stop: &StopHandle) -> std::io::Result<()> {
+    use nix::sys::signal::{SigSet, Signal};
+    let signals: SigSet = [Signal::SIGINT, Signal::SIGTERM].into_iter().collect();
+    signals.thread_block()?;
+    let stop = stop.clone();
+    std::thread::Builder::new().name("agent-signals".to_owned()).spawn(move || {
+        if let Ok(signal) = signals.wait() {
+            stop.stop(&format!("stopped by {signal}"));
+        }
+    })?;
+    Ok(())
+}
+
 /// Runs the agent until it is released (`Ok`), rejected, or cannot reach
 /// the controller `connect_attempts` times in a row.
 pub fn run(options: &NodeOptions) -> Result<(), AgentError> {
+    run_until(options, &StopHandle::default())
+}
+
+/// [`run`], until `stop` is used too (`Ok`).
+pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentError> {
     std::fs::create_dir_all(&options.root).map_err(|source| AgentError::Io {
         what: format!("cannot create the node root {}", options.root.display()),
         source,
@@ -94,16 +156,25 @@ pub fn run(options: &NodeOptions) -> Result<(), AgentError> {
     let mut failures = 0;
     let mut backoff = FIRST_BACKOFF;
     loop {
+        if let Some(reason) = stop.reason() {
+            log::warn!("{reason}; tasks killed");
+            return Ok(());
+        }
         match connect(options) {
             Ok((link, agent)) => {
                 failures = 0;
                 backoff = FIRST_BACKOFF;
                 log::info!("joined the controller at {} as agent {agent}", options.controller);
-                match Session::new(link, options).run() {
+                let session = Session::new(link, options);
+                stop.attach(Some(&session.node));
+                let result = session.run();
+                stop.attach(None);
+                match result {
                     Ok(()) => {
                         log::info!("released by the controller");
                         return Ok(());
                     }
+                    Err(_) if stop.reason().is_some() => {}
                     Err(e) => log::warn!("lost the controller ({e}); tasks killed; joining again as a new agent"),
                 }
             }
@@ -118,7 +189,7 @@ pub fn run(options: &NodeOptions) -> Result<(), AgentError> {
                     options.controller,
                     humantime::format_duration(backoff)
                 );
-                std::thread::sleep(backoff);
+                stop.0.wake.sleep(backoff);
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
         }
@@ -214,9 +285,14 @@ impl Session {
         let result = self.start_timers().map_err(LinkError::Io).and_then(|()| self.serve());
         self.stop.stop();
         self.node.kill_all();
-        if result.is_ok() {
-            self.node.link.close("released");
+        match &result {
+            Ok(()) => self.node.link.close("released"),
+            Err(LinkError::Closed(_)) => {}
+            // Tell the controller why, for its `Left` reason.
+            Err(e) => self.node.link.close(&e.to_string()),
         }
+        // Task watchers still hold the link: make sure the old connection ends now.
+        self.node.link.shutdown();
         result
     }
 
@@ -265,11 +341,8 @@ impl Node {
             return;
         }
         let busy = running.values().filter(|r| r.kind == TaskKind::Task).count();
-        let refusal = if spec.kind == TaskKind::Task && busy >= node.slots as usize {
-            Some(format!("all {} slots are taken", node.slots))
-        } else {
-            None
-        };
+        let refusal = (spec.kind == TaskKind::Task && busy >= node.slots as usize)
+            .then(|| format!("all {} slots are taken", node.slots));
         let spawned = match (refusal, &*lock(&node.dirs)) {
             (Some(why), _) => Err(why),
             (None, None) => Err("the controller has not assigned this node's identity yet".to_owned()),
@@ -317,6 +390,13 @@ impl Node {
             }
             None => log::info!("asked to kill task {key}, which is not running"),
         }
+    }
+
+    /// Kills every task and closes the connection with `reason`, from outside the session.
+    fn end(&self, reason: &str) {
+        self.kill_all();
+        self.link.close(reason);
+        self.link.shutdown();
     }
 
     fn kill_all(&self) {

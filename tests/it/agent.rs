@@ -513,6 +513,33 @@ fn an_agent_that_loses_its_controller_kills_its_tasks_and_joins_again() {
     assert_eq!(fixture.run(second, TaskKind::Task, key("j", "next"), "true"), 0);
 }
 
+#[cfg(unix)]
+#[test]
+fn sigterm_stops_an_agent_with_its_tasks() {
+    use nix::sys::signal::{Signal, kill};
+    let mut fixture = Fixture::new("sigterm");
+    let (agent, root) = fixture.join_one("agents", 1);
+    fixture.controller.assign(agent, identity("n")).unwrap();
+    let spec = TaskSpec {
+        key: key("j", "sleeper"),
+        kind: TaskKind::Task,
+        command_line: "sh -c 'echo $$ > pid.txt; exec sleep 60'".to_owned(),
+        env: Vec::new(),
+    };
+    fixture.controller.run_task(agent, spec).unwrap();
+    let pid = read_pid(&root.join("workitems/j/tasks/sleeper/wd/pid.txt"));
+
+    let agent_pid = nix::unistd::Pid::from_raw(i32::try_from(fixture.agents[0].id()).unwrap());
+    kill(agent_pid, Signal::SIGTERM).unwrap();
+    let reason = fixture.wait_for("the leave", |e| match e {
+        ControllerEvent::Left { reason, .. } => Some(reason),
+        _ => None,
+    });
+    assert_eq!(reason, "connection closed: stopped by SIGTERM");
+    assert!(exit_status(&mut fixture.agents[0]).success());
+    assert_ends(&pid);
+}
+
 #[test]
 fn a_wrong_token_is_rejected_logged_and_not_retried() {
     let mut fixture = Fixture::new("token");
@@ -542,6 +569,28 @@ fn a_protocol_version_mismatch_is_rejected_with_a_clear_message() {
     assert_closed(&mut ws);
     assert_logged("version 999");
     assert_still_serving(&mut fixture, "good");
+}
+
+#[test]
+fn an_agent_refuses_a_controller_of_another_version() {
+    let dir = scratch_dir("agent-old-controller");
+    let token = dir.join("token");
+    std::fs::write(&token, TOKEN).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let controller = std::thread::spawn(move || {
+        let mut ws = tungstenite::accept(listener.accept().unwrap().0).unwrap();
+        assert_eq!(read_json(&mut ws)["type"], "hello");
+        ws.send(Message::text(r#"{"type":"welcome","protocol":999,"agent":1}"#)).unwrap();
+        assert_closed(&mut ws);
+    });
+    let root = dir.join("root").display().to_string();
+    let args = ["agent", "--controller", &addr, "--token-file", &token.display().to_string(), "--root", &root];
+    let output = cli(&args, None);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("protocol version mismatch: the controller speaks version 999"), "{stderr}");
+    controller.join().unwrap();
 }
 
 #[test]
