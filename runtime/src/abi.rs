@@ -16,6 +16,7 @@
 //! These functions only wrap the crate's safe Rust built-ins, which the
 //! interpreter calls directly: one implementation of each built-in.
 
+use std::ops::Range;
 use std::rc::Rc;
 
 use crate::aggregate::{self, ListFunction, Log, Rounding};
@@ -77,6 +78,19 @@ pub struct Inputs<'a> {
     pub strings: &'a [Rc<str>],
 }
 
+/// The buffers an evaluation fills: user-variable slots, vector and string
+/// arenas, the scratch list. A compiled formula keeps them between
+/// evaluations and hands them to each new [`EvalState`], so that once they
+/// have grown to the formula's needs an evaluation allocates nothing. They
+/// hold the last evaluation's values until the next one starts.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    users: Vec<Slot>,
+    vectors: Vec<Vector>,
+    strings: Vec<Rc<str>>,
+    list: Vec<f64>,
+}
+
 /// The state of one evaluation of a compiled formula.
 #[repr(C)]
 #[derive(Debug)]
@@ -84,65 +98,76 @@ pub struct EvalState<'a> {
     /// Nonzero once a built-in failed (see the module docs). Must stay the
     /// first field: compiled code reads it at offset 0.
     pub failed: u32,
-    /// Points at `users`' buffer, one [`Slot`] per user variable (at
+    /// Points at `scratch.users`' buffer, one [`Slot`] per user variable (at
     /// [`SLOTS_OFFSET`]). Compiled code writes assignments there directly:
     /// a call per assignment would cost more than the arithmetic.
     slots: *mut Slot,
-    users: Vec<Slot>,
+    scratch: Scratch,
     inputs: Inputs<'a>,
     /// Seeded on the first `rand()`: most formulas never call it.
     random: Option<Random>,
-    vectors: Vec<Vector>,
-    strings: Vec<Rc<str>>,
-    list: Vec<f64>,
     targets: [(f64, Option<u32>); 4],
     deallocation: DeallocationOption,
     fault: Option<(u32, Option<RuntimeError>)>,
-}
-
-/// What compiled code left behind, read after it returned.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Finished {
-    /// Value and assigning site of `$TargetDedicatedNodes`, `$TargetDedicated`,
-    /// `$TargetLowPriorityNodes`, `$TargetLowPriority` (site `None`: never assigned).
-    pub targets: [(f64, Option<u32>); 4],
-    /// `$NodeDeallocationOption`.
-    pub deallocation: DeallocationOption,
-    /// Every user variable's last value.
-    pub users: Vec<Option<Value>>,
-    /// The failure: the site, and the built-in's error (`None` for a
-    /// failure the compiler placed, an error found before run time).
-    pub fault: Option<(u32, Option<RuntimeError>)>,
+    /// The last window looked up: metric, window, and its samples' indices.
+    last_window: Option<(u32, Window, Range<usize>)>,
 }
 
 impl<'a> EvalState<'a> {
-    /// A fresh state for a formula with `user_variables` variables.
-    pub fn new(inputs: Inputs<'a>, user_variables: usize) -> EvalState<'a> {
+    /// A fresh state for a formula with `user_variables` variables, in
+    /// `scratch`'s buffers (emptied first).
+    pub fn new(inputs: Inputs<'a>, user_variables: usize, mut scratch: Scratch) -> EvalState<'a> {
         let [d, l, ..] = inputs.pool;
-        let mut users = vec![Slot::default(); user_variables];
+        scratch.users.clear();
+        scratch.users.resize(user_variables, Slot::default());
+        scratch.vectors.clear();
+        scratch.strings.clear();
+        scratch.list.clear();
         EvalState {
             failed: 0,
-            // The buffer does not move when `users` moves into the struct.
-            slots: users.as_mut_ptr(),
-            users,
+            // The buffer does not move when `scratch` moves into the struct.
+            slots: scratch.users.as_mut_ptr(),
+            scratch,
             inputs,
             random: None,
-            vectors: Vec::new(),
-            strings: Vec::new(),
-            list: Vec::new(),
             targets: [(d, None), (d, None), (l, None), (l, None)],
             deallocation: DeallocationOption::default(),
             fault: None,
+            last_window: None,
         }
     }
 
-    /// The values left behind, converted to [`Value`]s.
-    pub fn finish(self) -> Finished {
-        let users = self.users.iter().map(|&slot| self.value(slot)).collect();
-        Finished { targets: self.targets, deallocation: self.deallocation, users, fault: self.fault }
+    /// Value and assigning site of `$TargetDedicatedNodes`, `$TargetDedicated`,
+    /// `$TargetLowPriorityNodes`, `$TargetLowPriority` (site `None`: never assigned).
+    pub fn targets(&self) -> [(f64, Option<u32>); 4] {
+        self.targets
     }
 
-    fn value(&self, slot: Slot) -> Option<Value> {
+    /// `$NodeDeallocationOption`.
+    pub fn deallocation(&self) -> DeallocationOption {
+        self.deallocation
+    }
+
+    /// The failure: the site, and the built-in's error (`None` for a
+    /// failure the compiler placed, an error found before run time).
+    pub fn fault(&self) -> Option<(u32, Option<RuntimeError>)> {
+        self.fault.clone()
+    }
+
+    /// User variable `index`'s last value; `None` if never assigned.
+    /// Inlined, with the double case first and the others out of line: the
+    /// results read every variable through it, and most are doubles.
+    #[inline]
+    pub fn user(&self, index: usize) -> Option<Value> {
+        let slot = *self.scratch.users.get(index)?;
+        match slot.tag {
+            SLOT_DOUBLE => Some(Value::Double(f64::from_bits(slot.bits))),
+            _ => self.other_value(slot),
+        }
+    }
+
+    #[inline(never)]
+    fn other_value(&self, slot: Slot) -> Option<Value> {
         let bits = slot.bits as i64;
         Some(match slot.tag {
             SLOT_DOUBLE => Value::Double(f64::from_bits(slot.bits)),
@@ -154,8 +179,13 @@ impl<'a> EvalState<'a> {
         })
     }
 
+    /// The buffers, for the next evaluation.
+    pub fn into_scratch(self) -> Scratch {
+        self.scratch
+    }
+
     fn vector(&self, handle: i64) -> &[f64] {
-        match usize::try_from(handle).ok().and_then(|h| self.vectors.get(h)) {
+        match usize::try_from(handle).ok().and_then(|h| self.scratch.vectors.get(h)) {
             Some(Vector::Owned(v)) => v,
             Some(Vector::Samples { metric, start, end }) => {
                 self.inputs.histories.get(*metric).map_or(&[], |h| h.values().get(*start..*end).unwrap_or(&[]))
@@ -170,13 +200,13 @@ impl<'a> EvalState<'a> {
         if h < constants {
             self.inputs.strings[h].clone()
         } else {
-            self.strings.get(h - constants).cloned().unwrap_or_else(|| Rc::from(""))
+            self.scratch.strings.get(h - constants).cloned().unwrap_or_else(|| Rc::from(""))
         }
     }
 
     fn push(&mut self, v: Vector) -> i64 {
-        self.vectors.push(v);
-        self.vectors.len() as i64 - 1
+        self.scratch.vectors.push(v);
+        self.scratch.vectors.len() as i64 - 1
     }
 
     fn owned(&mut self, v: Vec<f64>) -> i64 {
@@ -202,6 +232,20 @@ impl<'a> EvalState<'a> {
         static EMPTY: std::sync::OnceLock<History> = std::sync::OnceLock::new();
         let histories: &'a [History] = self.inputs.histories;
         histories.get(metric as usize).unwrap_or_else(|| EMPTY.get_or_init(History::default))
+    }
+
+    /// `metric`'s samples in `window`, as indices into its values. The last
+    /// answer is kept: formulas often ask for one window twice, its
+    /// percentage and then its samples (as the docs' examples do).
+    fn window_range(&mut self, metric: u32, window: Window) -> Range<usize> {
+        match &self.last_window {
+            Some((m, w, range)) if *m == metric && *w == window => range.clone(),
+            _ => {
+                let range = self.history(metric).window_range(self.inputs.now, window);
+                self.last_window = Some((metric, window, range.clone()));
+                range
+            }
+        }
     }
 
     fn look_back(&self, kind: u32, ticks: i64) -> Interval {
@@ -291,25 +335,25 @@ pub extern "C" fn asrt_str_cmp(s: &mut EvalState, a: i64, b: i64) -> i32 {
 
 /// Empties the scratch list that flattens a `doubleVecList`.
 pub extern "C" fn asrt_list_clear(s: &mut EvalState) {
-    s.list.clear();
+    s.scratch.list.clear();
 }
 
 /// Appends a double to the scratch list.
 pub extern "C" fn asrt_list_push(s: &mut EvalState, x: f64) {
-    s.list.push(x);
+    s.scratch.list.push(x);
 }
 
 /// Appends a vector's elements to the scratch list.
 pub extern "C" fn asrt_list_extend(s: &mut EvalState, v: i64) {
-    let mut list = std::mem::take(&mut s.list);
+    let mut list = std::mem::take(&mut s.scratch.list);
     list.extend_from_slice(s.vector(v));
-    s.list = list;
+    s.scratch.list = list;
 }
 
 /// A list function of the scratch list. Fallible: empty aggregates.
 pub extern "C" fn asrt_list_fn(s: &mut EvalState, function: u32, site: u32) -> f64 {
     let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);
-    let r = f.apply(&s.list);
+    let r = f.apply(&s.scratch.list);
     s.check(site, r)
 }
 
@@ -408,11 +452,10 @@ pub extern "C" fn asrt_sample_window(
     pct: f64,
     site: u32,
 ) -> i64 {
-    let history = s.history(metric);
     let window = Window::between(s.look_back(from_kind, from), s.look_back(to_kind, to));
-    let now = s.inputs.now;
+    let range = s.window_range(metric, window);
     let range = if has_pct != 0 {
-        match history.window_range_with_percent(now, window, pct) {
+        match History::require_percent(range, window, pct) {
             Ok(range) => range,
             Err(e) => {
                 s.fail(site, Some(e));
@@ -420,7 +463,7 @@ pub extern "C" fn asrt_sample_window(
             }
         }
     } else {
-        history.window_range(now, window)
+        range
     };
     s.push(Vector::Samples { metric: metric as usize, start: range.start, end: range.end })
 }
@@ -435,7 +478,7 @@ pub extern "C" fn asrt_sample_percent(
     to: i64,
 ) -> f64 {
     let window = Window::between(s.look_back(from_kind, from), s.look_back(to_kind, to));
-    s.history(metric).percent(s.inputs.now, window)
+    window.percent(s.window_range(metric, window).len())
 }
 
 /// `$M.Count()`.

@@ -38,11 +38,11 @@ impl Window {
         let length = self.oldest.0 as f64 - self.newest.0 as f64;
         (length / SAMPLE_PERIOD.0 as f64).max(1.0)
     }
-}
 
-/// 100 × `found` ÷ the samples a full `window` holds, at most 100.
-fn percent_of(found: usize, window: Window) -> f64 {
-    (100.0 * found as f64 / window.expected_samples()).min(100.0)
+    /// 100 × `found` ÷ the samples a full window holds, at most 100.
+    pub fn percent(self, found: usize) -> f64 {
+        (100.0 * found as f64 / self.expected_samples()).min(100.0)
+    }
 }
 
 impl History {
@@ -112,7 +112,7 @@ impl History {
     /// `GetSamplePercent(window)`: 100 × samples in the window ÷ the samples
     /// a full window holds, at most 100.
     pub fn percent(&self, now: Timestamp, window: Window) -> f64 {
-        percent_of(self.window_range(now, window).len(), window)
+        window.percent(self.window_range(now, window).len())
     }
 
     /// `GetSample(window, pct)`: the window's samples, or
@@ -130,11 +130,20 @@ impl History {
         window: Window,
         pct: f64,
     ) -> Result<std::ops::Range<usize>, RuntimeError> {
+        Self::require_percent(self.window_range(now, window), window, pct)
+    }
+
+    /// [`History::window_range_with_percent`] of a window already found:
+    /// `range` holds `window`'s samples.
+    pub fn require_percent(
+        range: std::ops::Range<usize>,
+        window: Window,
+        pct: f64,
+    ) -> Result<std::ops::Range<usize>, RuntimeError> {
         if !(0.0..=100.0).contains(&pct) {
             return Err(RuntimeError::BadSamplePercent(pct));
         }
-        let range = self.window_range(now, window);
-        let received = percent_of(range.len(), window);
+        let received = window.percent(range.len());
         if received < pct {
             return Err(RuntimeError::InsufficientSamples { wanted: pct, received: received.trunc() });
         }

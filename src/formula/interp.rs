@@ -28,8 +28,12 @@ type Eval<T> = Result<T, Halt>;
 
 /// Runs `program` against `ctx`.
 pub fn run(program: &Program, ctx: &EvalContext) -> Run {
-    let mut machine =
-        Machine { ctx, recorder: Recorder::new(&ctx.pool, program.variables.len()), random: Random::seeded(ctx.seed) };
+    let mut machine = Machine {
+        ctx,
+        recorder: Recorder::new(&ctx.pool),
+        users: vec![None; program.variables.len()],
+        random: Random::seeded(ctx.seed),
+    };
     let mut status = Ok(false);
     for statement in &program.statements {
         match machine.statement(statement) {
@@ -44,12 +48,15 @@ pub fn run(program: &Program, ctx: &EvalContext) -> Run {
             }
         }
     }
-    machine.recorder.conclude(&program.order, status)
+    let mut users = machine.users;
+    machine.recorder.conclude(&program.order, |i| users.get_mut(i)?.take(), status)
 }
 
 struct Machine<'a> {
     ctx: &'a EvalContext,
     recorder: Recorder,
+    /// Each user variable's value, `None` until assigned.
+    users: Vec<Option<Value>>,
     random: Random,
 }
 
@@ -74,7 +81,11 @@ impl Machine<'_> {
             Stmt::Assign { target, value, span } => {
                 let v = self.eval(value)?;
                 match (target, v) {
-                    (Target::User(id), v) => self.recorder.set_user(id.0 as usize, v),
+                    (Target::User(id), v) => {
+                        if let Some(slot) = self.users.get_mut(id.0 as usize) {
+                            *slot = Some(v);
+                        }
+                    }
                     (Target::Service(ServiceVar::DeallocationOption), Value::Dealloc(o)) => {
                         self.recorder.set_deallocation(o);
                     }
@@ -116,7 +127,7 @@ impl Machine<'_> {
         let ok_double = |x: f64| Ok(Value::Double(x));
         match &node.kind {
             NodeKind::Const(v) => Ok(v.clone()),
-            NodeKind::User(id) => match self.recorder.user(id.0 as usize) {
+            NodeKind::User(id) => match self.users.get(id.0 as usize).and_then(Option::as_ref) {
                 Some(v) => Ok(v.clone()),
                 None => Err(mismatch(span, &Value::Double(f64::NAN))),
             },

@@ -209,16 +209,17 @@ impl VariableOrder {
     }
 }
 
-/// Tracks what an evaluation assigns, the way the service reads and
-/// reports it. Both engines record through this, so the alias rules and the
-/// results order live in one place.
+/// Tracks what an evaluation assigns to the service variables, the way the
+/// service reads and reports them, and builds the results. Both engines
+/// record through this, so the alias rules and the results order live in
+/// one place; each keeps its user variables its own way and lends them to
+/// [`Recorder::conclude`].
 #[derive(Debug, Clone)]
 pub struct Recorder {
     /// `$TargetDedicatedNodes`, `$TargetDedicated`, `$TargetLowPriorityNodes`,
     /// `$TargetLowPriority`: current value and the last assignment's span.
     targets: [(f64, Option<Span>); 4],
     deallocation: DeallocationOption,
-    users: Vec<Option<Value>>,
 }
 
 fn target_slot(var: ServiceVar) -> Option<usize> {
@@ -233,19 +234,10 @@ fn target_slot(var: ServiceVar) -> Option<usize> {
 
 impl Recorder {
     /// Starts an evaluation: every target reads as the pool's current
-    /// target, the option as `requeue`, no user variable is assigned.
-    pub fn new(pool: &PoolState, user_variables: usize) -> Recorder {
-        Self::with_users(pool, vec![None; user_variables])
-    }
-
-    /// Starts from the user variables' values (indexed by variable).
-    pub fn with_users(pool: &PoolState, users: Vec<Option<Value>>) -> Recorder {
+    /// target, the option as `requeue`.
+    pub fn new(pool: &PoolState) -> Recorder {
         let (d, l) = (pool.target_dedicated, pool.target_low_priority);
-        Recorder {
-            targets: [(d, None), (d, None), (l, None), (l, None)],
-            deallocation: DeallocationOption::default(),
-            users,
-        }
+        Recorder { targets: [(d, None), (d, None), (l, None), (l, None)], deallocation: DeallocationOption::default() }
     }
 
     /// The value a target variable or its alias reads as now.
@@ -270,23 +262,17 @@ impl Recorder {
         self.deallocation = option;
     }
 
-    /// A user variable's current value.
-    pub fn user(&self, index: usize) -> Option<&Value> {
-        self.users.get(index).and_then(Option::as_ref)
-    }
-
-    /// Assigns a user variable.
-    pub fn set_user(&mut self, index: usize, value: Value) {
-        if let Some(slot) = self.users.get_mut(index) {
-            *slot = Some(value);
-        }
-    }
-
-    /// Ends an evaluation that ended with `status`: the results, and the
-    /// status turned into a fault when it succeeded with a target the pool
-    /// cannot apply.
-    pub fn conclude(self, order: &VariableOrder, status: Result<bool, Fault>) -> Run {
-        let (results, invalid_target) = self.finish(order);
+    /// Ends an evaluation that ended with `status`: the results, with user
+    /// variable i's value `user(i)` (`None`: never assigned), and the status
+    /// turned into a fault when it succeeded with a target the pool cannot
+    /// apply.
+    pub fn conclude(
+        self,
+        order: &VariableOrder,
+        user: impl FnMut(usize) -> Option<Value>,
+        status: Result<bool, Fault>,
+    ) -> Run {
+        let (results, invalid_target) = self.finish(order, user);
         match (status, invalid_target) {
             (Ok(_), Some((span, detail))) => (results, Err(Fault { code: ErrorCode::EvaluationError, span, detail })),
             (status, _) => (results, status),
@@ -296,14 +282,23 @@ impl Recorder {
     /// The results, listing user variables in `order`, and the first target
     /// the pool could not apply (negative or not finite) with the span that
     /// assigned it.
-    pub fn finish(mut self, order: &VariableOrder) -> (Results, Option<(Span, String)>) {
+    fn finish(
+        self,
+        order: &VariableOrder,
+        mut user: impl FnMut(usize) -> Option<Value>,
+    ) -> (Results, Option<(Span, String)>) {
         // The full name wins when assigned; otherwise the alias's value
         // (which is the pool's target when neither was assigned).
         let pick = |full: (f64, Option<Span>), alias: (f64, Option<Span>)| if full.1.is_some() { full } else { alias };
         let dedicated = pick(self.targets[0], self.targets[1]);
         let low = pick(self.targets[2], self.targets[3]);
-        let variables =
-            order.0.iter().filter_map(|(i, name)| Some((name.clone(), self.users.get_mut(*i)?.take()?))).collect();
+        // Sized once: every variable is usually assigned.
+        let mut variables = Vec::with_capacity(order.0.len());
+        for (i, name) in &order.0 {
+            if let Some(value) = user(*i) {
+                variables.push((name.clone(), value));
+            }
+        }
         let invalid = [("$TargetDedicatedNodes", dedicated), ("$TargetLowPriorityNodes", low)]
             .into_iter()
             .find(|(_, (v, _))| !(v.is_finite() && *v >= 0.0))

@@ -335,6 +335,9 @@ impl<'a, 'b> Lowering<'a, 'b> {
                 V::F(self.bool_to_double(is_zero))
             }
             NodeKind::Arith(op, a, b) => {
+                if let Some(ticks) = constant_interval(*op, a, b) {
+                    return V::I(self.b.ins().iconst(types::I64, ticks));
+                }
                 let (va, vb) = (self.expr(a), self.expr(b));
                 if node.ty == Type::Never {
                     return V::Never;
@@ -618,6 +621,25 @@ impl<'a, 'b> Lowering<'a, 'b> {
             }
         }
     }
+}
+
+/// `interval * x`, `x * interval` or `interval / x` of two constants, in
+/// ticks, computed while compiling: windows are written that way
+/// (`180 * TimeInterval_Second`), and each would otherwise cost a runtime
+/// call per evaluation. One that fails is left to run time, which reports
+/// the error where the interpreter does.
+fn constant_interval(op: Arith, a: &Node, b: &Node) -> Option<i64> {
+    let (NodeKind::Const(a), NodeKind::Const(b)) = (&a.kind, &b.kind) else {
+        return None;
+    };
+    let product = match (op, a, b) {
+        (Arith::Mul, Value::Interval(i), Value::Double(x)) | (Arith::Mul, Value::Double(x), Value::Interval(i)) => {
+            i.scale(*x)
+        }
+        (Arith::Div, Value::Interval(i), Value::Double(x)) => i.divide(*x),
+        _ => return None,
+    };
+    product.ok().map(|i| i.0)
 }
 
 fn float_cc(c: Comparison) -> FloatCC {
