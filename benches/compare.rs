@@ -8,11 +8,6 @@ use std::path::Path;
 use autoscale_sim::formula::Engine;
 use autoscale_sim::report::compare::{CompareSpec, compare};
 
-/// The allocator the `autoscale-sim` binary uses (see `src/main.rs`), so
-/// that the speed-up measured is the one users get.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() {
     divan::main();
 }

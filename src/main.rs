@@ -6,14 +6,6 @@
 //! failed (`eval`) or a case failed (`test`); 64 bad command-line usage.
 //! `agent` exits 0 when released, 1 when rejected, unreachable or given an
 //! unreadable token file.
-
-/// The simulator allocates and frees a run's worth of vectors per run, on
-/// every worker thread at once (`compare`, `sweep`); mimalloc reuses that
-/// memory per thread where the system allocator hands it back to the
-/// kernel and faults it in again, which serialises the threads.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use std::io::{IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
