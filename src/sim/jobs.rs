@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 
 use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
-use super::node::{JobStep, Placement};
+use super::node::{JobStep, Node, Placement};
 use super::scheduler::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 
@@ -37,6 +37,22 @@ impl JobTaskKind {
         match self {
             JobTaskKind::Preparation => "preparation",
             JobTaskKind::Release => "release",
+        }
+    }
+
+    /// The tasks of this kind running on `node`.
+    fn running_on(self, node: &mut Node) -> &mut Vec<JobStep> {
+        match self {
+            JobTaskKind::Preparation => &mut node.preparations,
+            JobTaskKind::Release => &mut node.releases,
+        }
+    }
+
+    /// What a real agent runs for job `job`'s task of this kind.
+    fn work(self, job: u32) -> Work {
+        match self {
+            JobTaskKind::Preparation => Work::Preparation { job },
+            JobTaskKind::Release => Work::Release { job },
         }
     }
 }
@@ -91,35 +107,42 @@ impl Simulation {
         }
     }
 
-    /// Starts job `job`'s preparation task on node `index`.
-    pub(crate) fn start_preparation(&mut self, index: u32, job: u32, took: SimDuration, ok: bool) {
+    /// Starts job task `kind` of job `job` on node `index`: simulated, its
+    /// end is an event `took` from now with outcome `ok`; on a real agent,
+    /// it is requested and the agent reports its end.
+    pub(crate) fn start_job_task(&mut self, index: u32, job: u32, kind: JobTaskKind, (took, ok): (SimDuration, bool)) {
         let now = self.q.now();
-        let end = match self.requests {
-            None => Some(self.q.schedule_in(took, Event::PrepEnded { node: index, job, ok })),
-            Some(_) => None,
+        let event = match kind {
+            JobTaskKind::Preparation => Event::PrepEnded { node: index, job, ok },
+            JobTaskKind::Release => Event::ReleaseEnded { node: index, job, ok },
         };
+        let end = self.requests.is_none().then(|| self.q.schedule_in(took, event));
         if let Some(node) = self.nodes.get_mut(index) {
-            node.preparations.push(JobStep { job, end, since: now });
+            kind.running_on(node).push(JobStep { job, end, since: now });
         }
-        self.request_run(index, Work::Preparation { job });
+        self.request_run(index, kind.work(job));
+    }
+
+    /// Job task `kind` of job `job` ended on node `index`: it is recorded.
+    /// False when none was running there.
+    fn end_job_task(&mut self, index: u32, job: u32, kind: JobTaskKind, succeeded: bool) -> bool {
+        let end = self.q.now();
+        let Some(node) = self.nodes.get_mut(index) else { return false };
+        let steps = kind.running_on(node);
+        let Some(pos) = steps.iter().position(|s| s.job == job) else { return false };
+        let start = steps.swap_remove(pos).since;
+        self.job_tasks.push(JobTaskRun { kind, job, node: node.id, start, end, succeeded });
+        true
     }
 
     /// Job `job`'s preparation task ended on node `index`: the job's tasks
     /// waiting there run, or on failure go back to the queue.
     pub(crate) fn on_prep_ended(&mut self, index: u32, job: u32, ok: bool) {
+        if !self.end_job_task(index, job, JobTaskKind::Preparation, ok) {
+            return;
+        }
         let now = self.q.now();
         let Some(node) = self.nodes.get_mut(index) else { return };
-        let Some(pos) = node.preparations.iter().position(|p| p.job == job) else { return };
-        let step = node.preparations.swap_remove(pos);
-        let run = JobTaskRun {
-            kind: JobTaskKind::Preparation,
-            job,
-            node: node.id,
-            start: step.since,
-            end: now,
-            succeeded: ok,
-        };
-        self.job_tasks.push(run);
         let tasks = &self.sched.tasks;
         let waiting: Vec<u32> =
             node.running.iter().filter(|p| p.preparing && tasks[p.task as usize].job == job).map(|p| p.task).collect();
@@ -233,32 +256,22 @@ impl Simulation {
     /// Runs job `job`'s release task on every node that prepared it.
     fn start_releases(&mut self, job: u32) {
         let Some(release) = self.scenario.jobs.get(job as usize).and_then(|j| j.release.clone()) else { return };
-        let now = self.q.now();
         let prepared: Vec<u32> = self.nodes.iter().filter(|(_, n)| n.prepared.contains(&job)).map(|(i, _)| i).collect();
         for index in prepared {
-            let (took, ok) = release.run(&mut self.rngs.job_tasks);
-            let end = match self.requests {
-                None => Some(self.q.schedule_in(took, Event::ReleaseEnded { node: index, job, ok })),
-                Some(_) => None,
-            };
             if let Some(node) = self.nodes.get_mut(index) {
                 node.prepared.retain(|&p| p != job);
-                node.releases.push(JobStep { job, end, since: now });
             }
-            self.request_run(index, Work::Release { job });
+            let run = release.run(&mut self.rngs.job_tasks);
+            self.start_job_task(index, job, JobTaskKind::Release, run);
         }
     }
 
     /// A job release task ended on node `index`; a leaving node may go.
     pub(crate) fn on_release_ended(&mut self, index: u32, job: u32, ok: bool) {
-        let now = self.q.now();
-        let Some(node) = self.nodes.get_mut(index) else { return };
-        let Some(pos) = node.releases.iter().position(|r| r.job == job) else { return };
-        let r = node.releases.swap_remove(pos);
-        let run =
-            JobTaskRun { kind: JobTaskKind::Release, job, node: node.id, start: r.since, end: now, succeeded: ok };
-        self.job_tasks.push(run);
-        if node.releases.is_empty() && node.running.is_empty() {
+        if !self.end_job_task(index, job, JobTaskKind::Release, ok) {
+            return;
+        }
+        if self.nodes.get(index).is_some_and(|n| n.releases.is_empty() && n.running.is_empty()) {
             self.node_emptied(index);
         }
     }
@@ -270,16 +283,13 @@ impl Simulation {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.prepared.clear();
         node.prep_failed.clear();
-        let preparations = std::mem::take(&mut node.preparations);
-        let releases = std::mem::take(&mut node.releases);
-        let steps = preparations.into_iter().map(|p| (p, Work::Preparation { job: p.job }));
-        for (step, work) in steps.chain(releases.into_iter().map(|r| (r, Work::Release { job: r.job }))) {
-            match step.end {
-                Some(end) => self.q.cancel(end),
-                None => {
-                    if let Some(node) = self.node_ref(index) {
-                        self.request(Request::Kill(node, work));
-                    }
+        for kind in [JobTaskKind::Preparation, JobTaskKind::Release] {
+            let Some(node) = self.nodes.get_mut(index) else { return };
+            for step in std::mem::take(kind.running_on(node)) {
+                match (step.end, self.node_ref(index)) {
+                    (Some(end), _) => self.q.cancel(end),
+                    (None, Some(node)) => self.request(Request::Kill(node, kind.work(step.job))),
+                    (None, None) => {}
                 }
             }
         }

@@ -13,7 +13,7 @@ use std::collections::{BinaryHeap, HashMap};
 use super::agents::Work;
 use super::deps::{Admission, Dependencies};
 use super::engine::{SimDuration, SimTime};
-use super::jobs::Preparation;
+use super::jobs::{JobTaskKind, Preparation};
 use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
 use super::{Event, Simulation};
@@ -509,7 +509,9 @@ impl Simulation {
         self.metrics.running_changed(now, self.sched.running);
         match prep {
             Preparation::Done if real => self.request_run(index, Work::Task { task }),
-            Preparation::Start(took, ok) => self.start_preparation(index, job as u32, took, ok),
+            Preparation::Start(took, ok) => {
+                self.start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok));
+            }
             Preparation::Done | Preparation::Join => {}
         }
     }
