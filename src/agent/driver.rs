@@ -188,7 +188,10 @@ impl Driver {
         loop {
             let requests = sim.take_requests();
             self.carry_out(&mut sim, requests);
-            if sim.now() >= end || (sim.workload_done() && self.work.is_empty()) {
+            // Start tasks not waited for may run for ever (a daemon); they
+            // are killed with the rest when the agents are released.
+            let busy = self.work.values().any(|w| *w != Work::StartTask);
+            if sim.now() >= end || (sim.workload_done() && !busy) {
                 break;
             }
             let next = sim.next_event_time().unwrap_or(end);
@@ -218,7 +221,11 @@ impl Driver {
                     None => self.waiting.push_back(node),
                 },
                 Request::Run(node, work) => {
-                    let Some(&agent) = self.nodes.get(&node.id) else { continue };
+                    let Some(&agent) = self.nodes.get(&node.id) else {
+                        // Its machine is gone: the work could never end.
+                        sim.machine_lost(node);
+                        continue;
+                    };
                     let spec = self.spec(sim, work);
                     let key = spec.key.clone();
                     // A departed agent is reported by a `Left` event.

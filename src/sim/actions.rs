@@ -24,8 +24,11 @@ impl Simulation {
     /// Node action `i` of the scenario is due.
     pub(crate) fn on_node_action(&mut self, i: u32) {
         let Some(action) = self.scenario.pool.node_actions.get(i as usize).cloned() else { return };
-        let Some((index, state, priority)) =
-            self.nodes.iter().find(|(_, n)| n.id == action.node).map(|(i, n)| (i, n.state(), n.priority))
+        let Some((index, state, priority)) = self
+            .nodes
+            .iter()
+            .find(|(_, n)| n.id == action.node && !n.machine_lost)
+            .map(|(i, n)| (i, n.state(), n.priority))
         else {
             return;
         };

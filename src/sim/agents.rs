@@ -192,9 +192,13 @@ impl Simulation {
     }
 
     /// The machine of node `node` stopped answering: the node is unusable
-    /// and its tasks go back to the queue.
+    /// for good (node actions and preemption pass it by) and its tasks go
+    /// back to the queue.
     pub fn machine_lost(&mut self, node: NodeRef) {
         if self.current(node) {
+            if let Some(n) = self.nodes.get_mut(node.index) {
+                n.machine_lost = true;
+            }
             self.make_unusable(node.index);
         }
     }
@@ -301,7 +305,8 @@ mod tests {
         }
     }
 
-    fn simulation(extra: &str) -> Simulation {
+    /// Two one-slot nodes, `pool` added to the pool's keys.
+    fn simulation(pool: &str) -> Simulation {
         let text = format!(
             r#"
             duration = "30m"
@@ -309,11 +314,11 @@ mod tests {
             vm = {{ cores = 1, dedicated_price = 3.6 }}
             target_dedicated = 2
             start_task = {{ duration = "1h", command_line = "setup.sh" }}
+            {pool}
             [[jobs]]
             preparation = {{ duration = "1h" }}
             max_task_retry_count = 1
             tasks = [{{ duration = "1h", count = 3 }}]
-            {extra}
             "#
         );
         let scenario = Scenario::from_toml(&text, "t.toml", "t", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
@@ -372,6 +377,17 @@ mod tests {
         // Its pending exit report is never delivered: nothing was killed on
         // a machine that is gone, and the task was not ended twice.
         assert_eq!(out.tasks.iter().filter(|t| t.state == TaskState::Succeeded).count(), 3);
+    }
+
+    #[test]
+    fn a_node_whose_machine_is_lost_stays_unusable_through_a_reboot() {
+        let mut farm = Farm::new(|_, _| 0);
+        let reboot = r#"node_actions = [{ at = "200s", node = 1, action = "reboot", duration = "10s" }]"#;
+        let out = farm.drive(simulation(reboot), Some((secs(160), 1)));
+        assert!(out.tasks.iter().all(|t| t.state == TaskState::Succeeded && t.node == Some(0)));
+        let last = out.timeline.last().map(|r| r.nodes[0][NodeState::Unusable as usize]);
+        assert_eq!(last, Some(1), "no machine to restart");
+        assert!(!farm.log.iter().any(|(t, r)| t.0 > 160_000 && matches!(r, Request::Run(n, _) if n.id == 1)));
     }
 
     #[test]

@@ -147,7 +147,11 @@ impl Simulation {
         let waiting: Vec<u32> =
             node.running.iter().filter(|p| p.preparing && tasks[p.task as usize].job == job).map(|p| p.task).collect();
         if ok {
-            node.prepared.push(job);
+            // A job that ended meanwhile runs no release here, so it stays
+            // unprepared.
+            if !self.ended_jobs.get(job as usize).copied().unwrap_or(false) {
+                node.prepared.push(job);
+            }
             for task in waiting {
                 self.run_prepared(index, task, now);
             }

@@ -172,6 +172,9 @@ pub struct Node {
     /// Jobs whose preparation task failed on it since it last (re)started:
     /// their tasks are not placed on it.
     pub prep_failed: Vec<u32>,
+    /// Its real agent is gone: it stays `unusable` until it leaves, since
+    /// no restart can bring back a machine that does not answer.
+    pub machine_lost: bool,
     /// Job preparation tasks running on it; the job's tasks placed there
     /// meanwhile wait for them.
     pub preparations: Vec<JobStep>,
@@ -245,6 +248,7 @@ impl Nodes {
             pending: None,
             prepared: Vec::new(),
             prep_failed: Vec::new(),
+            machine_lost: false,
             preparations: Vec::new(),
             releases: Vec::new(),
             timer: None,

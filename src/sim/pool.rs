@@ -305,7 +305,6 @@ impl Simulation {
     fn make_ready(&mut self, index: u32) {
         self.nodes.set_state(index, NodeState::Idle, self.q.now());
         self.sched.make_schedulable(&mut self.nodes, index);
-        self.sched.unpark();
         self.schedule();
     }
 
@@ -317,7 +316,7 @@ impl Simulation {
         node.preempt_timer = None;
         node.pending = None;
         let state = node.state();
-        if !state.billed() {
+        if !state.billed() || node.machine_lost {
             return;
         }
         self.forget_jobs(index);
@@ -349,6 +348,7 @@ impl Simulation {
             .iter()
             .filter(|(_, n)| {
                 n.priority == Priority::LowPriority
+                    && !n.machine_lost
                     && matches!(
                         n.state(),
                         NodeState::Starting

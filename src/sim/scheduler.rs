@@ -187,7 +187,7 @@ pub struct Scheduler {
     pub(crate) prep_failures_seen: bool,
     /// Active tasks set aside because every node with room for them failed
     /// their job's preparation: they would block the queue for good. They
-    /// go back when a node (re)starts.
+    /// try again at each scheduling pass.
     pub(crate) parked: Vec<u32>,
 }
 
@@ -262,8 +262,7 @@ impl Scheduler {
         self.ready.len() as u32 + self.unplaceable + self.parked.len() as u32
     }
 
-    /// Puts the parked tasks back in the queue: a node (re)started, and it
-    /// has prepared no job yet.
+    /// Puts the parked tasks back in the queue.
     pub(crate) fn unpark(&mut self) {
         for task in std::mem::take(&mut self.parked) {
             self.enqueue(task);
@@ -446,6 +445,12 @@ impl Scheduler {
 impl Simulation {
     /// Places tasks from the head of the queue while a node fits them.
     pub(crate) fn schedule(&mut self) {
+        // Parked tasks try again whenever anything changed: slots freed on
+        // an eligible node, or a node (re)started; those still without an
+        // eligible node are parked again below.
+        if !self.sched.parked.is_empty() {
+            self.sched.unpark();
+        }
         while let Some(&(_, Reverse(task))) = self.sched.ready.peek() {
             let t = &self.sched.tasks[task as usize];
             if t.instances > 1 {
@@ -610,6 +615,11 @@ impl Simulation {
             None => return,
         };
         for p in placements {
+            // Stopped meanwhile: ending a job manager ends its job's tasks.
+            let still_here = self.nodes.get(index).is_some_and(|n| n.running.iter().any(|q| q.task == p.task));
+            if !still_here || !self.sched.tasks[p.task as usize].on_node() {
+                continue;
+            }
             if requeue {
                 self.requeued_work += self.time_on_nodes(p.task, index, now);
             }

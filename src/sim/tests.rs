@@ -690,6 +690,49 @@ fn a_failed_job_preparation_requeues_the_task_and_bars_the_node_from_that_job_on
 }
 
 #[test]
+fn a_task_set_aside_by_a_failed_preparation_runs_when_an_eligible_node_frees_up() {
+    // Find a seed where the preparation fails on node 0 and succeeds on
+    // node 1 (each has a one-in-two chance), so that node 0 has room but
+    // may not take the job, and node 1 may but is busy.
+    let text = |seed: u64| {
+        format!(
+            r#"
+            duration = "2h"
+            seed = {seed}
+            [pool]
+            target_dedicated = 2
+            [[jobs]]
+            preparation = {{ duration = "1m", failure_probability = 0.5 }}
+            tasks = [{{ duration = "10m", count = 3 }}]
+        "#
+        )
+    };
+    let wanted = [(JobTaskKind::Preparation, 0, 4, 5, false), (JobTaskKind::Preparation, 1, 4, 5, true)];
+    let out = (0..64).map(|seed| run(&text(seed))).find(|out| job_tasks(out) == wanted);
+    let out = out.expect("a seed where node 0 fails the preparation and node 1 passes it");
+    // Node 1 runs them one after the other: 5–15, 15–25, 25–35.
+    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.node, t.end)).collect();
+    let on_1 = |m| (TaskState::Succeeded, Some(1), Some(min(m)));
+    assert_eq!(ends, [on_1(25), on_1(15), on_1(35)]);
+}
+
+#[test]
+fn a_job_manager_stopped_with_terminate_ends_its_job_and_each_task_fails_once() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        task_slots_per_node = 2
+        resizes = [{ at = "10m", target_dedicated = 0, deallocation = "terminate" }]
+        [[jobs]]
+        manager = { duration = "30m" }
+        tasks = [{ duration = "30m" }]
+    "#);
+    assert_eq!(ends(&out), [(TaskState::Failed, Some(min(10)), 1); 2]);
+    assert_eq!(row(&out, min(11)).failed, 2);
+}
+
+#[test]
 fn job_release_tasks_run_where_the_job_was_prepared_when_it_ends_and_hold_a_leaving_node() {
     let out = run(r#"
         duration = "1h"
