@@ -271,7 +271,6 @@ impl Driver {
                     let _ = self.controller.release(agent);
                     return;
                 }
-                log::info!("agent {} joined from {hostname}", agent.0);
                 match self.waiting.pop_front() {
                     Some(node) => self.assign(sim, agent, node),
                     None => self.idle.push_back(agent),
