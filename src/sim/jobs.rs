@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 
 use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
-use super::node::{JobStep, Node, Placement};
+use super::node::{JobStep, Node};
 use super::scheduler::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 
@@ -116,7 +116,7 @@ impl Simulation {
             JobTaskKind::Preparation => Event::PrepEnded { node: index, job, ok },
             JobTaskKind::Release => Event::ReleaseEnded { node: index, job, ok },
         };
-        let end = self.requests.is_none().then(|| self.q.schedule_in(took, event));
+        let end = (!self.real()).then(|| self.q.schedule_in(took, event));
         if let Some(node) = self.nodes.get_mut(index) {
             kind.running_on(node).push(JobStep { job, end, since: now });
         }
@@ -141,7 +141,7 @@ impl Simulation {
         if !self.end_job_task(index, job, JobTaskKind::Preparation, ok) {
             return;
         }
-        let now = self.q.now();
+        let (now, ended) = (self.q.now(), self.job_ended(job));
         let Some(node) = self.nodes.get_mut(index) else { return };
         let tasks = &self.sched.tasks;
         let waiting: Vec<u32> =
@@ -149,11 +149,11 @@ impl Simulation {
         if ok {
             // A job that ended meanwhile runs no release here, so it stays
             // unprepared.
-            if !self.ended_jobs.get(job as usize).copied().unwrap_or(false) {
+            if !ended {
                 node.prepared.push(job);
             }
             for task in waiting {
-                self.run_prepared(index, task, now);
+                self.begin_run(index, task);
             }
             return;
         }
@@ -173,19 +173,9 @@ impl Simulation {
         self.schedule();
     }
 
-    /// `task`, prepared for on node `index`, starts its run there.
-    fn run_prepared(&mut self, index: u32, task: u32, now: SimTime) {
-        let duration = self.sched.tasks[task as usize].duration;
-        let end = match self.requests {
-            None => Some(self.q.schedule_in(duration, Event::TaskEnd { node: index, task })),
-            Some(_) => None,
-        };
-        let Some(p) = self.nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) else {
-            return;
-        };
-        *p = Placement { task, end, preparing: false, since: now };
-        self.sched.tasks[task as usize].state = TaskState::Running;
-        self.request_run(index, Work::Task { task });
+    /// Whether job `job` has ended.
+    pub(crate) fn job_ended(&self, job: u32) -> bool {
+        self.ended_jobs.get(job as usize).copied().unwrap_or(false)
     }
 
     /// Job `job` reached its wall-clock limit.

@@ -389,13 +389,13 @@ impl Simulation {
 
     fn on_arrival(&mut self, s: u32) {
         let now = self.q.now();
-        let Some(source) = self.sources.get_mut(s as usize) else { return };
-        let job = source.job;
+        let Some(job) = self.sources.get(s as usize).map(|source| source.job) else { return };
         // An ended job takes no more tasks, and its sources stop.
-        if self.ended_jobs.get(job as usize).copied().unwrap_or(false) {
+        if self.job_ended(job) {
             self.sources_live -= 1;
             return;
         }
+        let Some(source) = self.sources.get_mut(s as usize) else { return };
         let (mut batch, next) = source.fire(now);
         for k in 0..batch.count {
             let duration = batch.duration.draw();

@@ -480,25 +480,18 @@ impl Simulation {
         let prep = self.preparation(task, index);
         let t = &mut self.sched.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
-        let real = self.requests.is_some();
         let preparing = prep != Preparation::Done;
-        let end = if preparing {
-            // An instance of a multi-instance task may already run elsewhere.
-            if t.state != TaskState::Running {
-                t.state = TaskState::Preparing;
-            }
-            None
-        } else {
-            t.state = TaskState::Running;
-            (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }))
-        };
+        // An instance of a multi-instance task may already run elsewhere.
+        if preparing && t.state != TaskState::Running {
+            t.state = TaskState::Preparing;
+        }
         if first {
             t.attempts = t.attempts.saturating_add(1);
         }
         t.first_start.get_or_insert(now);
         let Some(node) = self.nodes.get_mut(index) else { return };
         t.node = Some(node.id);
-        node.running.push(Placement { task, end, preparing, since: now });
+        node.running.push(Placement { task, end: None, preparing, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
             node.busy_since = now;
@@ -506,19 +499,34 @@ impl Simulation {
         }
         self.sched.set_free_slots(&mut self.nodes, index, free);
         // A real agent measures its usage instead.
-        if !real {
+        if !self.real() {
             let j = &self.scenario.jobs[job];
             self.nodes.add_usage(index, i64::from(j.cpu_percent), j.memory_mib as i64);
         }
         self.sched.running += 1;
         self.metrics.running_changed(now, self.sched.running);
         match prep {
-            Preparation::Done if real => self.request_run(index, Work::Task { task }),
+            Preparation::Done => self.begin_run(index, task),
             Preparation::Start(took, ok) => {
                 self.start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok));
             }
-            Preparation::Done | Preparation::Join => {}
+            Preparation::Join => {}
         }
+    }
+
+    /// Starts the run of `task`, already placed on node `index`:
+    /// simulated, its end is an event after the task's duration; on a real
+    /// agent, it is requested and the agent reports its end.
+    pub(crate) fn begin_run(&mut self, index: u32, task: u32) {
+        let now = self.q.now();
+        let real = self.real();
+        let t = &mut self.sched.tasks[task as usize];
+        t.state = TaskState::Running;
+        let end = (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }));
+        if let Some(p) = self.nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
+            *p = Placement { task, end, preparing: false, since: now };
+        }
+        self.request_run(index, Work::Task { task });
     }
 
     /// Takes a task off its node, freeing its slots and usage; returns
