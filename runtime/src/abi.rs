@@ -33,16 +33,12 @@ enum Vector {
     Samples { metric: usize, start: usize, end: usize },
 }
 
-/// A user variable's value as compiled code stores it: a kind tag (one of
-/// the `SLOT_*` codes) and 64 bits (an `f64`'s bits, ticks or a handle).
-#[repr(C)]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Slot {
-    /// What `bits` holds; [`SLOT_EMPTY`] until the variable is assigned.
-    pub tag: u64,
-    /// The value.
-    pub bits: u64,
-}
+/// A user variable's value as compiled code stores it: 64 bits (an
+/// `f64`'s bits, ticks or a handle). Which kind of value a slot holds, and
+/// whether it holds one at all, is known to the compiler from how far the
+/// run got (statements run in order), so compiled code stores no tag: the
+/// caller passes it to [`EvalState::user`] as one of the `SLOT_*` codes.
+pub type Slot = u64;
 
 /// Slot tag: never assigned.
 pub const SLOT_EMPTY: u64 = 0;
@@ -119,7 +115,7 @@ impl<'a> EvalState<'a> {
     pub fn new(inputs: Inputs<'a>, user_variables: usize, mut scratch: Scratch) -> EvalState<'a> {
         let [d, l, ..] = inputs.pool;
         scratch.users.clear();
-        scratch.users.resize(user_variables, Slot::default());
+        scratch.users.resize(user_variables, 0);
         scratch.vectors.clear();
         scratch.strings.clear();
         scratch.list.clear();
@@ -154,23 +150,23 @@ impl<'a> EvalState<'a> {
         self.fault.clone()
     }
 
-    /// User variable `index`'s last value; `None` if never assigned.
+    /// User variable `index`'s last value, which is of kind `tag` (a
+    /// `SLOT_*` code); `None` for [`SLOT_EMPTY`], a variable never assigned.
     /// Inlined, with the double case first and the others out of line: the
     /// results read every variable through it, and most are doubles.
     #[inline]
-    pub fn user(&self, index: usize) -> Option<Value> {
-        let slot = *self.scratch.users.get(index)?;
-        match slot.tag {
-            SLOT_DOUBLE => Some(Value::Double(f64::from_bits(slot.bits))),
-            _ => self.other_value(slot),
+    pub fn user(&self, index: usize, tag: u64) -> Option<Value> {
+        let bits = *self.scratch.users.get(index)?;
+        match tag {
+            SLOT_DOUBLE => Some(Value::Double(f64::from_bits(bits))),
+            _ => self.other_value(tag, bits as i64),
         }
     }
 
     #[inline(never)]
-    fn other_value(&self, slot: Slot) -> Option<Value> {
-        let bits = slot.bits as i64;
-        Some(match slot.tag {
-            SLOT_DOUBLE => Value::Double(f64::from_bits(slot.bits)),
+    fn other_value(&self, tag: u64, bits: i64) -> Option<Value> {
+        Some(match tag {
+            SLOT_DOUBLE => Value::Double(f64::from_bits(bits as u64)),
             SLOT_VECTOR => Value::Vector(Rc::from(self.vector(bits))),
             SLOT_STR => Value::Str(self.string(bits)),
             SLOT_TIMESTAMP => Value::Timestamp(Timestamp::from_unix_ticks(bits).unwrap_or(self.inputs.now)),

@@ -62,6 +62,12 @@ impl History {
         self.values.push(value);
     }
 
+    /// Makes room for `additional` more samples.
+    pub fn reserve(&mut self, additional: usize) {
+        self.times.reserve(additional);
+        self.values.reserve(additional);
+    }
+
     /// Forgets the samples recorded before `cutoff`, so that a long
     /// simulation keeps a bounded history. Returns how many were dropped.
     pub fn drop_before(&mut self, cutoff: Timestamp) -> usize {

@@ -205,11 +205,11 @@ impl Driver {
             }
             if last_report.elapsed() >= Duration::from_secs(1) {
                 last_report = Instant::now();
-                progress(Progress { now: sim.now(), end, events: 0 });
+                progress(Progress { now: sim.now(), end, events: sim.events() });
             }
         }
         sim.stop_now();
-        progress(Progress { now: sim.now(), end: sim.now(), events: 0 });
+        progress(Progress { now: sim.now(), end: sim.now(), events: sim.events() });
         sim.finish()
     }
 

@@ -175,17 +175,20 @@ pub enum ExprKind {
 }
 
 impl Expr {
-    /// The direct subexpressions, left to right (the order they evaluate in).
-    pub fn children(&self) -> Vec<&Expr> {
-        match &self.kind {
-            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => Vec::new(),
-            ExprKind::Call { args, .. } => args.iter().collect(),
-            ExprKind::Method { receiver, args, .. } => std::iter::once(&**receiver).chain(args).collect(),
-            ExprKind::Member { receiver, .. } => vec![receiver],
-            ExprKind::Unary { operand, .. } => vec![operand],
-            ExprKind::Binary { lhs, rhs, .. } => vec![lhs, rhs],
-            ExprKind::Ternary { cond, then, otherwise } => vec![cond, then, otherwise],
-        }
+    /// The direct subexpressions, left to right (the order they evaluate
+    /// in), without allocating: the walks over every node of a formula
+    /// call this once per node.
+    pub fn children(&self) -> impl DoubleEndedIterator<Item = &Expr> {
+        let (fixed, args): ([Option<&Expr>; 3], &[Expr]) = match &self.kind {
+            ExprKind::Number(_) | ExprKind::Str(_) | ExprKind::Name(_) => ([None; 3], &[]),
+            ExprKind::Call { args, .. } => ([None; 3], args),
+            ExprKind::Method { receiver, args, .. } => ([Some(receiver), None, None], args),
+            ExprKind::Member { receiver, .. } => ([Some(receiver), None, None], &[]),
+            ExprKind::Unary { operand, .. } => ([Some(operand), None, None], &[]),
+            ExprKind::Binary { lhs, rhs, .. } => ([Some(lhs), Some(rhs), None], &[]),
+            ExprKind::Ternary { cond, then, otherwise } => ([Some(cond), Some(then), Some(otherwise)], &[]),
+        };
+        fixed.into_iter().flatten().chain(args)
     }
 
     /// An expression of `kind` spanning `start..end`.

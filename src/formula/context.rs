@@ -88,6 +88,14 @@ impl EvalContext {
         &mut self.histories[metric as usize]
     }
 
+    /// Makes room for `n` more samples in every metric's history, so that
+    /// a simulator appending them does not reallocate.
+    pub fn reserve_samples(&mut self, n: usize) {
+        for h in &mut self.histories {
+            h.reserve(n);
+        }
+    }
+
     /// Every metric's samples, indexed by `Metric as usize`.
     pub fn histories(&self) -> &[History] {
         &self.histories

@@ -72,9 +72,16 @@ impl Formula {
     /// compiles), the formula falls back to the interpreter, which gives the
     /// same results; [`Formula::engine`] tells which one runs.
     pub fn compile_with(source: &str, engine: Engine) -> Result<Formula, Diagnostic> {
-        check_limits(source)?;
-        let statements =
-            parse::parse(source).map_err(|e| Diagnostic::new(Code::Syntax, e.span, e.message, "syntax error"))?;
+        check_size(source)?;
+        let parsed = parse::parse(source);
+        // The statement limit is reported before a syntax error, so the
+        // tokens are counted when the parse failed; after a parse, the tree
+        // holds one statement per run of tokens between `;`, so the text is
+        // lexed again only when it has too many.
+        if parsed.as_ref().ok().is_none_or(|s| s.len() > MAX_STATEMENTS) {
+            check_statement_count(source)?;
+        }
+        let statements = parsed.map_err(|e| Diagnostic::new(Code::Syntax, e.span, e.message, "syntax error"))?;
         check_depth(&statements)?;
         let (program, diagnostics) = check::check(&statements);
         let jit = match engine {
@@ -169,15 +176,14 @@ fn check_depth(statements: &[ast::Statement]) -> Result<(), Diagnostic> {
             )
             .with_help("split it into several statements with intermediate variables"));
         }
-        let children = expr.children();
         // Reversed, so the leftmost child is looked at first.
-        pending.extend(children.into_iter().rev().map(|c| (c, depth + 1)));
+        pending.extend(expr.children().rev().map(|c| (c, depth + 1)));
     }
     Ok(())
 }
 
-/// The size limits, checked before parsing as the service does.
-fn check_limits(source: &str) -> Result<(), Diagnostic> {
+/// The size limit, [`MAX_BYTES`], checked before parsing as the service does.
+fn check_size(source: &str) -> Result<(), Diagnostic> {
     if source.len() > MAX_BYTES {
         return Err(Diagnostic::new(
             Code::TooLong,
@@ -188,6 +194,12 @@ fn check_limits(source: &str) -> Result<(), Diagnostic> {
         )
         .with_help("move constants out of the formula or shorten variable names"));
     }
+    Ok(())
+}
+
+/// The statement limit, [`MAX_STATEMENTS`], counted on the tokens: a
+/// statement is a run of tokens between `;`.
+fn check_statement_count(source: &str) -> Result<(), Diagnostic> {
     let mut statements = 0;
     let mut inside = false;
     for (start, token, end) in Lexer::new(source).flatten() {

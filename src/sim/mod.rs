@@ -215,7 +215,8 @@ impl Simulation {
         let autoscale = match &pool.scaling {
             Scaling::Autoscale(a) => {
                 q.schedule(SimTime::ZERO, Event::Evaluate);
-                let ctx = EvalContext::new(scenario.start);
+                let mut ctx = EvalContext::new(scenario.start);
+                ctx.reserve_samples(metrics::samples_in(scenario.metrics.history.min(scenario.duration)));
                 Some(Autoscaler::new(a.interval, ctx, rng(seed, Concern::Formula)))
             }
             Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
@@ -259,7 +260,8 @@ impl Simulation {
             }
         }
         let m = &scenario.metrics;
-        let metrics = Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics));
+        let metrics =
+            Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics), scenario.duration);
         let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
         let rngs = Streams {
             allocation: rng(seed, Concern::Allocation),
@@ -299,6 +301,11 @@ impl Simulation {
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.q.now()
+    }
+
+    /// Events delivered so far (a driver's progress reports).
+    pub fn events(&self) -> u64 {
+        self.q.delivered()
     }
 
     /// Keeps every metric sample as recorded (before the visibility delay

@@ -4,16 +4,18 @@
 //! vectors and strings are `i64` handles into the evaluation state. Every
 //! user variable is a cranelift `Variable` per value class, so cranelift
 //! builds the SSA form of reassigned variables. Assignments are also written
-//! through to the state, where the results string is read from. After each
-//! fallible runtime call the state's failure flag is tested and the function
-//! returns [`FAULT`]; `stop()` returns [`STOPPED`].
+//! through to the state, where the results string is read from — the value
+//! only: which kind of value a variable holds after a run follows from the
+//! statements the run completed ([`Tables::tag`]). After each fallible
+//! runtime call the state's failure flag is tested and the function returns
+//! [`FAULT`]; `stop()` returns [`STOPPED`] with its statement
+//! ([`Status::of`]).
 
-use std::collections::HashMap;
 use std::rc::Rc;
 
 use autoscale_runtime::abi::{
-    LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOT_DOUBLE, SLOT_INTERVAL, SLOT_STR, SLOT_TIMESTAMP, SLOT_VECTOR,
-    SLOTS_OFFSET,
+    LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOT_DOUBLE, SLOT_EMPTY, SLOT_INTERVAL, SLOT_STR, SLOT_TIMESTAMP,
+    SLOT_VECTOR, SLOTS_OFFSET,
 };
 use autoscale_runtime::aggregate::{ListFunction, Log, Rounding};
 use autoscale_runtime::samples::SAMPLE_PERIOD;
@@ -24,7 +26,7 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, Block, FuncRef, InstBuilder, MemFlagsData, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
 
-use super::runtime::Rt;
+use super::runtime::{RT_COUNT, Rt};
 use crate::formula::ast::Span;
 use crate::formula::builtins::{Metric, ServiceVar};
 use crate::formula::diag::Diagnostic;
@@ -47,6 +49,54 @@ pub(super) enum Site {
     Sample { span: Span, metric: Metric, paren: Span },
     /// An error the checker found, raised when reached.
     Static(Box<Diagnostic>),
+}
+
+/// The outcome of a compiled run, decoded from the code's return value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Status {
+    /// Every statement ran.
+    Completed,
+    /// `stop()` ended the run in this statement.
+    Stopped(u32),
+    /// A failure; the state holds its site.
+    Fault,
+}
+
+impl Status {
+    /// Decodes `code`: the low two bits say how the run ended, the rest in
+    /// which statement `stop()` was.
+    pub fn of(code: i32) -> Status {
+        match i64::from(code) & 3 {
+            COMPLETED => Status::Completed,
+            STOPPED => Status::Stopped((code >> 2) as u32),
+            _ => Status::Fault,
+        }
+    }
+}
+
+/// What evaluation needs from the compiler besides the code.
+#[derive(Debug, Default)]
+pub(super) struct Tables {
+    /// Failure sites by number, each with the statement it is in.
+    pub sites: Vec<(Site, u32)>,
+    /// String constants by handle.
+    pub strings: Vec<Rc<str>>,
+    /// Per user variable, the statements that assign it, in order, with
+    /// the `SLOT_*` kind of value each stores.
+    pub assignments: Vec<Vec<(u32, u64)>>,
+}
+
+impl Tables {
+    /// The kind of value user variable `variable` holds once the first
+    /// `reached` statements have run: that of the last of them to assign
+    /// it ([`SLOT_EMPTY`] if none did). Statements run in order, so this is
+    /// known without storing a tag at run time.
+    pub fn tag(&self, variable: usize, reached: u32) -> u64 {
+        self.assignments
+            .get(variable)
+            .and_then(|a| a.iter().rev().find(|(statement, _)| *statement < reached))
+            .map_or(SLOT_EMPTY, |&(_, tag)| tag)
+    }
 }
 
 /// A lowered value, by class.
@@ -85,26 +135,29 @@ pub(super) struct Lowering<'a, 'b> {
     pub b: FunctionBuilder<'b>,
     /// Declares a runtime function in the function being built.
     pub func_ref: &'a mut dyn FnMut(&mut ir::Function, Rt) -> FuncRef,
-    pub sites: &'a mut Vec<Site>,
-    pub strings: &'a mut Vec<Rc<str>>,
+    pub tables: &'a mut Tables,
+    /// The statement being lowered.
+    statement: u32,
     state: ir::Value,
     /// The state's user-variable slots, loaded once.
     slots: ir::Value,
     fault: Block,
-    stop: Block,
-    vars: HashMap<(u32, ir::Type), Variable>,
-    refs: HashMap<u8, FuncRef>,
+    /// The cranelift variable of each user variable, per class (float,
+    /// integer), declared at first use.
+    vars: Vec<[Option<Variable>; 2]>,
+    /// Each runtime function's reference, declared at first call.
+    refs: [Option<FuncRef>; RT_COUNT],
 }
 
 impl<'a, 'b> Lowering<'a, 'b> {
     /// Starts the function: entry block with the state parameter, and the
-    /// two exit blocks.
+    /// failure exit.
     pub fn new(
         mut b: FunctionBuilder<'b>,
         func_ref: &'a mut dyn FnMut(&mut ir::Function, Rt) -> FuncRef,
-        sites: &'a mut Vec<Site>,
-        strings: &'a mut Vec<Rc<str>>,
+        tables: &'a mut Tables,
         pointer: ir::Type,
+        variables: usize,
     ) -> Self {
         let entry = b.create_block();
         b.append_block_params_for_function_params(entry);
@@ -113,29 +166,33 @@ impl<'a, 'b> Lowering<'a, 'b> {
         let state = b.block_params(entry)[0];
         let slots = b.ins().load(pointer, MemFlagsData::trusted(), state, SLOTS_OFFSET);
         let fault = b.create_block();
-        let stop = b.create_block();
-        Lowering { b, func_ref, sites, strings, state, slots, fault, stop, vars: HashMap::new(), refs: HashMap::new() }
+        let vars = vec![[None; 2]; variables];
+        tables.assignments = vec![Vec::new(); variables];
+        Lowering { b, func_ref, tables, statement: 0, state, slots, fault, vars, refs: [None; RT_COUNT] }
     }
 
     /// Lowers every statement and closes the function.
     pub fn program(mut self, program: &Program, config: cranelift_codegen::isa::TargetFrontendConfig) {
-        for statement in &program.statements {
+        for (i, statement) in program.statements.iter().enumerate() {
+            self.statement = i as u32;
             self.statement(statement);
         }
-        let done = self.b.ins().iconst(types::I32, COMPLETED);
-        self.b.ins().return_(&[done]);
-        for (block, status) in [(self.fault, FAULT), (self.stop, STOPPED)] {
-            self.b.switch_to_block(block);
-            self.b.seal_block(block);
-            let s = self.b.ins().iconst(types::I32, status);
-            self.b.ins().return_(&[s]);
-        }
+        self.exit(COMPLETED);
+        self.b.switch_to_block(self.fault);
+        self.b.seal_block(self.fault);
+        self.exit(FAULT);
         self.b.finalize(config);
     }
 
     fn site(&mut self, site: Site) -> ir::Value {
-        self.sites.push(site);
-        self.b.ins().iconst(types::I32, self.sites.len() as i64 - 1)
+        self.tables.sites.push((site, self.statement));
+        self.b.ins().iconst(types::I32, self.tables.sites.len() as i64 - 1)
+    }
+
+    /// Returns `status` from the function.
+    fn exit(&mut self, status: i64) {
+        let s = self.b.ins().iconst(types::I32, status);
+        self.b.ins().return_(&[s]);
     }
 
     fn w(&mut self, x: i64) -> ir::Value {
@@ -143,13 +200,9 @@ impl<'a, 'b> Lowering<'a, 'b> {
     }
 
     fn call(&mut self, rt: Rt, args: &[ir::Value]) -> Option<ir::Value> {
-        let f = match self.refs.get(&(rt as u8)) {
-            Some(&f) => f,
-            None => {
-                let f = (self.func_ref)(self.b.func, rt);
-                self.refs.insert(rt as u8, f);
-                f
-            }
+        let f = match self.refs[rt as usize] {
+            Some(f) => f,
+            None => *self.refs[rt as usize].insert((self.func_ref)(self.b.func, rt)),
         };
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.state);
@@ -194,10 +247,9 @@ impl<'a, 'b> Lowering<'a, 'b> {
         }
     }
 
-    /// Leaves through `exit`; code after it is in a block with no
-    /// predecessors, which cranelift discards.
-    fn leave(&mut self, exit: Block) -> V {
-        self.b.ins().jump(exit, &[]);
+    /// Code after a jump or return goes into a block with no predecessors,
+    /// which cranelift discards.
+    fn unreachable(&mut self) -> V {
         let dead = self.b.create_block();
         self.b.switch_to_block(dead);
         self.b.seal_block(dead);
@@ -205,12 +257,11 @@ impl<'a, 'b> Lowering<'a, 'b> {
     }
 
     fn var(&mut self, id: u32, ty: ir::Type) -> Variable {
-        if let Some(&v) = self.vars.get(&(id, ty)) {
+        let class = usize::from(ty != types::F64);
+        if let Some(v) = self.vars[id as usize][class] {
             return v;
         }
-        let v = self.b.declare_var(ty);
-        self.vars.insert((id, ty), v);
-        v
+        *self.vars[id as usize][class].insert(self.b.declare_var(ty))
     }
 
     fn bool_to_double(&mut self, flag: ir::Value) -> ir::Value {
@@ -247,11 +298,12 @@ impl<'a, 'b> Lowering<'a, 'b> {
                         let x = if class == types::F64 { self.float(v) } else { self.int(v) };
                         let var = self.var(id.0, class);
                         self.b.def_var(var, x);
-                        // Slot i is 16 bytes at slots + 16 i: the tag, then the value.
-                        let offset = i32::try_from(id.0).unwrap_or(i32::MAX / 16).saturating_mul(16);
-                        let tag = self.b.ins().iconst(types::I64, tag as i64);
-                        self.b.ins().store(MemFlagsData::trusted(), tag, self.slots, offset);
-                        self.b.ins().store(MemFlagsData::trusted(), x, self.slots, offset.saturating_add(8));
+                        // Slot i is the 8 bytes at slots + 8 i.
+                        let offset = i32::try_from(id.0).unwrap_or(i32::MAX / 8).saturating_mul(8);
+                        self.b.ins().store(MemFlagsData::trusted(), x, self.slots, offset);
+                        if let Some(a) = self.tables.assignments.get_mut(id.0 as usize) {
+                            a.push((self.statement, tag));
+                        }
                     }
                     Target::Service(ServiceVar::DeallocationOption) => {
                         let x = self.int(v);
@@ -280,8 +332,8 @@ impl<'a, 'b> Lowering<'a, 'b> {
                     V::I(self.b.ins().iconst(types::I64, c))
                 }
                 Value::Str(s) => {
-                    self.strings.push(s.clone());
-                    V::I(self.b.ins().iconst(types::I64, self.strings.len() as i64 - 1))
+                    self.tables.strings.push(s.clone());
+                    V::I(self.b.ins().iconst(types::I64, self.tables.strings.len() as i64 - 1))
                 }
                 // The checker makes no vector constants; an empty handle if it ever did.
                 Value::Vector(_) => V::I(self.b.ins().iconst(types::I64, -1)),
@@ -446,7 +498,10 @@ impl<'a, 'b> Lowering<'a, 'b> {
                 let r = self.call(Rt::Rand, &[]);
                 self.f(r)
             }
-            NodeKind::Stop => self.leave(self.stop),
+            NodeKind::Stop => {
+                self.exit(STOPPED | i64::from(self.statement) << 2);
+                self.unreachable()
+            }
             NodeKind::Now => {
                 let r = self.call(Rt::Now, &[]);
                 self.i(r)
@@ -472,7 +527,8 @@ impl<'a, 'b> Lowering<'a, 'b> {
                 }
                 let site = self.site(Site::Static(error.clone()));
                 self.call(Rt::Fail, &[site]);
-                self.leave(self.fault)
+                self.b.ins().jump(self.fault, &[]);
+                self.unreachable()
             }
         }
     }

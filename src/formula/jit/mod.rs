@@ -11,7 +11,6 @@ mod lower;
 mod runtime;
 
 use std::cell::Cell;
-use std::rc::Rc;
 use std::sync::OnceLock;
 
 use autoscale_runtime::abi::{EvalState, Inputs, Scratch};
@@ -26,7 +25,7 @@ use super::builtins::{Metric, ServiceVar};
 use super::context::EvalContext;
 use super::ir::Program;
 use super::results::{ErrorCode, Fault, Recorder, Run, VariableOrder};
-use lower::{FAULT, Lowering, STOPPED, Site};
+use lower::{Lowering, Site, Status, Tables};
 
 /// The signature of a compiled formula: the state in, a status out.
 type Entry = for<'s, 'a> extern "C" fn(&'s mut EvalState<'a>) -> i32;
@@ -42,9 +41,9 @@ pub struct JitFormula {
     /// Owns the code `entry` points into; freed on drop.
     module: Option<JITModule>,
     entry: Entry,
-    sites: Vec<Site>,
-    strings: Vec<Rc<str>>,
+    tables: Tables,
     variables: usize,
+    statements: u32,
     order: VariableOrder,
     /// The last evaluation's buffers, reused by the next: allocating them
     /// afresh cost more than evaluating a small formula. A `Cell` keeps
@@ -55,7 +54,7 @@ pub struct JitFormula {
 
 impl std::fmt::Debug for JitFormula {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JitFormula").field("sites", &self.sites.len()).finish_non_exhaustive()
+        f.debug_struct("JitFormula").field("sites", &self.tables.sites.len()).finish_non_exhaustive()
     }
 }
 
@@ -129,14 +128,14 @@ impl JitFormula {
         ctx.func.signature = sig;
         ctx.func.name = UserFuncName::user(0, entry_id.as_u32());
         let mut fctx = FunctionBuilderContext::new();
-        let (mut sites, mut strings) = (Vec::new(), Vec::new());
+        let mut tables = Tables::default();
         {
             let config = module.target_config();
             let mut func_ref = |func: &mut cranelift_codegen::ir::Function, rt: runtime::Rt| {
                 module.declare_func_in_func(ids[rt as usize], func)
             };
             let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            Lowering::new(b, &mut func_ref, &mut sites, &mut strings, pointer).program(program, config);
+            Lowering::new(b, &mut func_ref, &mut tables, pointer, program.variables.len()).program(program, config);
         }
         // 4. Define, clear the context, finalize, take the pointer.
         module.define_function(entry_id, &mut ctx).map_err(|e| err(&e))?;
@@ -152,9 +151,9 @@ impl JitFormula {
         Ok(JitFormula {
             module: Some(module),
             entry,
-            sites,
-            strings,
+            tables,
             variables: program.variables.len(),
+            statements: program.statements.len() as u32,
             order: program.order.clone(),
             scratch: Cell::default(),
         })
@@ -174,10 +173,10 @@ impl JitFormula {
                 pool.task_slots_per_node,
             ],
             histories: ctx.histories(),
-            strings: &self.strings,
+            strings: &self.tables.strings,
         };
         let mut state = EvalState::new(inputs, self.variables, self.scratch.take());
-        let status = (self.entry)(&mut state);
+        let status = Status::of((self.entry)(&mut state));
 
         let mut recorder = Recorder::new(pool);
         const TARGETS: [ServiceVar; 4] = [
@@ -192,23 +191,32 @@ impl JitFormula {
             }
         }
         recorder.set_deallocation(state.deallocation());
-        let status = match (i64::from(status), state.fault()) {
-            (FAULT, Some((site, error))) => Err(self.fault(site, error)),
-            (FAULT, None) => Err(Fault {
+        let fault = state.fault();
+        // How many statements ran to their end: they alone assigned variables.
+        let reached = match (status, &fault) {
+            (Status::Completed, _) => self.statements,
+            (Status::Stopped(statement), _) => statement,
+            (Status::Fault, Some((site, _))) => self.tables.sites.get(*site as usize).map_or(0, |s| s.1),
+            (Status::Fault, None) => 0,
+        };
+        let status = match (status, fault) {
+            (Status::Fault, Some((site, error))) => Err(self.fault(site, error)),
+            (Status::Fault, None) => Err(Fault {
                 code: ErrorCode::EvaluationError,
                 span: Default::default(),
                 detail: "internal error: a failure without a cause".to_owned(),
             }),
-            (STOPPED, _) => Ok(true),
-            _ => Ok(false),
+            (Status::Stopped(_), _) => Ok(true),
+            (Status::Completed, _) => Ok(false),
         };
-        let run = recorder.conclude(&self.order, |i| state.user(i), status);
+        let tables = &self.tables;
+        let run = recorder.conclude(&self.order, |i| state.user(i, tables.tag(i, reached)), status);
         self.scratch.set(state.into_scratch());
         run
     }
 
     fn span(&self, site: u32) -> crate::formula::ast::Span {
-        match self.sites.get(site as usize) {
+        match self.tables.sites.get(site as usize).map(|s| &s.0) {
             Some(Site::Expr(span) | Site::Sample { span, .. }) => *span,
             Some(Site::Static(d)) => d.span,
             None => Default::default(),
@@ -217,7 +225,7 @@ impl JitFormula {
 
     fn fault(&self, site: u32, error: Option<autoscale_runtime::RuntimeError>) -> Fault {
         let sample = |metric: Metric, paren| Some((metric, paren));
-        match (self.sites.get(site as usize), error) {
+        match (self.tables.sites.get(site as usize).map(|s| &s.0), error) {
             (Some(Site::Static(d)), _) => {
                 Fault { code: ErrorCode::EvaluationError, span: d.span, detail: d.message.clone() }
             }

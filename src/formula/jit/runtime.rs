@@ -50,6 +50,9 @@ macro_rules! imports {
         #[allow(clippy::enum_variant_names)]
         pub(super) enum Rt { $($id),* }
 
+        /// How many runtime functions there are.
+        pub(super) const RT_COUNT: usize = [$(stringify!($id)),*].len();
+
         /// Every runtime function, in [`Rt`] order.
         pub(super) fn imports() -> Vec<Import> {
             vec![$(Import {

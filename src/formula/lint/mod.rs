@@ -171,7 +171,7 @@ fn walk(expr: &Expr) -> Vec<&Expr> {
     let mut pending = vec![expr];
     while let Some(e) = pending.pop() {
         out.push(e);
-        pending.extend(e.children().into_iter().rev());
+        pending.extend(e.children().rev());
     }
     out
 }
