@@ -353,6 +353,15 @@ pub extern "C" fn asrt_list_fn(s: &mut EvalState, function: u32, site: u32) -> f
     s.check(site, r)
 }
 
+/// A list function of two doubles — the commonest call, `min(25, x)` —
+/// without the scratch list's three calls. Fallible like
+/// [`asrt_list_fn`], whose result it gives.
+pub extern "C" fn asrt_pair_fn(s: &mut EvalState, function: u32, a: f64, b: f64, site: u32) -> f64 {
+    let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);
+    let r = f.apply(&[a, b]);
+    s.check(site, r)
+}
+
 /// A list function of one vector. Fallible: empty aggregates.
 pub extern "C" fn asrt_vec_fn(s: &mut EvalState, function: u32, v: i64, site: u32) -> f64 {
     let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);

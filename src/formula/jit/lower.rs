@@ -605,10 +605,17 @@ impl<'a, 'b> Lowering<'a, 'b> {
         let values: Vec<(Type, V)> = args.iter().map(|a| (a.ty, self.expr(a))).collect();
         let f = self.w(code(&ListFunction::ALL, &function));
         let site = self.site(Site::Expr(span));
-        if let [(Type::Vector, v)] = values.as_slice() {
-            let h = self.int(*v);
-            let r = self.call_checked(Rt::VecFn, &[f, h, site]);
-            return self.f(r);
+        match values.as_slice() {
+            [(Type::Vector, v)] => {
+                let h = self.int(*v);
+                let r = self.call_checked(Rt::VecFn, &[f, h, site]);
+                return self.f(r);
+            }
+            [(Type::Double, V::F(a)), (Type::Double, V::F(b))] => {
+                let r = self.call_checked(Rt::PairFn, &[f, *a, *b, site]);
+                return self.f(r);
+            }
+            _ => {}
         }
         self.call(Rt::ListClear, &[]);
         for (ty, v) in values {

@@ -80,6 +80,7 @@ imports! {
     ListPush => abi::asrt_list_push: (State, F) -> ();
     ListExtend => abi::asrt_list_extend: (State, I) -> ();
     ListFn => abi::asrt_list_fn: (State, W, W) -> (F);
+    PairFn => abi::asrt_pair_fn: (State, W, F, F, W) -> (F);
     VecFn => abi::asrt_vec_fn: (State, W, I, W) -> (F);
     Percentile => abi::asrt_percentile: (State, I, F, W) -> (F);
     Val => abi::asrt_val: (State, I, F, W) -> (F);
