@@ -54,7 +54,7 @@ fn main() {
 fn run_task_to_started() {
     let Loopback { controller, agent } = LOOPBACK.get().expect("set up in main");
     let task_id = NEXT_TASK.fetch_add(1, Ordering::Relaxed).to_string();
-    let key = TaskKey { job_id: "bench".into(), task_id };
+    let key = TaskKey { job_id: "bench".into(), task_id, run: 1 };
     let spec = TaskSpec { key: key.clone(), kind: TaskKind::Task, command_line: "true".into(), env: Vec::new() };
     controller.run_task(*agent, spec).expect("agent alive");
     let deadline = Instant::now() + Duration::from_secs(10);

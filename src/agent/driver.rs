@@ -151,7 +151,7 @@ pub fn run(
         waiting: VecDeque::new(),
         nodes: HashMap::new(),
         agents: HashMap::new(),
-        work: HashMap::new(),
+        runs: Runs::default(),
     };
     let output = driver.drive(sim, progress);
     driver.release_all(children);
@@ -172,8 +172,56 @@ struct Driver {
     nodes: HashMap<u32, AgentId>,
     /// The node of each agent that has one.
     agents: HashMap<AgentId, NodeRef>,
-    /// Work sent and not yet exited or killed.
-    work: HashMap<(AgentId, TaskKey), Work>,
+    runs: Runs,
+}
+
+/// The runs sent to agents and not yet exited or killed. Every run gets
+/// its own number in its key, so that the `exited` of a killed run, which
+/// may cross the `kill` on the wire, matches nothing — not even a new run
+/// of the same task on the same agent.
+#[derive(Debug, Default)]
+struct Runs {
+    next: u64,
+    live: HashMap<(AgentId, TaskKey), Work>,
+}
+
+impl Runs {
+    /// The number of the next run.
+    fn number(&mut self) -> u64 {
+        self.next += 1;
+        self.next
+    }
+
+    /// `key` was sent to `agent` to do `work`.
+    fn sent(&mut self, agent: AgentId, key: TaskKey, work: Work) {
+        self.live.insert((agent, key), work);
+    }
+
+    /// Forgets `agent`'s run of `work`, returning its key to kill.
+    fn kill(&mut self, agent: AgentId, work: Work) -> Option<TaskKey> {
+        let key = self.live.iter().find(|((a, _), w)| *a == agent && **w == work).map(|((_, k), _)| k.clone())?;
+        self.live.remove(&(agent, key.clone()));
+        Some(key)
+    }
+
+    /// The work a run that exited was doing; `None` for a run killed before.
+    fn exited(&mut self, agent: AgentId, key: TaskKey) -> Option<Work> {
+        self.live.remove(&(agent, key))
+    }
+
+    /// Forgets every run of `agent`, returning their keys.
+    fn take_all(&mut self, agent: AgentId) -> Vec<TaskKey> {
+        let keys: Vec<TaskKey> = self.live.keys().filter(|(a, _)| *a == agent).map(|(_, k)| k.clone()).collect();
+        for key in &keys {
+            self.live.remove(&(agent, key.clone()));
+        }
+        keys
+    }
+
+    /// Whether work other than start tasks is running.
+    fn busy(&self) -> bool {
+        self.live.values().any(|w| *w != Work::StartTask)
+    }
 }
 
 impl Driver {
@@ -190,7 +238,7 @@ impl Driver {
             self.carry_out(&mut sim, requests);
             // Start tasks not waited for may run for ever (a daemon); they
             // are killed with the rest when the agents are released.
-            let busy = self.work.values().any(|w| *w != Work::StartTask);
+            let busy = self.runs.busy();
             if sim.now() >= end || (sim.workload_done() && !busy) {
                 break;
             }
@@ -226,18 +274,19 @@ impl Driver {
                         sim.machine_lost(node);
                         continue;
                     };
-                    let spec = self.spec(sim, work);
+                    let run = self.runs.number();
+                    let spec = self.spec(sim, work, run);
                     let key = spec.key.clone();
                     // A departed agent is reported by a `Left` event.
                     if self.controller.run_task(agent, spec).is_ok() {
-                        self.work.insert((agent, key), work);
+                        self.runs.sent(agent, key, work);
                     }
                 }
                 Request::Kill(node, work) => {
                     let Some(&agent) = self.nodes.get(&node.id) else { continue };
-                    let key = self.key(sim, work);
-                    self.work.remove(&(agent, key.clone()));
-                    let _ = self.controller.kill_task(agent, key);
+                    if let Some(key) = self.runs.kill(agent, work) {
+                        let _ = self.controller.kill_task(agent, key);
+                    }
                 }
                 Request::Reset(node) => {
                     if let Some(&agent) = self.nodes.get(&node.id) {
@@ -278,7 +327,7 @@ impl Driver {
             }
             ControllerEvent::Started { .. } => {}
             ControllerEvent::Exited { agent, key, exit_code } => {
-                let work = self.work.remove(&(agent, key));
+                let work = self.runs.exited(agent, key);
                 if let (Some(work), Some(&node)) = (work, self.agents.get(&agent)) {
                     sim.work_exited(node, work, exit_code);
                 }
@@ -291,7 +340,7 @@ impl Driver {
             ControllerEvent::Left { agent, reason } => {
                 log::warn!("agent {} left: {reason}", agent.0);
                 self.idle.retain(|&a| a != agent);
-                self.work.retain(|(a, _), _| *a != agent);
+                self.runs.take_all(agent);
                 if let Some(node) = self.agents.remove(&agent) {
                     self.nodes.remove(&node.id);
                     sim.machine_lost(node);
@@ -317,15 +366,13 @@ impl Driver {
     }
 
     fn kill_all(&mut self, agent: AgentId) {
-        let keys: Vec<TaskKey> = self.work.keys().filter(|(a, _)| *a == agent).map(|(_, k)| k.clone()).collect();
-        for key in keys {
-            self.work.remove(&(agent, key.clone()));
+        for key in self.runs.take_all(agent) {
             let _ = self.controller.kill_task(agent, key);
         }
     }
 
-    /// The agent's name for `work`.
-    fn key(&self, sim: &Simulation, work: Work) -> TaskKey {
+    /// The agent's name for run `run` of `work`.
+    fn key(&self, sim: &Simulation, work: Work, run: u64) -> TaskKey {
         let job = |j: u32| self.commands.jobs.get(j as usize).map_or_else(String::new, |c| c.id.clone());
         let (job_id, task_id) = match work {
             Work::StartTask => (String::new(), "starttask".to_owned()),
@@ -337,11 +384,11 @@ impl Driver {
                 None => (String::new(), format!("task-{task}")),
             },
         };
-        TaskKey { job_id, task_id }
+        TaskKey { job_id, task_id, run }
     }
 
-    /// What `node`'s agent runs for `work`.
-    fn spec(&self, sim: &Simulation, work: Work) -> TaskSpec {
+    /// What `node`'s agent runs for run `run` of `work`.
+    fn spec(&self, sim: &Simulation, work: Work, run: u64) -> TaskSpec {
         let job = |j: u32| self.commands.jobs.get(j as usize);
         let (kind, line) = match work {
             Work::StartTask => (TaskKind::StartTask, self.commands.start_task.clone()),
@@ -358,7 +405,7 @@ impl Driver {
             }
         };
         // Commands::of checked that every piece of work has one.
-        TaskSpec { key: self.key(sim, work), kind, command_line: line.unwrap_or_default(), env: Vec::new() }
+        TaskSpec { key: self.key(sim, work, run), kind, command_line: line.unwrap_or_default(), env: Vec::new() }
     }
 
     /// Lets every agent go, and waits a little for the spawned ones to exit.
@@ -377,5 +424,46 @@ impl Driver {
                 let _ = child.wait();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_late_exit_of_a_killed_run_is_not_taken_for_the_next_run_of_the_task() {
+        let mut runs = Runs::default();
+        let agent = AgentId(1);
+        let work = Work::Task { task: 7 };
+        let key = |run| TaskKey { job_id: "job".into(), task_id: "task-7".into(), run };
+        let first = runs.number();
+        runs.sent(agent, key(first), work);
+        // The engine kills the run (a shrink), then runs the task again on
+        // the same node before the agent's `exited` of the first run arrives.
+        assert_eq!(runs.kill(agent, work), Some(key(first)));
+        let second = runs.number();
+        assert_ne!(second, first);
+        runs.sent(agent, key(second), work);
+        assert!(runs.busy());
+        assert_eq!(runs.exited(agent, key(first)), None, "the stale exit must match nothing");
+        assert_eq!(runs.exited(agent, key(second)), Some(work));
+        assert!(!runs.busy());
+    }
+
+    #[test]
+    fn an_agent_s_runs_are_forgotten_together() {
+        let mut runs = Runs::default();
+        let key = |task: &str, run| TaskKey { job_id: String::new(), task_id: task.into(), run };
+        let (a, b) = (AgentId(1), AgentId(2));
+        let (r1, r2, r3) = (runs.number(), runs.number(), runs.number());
+        runs.sent(a, key("starttask", r1), Work::StartTask);
+        runs.sent(a, key("task-1", r2), Work::Task { task: 1 });
+        runs.sent(b, key("task-2", r3), Work::Task { task: 2 });
+        let mut gone = runs.take_all(a);
+        gone.sort_by_key(|k| k.run);
+        assert_eq!(gone, vec![key("starttask", r1), key("task-1", r2)]);
+        assert_eq!(runs.kill(a, Work::Task { task: 1 }), None);
+        assert_eq!(runs.kill(b, Work::Task { task: 2 }), Some(key("task-2", r3)));
     }
 }

@@ -16,7 +16,7 @@
 //! if let Some(ControllerEvent::Joined { agent, .. }) = controller.next_event(Instant::now() + Duration::from_secs(10)) {
 //!     let node = NodeIdentity { account: "acct".into(), pool_id: "pool".into(), node_id: "node-0".into() };
 //!     controller.assign(agent, node)?;
-//!     let key = TaskKey { job_id: "job".into(), task_id: "t1".into() };
+//!     let key = TaskKey { job_id: "job".into(), task_id: "t1".into(), run: 1 };
 //!     controller.run_task(agent, TaskSpec { key, kind: TaskKind::Task, command_line: "echo hi".into(), env: vec![] })?;
 //! }
 //! # Ok::<(), Box<dyn std::error::Error>>(())

@@ -246,8 +246,6 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
 
 /// A task's process while it runs.
 struct Running {
-    /// Tells this run from a later run of the same key, once this one was killed.
-    run: u64,
     kind: TaskKind,
     pid: u32,
 }
@@ -257,8 +255,8 @@ struct Node {
     link: Link,
     slots: u32,
     dirs: Mutex<Option<NodeDirs>>,
+    /// By key, which names one run: the controller never sends a key twice.
     running: Mutex<HashMap<TaskKey, Running>>,
-    runs: std::sync::atomic::AtomicU64,
 }
 
 /// One connection's worth of work.
@@ -270,13 +268,7 @@ struct Session {
 
 impl Session {
     fn new(link: Link, options: &NodeOptions) -> Session {
-        let node = Node {
-            link,
-            slots: options.slots,
-            dirs: Mutex::default(),
-            running: Mutex::default(),
-            runs: Default::default(),
-        };
+        let node = Node { link, slots: options.slots, dirs: Mutex::default(), running: Mutex::default() };
         Session { node: Arc::new(node), stop: Arc::default(), options: options.clone() }
     }
 
@@ -336,7 +328,7 @@ impl Node {
     fn start(node: &Arc<Node>, spec: TaskSpec) {
         let key = spec.key.clone();
         let mut running = lock(&node.running);
-        if running.contains_key(&key) {
+        if running.keys().any(|k| k.same_task(&key)) {
             log::error!("task {key} is already running here; ignored a second run of it");
             return;
         }
@@ -356,8 +348,7 @@ impl Node {
                 return;
             }
         };
-        let run = node.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        running.insert(key.clone(), Running { run, kind: spec.kind, pid: child.id() });
+        running.insert(key.clone(), Running { kind: spec.kind, pid: child.id() });
         // Sent while `running` is locked, so that the watcher's `exited` comes after it.
         let _ = node.link.send(&AgentMessage::Started { key: key.clone() });
         drop(running);
@@ -367,8 +358,7 @@ impl Node {
             let exit_code = child.wait().map_or(-1, runner::exit_code);
             let mut running = lock(&watching.running);
             // A killed task was removed from `running`: it is not reported.
-            if running.get(&key).is_some_and(|r| r.run == run) {
-                running.remove(&key);
+            if running.remove(&key).is_some() {
                 let _ = watching.link.send(&AgentMessage::Exited { key, exit_code });
             }
         });

@@ -54,7 +54,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 /// The protocol's version, sent in `hello`, `welcome` and `reject`.
-pub const PROTOCOL_VERSION: u32 = 1;
+pub const PROTOCOL_VERSION: u32 = 2;
 /// The largest message or frame either side accepts (1 MiB): a task's
 /// command line and environment fit many times over.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
@@ -70,18 +70,29 @@ pub const DEFAULT_USAGE_INTERVAL: Duration = Duration::from_secs(30);
 /// The path agents open on the controller.
 pub const PATH: &str = "/agent";
 
-/// A task, unique among the tasks running on one agent.
+/// One run of a task, unique among the runs sent to one agent.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct TaskKey {
     /// Its job (empty for a start task).
     pub job_id: String,
     /// Its id within the job.
     pub task_id: String,
+    /// The controller's number for this run. A task killed and run again
+    /// on the same agent gets a new one, so that an `exited` of the killed
+    /// run that crossed the `kill` on the wire is not taken for the new run.
+    pub run: u64,
+}
+
+impl TaskKey {
+    /// Whether `other` is a run of the same task.
+    pub fn same_task(&self, other: &TaskKey) -> bool {
+        self.job_id == other.job_id && self.task_id == other.task_id
+    }
 }
 
 impl std::fmt::Display for TaskKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.job_id, self.task_id)
+        write!(f, "{}/{} (run {})", self.job_id, self.task_id, self.run)
     }
 }
 
@@ -235,11 +246,11 @@ mod tests {
 
     #[test]
     fn messages_are_tagged_json_objects() {
-        let run = ControllerMessage::Kill { key: TaskKey { job_id: "j".into(), task_id: "t".into() } };
+        let run = ControllerMessage::Kill { key: TaskKey { job_id: "j".into(), task_id: "t".into(), run: 3 } };
         let text = serde_json::to_string(&run).unwrap();
-        assert_eq!(text, r#"{"type":"kill","key":{"job_id":"j","task_id":"t"}}"#);
+        assert_eq!(text, r#"{"type":"kill","key":{"job_id":"j","task_id":"t","run":3}}"#);
         assert_eq!(serde_json::from_str::<ControllerMessage>(&text).unwrap(), run);
-        let hello = r#"{"type":"hello","protocol":1,"token":"x","hostname":"h","slots":2}"#;
+        let hello = r#"{"type":"hello","protocol":2,"token":"x","hostname":"h","slots":2}"#;
         assert!(matches!(serde_json::from_str(hello), Ok(AgentMessage::Hello { slots: 2, .. })));
     }
 

@@ -292,7 +292,7 @@ mod tests {
         let root = std::env::temp_dir().join(format!("autoscale-runner-{}", std::process::id()));
         let identity = NodeIdentity { account: "a".into(), pool_id: "p".into(), node_id: "n".into() };
         let dirs = NodeDirs::create(&root, identity).unwrap();
-        let key = |job: &str, task: &str| TaskKey { job_id: job.into(), task_id: task.into() };
+        let key = |job: &str, task: &str| TaskKey { job_id: job.into(), task_id: task.into(), run: 1 };
         let rel = |kind, k: &TaskKey| dirs.task_dir(k, kind).unwrap().strip_prefix(dirs.root()).unwrap().to_owned();
         assert_eq!(rel(TaskKind::Task, &key("j", "t")), Path::new("workitems/j/tasks/t"));
         assert_eq!(rel(TaskKind::JobPreparation, &key("j", "t")), Path::new("workitems/j/jobpreparation"));

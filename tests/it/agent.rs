@@ -171,8 +171,15 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     found
 }
 
+/// A new run of task `job`/`task`: numbered like the controller numbers
+/// runs, never twice.
 fn key(job: &str, task: &str) -> TaskKey {
-    TaskKey { job_id: job.to_owned(), task_id: task.to_owned() }
+    static RUNS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    TaskKey {
+        job_id: job.to_owned(),
+        task_id: task.to_owned(),
+        run: RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+    }
 }
 
 fn identity(node: &str) -> NodeIdentity {
@@ -431,6 +438,8 @@ fn exit_codes_refusals_and_kills() {
     // The slot is free again, and the killed task is never reported.
     assert_eq!(fixture.run(agent, TaskKind::Task, key("j", "after-kill"), "true"), 0);
     assert_ends(&child_pid);
+    // A new run of the killed task is reported under its own key.
+    assert_eq!(fixture.run(agent, TaskKind::Task, key("j", "sleeper"), "sh -c 'exit 4'"), 4);
     // Job preparation takes no slot.
     fixture
         .controller
