@@ -119,7 +119,7 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// The seed of every random stream (`--seed` overrides it).
     pub seed: u64,
-    /// The account's core quotas.
+    /// The account's quotas.
     pub account: Account,
     /// The one pool.
     pub pool: Pool,
@@ -129,7 +129,8 @@ pub struct Scenario {
     pub jobs: Vec<Job>,
 }
 
-/// Account quotas, in cores, shared by every node of the pool.
+/// Account quotas: cores, shared by every node of the pool, and how many
+/// pools and active jobs the account may have.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Account {
@@ -137,11 +138,18 @@ pub struct Account {
     pub dedicated_cores: u64,
     /// Low-priority cores (default 100).
     pub low_priority_cores: u64,
+    /// Pools (default 100). The scenario has one pool, so only 0 matters:
+    /// the service refuses the pool, and the scenario is refused.
+    pub pools: u32,
+    /// Active jobs (default 100). The jobs are created at the start in
+    /// file order; those beyond the quota are refused at once
+    /// (`ActiveJobAndScheduleQuotaReached`) and none of their tasks run.
+    pub active_jobs: u32,
 }
 
 impl Default for Account {
     fn default() -> Self {
-        Account { dedicated_cores: 100, low_priority_cores: 100 }
+        Account { dedicated_cores: 100, low_priority_cores: 100, pools: 100, active_jobs: 100 }
     }
 }
 
@@ -586,6 +594,12 @@ impl Scenario {
         };
         if root.duration == SimDuration::ZERO || root.duration > MAX_DURATION {
             return check.fail("duration", format!("{} is out of range; give 1s to {MAX_DURATION}", root.duration));
+        }
+        if root.account.pools == 0 {
+            return check.fail(
+                "account.pools",
+                "a pool quota of 0 makes the service refuse the pool (PoolQuotaReached); give at least 1",
+            );
         }
         let pool = build_pool(&check, root.pool, base, shown)?;
         let mut jobs = Vec::with_capacity(root.jobs.len());

@@ -100,8 +100,10 @@ pub struct EvalState<'a> {
     slots: *mut Slot,
     scratch: Scratch,
     inputs: Inputs<'a>,
-    /// Seeded on the first `rand()`: most formulas never call it.
-    random: Option<Random>,
+    /// Seeded on the first `rand()`: most formulas never call it. Boxed:
+    /// the generator's state is several times the size of the rest of
+    /// the state, which every evaluation would otherwise copy.
+    random: Option<Box<Random>>,
     targets: [(f64, Option<u32>); 4],
     deallocation: DeallocationOption,
     fault: Option<(u32, Option<RuntimeError>)>,
@@ -315,7 +317,7 @@ pub extern "C" fn asrt_round(mode: u32, x: f64) -> f64 {
 /// `rand()`.
 pub extern "C" fn asrt_rand(s: &mut EvalState) -> f64 {
     let seed = s.inputs.seed;
-    s.random.get_or_insert_with(|| Random::seeded(seed)).next_double()
+    s.random.get_or_insert_with(|| Box::new(Random::seeded(seed))).next_double()
 }
 
 /// A timestamp member (`field` indexes [`TimestampField::ALL`]).

@@ -64,6 +64,9 @@ pub struct Summary {
     pub evaluations: Evaluations,
     /// Resize errors by code.
     pub resize_errors: BTreeMap<&'static str, u64>,
+    /// Jobs refused by the account's active-job quota
+    /// (`ActiveJobAndScheduleQuotaReached`), by id.
+    pub refused_jobs: Vec<String>,
     /// Events the engine delivered.
     pub events: u64,
 }
@@ -164,6 +167,7 @@ impl Summary {
             queue_wait_seconds: wait_stats(&mut waits),
             evaluations: Evaluations { ok: output.evaluations.len() as u64 - failed, failed },
             resize_errors,
+            refused_jobs: output.refused_jobs.clone(),
             events: output.events,
         }
     }
@@ -224,6 +228,13 @@ impl Summary {
         if !self.resize_errors.is_empty() {
             let list: Vec<String> = self.resize_errors.iter().map(|(code, n)| format!("{code} x{n}")).collect();
             let _ = writeln!(s, "resize errors  {}", list.join(", "));
+        }
+        if !self.refused_jobs.is_empty() {
+            let _ = writeln!(
+                s,
+                "jobs refused   {} (ActiveJobAndScheduleQuotaReached: over the account's active-job quota)",
+                self.refused_jobs.join(", ")
+            );
         }
         s
     }

@@ -24,7 +24,7 @@ fn defaults_fill_everything_but_the_duration_and_vm() {
     assert_eq!(s.name, "stem");
     assert_eq!(s.start.to_string(), "2024-01-01T00:00:00.000Z");
     assert_eq!(s.duration, SimDuration::from_hours(168));
-    assert_eq!(s.account, Account { dedicated_cores: 100, low_priority_cores: 100 });
+    assert_eq!(s.account, Account { dedicated_cores: 100, low_priority_cores: 100, pools: 100, active_jobs: 100 });
     assert_eq!(s.pool.resize_timeout, SimDuration::from_mins(15));
     assert_eq!(s.pool.task_slots_per_node, 1);
     assert_eq!(s.pool.allocation_time, Dist::Fixed(SimDuration::from_mins(3)));
@@ -63,6 +63,10 @@ fn out_of_range_values_name_the_key_and_the_limit() {
     };
     assert_eq!(auto("2m"), "scenario.toml: pool.autoscale.interval: 2m is below the minimum 5m");
     assert_eq!(auto("169h"), "scenario.toml: pool.autoscale.interval: 7days 1h is above the maximum 7days");
+    assert_eq!(
+        error(&format!("duration = \"1d\"\n[account]\npools = 0\n[pool]\n{VM}")),
+        "scenario.toml: account.pools: a pool quota of 0 makes the service refuse the pool (PoolQuotaReached); give at least 1"
+    );
     let pool = |extra: &str| error(&format!("duration = \"1d\"\n[pool]\n{VM}\n{extra}"));
     assert_eq!(pool("resize_timeout = \"4m\""), "scenario.toml: pool.resize_timeout: 4m is below the minimum 5m");
     assert_eq!(

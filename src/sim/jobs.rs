@@ -78,7 +78,8 @@ impl Simulation {
     /// Queues every job's manager task, at the start: the service queues
     /// it when the job is created.
     pub(crate) fn submit_managers(&mut self) {
-        for (j, job) in self.scenario.jobs.iter().enumerate() {
+        let admitted = self.admitted_jobs();
+        for (j, job) in self.scenario.jobs.iter().enumerate().take(admitted) {
             let Some(manager) = &job.manager else { continue };
             let duration = manager.duration.sample(&mut self.rngs.job_tasks);
             let number = self.sched.tasks.len() as u32;

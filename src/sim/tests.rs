@@ -854,3 +854,45 @@ fn a_failed_node_is_unusable_its_tasks_requeued_until_a_reimage() {
     // Billed throughout: 3 min to the end.
     assert_eq!(out.charged_seconds, [57 * 60, 0]);
 }
+
+#[test]
+fn jobs_past_the_active_job_quota_are_refused_at_the_start_and_none_of_their_tasks_run() {
+    let out = run(r#"
+        duration = "1h"
+        [account]
+        active_jobs = 1
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        id = "first"
+        tasks = [{ duration = "10m" }]
+        [[jobs]]
+        id = "second"
+        priority = 100
+        manager = { duration = "5m" }
+        max_wall_clock_time = "30m"
+        tasks = [{ at = "1m", duration = "1m" }]
+    "#);
+    assert_eq!(out.refused_jobs, ["second"]);
+    // Only the first job's task was submitted; the refused job's
+    // manager, tasks and time limit never existed.
+    assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(14)), 1)]);
+    assert!(out.tasks.iter().all(|t| t.job == 0));
+}
+
+#[test]
+fn jobs_within_the_active_job_quota_are_all_admitted() {
+    let out = run(r#"
+        duration = "1h"
+        [account]
+        active_jobs = 2
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        tasks = [{ duration = "10m" }]
+        [[jobs]]
+        tasks = [{ duration = "10m" }]
+    "#);
+    assert!(out.refused_jobs.is_empty());
+    assert_eq!(out.tasks.len(), 2);
+}
