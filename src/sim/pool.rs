@@ -382,9 +382,26 @@ impl Simulation {
     /// ones, then running ones with the least work done, and a job
     /// manager's node last; newest first among equals.
     fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
+        // Nodes running tasks (and offline ones) come last in that order:
+        // when the others are enough, none of them can be chosen, and the
+        // scan passes them over before working out their place. A shrink
+        // of a busy pool usually takes idle nodes, and the busy ones are
+        // most of the pool.
+        let busy_nodes = self.nodes.count(p, NodeState::Running) + self.nodes.count(p, NodeState::Offline);
+        let skip_busy = self.staying(p) - busy_nodes >= count;
         let tasks = &self.sched.tasks;
-        let candidates =
-            self.nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool).map(|(i, n)| {
+        let candidates = self
+            .nodes
+            .iter()
+            .filter(|(_, n)| {
+                n.priority == p
+                    && match n.state() {
+                        NodeState::LeavingPool => false,
+                        NodeState::Running | NodeState::Offline => !skip_busy,
+                        _ => true,
+                    }
+            })
+            .map(|(i, n)| {
                 let class = match n.state() {
                     NodeState::Creating => 0,
                     NodeState::Preempted => 1,
