@@ -351,6 +351,12 @@ impl Scheduler {
         self.running - self.multi.values().map(|r| r.left.saturating_sub(1)).sum::<u32>()
     }
 
+    /// The schedulable nodes with every slot free: the idle nodes, and
+    /// any running only tasks of no slot.
+    pub(crate) fn all_free(&self) -> &[u32] {
+        self.buckets.last().map_or(&[], Vec::as_slice)
+    }
+
     /// Puts `node` in the bucket of its free slots; it can take tasks.
     pub fn make_schedulable(&mut self, nodes: &mut Nodes, index: u32) {
         let Some(node) = nodes.get_mut(index) else { return };
