@@ -81,6 +81,17 @@ impl SimDuration {
         self.0
     }
 
+    /// `ms` milliseconds rounded to the nearest, halves away from zero —
+    /// `ms.round() as u64`: zero for a negative or NaN `ms`, saturating
+    /// above `u64::MAX`. Without SSE4.1 `f64::round` is a library call
+    /// costing more than this, and every drawn duration and arrival gap
+    /// rounds. Exact: below 2⁵³ the fraction `ms - trunc(ms)` is computed
+    /// without error, and from there on every `f64` is a whole number.
+    pub fn from_millis_f64(ms: f64) -> SimDuration {
+        let whole = ms as u64;
+        if ms - whole as f64 >= 0.5 { SimDuration(whole.saturating_add(1)) } else { SimDuration(whole) }
+    }
+
     /// Seconds, for reports.
     pub fn as_secs_f64(self) -> f64 {
         self.0 as f64 / 1000.0
@@ -590,6 +601,32 @@ mod tests {
         assert_ne!(draw(7, Concern::Arrivals(0)), draw(7, Concern::Arrivals(1)));
         assert_ne!(draw(7, Concern::Arrivals(0)), draw(8, Concern::Arrivals(0)));
         assert_ne!(draw(7, Concern::Allocation), draw(7, Concern::Boot));
+    }
+
+    #[test]
+    fn fractional_milliseconds_round_as_f64_round_does() {
+        let mut r = rng(5, Concern::Durations(0));
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            1.5,
+            2.5,
+            -0.5,
+            -7.3,
+            0.49999999999999994,
+            4503599627370496.5,
+            9007199254740993.0,
+            1.8446744073709552e19,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let drawn = (0..100_000).map(|_| r.random::<f64>() * 10f64.powi(r.random_range(0..20)));
+        for ms in edges.into_iter().chain(drawn) {
+            assert_eq!(SimDuration::from_millis_f64(ms), SimDuration(ms.round() as u64), "{ms}");
+        }
     }
 
     #[test]

@@ -94,7 +94,7 @@ fn faster(d: SimDuration, factor: f64) -> SimDuration {
     if factor >= 1.0 {
         return d;
     }
-    SimDuration((d.as_millis() as f64 * factor).round() as u64)
+    SimDuration::from_millis_f64(d.as_millis() as f64 * factor)
 }
 
 impl Simulation {
