@@ -75,7 +75,7 @@ impl Dist {
             Dist::LogNormal(d) => d.sample(rng),
         };
         // Saturating float-to-int: NaN → 0, huge → u64::MAX.
-        SimDuration((seconds * 1000.0).round().max(0.0) as u64)
+        SimDuration::from_millis_f64(seconds * 1000.0)
     }
 
     /// The fixed value, if the distribution is one.

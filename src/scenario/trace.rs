@@ -50,7 +50,7 @@ struct PreemptionRow {
 /// Seconds as a number, or humantime text.
 fn parse_time(text: &str) -> Result<SimDuration, String> {
     match text.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s >= 0.0 => Ok(SimDuration((s * 1000.0).round() as u64)),
+        Ok(s) if s.is_finite() && s >= 0.0 => Ok(SimDuration::from_millis_f64(s * 1000.0)),
         Ok(s) => Err(format!("`{s}` is not a number of seconds at least 0")),
         Err(_) => parse_duration(text),
     }

@@ -52,6 +52,12 @@ impl Dependencies {
         self.remaining.len() as u32
     }
 
+    /// Whether a numbered task is still unfinished: if none is, a task
+    /// that finishes has no dependents to release or block.
+    pub fn tracks_any(&self) -> bool {
+        !self.numbered.is_empty()
+    }
+
     /// Whether task `task` waits for dependencies.
     pub fn is_waiting(&self, task: u32) -> bool {
         self.remaining.contains_key(&task)
@@ -90,7 +96,7 @@ impl Dependencies {
     /// the tasks whose last dependency this was and `blocked` with those it
     /// blocks, directly or through blocked tasks.
     pub fn finished(&mut self, task: u32, succeeded: bool, ready: &mut Vec<u32>, blocked: &mut Vec<u32>) {
-        if self.numbered.is_empty() {
+        if !self.tracks_any() {
             return;
         }
         let mut stack = vec![(task, succeeded)];

@@ -120,6 +120,23 @@ impl NodeState {
         )
     }
 
+    /// Whether the node is in the pool but can take no task until its
+    /// allocation, boot, restart or recovery ends, or for good (a failed
+    /// start task, a broken node): the nodes a shrink takes before idle ones.
+    pub fn unready(self) -> bool {
+        matches!(
+            self,
+            NodeState::Creating
+                | NodeState::Starting
+                | NodeState::Preempted
+                | NodeState::WaitingForStartTask
+                | NodeState::StartTaskFailed
+                | NodeState::Rebooting
+                | NodeState::Reimaging
+                | NodeState::Unusable
+        )
+    }
+
     /// Whether the node reports usage samples (counted by `$SampleNodeCount`).
     pub fn sampled(self) -> bool {
         matches!(self, NodeState::Idle | NodeState::Running | NodeState::LeavingPool | NodeState::Offline)
@@ -190,6 +207,8 @@ pub struct Node {
     pub free_slots: u32,
     /// Index in the scheduler's free-slot bucket, when schedulable.
     pub bucket_pos: Option<u32>,
+    /// Index in [`Nodes::unready`], when its state is unready.
+    unready_pos: Option<u32>,
     /// When the data of its finished tasks expires (`retaineddata`).
     pub retain_until: SimTime,
     /// When it last went from idle to running: a later time means less
@@ -222,6 +241,12 @@ pub struct Nodes {
     free: Vec<u32>,
     next_id: u32,
     counts: [[u32; NodeState::COUNT]; 2],
+    /// The indices of the nodes in an unready state, in no order: a
+    /// shrink that idle and unready nodes can satisfy looks at these and
+    /// at the idle ones, not at the thousands running tasks. Only node
+    /// lifecycle changes update it, not the idle–running flips of every
+    /// task start and end.
+    unready: Vec<u32>,
     /// Billing, updated on every state change.
     pub billing: Billing,
     /// Σ over nodes of min(load, 100 × slots): the CPU in percent-slots.
@@ -256,6 +281,7 @@ impl Nodes {
             running: Vec::new(),
             free_slots: self.slots_per_node,
             bucket_pos: None,
+            unready_pos: None,
             retain_until: SimTime::ZERO,
             busy_since: SimTime::ZERO,
             billed_since: SimTime::ZERO,
@@ -263,7 +289,7 @@ impl Nodes {
             memory_mib: 0,
         };
         self.counts[priority as usize][NodeState::Creating as usize] += 1;
-        match self.free.pop() {
+        let index = match self.free.pop() {
             Some(index) => {
                 self.slab[index as usize] = Some(node);
                 index
@@ -272,6 +298,35 @@ impl Nodes {
                 self.slab.push(Some(node));
                 (self.slab.len() - 1) as u32
             }
+        };
+        self.join_unready(index);
+        index
+    }
+
+    /// The indices of the nodes in an unready state, in no order.
+    pub fn unready(&self) -> &[u32] {
+        &self.unready
+    }
+
+    /// Adds node `index`, just moved to an unready state, to the list.
+    fn join_unready(&mut self, index: u32) {
+        if let Some(node) = self.slab.get_mut(index as usize).and_then(Option::as_mut) {
+            node.unready_pos = Some(self.unready.len() as u32);
+            self.unready.push(index);
+        }
+    }
+
+    /// Takes node `index` off the list of unready nodes, if it is on it.
+    fn leave_unready(&mut self, index: u32) {
+        let Some(pos) = self.slab.get_mut(index as usize).and_then(Option::as_mut).and_then(|n| n.unready_pos.take())
+        else {
+            return;
+        };
+        self.unready.swap_remove(pos as usize);
+        if let Some(&moved) = self.unready.get(pos as usize)
+            && let Some(m) = self.slab.get_mut(moved as usize).and_then(Option::as_mut)
+        {
+            m.unready_pos = Some(pos);
         }
     }
 
@@ -310,11 +365,17 @@ impl Nodes {
             _ => {}
         }
         node.state = state;
+        match (old.unready(), state.unready()) {
+            (false, true) => self.join_unready(index),
+            (true, false) => self.leave_unready(index),
+            _ => {}
+        }
     }
 
     /// Takes a node out of the pool, closing its billed period. Its timers
     /// must have been cancelled and its tasks moved off first.
     pub fn remove(&mut self, index: u32, now: SimTime) -> Option<Node> {
+        self.leave_unready(index);
         let node = self.slab.get_mut(index as usize)?.take()?;
         debug_assert!(node.running.is_empty() && node.timer.is_none() && node.preempt_timer.is_none());
         self.counts[node.priority as usize][node.state as usize] -= 1;
@@ -410,6 +471,14 @@ impl Nodes {
             if !node.state.sampled() && (node.cpu_load > 0 || !node.running.is_empty()) {
                 return Err(format!("node {i} is {} with tasks on it", node.state.name()));
             }
+            let listed = node.unready_pos.is_some_and(|pos| self.unready.get(pos as usize) == Some(&i));
+            if listed != node.state.unready() || node.unready_pos.is_some() != listed {
+                return Err(format!("node {i} is {}, listed as unready: {listed}", node.state.name()));
+            }
+        }
+        let unready = NodeState::ALL.iter().filter(|s| s.unready()).map(|&s| self.count_in(&[s])).sum::<u32>();
+        if unready as usize != self.unready.len() {
+            return Err(format!("{} nodes listed as unready, {unready} counted", self.unready.len()));
         }
         if counts != self.counts {
             return Err(format!("node counts {:?} != recount {counts:?}", self.counts));

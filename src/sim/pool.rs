@@ -9,7 +9,7 @@ use rand::RngExt;
 
 use super::agents::{Request, Work};
 use super::engine::{SimDuration, SimTime};
-use super::node::{NodeState, Priority};
+use super::node::{Node, NodeState, Priority};
 use super::scheduler::TaskRole;
 use super::{Event, Simulation};
 use crate::scenario::PreemptionSchedule;
@@ -94,7 +94,7 @@ fn faster(d: SimDuration, factor: f64) -> SimDuration {
     if factor >= 1.0 {
         return d;
     }
-    SimDuration((d.as_millis() as f64 * factor).round() as u64)
+    SimDuration::from_millis_f64(d.as_millis() as f64 * factor)
 }
 
 impl Simulation {
@@ -382,24 +382,37 @@ impl Simulation {
     /// ones, then running ones with the least work done, and a job
     /// manager's node last; newest first among equals.
     fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
+        // Nodes running tasks (and offline ones) come last in that order:
+        // when the others are enough, none of them can be chosen. Those
+        // others are the unready nodes, listed, and the idle ones, which
+        // are schedulable with every slot free: a shrink of a busy pool
+        // looks at these few rather than scan the thousands running tasks.
+        let busy_nodes = self.nodes.count(p, NodeState::Running) + self.nodes.count(p, NodeState::Offline);
+        let nodes = &self.nodes;
+        let candidates: Box<dyn Iterator<Item = (u32, &Node)>> = if self.staying(p) - busy_nodes >= count {
+            let listed = nodes.unready().iter().chain(self.sched.all_free());
+            Box::new(
+                listed
+                    .filter_map(|&i| Some((i, nodes.get(i)?)))
+                    .filter(|(_, n)| n.priority == p && (n.state().unready() || n.state() == NodeState::Idle)),
+            )
+        } else {
+            Box::new(nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool))
+        };
         let tasks = &self.sched.tasks;
-        let candidates =
-            self.nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool).map(|(i, n)| {
-                let class = match n.state() {
-                    NodeState::Creating => 0,
-                    NodeState::Preempted => 1,
-                    NodeState::StartTaskFailed | NodeState::Unusable => 2,
-                    NodeState::Starting
-                    | NodeState::WaitingForStartTask
-                    | NodeState::Rebooting
-                    | NodeState::Reimaging => 3,
-                    NodeState::Idle => 4,
-                    _ if n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
-                    _ => 5,
-                };
-                let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };
-                ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
-            });
+        let candidates = candidates.map(|(i, n)| {
+            let class = match n.state() {
+                NodeState::Creating => 0,
+                NodeState::Preempted => 1,
+                NodeState::StartTaskFailed | NodeState::Unusable => 2,
+                NodeState::Starting | NodeState::WaitingForStartTask | NodeState::Rebooting | NodeState::Reimaging => 3,
+                NodeState::Idle => 4,
+                _ if n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
+                _ => 5,
+            };
+            let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };
+            ((class, std::cmp::Reverse(busy), std::cmp::Reverse(n.id)), i)
+        });
         // The `count` first in shrink order, kept in a max-heap as the
         // nodes go by: a shrink usually takes a few nodes of thousands, and
         // this neither collects nor partitions them all.

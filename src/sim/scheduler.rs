@@ -8,7 +8,7 @@
 //! behind it, which keeps priorities strict.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::agents::Work;
 use super::deps::{Admission, Dependencies};
@@ -138,6 +138,72 @@ impl Task {
 /// within a job, and a requeued task goes back to its original place).
 type ReadyKey = (i16, Reverse<u32>);
 
+/// The active tasks waiting for a node, greatest [`ReadyKey`] first.
+///
+/// Keys mostly arrive in queue order: a job's new tasks have ever larger
+/// numbers. Those wait in a FIFO, in order, whose head comes off in a few
+/// instructions; the others (a requeued task, a released dependent, a
+/// task of a higher priority than the last one queued) wait in a binary
+/// heap, whose every pop walks its depth. The head is the greater of the
+/// two heads. Keys are unique (a task waits once), so the order is that
+/// of one heap holding them all.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadyQueue {
+    /// Keys in decreasing order.
+    fifo: VecDeque<ReadyKey>,
+    /// Keys that came out of order.
+    heap: BinaryHeap<ReadyKey>,
+}
+
+impl ReadyQueue {
+    /// Queues `key`.
+    pub(crate) fn push(&mut self, key: ReadyKey) {
+        if self.fifo.back().is_none_or(|&last| key < last) {
+            self.fifo.push_back(key);
+        } else {
+            self.heap.push(key);
+        }
+    }
+
+    /// The greatest key, if any.
+    pub(crate) fn peek(&self) -> Option<ReadyKey> {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some(&f), Some(&h)) => Some(f.max(h)),
+            (f, h) => f.or(h).copied(),
+        }
+    }
+
+    /// Takes the greatest key.
+    pub(crate) fn pop(&mut self) -> Option<ReadyKey> {
+        match (self.fifo.front(), self.heap.peek()) {
+            (Some(f), Some(h)) if h > f => self.heap.pop(),
+            (Some(_), _) => self.fifo.pop_front(),
+            (None, _) => self.heap.pop(),
+        }
+    }
+
+    /// Keys waiting.
+    pub(crate) fn len(&self) -> usize {
+        self.fifo.len() + self.heap.len()
+    }
+
+    /// Whether none waits.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every key, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &ReadyKey> {
+        self.fifo.iter().chain(self.heap.iter())
+    }
+
+    /// Keeps only the keys for which `keep` holds.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&ReadyKey) -> bool) {
+        self.fifo.retain(&mut keep);
+        self.heap.retain(keep);
+    }
+}
+
 /// A multi-instance task's run: one instance per node, all started
 /// together; the task ends when the last instance does.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -156,7 +222,7 @@ pub struct MultiRun {
 pub struct Scheduler {
     /// Every task submitted, by number.
     pub tasks: Vec<Task>,
-    pub(crate) ready: BinaryHeap<ReadyKey>,
+    pub(crate) ready: ReadyQueue,
     /// Nodes that can take tasks, by free slots: `buckets[k]` holds the
     /// node indices with exactly `k` free slots.
     buckets: Vec<Vec<u32>>,
@@ -228,6 +294,11 @@ impl Scheduler {
     /// Task `task` finished for good, or was blocked: its dependents join
     /// the queue or are blocked.
     pub(crate) fn resolve(&mut self, task: u32, succeeded: bool) {
+        // Most workloads number no task: then a finished task has no
+        // dependents, and costs one check instead of a call and two lists.
+        if !self.deps.tracks_any() {
+            return;
+        }
         let (mut ready, mut blocked) = (Vec::new(), Vec::new());
         self.deps.finished(task, succeeded, &mut ready, &mut blocked);
         for t in ready {
@@ -278,6 +349,12 @@ impl Scheduler {
     /// Tasks running, a multi-instance task counting once.
     pub fn running_tasks(&self) -> u32 {
         self.running - self.multi.values().map(|r| r.left.saturating_sub(1)).sum::<u32>()
+    }
+
+    /// The schedulable nodes with every slot free: the idle nodes, and
+    /// any running only tasks of no slot.
+    pub(crate) fn all_free(&self) -> &[u32] {
+        self.buckets.last().map_or(&[], Vec::as_slice)
     }
 
     /// Puts `node` in the bucket of its free slots; it can take tasks.
@@ -451,7 +528,7 @@ impl Simulation {
         if !self.sched.parked.is_empty() {
             self.sched.unpark();
         }
-        while let Some(&(_, Reverse(task))) = self.sched.ready.peek() {
+        while let Some((_, Reverse(task))) = self.sched.ready.peek() {
             let t = &self.sched.tasks[task as usize];
             if t.instances > 1 {
                 if !self.start_multi(task) {
@@ -661,5 +738,35 @@ impl Simulation {
             NodeState::Offline => self.pending_action_due(index),
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ready_queue_pops_as_one_heap_would() {
+        // New tasks in order, requeued ones behind them, a higher priority
+        // later, and pops in between.
+        let mut ready = ReadyQueue::default();
+        let mut heap = BinaryHeap::new();
+        let keys = [(0, 1), (0, 2), (0, 5), (0, 3), (5, 9), (0, 10), (0, 4), (5, 7), (0, 11)];
+        for (i, (priority, task)) in keys.into_iter().enumerate() {
+            ready.push((priority, Reverse(task)));
+            heap.push((priority, Reverse(task)));
+            if i % 3 == 2 {
+                assert_eq!(ready.pop(), heap.pop());
+            }
+            assert_eq!(ready.peek(), heap.peek().copied());
+            assert_eq!(ready.len(), heap.len());
+        }
+        ready.retain(|&(_, Reverse(t))| t != 10);
+        heap.retain(|&(_, Reverse(t))| t != 10);
+        assert_eq!(
+            std::iter::from_fn(|| ready.pop()).collect::<Vec<_>>(),
+            heap.into_sorted_vec().into_iter().rev().collect::<Vec<_>>()
+        );
+        assert!(ready.is_empty());
     }
 }

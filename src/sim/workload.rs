@@ -76,7 +76,7 @@ pub struct Source {
 /// Exponential gap of mean `mean` ms, by inversion.
 fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
     let u: f64 = rng.random();
-    SimDuration((-(1.0 - u).ln() * mean_ms).round().min(u64::MAX as f64) as u64)
+    SimDuration::from_millis_f64((-(1.0 - u).ln() * mean_ms).min(u64::MAX as f64))
 }
 
 impl Source {
