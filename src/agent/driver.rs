@@ -102,6 +102,17 @@ impl Commands {
         };
         let mut jobs = Vec::with_capacity(scenario.jobs.len());
         for (i, j) in scenario.jobs.iter().enumerate() {
+            // A job the active-job quota refuses never runs anything.
+            if i >= scenario.account.active_jobs as usize {
+                jobs.push(JobCommands {
+                    id: j.id.clone(),
+                    task: None,
+                    manager: None,
+                    preparation: None,
+                    release: None,
+                });
+                continue;
+            }
             let key = |k: &str| format!("jobs[{i}].{k}");
             let special = |t: &Option<crate::scenario::JobTask>, k: &str| match t {
                 Some(t) => need(true, &t.command_line, key(&format!("{k}.command_line"))),
@@ -449,6 +460,30 @@ mod tests {
         assert_eq!(runs.exited(agent, key(first)), None, "the stale exit must match nothing");
         assert_eq!(runs.exited(agent, key(second)), Some(work));
         assert!(!runs.busy());
+    }
+
+    #[test]
+    fn jobs_refused_by_the_quota_need_no_command_line() {
+        let text = r#"
+            duration = "1h"
+            [account]
+            active_jobs = 1
+            [pool]
+            vm = { cores = 1, dedicated_price = 1.0 }
+            target_dedicated = 1
+            [[jobs]]
+            command_line = "true"
+            tasks = [{ duration = "1m" }]
+            [[jobs]]
+            tasks = [{ duration = "1m" }]
+        "#;
+        let scenario = Scenario::from_toml(text, "t.toml", "t", std::path::Path::new(".")).unwrap();
+        let commands = Commands::of(&scenario).unwrap();
+        assert_eq!(commands.jobs.iter().map(|j| j.task.as_deref()).collect::<Vec<_>>(), [Some("true"), None]);
+        let all = Scenario::from_toml(&text.replace("active_jobs = 1", "active_jobs = 2"), "t.toml", "t", ".".as_ref());
+        assert!(
+            matches!(Commands::of(&all.unwrap()), Err(DriveError::MissingCommandLine { key }) if key == "jobs[1].command_line")
+        );
     }
 
     #[test]

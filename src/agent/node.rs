@@ -13,10 +13,9 @@
 //! rejection ends it with an error, since retrying would not help.
 //!
 //! Slots: only ordinary tasks take one. A task sent while all are taken,
-//! before the identity is assigned, or with the key of a running task is
-//! refused and logged: the first two are reported as exit code -1; the
-//! third is not reported, since its `exited` would pass for the running
-//! one's.
+//! before the identity is assigned, or while another run of it is running
+//! here (two runs would share its folder) is refused, logged and reported
+//! as exit code -1 under its own key, which no other run shares.
 
 use std::collections::HashMap;
 use std::net::{TcpStream, ToSocketAddrs};
@@ -328,13 +327,13 @@ impl Node {
     fn start(node: &Arc<Node>, spec: TaskSpec) {
         let key = spec.key.clone();
         let mut running = lock(&node.running);
-        if running.keys().any(|k| k.same_task(&key)) {
-            log::error!("task {key} is already running here; ignored a second run of it");
-            return;
-        }
         let busy = running.values().filter(|r| r.kind == TaskKind::Task).count();
-        let refusal = (spec.kind == TaskKind::Task && busy >= node.slots as usize)
-            .then(|| format!("all {} slots are taken", node.slots));
+        let refusal = if running.keys().any(|k| k.same_task(&key)) {
+            Some("another run of it is running here".to_owned())
+        } else {
+            (spec.kind == TaskKind::Task && busy >= node.slots as usize)
+                .then(|| format!("all {} slots are taken", node.slots))
+        };
         let spawned = match (refusal, &*lock(&node.dirs)) {
             (Some(why), _) => Err(why),
             (None, None) => Err("the controller has not assigned this node's identity yet".to_owned()),

@@ -219,7 +219,10 @@ impl Simulation {
             Scaling::Autoscale(a) => {
                 q.schedule(SimTime::ZERO, Event::Evaluate);
                 let mut ctx = EvalContext::new(scenario.start);
-                ctx.reserve_samples(metrics::samples_in(scenario.metrics.history.min(scenario.duration)));
+                // Each evaluation appends an interval's samples before it
+                // forgets those older than the history.
+                let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
+                ctx.reserve_samples(metrics::samples_in(most.min(scenario.duration)));
                 Some(Autoscaler::new(a.interval, ctx, rng(seed, Concern::Formula)))
             }
             Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {

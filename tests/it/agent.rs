@@ -433,6 +433,7 @@ fn exit_codes_refusals_and_kills() {
         matches!(e, ControllerEvent::Started { key, .. } if key == sleeper).then_some(())
     });
     assert_eq!(fixture.run(agent, TaskKind::Task, key("j", "extra"), "true"), -1, "only one slot");
+    assert_eq!(fixture.run(agent, TaskKind::Task, key("j", "sleeper"), "true"), -1, "a second run of a running task");
     let child_pid = read_pid(&task_dir("sleeper").join("wd/child.txt"));
     fixture.controller.kill_task(agent, sleeper.clone()).unwrap();
     // The slot is free again, and the killed task is never reported.
