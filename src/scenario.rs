@@ -622,6 +622,13 @@ impl Scenario {
         })
     }
 
+    /// How many of the jobs the account's active-job quota lets in: the
+    /// first ones, in file order; the service refuses the others when
+    /// they are created, at the start.
+    pub fn admitted_jobs(&self) -> usize {
+        self.jobs.len().min(self.account.active_jobs as usize)
+    }
+
     /// Runs the same pool and workload under another formula (`name` says
     /// where it came from), compiled for the engine the current one uses.
     /// A formula with checker errors is refused: a simulation needs a valid one.

@@ -103,7 +103,7 @@ impl Commands {
         let mut jobs = Vec::with_capacity(scenario.jobs.len());
         for (i, j) in scenario.jobs.iter().enumerate() {
             // A job the active-job quota refuses never runs anything.
-            if i >= scenario.account.active_jobs as usize {
+            if i >= scenario.admitted_jobs() {
                 jobs.push(JobCommands {
                     id: j.id.clone(),
                     task: None,

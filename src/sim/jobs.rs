@@ -78,7 +78,7 @@ impl Simulation {
     /// Queues every job's manager task, at the start: the service queues
     /// it when the job is created.
     pub(crate) fn submit_managers(&mut self) {
-        let admitted = self.admitted_jobs();
+        let admitted = self.scenario.admitted_jobs();
         for (j, job) in self.scenario.jobs.iter().enumerate().take(admitted) {
             let Some(manager) = &job.manager else { continue };
             let duration = manager.duration.sample(&mut self.rngs.job_tasks);

@@ -253,7 +253,7 @@ impl Simulation {
         let mut sources_live = 0;
         // Jobs past the active-job quota are refused when created, at the
         // start: no arrivals, no manager, no time limit.
-        let admitted = scenario.account.active_jobs as usize;
+        let admitted = scenario.admitted_jobs();
         for (j, job) in scenario.jobs.iter_mut().enumerate().take(admitted) {
             if let Some(limit) = job.max_wall_clock_time {
                 q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
@@ -310,12 +310,6 @@ impl Simulation {
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.q.now()
-    }
-
-    /// How many of the scenario's jobs the active-job quota let in: the
-    /// first ones.
-    fn admitted_jobs(&self) -> usize {
-        self.scenario.jobs.len().min(self.scenario.account.active_jobs as usize)
     }
 
     /// Events delivered so far (a driver's progress reports).
@@ -446,7 +440,7 @@ impl Simulation {
             duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: self.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-            refused_jobs: self.scenario.jobs.iter().skip(self.admitted_jobs()).map(|j| j.id.clone()).collect(),
+            refused_jobs: self.scenario.jobs.iter().skip(self.scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
             timeline: self.metrics.timeline,
             evaluations: self.autoscale.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,
