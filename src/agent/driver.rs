@@ -222,10 +222,14 @@ impl Runs {
 
     /// Forgets every run of `agent`, returning their keys.
     fn take_all(&mut self, agent: AgentId) -> Vec<TaskKey> {
-        let keys: Vec<TaskKey> = self.live.keys().filter(|(a, _)| *a == agent).map(|(_, k)| k.clone()).collect();
-        for key in &keys {
-            self.live.remove(&(agent, key.clone()));
-        }
+        let mut keys = Vec::new();
+        self.live.retain(|(a, key), _| {
+            let mine = *a == agent;
+            if mine {
+                keys.push(key.clone());
+            }
+            !mine
+        });
         keys
     }
 

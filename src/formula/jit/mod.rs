@@ -191,23 +191,22 @@ impl JitFormula {
             }
         }
         recorder.set_deallocation(state.deallocation());
-        let fault = state.fault();
-        // How many statements ran to their end: they alone assigned variables.
-        let reached = match (status, &fault) {
-            (Status::Completed, _) => self.statements,
-            (Status::Stopped(statement), _) => statement,
-            (Status::Fault, Some((site, _))) => self.tables.sites.get(*site as usize).map_or(0, |s| s.1),
-            (Status::Fault, None) => 0,
-        };
-        let status = match (status, fault) {
-            (Status::Fault, Some((site, error))) => Err(self.fault(site, error)),
-            (Status::Fault, None) => Err(Fault {
-                code: ErrorCode::EvaluationError,
-                span: Default::default(),
-                detail: "internal error: a failure without a cause".to_owned(),
-            }),
-            (Status::Stopped(_), _) => Ok(true),
-            (Status::Completed, _) => Ok(false),
+        // How many statements ran to their end (they alone assigned
+        // variables), and how the run ended.
+        let (reached, status) = match (status, state.fault()) {
+            (Status::Completed, _) => (self.statements, Ok(false)),
+            (Status::Stopped(statement), _) => (statement, Ok(true)),
+            (Status::Fault, Some((site, error))) => {
+                (self.tables.sites.get(site as usize).map_or(0, |s| s.1), Err(self.fault(site, error)))
+            }
+            (Status::Fault, None) => (
+                0,
+                Err(Fault {
+                    code: ErrorCode::EvaluationError,
+                    span: Default::default(),
+                    detail: "internal error: a failure without a cause".to_owned(),
+                }),
+            ),
         };
         let tables = &self.tables;
         let run = recorder.conclude(&self.order, |i| state.user(i, tables.tag(i, reached)), status);
