@@ -37,21 +37,23 @@ enum Vector {
 /// `f64`'s bits, ticks or a handle). Which kind of value a slot holds, and
 /// whether it holds one at all, is known to the compiler from how far the
 /// run got (statements run in order), so compiled code stores no tag: the
-/// caller passes it to [`EvalState::user`] as one of the `SLOT_*` codes.
+/// caller passes the [`SlotKind`] to [`EvalState::user`].
 pub type Slot = u64;
 
-/// Slot tag: never assigned.
-pub const SLOT_EMPTY: u64 = 0;
-/// Slot tag: an `f64`'s bits.
-pub const SLOT_DOUBLE: u64 = 1;
-/// Slot tag: a vector handle.
-pub const SLOT_VECTOR: u64 = 2;
-/// Slot tag: a string handle.
-pub const SLOT_STR: u64 = 3;
-/// Slot tag: timestamp ticks.
-pub const SLOT_TIMESTAMP: u64 = 4;
-/// Slot tag: interval ticks.
-pub const SLOT_INTERVAL: u64 = 5;
+/// The kind of value in a [`Slot`] that was assigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlotKind {
+    /// An `f64`'s bits.
+    Double,
+    /// A vector handle.
+    Vector,
+    /// A string handle.
+    Str,
+    /// Timestamp ticks.
+    Timestamp,
+    /// Interval ticks.
+    Interval,
+}
 
 /// Byte offset of [`EvalState`]'s slot pointer, which compiled code loads
 /// once and stores user variables through.
@@ -76,7 +78,7 @@ pub struct Inputs<'a> {
 
 /// The buffers an evaluation fills: user-variable slots, vector and string
 /// arenas, the scratch list. A compiled formula keeps them between
-/// evaluations and hands them to each new [`EvalState`], so that once they
+/// evaluations and lends them to each new [`EvalState`], so that once they
 /// have grown to the formula's needs an evaluation allocates nothing. They
 /// hold the last evaluation's values until the next one starts.
 #[derive(Debug, Default)]
@@ -98,7 +100,9 @@ pub struct EvalState<'a> {
     /// [`SLOTS_OFFSET`]). Compiled code writes assignments there directly:
     /// a call per assignment would cost more than the arithmetic.
     slots: *mut Slot,
-    scratch: Scratch,
+    /// Borrowed rather than moved in and out: the buffers' headers are a
+    /// hundred bytes that every evaluation would otherwise copy twice.
+    scratch: &'a mut Scratch,
     inputs: Inputs<'a>,
     /// Seeded on the first `rand()`: most formulas never call it. Boxed:
     /// the generator's state is several times the size of the rest of
@@ -113,17 +117,20 @@ pub struct EvalState<'a> {
 
 impl<'a> EvalState<'a> {
     /// A fresh state for a formula with `user_variables` variables, in
-    /// `scratch`'s buffers (emptied first).
-    pub fn new(inputs: Inputs<'a>, user_variables: usize, mut scratch: Scratch) -> EvalState<'a> {
+    /// `scratch`'s buffers (emptied first). The slots are not zeroed: a run
+    /// reads back only the variables its completed statements assigned,
+    /// so a slot left from the last evaluation is never read as this one's.
+    pub fn new(inputs: Inputs<'a>, user_variables: usize, scratch: &'a mut Scratch) -> EvalState<'a> {
         let [d, l, ..] = inputs.pool;
-        scratch.users.clear();
-        scratch.users.resize(user_variables, 0);
+        if scratch.users.len() != user_variables {
+            scratch.users.resize(user_variables, 0);
+        }
         scratch.vectors.clear();
         scratch.strings.clear();
         scratch.list.clear();
         EvalState {
             failed: 0,
-            // The buffer does not move when `scratch` moves into the struct.
+            // The buffer stays put while the state borrows `scratch`.
             slots: scratch.users.as_mut_ptr(),
             scratch,
             inputs,
@@ -152,34 +159,34 @@ impl<'a> EvalState<'a> {
         self.fault.clone()
     }
 
-    /// User variable `index`'s last value, which is of kind `tag` (a
-    /// `SLOT_*` code); `None` for [`SLOT_EMPTY`], a variable never assigned.
+    /// The user variables' slots as compiled code left them.
+    pub fn slots(&self) -> &[Slot] {
+        &self.scratch.users
+    }
+
+    /// User variable `index`'s last value, which is of kind `kind`.
     /// Inlined, with the double case first and the others out of line: the
     /// results read every variable through it, and most are doubles.
     #[inline]
-    pub fn user(&self, index: usize, tag: u64) -> Option<Value> {
-        let bits = *self.scratch.users.get(index)?;
-        match tag {
-            SLOT_DOUBLE => Some(Value::Double(f64::from_bits(bits))),
-            _ => self.other_value(tag, bits as i64),
+    pub fn user(&self, index: usize, kind: SlotKind) -> Value {
+        // The slots are sized to the formula's variables: an index past
+        // them (a compiler bug) reads as zero bits, as a bad handle does.
+        let bits = self.scratch.users.get(index).copied().unwrap_or(0);
+        match kind {
+            SlotKind::Double => Value::Double(f64::from_bits(bits)),
+            _ => self.other_value(kind, bits as i64),
         }
     }
 
     #[inline(never)]
-    fn other_value(&self, tag: u64, bits: i64) -> Option<Value> {
-        Some(match tag {
-            SLOT_DOUBLE => Value::Double(f64::from_bits(bits as u64)),
-            SLOT_VECTOR => Value::Vector(Rc::from(self.vector(bits))),
-            SLOT_STR => Value::Str(self.string(bits)),
-            SLOT_TIMESTAMP => Value::Timestamp(Timestamp::from_unix_ticks(bits).unwrap_or(self.inputs.now)),
-            SLOT_INTERVAL => Value::Interval(Interval(bits)),
-            _ => return None,
-        })
-    }
-
-    /// The buffers, for the next evaluation.
-    pub fn into_scratch(self) -> Scratch {
-        self.scratch
+    fn other_value(&self, kind: SlotKind, bits: i64) -> Value {
+        match kind {
+            SlotKind::Double => Value::Double(f64::from_bits(bits as u64)),
+            SlotKind::Vector => Value::Vector(Rc::from(self.vector(bits))),
+            SlotKind::Str => Value::Str(self.string(bits)),
+            SlotKind::Timestamp => Value::Timestamp(Timestamp::from_unix_ticks(bits).unwrap_or(self.inputs.now)),
+            SlotKind::Interval => Value::Interval(Interval(bits)),
+        }
     }
 
     fn vector(&self, handle: i64) -> &[f64] {
@@ -360,7 +367,7 @@ pub extern "C" fn asrt_list_fn(s: &mut EvalState, function: u32, site: u32) -> f
 /// [`asrt_list_fn`], whose result it gives.
 pub extern "C" fn asrt_pair_fn(s: &mut EvalState, function: u32, a: f64, b: f64, site: u32) -> f64 {
     let f = code(&ListFunction::ALL, function).unwrap_or(ListFunction::Sum);
-    let r = f.apply(&[a, b]);
+    let r = f.apply_pair(a, b);
     s.check(site, r)
 }
 

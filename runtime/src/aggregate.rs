@@ -128,6 +128,18 @@ impl ListFunction {
             ListFunction::Sum => Ok(sum(values)),
         }
     }
+
+    /// `self.apply(&[a, b])`, with `min` and `max` — the commonest calls,
+    /// `min(25, x)` — computed directly: folding from NaN, as they do,
+    /// gives `a.min(b)` and `a.max(b)` exactly.
+    #[inline]
+    pub fn apply_pair(self, a: f64, b: f64) -> Result<f64, RuntimeError> {
+        match self {
+            ListFunction::Max => Ok(a.max(b)),
+            ListFunction::Min => Ok(a.min(b)),
+            _ => self.apply(&[a, b]),
+        }
+    }
 }
 
 /// A logarithm of the language; on a `doubleVec` it applies element-wise.
@@ -200,6 +212,19 @@ mod tests {
         assert_eq!(norm(&[3.0, 4.0]), Ok(5.0));
         assert_eq!(std(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).map(|s| (s * 1e6).round()), Ok(2_138_090.0));
         assert_eq!(std(&[42.0]), Ok(0.0));
+    }
+
+    #[test]
+    fn a_pair_gives_what_the_list_of_two_gives() {
+        let specials = [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 0.0, -0.0, 1.5, -2.0, f64::MIN_POSITIVE];
+        for f in ListFunction::ALL {
+            for a in specials {
+                for b in specials {
+                    let (pair, list) = (f.apply_pair(a, b), f.apply(&[a, b]));
+                    assert_eq!(pair.map(f64::to_bits), list.map(f64::to_bits), "{f:?}({a}, {b})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub fn run(program: &Program, ctx: &EvalContext) -> Run {
         }
     }
     let mut users = machine.users;
-    machine.recorder.conclude(&program.order, |i| users.get_mut(i)?.take(), status)
+    machine.recorder.conclude(program.order.values(|i| users.get_mut(i)?.take()), status)
 }
 
 struct Machine<'a> {

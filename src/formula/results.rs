@@ -207,6 +207,24 @@ impl VariableOrder {
         order.sort_by(|a, b| a.1.cmp(&b.1));
         VariableOrder(order)
     }
+
+    /// Each user variable's index and name, in this order.
+    pub fn iter(&self) -> impl Iterator<Item = &(usize, Rc<str>)> {
+        self.0.iter()
+    }
+
+    /// The value `user(i)` of each user variable i, in this order, leaving
+    /// out those never assigned (`None`).
+    pub fn values(&self, mut user: impl FnMut(usize) -> Option<Value>) -> Vec<(Rc<str>, Value)> {
+        // Sized once: every variable is usually assigned.
+        let mut variables = Vec::with_capacity(self.0.len());
+        for (i, name) in &self.0 {
+            if let Some(value) = user(*i) {
+                variables.push((name.clone(), value));
+            }
+        }
+        variables
+    }
 }
 
 /// Tracks what an evaluation assigns to the service variables, the way the
@@ -262,59 +280,46 @@ impl Recorder {
         self.deallocation = option;
     }
 
-    /// Ends an evaluation that ended with `status`: the results, with user
-    /// variable i's value `user(i)` (`None`: never assigned), and the status
-    /// turned into a fault when it succeeded with a target the pool cannot
-    /// apply.
-    pub fn conclude(
-        self,
-        order: &VariableOrder,
-        user: impl FnMut(usize) -> Option<Value>,
-        status: Result<bool, Fault>,
-    ) -> Run {
-        let (results, invalid_target) = self.finish(order, user);
-        match (status, invalid_target) {
-            (Ok(_), Some((span, detail))) => (results, Err(Fault { code: ErrorCode::EvaluationError, span, detail })),
-            (status, _) => (results, status),
-        }
-    }
-
-    /// The results, listing user variables in `order`, and the first target
-    /// the pool could not apply (negative or not finite) with the span that
-    /// assigned it.
-    fn finish(
-        self,
-        order: &VariableOrder,
-        mut user: impl FnMut(usize) -> Option<Value>,
-    ) -> (Results, Option<(Span, String)>) {
+    /// Ends an evaluation that ended with `status`: the results, with the
+    /// user variables `variables` (in results order: see
+    /// [`VariableOrder::values`]), and the status turned into a fault when it
+    /// succeeded with a target the pool cannot apply.
+    pub fn conclude(self, variables: Vec<(Rc<str>, Value)>, status: Result<bool, Fault>) -> Run {
         // The full name wins when assigned; otherwise the alias's value
         // (which is the pool's target when neither was assigned).
         let pick = |full: (f64, Option<Span>), alias: (f64, Option<Span>)| if full.1.is_some() { full } else { alias };
         let dedicated = pick(self.targets[0], self.targets[1]);
         let low = pick(self.targets[2], self.targets[3]);
-        // Sized once: every variable is usually assigned.
-        let mut variables = Vec::with_capacity(order.0.len());
-        for (i, name) in &order.0 {
-            if let Some(value) = user(*i) {
-                variables.push((name.clone(), value));
-            }
-        }
-        let invalid = [("$TargetDedicatedNodes", dedicated), ("$TargetLowPriorityNodes", low)]
-            .into_iter()
-            .find(|(_, (v, _))| !(v.is_finite() && *v >= 0.0))
-            .map(|(name, (v, span))| {
-                (
-                    span.unwrap_or_default(),
-                    format!("{name} must be a finite number at least 0, not {}", Value::Double(v)),
-                )
-            });
+        let status = match status {
+            Ok(stopped) => invalid_target("$TargetDedicatedNodes", dedicated)
+                .or_else(|| invalid_target("$TargetLowPriorityNodes", low))
+                .map_or(Ok(stopped), Err),
+            fault => fault,
+        };
         let results = Results {
             target_dedicated: dedicated.0,
             target_low_priority: low.0,
             deallocation: self.deallocation,
             variables,
         };
-        (results, invalid)
+        (results, status)
+    }
+}
+
+/// The fault of a target the pool cannot apply (negative or not finite),
+/// at the span that assigned it; `None` for a valid one.
+#[inline]
+fn invalid_target(name: &str, (value, span): (f64, Option<Span>)) -> Option<Fault> {
+    if value.is_finite() && value >= 0.0 { None } else { Some(target_fault(name, value, span)) }
+}
+
+/// Out of line: a rare path that formats.
+#[cold]
+fn target_fault(name: &str, value: f64, span: Option<Span>) -> Fault {
+    Fault {
+        code: ErrorCode::EvaluationError,
+        span: span.unwrap_or_default(),
+        detail: format!("{name} must be a finite number at least 0, not {}", Value::Double(value)),
     }
 }
 

@@ -13,10 +13,7 @@
 
 use std::rc::Rc;
 
-use autoscale_runtime::abi::{
-    LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOT_DOUBLE, SLOT_EMPTY, SLOT_INTERVAL, SLOT_STR, SLOT_TIMESTAMP,
-    SLOT_VECTOR, SLOTS_OFFSET,
-};
+use autoscale_runtime::abi::{LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOTS_OFFSET, SlotKind};
 use autoscale_runtime::aggregate::{ListFunction, Log, Rounding};
 use autoscale_runtime::samples::SAMPLE_PERIOD;
 use autoscale_runtime::time::TimestampField;
@@ -82,20 +79,20 @@ pub(super) struct Tables {
     /// String constants by handle.
     pub strings: Vec<Rc<str>>,
     /// Per user variable, the statements that assign it, in order, with
-    /// the `SLOT_*` kind of value each stores.
-    pub assignments: Vec<Vec<(u32, u64)>>,
+    /// the kind of value each stores.
+    pub assignments: Vec<Vec<(u32, SlotKind)>>,
 }
 
 impl Tables {
     /// The kind of value user variable `variable` holds once the first
     /// `reached` statements have run: that of the last of them to assign
-    /// it ([`SLOT_EMPTY`] if none did). Statements run in order, so this is
-    /// known without storing a tag at run time.
-    pub fn tag(&self, variable: usize, reached: u32) -> u64 {
+    /// it (`None` if none did). Statements run in order, so this is known
+    /// without storing a tag at run time.
+    pub fn kind(&self, variable: usize, reached: u32) -> Option<SlotKind> {
         self.assignments
             .get(variable)
             .and_then(|a| a.iter().rev().find(|(statement, _)| *statement < reached))
-            .map_or(SLOT_EMPTY, |&(_, tag)| tag)
+            .map(|&(_, kind)| kind)
     }
 }
 
@@ -288,12 +285,12 @@ impl<'a, 'b> Lowering<'a, 'b> {
                 }
                 match target {
                     Target::User(id) => {
-                        let (class, tag) = match value.ty {
-                            Type::Double => (types::F64, SLOT_DOUBLE),
-                            Type::Vector => (types::I64, SLOT_VECTOR),
-                            Type::Str => (types::I64, SLOT_STR),
-                            Type::Timestamp => (types::I64, SLOT_TIMESTAMP),
-                            _ => (types::I64, SLOT_INTERVAL),
+                        let (class, kind) = match value.ty {
+                            Type::Double => (types::F64, SlotKind::Double),
+                            Type::Vector => (types::I64, SlotKind::Vector),
+                            Type::Str => (types::I64, SlotKind::Str),
+                            Type::Timestamp => (types::I64, SlotKind::Timestamp),
+                            _ => (types::I64, SlotKind::Interval),
                         };
                         let x = if class == types::F64 { self.float(v) } else { self.int(v) };
                         let var = self.var(id.0, class);
@@ -302,7 +299,7 @@ impl<'a, 'b> Lowering<'a, 'b> {
                         let offset = i32::try_from(id.0).unwrap_or(i32::MAX / 8).saturating_mul(8);
                         self.b.ins().store(MemFlagsData::trusted(), x, self.slots, offset);
                         if let Some(a) = self.tables.assignments.get_mut(id.0 as usize) {
-                            a.push((self.statement, tag));
+                            a.push((self.statement, kind));
                         }
                     }
                     Target::Service(ServiceVar::DeallocationOption) => {

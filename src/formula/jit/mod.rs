@@ -10,10 +10,12 @@
 mod lower;
 mod runtime;
 
-use std::cell::Cell;
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
-use autoscale_runtime::abi::{EvalState, Inputs, Scratch};
+use autoscale_runtime::Value;
+use autoscale_runtime::abi::{EvalState, Inputs, Scratch, SlotKind};
 use cranelift_codegen::ir::{AbiParam, UserFuncName, types};
 use cranelift_codegen::isa::OwnedTargetIsa;
 use cranelift_codegen::settings::{self, Configurable};
@@ -45,11 +47,14 @@ pub struct JitFormula {
     variables: usize,
     statements: u32,
     order: VariableOrder,
+    /// The results' user variables after a run that completed every
+    /// statement, worked out once: most runs complete.
+    completed: Completed,
     /// The last evaluation's buffers, reused by the next: allocating them
-    /// afresh cost more than evaluating a small formula. A `Cell` keeps
+    /// afresh cost more than evaluating a small formula. A `RefCell` keeps
     /// [`JitFormula::run`] at `&self`; formulas are not shared across
     /// threads (`Rc`), and an evaluation never starts another.
-    scratch: Cell<Scratch>,
+    scratch: RefCell<Scratch>,
 }
 
 impl std::fmt::Debug for JitFormula {
@@ -148,14 +153,17 @@ impl JitFormula {
         // passes the state pointer on to runtime functions that take
         // `&mut EvalState`. It lives as long as `module`, owned by the result.
         let entry = unsafe { std::mem::transmute::<*const u8, Entry>(code) };
+        let statements = program.statements.len() as u32;
+        let completed = Completed::new(&program.order, &tables, statements);
         Ok(JitFormula {
             module: Some(module),
             entry,
             tables,
             variables: program.variables.len(),
-            statements: program.statements.len() as u32,
+            statements,
             order: program.order.clone(),
-            scratch: Cell::default(),
+            completed,
+            scratch: RefCell::default(),
         })
     }
 
@@ -175,7 +183,13 @@ impl JitFormula {
             histories: ctx.histories(),
             strings: &self.tables.strings,
         };
-        let mut state = EvalState::new(inputs, self.variables, self.scratch.take());
+        // Never borrowed already (see `scratch`); fresh buffers if it were.
+        let (mut borrowed, mut fresh) = (self.scratch.try_borrow_mut().ok(), None);
+        let scratch = match borrowed.as_deref_mut() {
+            Some(scratch) => scratch,
+            None => fresh.insert(Scratch::default()),
+        };
+        let mut state = EvalState::new(inputs, self.variables, scratch);
         let status = Status::of((self.entry)(&mut state));
 
         let mut recorder = Recorder::new(pool);
@@ -208,10 +222,12 @@ impl JitFormula {
                 }),
             ),
         };
-        let tables = &self.tables;
-        let run = recorder.conclude(&self.order, |i| state.user(i, tables.tag(i, reached)), status);
-        self.scratch.set(state.into_scratch());
-        run
+        let variables = if reached == self.statements {
+            self.completed.values(&state)
+        } else {
+            self.order.values(|i| Some(state.user(i, self.tables.kind(i, reached)?)))
+        };
+        recorder.conclude(variables, status)
     }
 
     fn span(&self, site: u32) -> crate::formula::ast::Span {
@@ -238,5 +254,44 @@ impl JitFormula {
                 detail: "internal error: a failure without a cause".to_owned(),
             },
         }
+    }
+}
+
+/// The user variables a run that completed every statement leaves, in
+/// results order.
+#[derive(Debug)]
+struct Completed {
+    /// Each variable's index and name.
+    variables: Vec<(usize, Rc<str>)>,
+    /// The variables whose value is not a double: position in `variables`,
+    /// index, kind. [`Completed::values`] reads every variable as a double
+    /// and then replaces these, so that its loop over all of them — most
+    /// are doubles — builds each value in place, as hand-written code would.
+    others: Vec<(usize, usize, SlotKind)>,
+}
+
+impl Completed {
+    fn new(order: &VariableOrder, tables: &Tables, statements: u32) -> Completed {
+        let (mut variables, mut others) = (Vec::new(), Vec::new());
+        for (i, name) in order.iter() {
+            let Some(kind) = tables.kind(*i, statements) else { continue };
+            if kind != SlotKind::Double {
+                others.push((variables.len(), *i, kind));
+            }
+            variables.push((*i, name.clone()));
+        }
+        Completed { variables, others }
+    }
+
+    fn values(&self, state: &EvalState) -> Vec<(Rc<str>, Value)> {
+        let slots = state.slots();
+        let double = |i: usize| Value::Double(f64::from_bits(slots.get(i).copied().unwrap_or(0)));
+        let mut values: Vec<_> = self.variables.iter().map(|(i, name)| (name.clone(), double(*i))).collect();
+        for &(position, i, kind) in &self.others {
+            if let Some((_, value)) = values.get_mut(position) {
+                *value = state.user(i, kind);
+            }
+        }
+        values
     }
 }
