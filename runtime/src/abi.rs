@@ -117,9 +117,10 @@ pub struct EvalState<'a> {
 
 impl<'a> EvalState<'a> {
     /// A fresh state for a formula with `user_variables` variables, in
-    /// `scratch`'s buffers (emptied first). The slots are not zeroed: a run
-    /// reads back only the variables its completed statements assigned,
-    /// so a slot left from the last evaluation is never read as this one's.
+    /// `scratch`'s buffers: the arenas are emptied, the variable slots are
+    /// not. A run reads back only the variables its completed statements
+    /// assigned, so a slot left from the last evaluation is never read as
+    /// this one's.
     pub fn new(inputs: Inputs<'a>, user_variables: usize, scratch: &'a mut Scratch) -> EvalState<'a> {
         let [d, l, ..] = inputs.pool;
         if scratch.users.len() != user_variables {
@@ -159,33 +160,24 @@ impl<'a> EvalState<'a> {
         self.fault.clone()
     }
 
-    /// The user variables' slots as compiled code left them.
+    /// The user variables' slots as compiled code left them. Only those
+    /// that the run's completed statements assigned hold this run's
+    /// values; the others may hold an earlier evaluation's.
     pub fn slots(&self) -> &[Slot] {
         &self.scratch.users
     }
 
     /// User variable `index`'s last value, which is of kind `kind`.
-    /// Inlined, with the double case first and the others out of line: the
-    /// results read every variable through it, and most are doubles.
-    #[inline]
     pub fn user(&self, index: usize, kind: SlotKind) -> Value {
         // The slots are sized to the formula's variables: an index past
         // them (a compiler bug) reads as zero bits, as a bad handle does.
         let bits = self.scratch.users.get(index).copied().unwrap_or(0);
         match kind {
             SlotKind::Double => Value::Double(f64::from_bits(bits)),
-            _ => self.other_value(kind, bits as i64),
-        }
-    }
-
-    #[inline(never)]
-    fn other_value(&self, kind: SlotKind, bits: i64) -> Value {
-        match kind {
-            SlotKind::Double => Value::Double(f64::from_bits(bits as u64)),
-            SlotKind::Vector => Value::Vector(Rc::from(self.vector(bits))),
-            SlotKind::Str => Value::Str(self.string(bits)),
-            SlotKind::Timestamp => Value::Timestamp(Timestamp::from_unix_ticks(bits).unwrap_or(self.inputs.now)),
-            SlotKind::Interval => Value::Interval(Interval(bits)),
+            SlotKind::Vector => Value::Vector(Rc::from(self.vector(bits as i64))),
+            SlotKind::Str => Value::Str(self.string(bits as i64)),
+            SlotKind::Timestamp => Value::Timestamp(Timestamp::from_unix_ticks(bits as i64).unwrap_or(self.inputs.now)),
+            SlotKind::Interval => Value::Interval(Interval(bits as i64)),
         }
     }
 

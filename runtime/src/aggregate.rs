@@ -25,13 +25,43 @@ pub fn len(values: &[f64]) -> f64 {
 /// `max(list)`. NaN elements are skipped unless all are NaN.
 pub fn max(values: &[f64]) -> Result<f64, RuntimeError> {
     let v = non_empty(values, "max")?;
-    Ok(v.iter().copied().fold(f64::NAN, f64::max))
+    Ok(v.iter().copied().fold(f64::NAN, larger))
 }
 
 /// `min(list)`. NaN elements are skipped unless all are NaN.
 pub fn min(values: &[f64]) -> Result<f64, RuntimeError> {
     let v = non_empty(values, "min")?;
-    Ok(v.iter().copied().fold(f64::NAN, f64::min))
+    Ok(v.iter().copied().fold(f64::NAN, smaller))
+}
+
+/// The smaller of two values as IEEE 754-2019's `minimumNumber`: a NaN
+/// loses to a number, and −0 is smaller than +0. Not `f64::min`, which may
+/// return either zero: the result must not depend on how a call compiles
+/// (a list fold here, a pair in [`ListFunction::apply_pair`]).
+fn smaller(a: f64, b: f64) -> f64 {
+    if a < b || b.is_nan() {
+        a
+    } else if b < a || a.is_nan() {
+        b
+    } else if a.is_sign_negative() {
+        a
+    } else {
+        b
+    }
+}
+
+/// The larger of two values as IEEE 754-2019's `maximumNumber`: a NaN
+/// loses to a number, and +0 is larger than −0 (see [`smaller`]).
+fn larger(a: f64, b: f64) -> f64 {
+    if a > b || b.is_nan() {
+        a
+    } else if b > a || a.is_nan() {
+        b
+    } else if a.is_sign_positive() {
+        a
+    } else {
+        b
+    }
 }
 
 /// `norm(list)`: the Euclidean norm.
@@ -130,13 +160,13 @@ impl ListFunction {
     }
 
     /// `self.apply(&[a, b])`, with `min` and `max` — the commonest calls,
-    /// `min(25, x)` — computed directly: folding from NaN, as they do,
-    /// gives `a.min(b)` and `a.max(b)` exactly.
+    /// `min(25, x)` — computed directly: their fold from NaN over `[a, b]`
+    /// is `larger(a, b)` or `smaller(a, b)`, since a NaN loses.
     #[inline]
     pub fn apply_pair(self, a: f64, b: f64) -> Result<f64, RuntimeError> {
         match self {
-            ListFunction::Max => Ok(a.max(b)),
-            ListFunction::Min => Ok(a.min(b)),
+            ListFunction::Max => Ok(larger(a, b)),
+            ListFunction::Min => Ok(smaller(a, b)),
             _ => self.apply(&[a, b]),
         }
     }
@@ -212,6 +242,21 @@ mod tests {
         assert_eq!(norm(&[3.0, 4.0]), Ok(5.0));
         assert_eq!(std(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).map(|s| (s * 1e6).round()), Ok(2_138_090.0));
         assert_eq!(std(&[42.0]), Ok(0.0));
+    }
+
+    #[test]
+    fn min_and_max_skip_nan_and_order_the_zeros() {
+        for (list, low, high) in [
+            ([0.0, -0.0], -0.0_f64, 0.0_f64),
+            ([-0.0, 0.0], -0.0, 0.0),
+            ([f64::NAN, 2.0], 2.0, 2.0),
+            ([2.0, f64::NAN], 2.0, 2.0),
+            ([1.0, 2.0], 1.0, 2.0),
+        ] {
+            assert_eq!(min(&list).map(f64::to_bits), Ok(low.to_bits()), "min{list:?}");
+            assert_eq!(max(&list).map(f64::to_bits), Ok(high.to_bits()), "max{list:?}");
+        }
+        assert!(min(&[f64::NAN, f64::NAN]).is_ok_and(f64::is_nan));
     }
 
     #[test]

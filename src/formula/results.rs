@@ -229,9 +229,9 @@ impl VariableOrder {
 
 /// Tracks what an evaluation assigns to the service variables, the way the
 /// service reads and reports them, and builds the results. Both engines
-/// record through this, so the alias rules and the results order live in
-/// one place; each keeps its user variables its own way and lends them to
-/// [`Recorder::conclude`].
+/// record through this, so the alias rules live in one place; each keeps
+/// its user variables its own way and hands them to [`Recorder::conclude`]
+/// in the [`VariableOrder`].
 #[derive(Debug, Clone)]
 pub struct Recorder {
     /// `$TargetDedicatedNodes`, `$TargetDedicated`, `$TargetLowPriorityNodes`,

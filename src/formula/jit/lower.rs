@@ -6,7 +6,7 @@
 //! builds the SSA form of reassigned variables. Assignments are also written
 //! through to the state, where the results string is read from — the value
 //! only: which kind of value a variable holds after a run follows from the
-//! statements the run completed ([`Tables::tag`]). After each fallible
+//! statements the run completed ([`Tables::kind`]). After each fallible
 //! runtime call the state's failure flag is tested and the function returns
 //! [`FAULT`]; `stop()` returns [`STOPPED`] with its statement
 //! ([`Status::of`]).
