@@ -397,25 +397,22 @@ impl Scheduler {
     /// the job's preparation task failed.
     /// With no job, any node with room will do.
     pub(crate) fn pick(&self, nodes: &Nodes, slots: u32, job: Option<u32>) -> Option<u32> {
-        let fits = self.buckets.iter().skip(slots as usize);
+        // Bucket numbers rather than `skip` over the buckets: reversing a
+        // `Skip` counts its length, and every task start picks.
+        let fits = slots as usize..self.buckets.len();
         match self.fill {
             NodeFill::Pack => self.first_eligible(fits, nodes, job),
             NodeFill::Spread => self.first_eligible(fits.rev(), nodes, job),
         }
     }
 
-    /// The last node of the first bucket holding a node eligible for `job`.
-    fn first_eligible<'a>(
-        &self,
-        mut buckets: impl Iterator<Item = &'a Vec<u32>>,
-        nodes: &Nodes,
-        job: Option<u32>,
-    ) -> Option<u32> {
+    /// The last node of the first of `buckets` holding a node eligible for `job`.
+    fn first_eligible(&self, mut buckets: impl Iterator<Item = usize>, nodes: &Nodes, job: Option<u32>) -> Option<u32> {
         let Some(job) = job.filter(|_| self.prep_failures_seen) else {
-            return buckets.find_map(|b| b.last().copied());
+            return buckets.find_map(|k| self.buckets[k].last().copied());
         };
         let eligible = |&i: &u32| nodes.get(i).is_some_and(|n| !n.prep_failed.contains(&job));
-        buckets.find_map(|b| b.iter().rev().copied().find(eligible))
+        buckets.find_map(|k| self.buckets[k].iter().rev().copied().find(eligible))
     }
 
     /// Checks that every task is in exactly one place and that the
