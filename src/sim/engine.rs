@@ -317,7 +317,7 @@ impl<E> Queue<E> {
     /// Schedules `event` at `time`. A time in the past is moved to now: the
     /// clock never runs backwards. Inlined: every task start schedules its
     /// end, and the call cost as much as the filing.
-    #[inline]
+    #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
         self.next_seq += 1;
