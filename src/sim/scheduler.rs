@@ -400,6 +400,7 @@ impl Scheduler {
     /// emptiest for `spread`, the fullest for `pack`, skipping nodes where
     /// the job's preparation task failed.
     /// With no job, any node with room will do.
+    #[inline(always)]
     pub(crate) fn pick(&self, nodes: &Nodes, slots: u32, job: Option<u32>) -> Option<u32> {
         // Bucket numbers rather than `skip` over the buckets: reversing a
         // `Skip` counts its length, and every task start picks.
@@ -410,11 +411,22 @@ impl Scheduler {
         }
     }
 
-    /// The last node of the first of `buckets` holding a node eligible for `job`.
+    /// The last node of the first of `buckets` holding a node eligible for
+    /// `job`. Always inlined, up to the eligibility checks: every pass of
+    /// [`Simulation::schedule`] picks, most often with every node eligible,
+    /// and the call cost more than taking the last node of a bucket or two.
+    #[inline(always)]
     fn first_eligible(&self, mut buckets: impl Iterator<Item = usize>, nodes: &Nodes, job: Option<u32>) -> Option<u32> {
-        let Some(job) = job.filter(|_| self.prep_failures_seen) else {
-            return buckets.find_map(|k| self.buckets[k].last().copied());
-        };
+        match job.filter(|_| self.prep_failures_seen) {
+            None => buckets.find_map(|k| self.buckets[k].last().copied()),
+            Some(job) => self.first_eligible_for(buckets, nodes, job),
+        }
+    }
+
+    /// [`Scheduler::first_eligible`] once a preparation task has failed:
+    /// the nodes where `job`'s failed are skipped.
+    #[inline(never)]
+    fn first_eligible_for(&self, mut buckets: impl Iterator<Item = usize>, nodes: &Nodes, job: u32) -> Option<u32> {
         let eligible = |&i: &u32| nodes.get(i).is_some_and(|n| !n.prep_failed.contains(&job));
         buckets.find_map(|k| self.buckets[k].iter().rev().copied().find(eligible))
     }
