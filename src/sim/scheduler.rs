@@ -293,12 +293,19 @@ impl Scheduler {
 
     /// Task `task` finished for good, or was blocked: its dependents join
     /// the queue or are blocked.
+    #[inline(always)]
     pub(crate) fn resolve(&mut self, task: u32, succeeded: bool) {
         // Most workloads number no task: then a finished task has no
-        // dependents, and costs one check instead of a call and two lists.
-        if !self.deps.tracks_any() {
-            return;
+        // dependents, and costs one inlined check instead of a call and
+        // two lists.
+        if self.deps.tracks_any() {
+            self.release_dependents(task, succeeded);
         }
+    }
+
+    /// [`Scheduler::resolve`] when tasks are numbered.
+    #[inline(never)]
+    fn release_dependents(&mut self, task: u32, succeeded: bool) {
         let (mut ready, mut blocked) = (Vec::new(), Vec::new());
         self.deps.finished(task, succeeded, &mut ready, &mut blocked);
         for t in ready {
@@ -312,7 +319,8 @@ impl Scheduler {
     }
 
     /// Puts an active task in the ready queue, or aside if no node can
-    /// ever fit it.
+    /// ever fit it. Inlined: every task submitted comes here.
+    #[inline]
     pub(crate) fn enqueue(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
         self.extra_queued += t.instances - 1;
