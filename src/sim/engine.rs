@@ -87,7 +87,17 @@ impl SimDuration {
     /// costing more than this, and every drawn duration and arrival gap
     /// rounds. Exact: below 2⁵³ the fraction `ms - trunc(ms)` is computed
     /// without error, and from there on every `f64` is a whole number.
+    ///
+    /// Below 2⁶³ ms, every duration a scenario draws, the conversions go
+    /// through `i64`: one instruction each way on x86-64, where those of a
+    /// `u64` take a dozen. Same values: `whole` is the same integer.
     pub fn from_millis_f64(ms: f64) -> SimDuration {
+        const SIGNED_RANGE: f64 = 9_223_372_036_854_775_808.0; // 2⁶³
+        if (0.0..SIGNED_RANGE).contains(&ms) {
+            let whole = ms as i64;
+            let up = ms - whole as f64 >= 0.5;
+            return SimDuration(whole as u64 + u64::from(up));
+        }
         let whole = ms as u64;
         if ms - whole as f64 >= 0.5 { SimDuration(whole.saturating_add(1)) } else { SimDuration(whole) }
     }
