@@ -265,6 +265,8 @@ impl Scheduler {
 
     /// A new task of job `job`, submitted at `now`, joins the queue, or
     /// waits for `deps` (ids within the job), or is blocked by them.
+    /// Inlined: every arrival submits, most often a task with no id.
+    #[inline]
     pub fn submit(
         &mut self,
         job: u32,
