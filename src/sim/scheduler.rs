@@ -544,7 +544,19 @@ impl Scheduler {
 
 impl Simulation {
     /// Places tasks from the head of the queue while a node fits them.
+    /// Inlined up to the check for waiting tasks: every arrival and task
+    /// end schedules, and on a pool keeping up with its load nothing
+    /// waits.
+    #[inline(always)]
     pub(crate) fn schedule(&mut self) {
+        if !self.sched.ready.is_empty() || !self.sched.parked.is_empty() {
+            self.place_waiting();
+        }
+    }
+
+    /// [`Simulation::schedule`] when tasks wait.
+    #[inline(never)]
+    fn place_waiting(&mut self) {
         // Parked tasks try again whenever anything changed: slots freed on
         // an eligible node, or a node (re)started; those still without an
         // eligible node are parked again below.
