@@ -94,6 +94,10 @@ impl Simulation {
 
     /// Requests `work` on node `index`.
     pub(crate) fn request_run(&mut self, index: u32, work: Work) {
+        // Every simulated task start comes here: no look-up without agents.
+        if !self.real() {
+            return;
+        }
         if let Some(node) = self.node_ref(index) {
             self.request(Request::Run(node, work));
         }

@@ -407,8 +407,12 @@ impl Nodes {
         node.cpu_load = node.cpu_load.saturating_add_signed(cpu as i32);
         let after = u64::from(node.cpu_load).min(cap);
         self.cpu_sum = self.cpu_sum + after - before;
-        node.memory_mib = node.memory_mib.saturating_add_signed(memory_mib);
-        self.memory_sum = self.memory_sum.saturating_add_signed(memory_mib);
+        // Jobs declare no memory by default: adding none is skipped, on
+        // every task start and end.
+        if memory_mib != 0 {
+            node.memory_mib = node.memory_mib.saturating_add_signed(memory_mib);
+            self.memory_sum = self.memory_sum.saturating_add_signed(memory_mib);
+        }
     }
 
     /// Sets a node's usage as a real agent measured it: CPU in percent of

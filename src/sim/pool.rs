@@ -400,6 +400,10 @@ impl Simulation {
             Box::new(nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool))
         };
         let tasks = &self.sched.tasks;
+        // Only a job manager's node ranks last: without managers, no
+        // running node's tasks need looking up (thousands when the shrink
+        // must take running nodes).
+        let managers = self.scenario.jobs.iter().any(|j| j.manager.is_some());
         let candidates = candidates.map(|(i, n)| {
             let class = match n.state() {
                 NodeState::Creating => 0,
@@ -407,7 +411,7 @@ impl Simulation {
                 NodeState::StartTaskFailed | NodeState::Unusable => 2,
                 NodeState::Starting | NodeState::WaitingForStartTask | NodeState::Rebooting | NodeState::Reimaging => 3,
                 NodeState::Idle => 4,
-                _ if n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
+                _ if managers && n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
                 _ => 5,
             };
             let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };

@@ -123,7 +123,9 @@ impl Source {
     }
 
     /// The tasks due `now` (the time [`Source::first`] or the previous call
-    /// returned), and when the next ones arrive.
+    /// returned), and when the next ones arrive. Inlined into the arrival
+    /// handler, which then knows a generated task's batch of one.
+    #[inline]
     pub fn fire(&mut self, now: SimTime) -> (Batch<'_>, Option<SimTime>) {
         match &mut self.kind {
             Kind::List { entries, next } => {
