@@ -47,7 +47,7 @@ fn queue_hold(bencher: Bencher, pending: usize) {
 
 /// One day of the benchmark scenario: arrivals, allocation, scheduling,
 /// metrics and an evaluation every 5 minutes, with up to 10 000 nodes.
-#[divan::bench(sample_count = 5, sample_size = 1)]
+#[divan::bench(sample_count = 15, sample_size = 1)]
 fn month_scenario_first_day(bencher: Bencher) {
     let load = || {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/scenarios/month-10k-nodes.toml");
