@@ -86,20 +86,20 @@ impl SimDuration {
     /// above `u64::MAX`. Without SSE4.1 `f64::round` is a library call
     /// costing more than this, and every drawn duration and arrival gap
     /// rounds. Exact: below 2⁵³ the fraction `ms - trunc(ms)` is computed
-    /// without error, and from there on every `f64` is a whole number.
-    ///
-    /// Below 2⁶³ ms, every duration a scenario draws, the conversions go
-    /// through `i64`: one instruction each way on x86-64, where those of a
-    /// `u64` take a dozen. Same values: `whole` is the same integer.
+    /// without error, and from there on every `f64` is a whole number, so
+    /// from 2⁶³ on there is nothing to round. Below 2⁶³ ms, every duration
+    /// a scenario draws, the conversions go through `i64`: one instruction
+    /// each way on x86-64, where those of a `u64` take a dozen.
     pub fn from_millis_f64(ms: f64) -> SimDuration {
         const SIGNED_RANGE: f64 = 9_223_372_036_854_775_808.0; // 2⁶³
         if (0.0..SIGNED_RANGE).contains(&ms) {
             let whole = ms as i64;
             let up = ms - whole as f64 >= 0.5;
-            return SimDuration(whole as u64 + u64::from(up));
+            SimDuration(whole as u64 + u64::from(up))
+        } else {
+            // Saturating: NaN and negatives to 0, above `u64::MAX` to it.
+            SimDuration(ms as u64)
         }
-        let whole = ms as u64;
-        if ms - whole as f64 >= 0.5 { SimDuration(whole.saturating_add(1)) } else { SimDuration(whole) }
     }
 
     /// Seconds, for reports.
@@ -174,6 +174,8 @@ const DIGIT_BITS: u32 = 8;
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Buckets in all: `u64` times have 64 / 8 = 8 levels of 256 digits.
 const BUCKETS: usize = 64 / DIGIT_BITS as usize * DIGITS;
+// `Queue::words` has a bit per word of `Queue::occupied`.
+const _: () = assert!(BUCKETS / 64 <= u32::BITS as usize);
 
 /// The sequence numbers of cancelled events not yet discarded: one bit
 /// per event ever scheduled, set while it is cancelled. A test is a load
@@ -433,8 +435,8 @@ impl<E> Queue<E> {
     }
 
     /// With nothing due, moves the events of the earliest time, in the
-    /// lowest non-empty `bucket`, to `due` if that time is at or before `limit`, and returns whether it did or
-    /// discarded events. One pass over the lowest bucket finds the time;
+    /// lowest non-empty `bucket`, to `due` if that time is at or before
+    /// `limit`, and returns whether it did or discarded events. One pass over the lowest bucket finds the time;
     /// the bucket's other events then move down once, instead of a first
     /// pass finding the earliest event, a second one spreading the rest
     /// and the next pop scanning again. If every event at that time was
@@ -781,6 +783,9 @@ mod tests {
             0.49999999999999994,
             4503599627370496.5,
             9007199254740993.0,
+            9223372036854774784.0,
+            9223372036854775808.0,
+            9223372036854777856.0,
             1.8446744073709552e19,
             1e300,
             f64::INFINITY,
