@@ -74,7 +74,7 @@ pub struct JobTaskRun {
     pub succeeded: bool,
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Queues every job's manager task, at the start: the service queues
     /// it when the job is created.
     pub(crate) fn submit_managers(&mut self) {

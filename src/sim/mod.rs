@@ -46,7 +46,7 @@ use crate::formula::Formula;
 use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
-use agents::{Agents, Simulated};
+use agents::{AnyAgents, Simulated};
 use autoscale::{Autoscaler, EvaluationRecord};
 use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
@@ -164,10 +164,9 @@ impl Output {
     }
 }
 
-/// A scenario being simulated, with simulated agents unless `A` says
-/// otherwise (see [`agents`]).
+/// A scenario being simulated.
 #[derive(Debug)]
-pub struct Simulation<A: Agents = Simulated> {
+pub struct Simulation {
     scenario: Arc<Scenario>,
     seed: u64,
     end: SimTime,
@@ -186,7 +185,7 @@ pub struct Simulation<A: Agents = Simulated> {
     /// Job preparation and release runs so far.
     job_tasks: Vec<JobTaskRun>,
     /// Who does the work on the nodes.
-    agents: A,
+    agents: AnyAgents,
     /// Sources with arrivals still to come.
     sources_live: u32,
     /// Task time lost to requeues: runs cut short and queued again.
@@ -198,13 +197,28 @@ impl Simulation {
     /// formula is compiled for the scenario's engine here, so that one
     /// loaded scenario serves any number of runs on any threads.
     pub fn new(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Simulation {
-        Simulation::with_agents(scenario.into(), seed, Simulated)
+        Simulation::with_agents(scenario.into(), seed, AnyAgents::Simulated(Simulated))
+    }
+
+    /// Runs to the end, calling `progress` about a thousand times along the
+    /// way, and returns the output.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
+        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+        let mut next_report = 0;
+        while self.step() {
+            if self.q.now().as_millis() >= next_report {
+                next_report = self.q.now().as_millis() + stride;
+                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
+            }
+        }
+        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
+        self.finish()
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Prepares `scenario` for `agents`.
-    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: A) -> Self {
+    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: AnyAgents) -> Self {
         let seed = seed.unwrap_or(scenario.seed);
         let end = SimTime(scenario.duration.as_millis());
         let pool = &scenario.pool;
@@ -351,21 +365,6 @@ impl<A: Agents> Simulation<A> {
             Event::JobTimeout(j) => self.on_job_timeout(j),
         }
         true
-    }
-
-    /// Runs to the end, calling `progress` about a thousand times along the
-    /// way, and returns the output.
-    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
-        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
-        let mut next_report = 0;
-        while self.step() {
-            if self.q.now().as_millis() >= next_report {
-                next_report = self.q.now().as_millis() + stride;
-                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
-            }
-        }
-        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
-        self.finish()
     }
 
     /// Recounts everything from scratch and compares with the incremental

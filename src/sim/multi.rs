@@ -23,7 +23,7 @@ pub(crate) enum InstanceEnd {
     },
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
     pub(crate) fn start_multi(&mut self, task: u32) -> bool {

@@ -89,7 +89,7 @@ pub struct PoolControl {
 /// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// The pool's allocation state, derived from the node counts: resizing
     /// while a node is being allocated or is leaving.
     pub fn allocation_state(&self) -> AllocationState {

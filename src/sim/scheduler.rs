@@ -542,7 +542,7 @@ impl Scheduler {
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Places tasks from the head of the queue while a node fits them.
     /// Inlined up to the check for waiting tasks: every arrival and task
     /// end schedules, and on a pool keeping up with its load nothing
