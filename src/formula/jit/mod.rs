@@ -9,6 +9,8 @@
 
 mod lower;
 mod runtime;
+mod status;
+mod tables;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,7 +29,9 @@ use super::builtins::{Metric, ServiceVar};
 use super::context::EvalContext;
 use super::ir::Program;
 use super::results::{ErrorCode, Fault, Recorder, Run, VariableOrder};
-use lower::{Lowering, Site, Status, Tables};
+use lower::Lowering;
+use status::Status;
+use tables::{Site, Tables};
 
 /// The signature of a compiled formula: the state in, a status out.
 type Entry = for<'s, 'a> extern "C" fn(&'s mut EvalState<'a>) -> i32;
@@ -136,11 +140,12 @@ impl JitFormula {
         let mut tables = Tables::default();
         {
             let config = module.target_config();
-            let mut func_ref = |func: &mut cranelift_codegen::ir::Function, rt: runtime::Rt| {
-                module.declare_func_in_func(ids[rt as usize], func)
+            let mut declare_runtime_fn = |func: &mut cranelift_codegen::ir::Function, f: runtime::RuntimeFn| {
+                module.declare_func_in_func(ids[f as usize], func)
             };
-            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            Lowering::new(b, &mut func_ref, &mut tables, pointer, program.variables.len()).program(program, config);
+            let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            Lowering::new(builder, &mut declare_runtime_fn, &mut tables, pointer, program.variables.len())
+                .lower_program(program, config);
         }
         // 4. Define, clear the context, finalize, take the pointer.
         module.define_function(entry_id, &mut ctx).map_err(|e| err(&e))?;
