@@ -13,9 +13,10 @@
 //! ([`Status::of`](super::status::Status::of)).
 //!
 //! Besides the runtime calls, the code touches memory in three places, all
-//! through the state pointer: it loads the slot pointer at `SLOTS_OFFSET`
-//! once, loads the `u32` failure flag at offset 0 after each fallible call,
-//! and stores each assignment to a user variable in its slot.
+//! through the state pointer (see `JitFormula`'s `call_compiled`): it loads
+//! the slot pointer at `SLOTS_OFFSET` once, loads the `u32` failure flag at
+//! offset 0 after each fallible call, and stores each assignment to a user
+//! variable in its slot.
 
 use autoscale_runtime::abi::{LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOTS_OFFSET, SlotKind};
 use autoscale_runtime::aggregate::{ListFunction, Log, Rounding};
