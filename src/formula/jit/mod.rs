@@ -131,16 +131,16 @@ fn isa() -> Result<OwnedTargetIsa, JitError> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
     ISA.get_or_init(|| {
         let mut flags = settings::builder();
-        // The verifier re-checks the IR we build; it costs about a third of
-        // the compile time, so it runs in debug builds (and so in the tests,
-        // including the differential ones) but not in release.
+        // The verifier re-checks the IR we build. It runs in debug builds,
+        // and so in every test (the differential ones included), where a
+        // lowering bug shows; release builds skip it, as it adds markedly to
+        // the compile time.
         let verify = if cfg!(debug_assertions) { "true" } else { "false" };
-        // No IR optimisation and the single-pass register allocator: on the
-        // 100-statement benchmark formula they cut compile instructions by a
-        // third (the e-graph pass and the backtracking allocator were half
-        // of codegen), while evaluation ran at most 2 % more instructions —
-        // its time goes to runtime calls and results, not to the arithmetic
-        // that better code would speed up.
+        // No IR optimisation and the single-pass register allocator: the
+        // optimising passes are much of the compile time, and they would
+        // speed up only the inline arithmetic, while an evaluation's time
+        // goes to runtime calls and to building the results. The trade's
+        // figures are in docs/performance.md.
         for (name, value) in [
             ("opt_level", "none"),
             ("regalloc_algorithm", "single_pass"),
