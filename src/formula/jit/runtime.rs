@@ -45,7 +45,7 @@ impl Import {
 
 macro_rules! imports {
     ($($id:ident => $f:path : ($($p:ident),*) -> ($($r:ident),*);)*) => {
-        /// Names the runtime functions; the discriminant indexes [`IMPORTS`].
+        /// Names the runtime functions; the discriminant indexes the list [`imports()`] returns.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[allow(clippy::enum_variant_names)]
         pub(super) enum RuntimeFn { $($id),* }
