@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 use super::{AgentError, AgentId, Controller, ControllerEvent, NodeIdentity, TaskKey, TaskKind, TaskSpec, Token};
 use crate::scenario::Scenario;
 use crate::sim::agents::{NodeRef, Request, Work};
-use crate::sim::scheduler::TaskRole;
+use crate::sim::task::TaskRole;
 use crate::sim::{Output, Progress, Simulation};
 use crate::time::{SimDuration, SimTime};
 

@@ -11,7 +11,8 @@ use serde::Serialize;
 use super::{ReportError, Summary};
 use crate::formula::results::ServiceError;
 use crate::sim::Output;
-use crate::sim::node::{NodeState, Priority};
+use crate::sim::node::NodeState;
+use crate::sim::priority::Priority;
 use crate::time::SimTime;
 
 /// The file names, in the order they are written.

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::sim::Output;
-use crate::sim::scheduler::TaskState;
+use crate::sim::task::TaskState;
 use crate::time::SimDuration;
 pub use files::write_all;
 

@@ -18,8 +18,8 @@
 
 use super::Simulation;
 use super::node::{NodeState, Nodes};
-use super::scheduler::{Task, TaskState};
 use super::streams::Streams;
+use super::task::{Task, TaskState};
 use crate::scenario::{Pool, StartTask};
 use crate::time::{SimDuration, SimTime};
 

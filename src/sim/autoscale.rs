@@ -9,7 +9,7 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::node::Priority;
+use super::priority::Priority;
 use super::{Event, Simulation};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::diag::Diagnostic;

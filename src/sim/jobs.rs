@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 
 use super::agents::{Agents, Completion, Work};
 use super::node::{JobStep, Node};
-use super::scheduler::{Task, TaskRole, TaskState};
+use super::task::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 use crate::time::{SimDuration, SimTime};
 

@@ -211,7 +211,7 @@ impl Simulation {
             let mut nodes = [[0; NodeState::COUNT]; 2];
             for (p, row) in nodes.iter_mut().enumerate() {
                 for s in NodeState::ALL {
-                    row[s as usize] = self.nodes.count(super::node::Priority::ALL[p], s);
+                    row[s as usize] = self.nodes.count(super::priority::Priority::ALL[p], s);
                 }
             }
             let vm = &self.scenario.pool.vm;

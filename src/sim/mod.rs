@@ -33,9 +33,11 @@ pub mod metrics;
 pub mod multi;
 pub mod node;
 pub mod pool;
+pub mod priority;
 pub mod queue;
 pub mod scheduler;
 pub mod streams;
+pub mod task;
 pub mod workload;
 
 use std::sync::Arc;
@@ -50,11 +52,13 @@ use agents::{AnyAgents, Simulated};
 use autoscale::{Autoscaler, EvaluationRecord};
 use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
-use node::{Nodes, Priority};
+use node::Nodes;
 use pool::{PoolControl, ResizeErrorRecord};
+use priority::Priority;
 use queue::Queue;
-use scheduler::{Scheduler, Task};
+use scheduler::Scheduler;
 use streams::{Concern, Streams, rng};
+use task::Task;
 use workload::Source;
 
 /// What happens next. Node events carry the node's index; a node's

@@ -7,7 +7,7 @@
 
 use super::Simulation;
 use super::agents::{Agents, Work};
-use super::scheduler::MultiRun;
+use super::task::MultiRun;
 use crate::time::SimTime;
 
 /// What the end of one instance means for its task.

@@ -8,8 +8,9 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Agents, Completion};
-use super::node::{Node, NodeState, Priority};
-use super::scheduler::TaskRole;
+use super::node::{Node, NodeState};
+use super::priority::Priority;
+use super::task::TaskRole;
 use super::{Event, Simulation};
 use crate::scenario::PreemptionSchedule;
 use crate::time::{SimDuration, SimTime};

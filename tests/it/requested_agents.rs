@@ -8,7 +8,7 @@ use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::agents::{NodeRef, Request, Work};
 use autoscale_sim::sim::node::NodeState;
 use autoscale_sim::sim::pool::ResizeErrorCode;
-use autoscale_sim::sim::scheduler::TaskState;
+use autoscale_sim::sim::task::TaskState;
 use autoscale_sim::sim::{Output, Simulation};
 use autoscale_sim::time::{SimDuration, SimTime};
 
