@@ -475,7 +475,7 @@ fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
             println!("{}", path.display());
             failed = true;
         } else {
-            fmt::write_atomically(path, &formatted)
+            autoscale_sim::atomic_write::write_atomically(path, formatted.as_bytes())
                 .with_context(|| format!("cannot write formula file `{}`", path.display()))?;
         }
     }

@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::compare::{Comparison, Series, mean_ci};
+use crate::atomic_write::{TempFile, write_atomically};
 use crate::sim::Output;
 
 /// DejaVu Sans, registered as plotters' `sans-serif`.
@@ -297,33 +298,26 @@ fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf
         chart.draw(&root).map_err(fail)?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
-    let temp = dir.join(format!(".{stem}.{}.tmp.svg", std::process::id()));
-    std::fs::write(&temp, &svg)
-        .and_then(|()| std::fs::rename(&temp, &svg_path))
-        .map_err(|e| io_error(&svg_path, &temp, e))?;
+    write_atomically(&svg_path, svg.as_bytes()).map_err(|e| io_error(&svg_path, e))?;
     let png_path = dir.join(format!("{stem}.png"));
     // The PNG encoder picks the format from the extension, so the temporary name ends in `.png`.
-    let temp = dir.join(format!(".{stem}.{}.tmp.png", std::process::id()));
+    let temp = TempFile::beside(&png_path, ".png").map_err(|e| io_error(&png_path, e))?;
     {
-        let root = BitMapBackend::new(&temp, SIZE).into_drawing_area();
-        if let Err(message) = chart.draw(&root) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(fail(message));
-        }
+        let root = BitMapBackend::new(temp.path(), SIZE).into_drawing_area();
+        chart.draw(&root).map_err(fail)?;
     }
-    std::fs::rename(&temp, &png_path).map_err(|e| io_error(&png_path, &temp, e))?;
+    temp.persist().map_err(|e| io_error(&png_path, e))?;
     Ok((vec![svg_path, png_path], svg))
 }
 
-fn io_error(path: &Path, temp: &Path, e: std::io::Error) -> ChartError {
-    let _ = std::fs::remove_file(temp);
+fn io_error(path: &Path, e: std::io::Error) -> ChartError {
     ChartError::Io { path: path.to_owned(), message: e.to_string() }
 }
 
 /// The single-formula charts of one run (`run --out`).
 pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     font()?;
-    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let series = Series::of(output);
     let runs = [(output.name.clone(), &series)];
     let mut written = Vec::new();
@@ -338,7 +332,7 @@ pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError
 /// formula's run on the first seed; a sweep has none.
 pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     font()?;
-    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let runs: Vec<(String, &Series)> = c
         .formulas
         .iter()
@@ -358,8 +352,7 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, Char
     }
     let html = html(c, &svgs);
     let path = dir.join("report.html");
-    let temp = dir.join(format!(".report.html.{}.tmp", std::process::id()));
-    std::fs::write(&temp, html).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| io_error(&path, &temp, e))?;
+    write_atomically(&path, html.as_bytes()).map_err(|e| io_error(&path, e))?;
     written.push(path);
     Ok(written)
 }

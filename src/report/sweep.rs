@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::compare::{Comparison, SeedRun};
+use crate::atomic_write::write_atomically;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 
@@ -310,14 +311,10 @@ impl Sweep {
     }
 }
 
-/// Writes through a temporary file renamed when complete.
+/// Writes `name` in `dir` whole or not at all (see [`write_atomically`]).
 fn atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SweepError> {
     let path = dir.join(name);
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        io(&path, e)
-    })?;
+    write_atomically(&path, bytes).map_err(|e| io(&path, e))?;
     Ok(path)
 }
 
