@@ -8,7 +8,7 @@ use autoscale_runtime::Timestamp;
 use serde::Deserialize;
 
 use super::{SUFFIX, SuiteError};
-use crate::formula::context::{EvalContext, PoolState};
+use crate::formula::context::{ContextFile, EvalContext, MetricFile};
 use crate::sim::engine::SimDuration;
 
 /// The instant point cases evaluate at when neither the case nor the suite
@@ -129,20 +129,43 @@ struct FileRoot {
     scenarios: BTreeMap<String, FileScenario>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A point case: the evaluation context, in the schema of a context file
+/// (each metric given as samples or generated, see [`FileMetric`]), beside
+/// the formula and the expectations.
+#[derive(Debug)]
 struct FileCase {
     formula: Option<String>,
     formula_file: Option<String>,
-    now: Option<String>,
-    #[serde(default)]
-    seed: u64,
-    #[serde(default)]
-    pool: PoolState,
-    #[serde(default)]
-    metrics: BTreeMap<String, FileMetric>,
-    #[serde(default)]
+    context: ContextFile<FileMetric>,
     expect: PointExpect,
+}
+
+impl<'de> Deserialize<'de> for FileCase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The case's keys, in the order serde's messages list them.
+        const KEYS: &[&str] = &["formula", "formula_file", "now", "seed", "pool", "metrics", "expect"];
+        struct Table;
+        impl<'de> serde::de::Visitor<'de> for Table {
+            type Value = FileCase;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("struct FileCase")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileCase, A::Error> {
+                let (mut formula, mut formula_file, mut expect) = (None, None, None);
+                // The keys that are not the context's: `formula`, `formula_file`, `expect`.
+                let context = ContextFile::read_table(map, KEYS, |key, map| {
+                    match key {
+                        "formula" => formula = map.next_value()?,
+                        "formula_file" => formula_file = map.next_value()?,
+                        _ => expect = Some(map.next_value()?),
+                    }
+                    Ok(())
+                })?;
+                Ok(FileCase { formula, formula_file, context, expect: expect.unwrap_or_default() })
+            }
+        }
+        deserializer.deserialize_struct("FileCase", KEYS, Table)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -354,50 +377,31 @@ fn dot(key: &[&str]) -> String {
     if key.is_empty() { ": ".to_owned() } else { format!(": {}.", key.join(".")) }
 }
 
-/// The case's evaluation context.
+/// The case's evaluation context: its metrics' samples generated, then
+/// checked and built as any context file's ([`ContextFile::into_context`]).
 fn build_context(check: &Checker<'_>, name: &str, suite_now: &str, case: &FileCase) -> Result<EvalContext, SuiteError> {
     let fail = |rest: &[&str], message: String| -> SuiteError {
         let key: Vec<&str> = ["cases", name].iter().chain(rest).copied().collect();
         check.error(&key, message)
     };
-    let now_text = case.now.as_deref().unwrap_or(suite_now);
-    let now = Timestamp::parse(now_text).map_err(|e| {
-        let at: &[&str] = if case.now.is_some() { &["now"] } else { &[] };
-        fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\""))
-    })?;
-    let pool = &case.pool;
-    pool.validate().map_err(|(key, message)| fail(&["pool", key], message))?;
+    let given = &case.context;
+    let now_text = given.now.as_deref().unwrap_or(suite_now);
+    if let Err(e) = Timestamp::parse(now_text) {
+        let at: &[&str] = if given.now.is_some() { &["now"] } else { &[] };
+        return Err(fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\"")));
+    }
+    given.pool.validate().map_err(|(key, message)| fail(&["pool", key], message))?;
     let mut metrics = BTreeMap::new();
-    for (metric, m) in &case.metrics {
+    for (metric, m) in &given.metrics {
         let samples = metric_samples(m).map_err(|(k, message)| {
             let mut at = vec!["metrics", metric.as_str()];
             at.extend(k);
             fail(&at, message)
         })?;
-        metrics.insert(metric.clone(), samples);
+        metrics.insert(metric.clone(), MetricFile { samples });
     }
-    // The oracle's schema checks metric names, ages and the pool the same
-    // way for every caller; go through it rather than copy it.
-    let json = serde_json::json!({
-        "now": now.to_string(),
-        "seed": case.seed,
-        "pool": {
-            "target_dedicated": pool.target_dedicated,
-            "target_low_priority": pool.target_low_priority,
-            "current_dedicated": pool.current_dedicated,
-            "current_low_priority": pool.current_low_priority,
-            "task_slots_per_node": pool.task_slots_per_node,
-        },
-        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!({ "samples": v }))).collect::<serde_json::Map<_, _>>(),
-    });
-    let context = EvalContext::from_json(&json.to_string()).map_err(|e| match e {
-        crate::formula::context::ContextError::Invalid { key: k, message, .. } => {
-            let parts: Vec<&str> = k.split('.').collect();
-            fail(&parts, message)
-        }
-        other => fail(&[], other.to_string()),
-    })?;
-    Ok(context)
+    let file = ContextFile { now: Some(now_text.to_owned()), seed: given.seed, pool: given.pool.clone(), metrics };
+    file.into_context().map_err(|(key, message)| fail(&key.split('.').collect::<Vec<_>>(), message))
 }
 
 /// A metric table's problem: the key under the metric, and the message.
