@@ -6,7 +6,8 @@
 
 use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::Simulation;
-use autoscale_sim::sim::engine::{Queue, SimDuration};
+use autoscale_sim::sim::queue::Queue;
+use autoscale_sim::time::SimDuration;
 use divan::Bencher;
 use divan::counter::ItemsCount;
 

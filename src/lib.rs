@@ -27,3 +27,4 @@ pub mod report;
 pub mod scenario;
 pub mod sim;
 pub mod testsuite;
+pub mod time;

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use crate::formula::diag::render_to_string;
 use crate::formula::{Engine, Formula};
-use crate::sim::engine::{SimDuration, SimTime};
+use crate::time::{SimDuration, SimTime};
 pub use actions::{NodeAction, NodeActionKind, StartTask};
 pub use deps::IdRange;
 pub use dist::Dist;
@@ -38,6 +38,9 @@ pub const MIN_RESIZE_TIMEOUT: SimDuration = SimDuration::from_mins(5);
 pub const MAX_DURATION: SimDuration = SimDuration::from_hours(24 * 366);
 /// Time zero when the scenario does not say (a Monday).
 pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
+/// The most nodes of one priority a pool may be asked for; larger targets
+/// are clamped, so that a formula cannot exhaust memory.
+pub const MAX_TARGET: u32 = 100_000;
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
 
@@ -660,7 +663,7 @@ impl Scenario {
 
     /// The simulated instant at `t`.
     pub fn timestamp(&self, t: SimTime) -> Timestamp {
-        crate::sim::engine::wall_clock(self.start, t)
+        crate::time::wall_clock(self.start, t)
     }
 }
 
@@ -835,9 +838,8 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -
                 return check.fail(key(&format!("tasks[{n}].slots")), "a task needs at least 1 slot");
             }
             let instances = key(&format!("tasks[{n}].instances"));
-            if e.instances == 0 || e.instances > crate::sim::MAX_TARGET {
-                return check
-                    .fail(instances, format!("{} is out of range; give 1 to {}", e.instances, crate::sim::MAX_TARGET));
+            if e.instances == 0 || e.instances > MAX_TARGET {
+                return check.fail(instances, format!("{} is out of range; give 1 to {}", e.instances, MAX_TARGET));
             }
             if e.instances > 1 && slots != 1 {
                 return check.fail(

@@ -19,9 +19,9 @@ use std::time::{Duration, Instant};
 use super::{AgentError, AgentId, Controller, ControllerEvent, NodeIdentity, TaskKey, TaskKind, TaskSpec, Token};
 use crate::scenario::Scenario;
 use crate::sim::agents::{NodeRef, Request, Work};
-use crate::sim::engine::{SimDuration, SimTime};
 use crate::sim::scheduler::TaskRole;
 use crate::sim::{Output, Progress, Simulation};
+use crate::time::{SimDuration, SimTime};
 
 /// The account name agents give their tasks (`AZ_BATCH_ACCOUNT_NAME`).
 const ACCOUNT: &str = "autoscale-sim";

@@ -17,10 +17,10 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::engine::SimDuration;
 use crate::sim::node::Priority;
 use crate::sim::scheduler::TaskState;
 use crate::sim::{Output, Simulation};
+use crate::time::SimDuration;
 
 /// Why a comparison could not run.
 #[derive(Debug, thiserror::Error)]

@@ -12,8 +12,8 @@ use super::{ReportError, Summary};
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
 use crate::sim::Output;
-use crate::sim::engine::SimTime;
 use crate::sim::node::{NodeState, Priority};
+use crate::time::SimTime;
 
 /// The file names, in the order they are written.
 pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];

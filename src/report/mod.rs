@@ -18,8 +18,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::sim::Output;
-use crate::sim::engine::SimDuration;
 use crate::sim::scheduler::TaskState;
+use crate::time::SimDuration;
 pub use files::write_all;
 
 /// Why an output file could not be written.
@@ -160,7 +160,7 @@ impl Summary {
             scenario: output.name.clone(),
             seed: output.seed,
             start: output.start.to_string(),
-            end: output.timestamp(crate::sim::engine::SimTime(output.duration.as_millis())).to_string(),
+            end: output.timestamp(crate::time::SimTime(output.duration.as_millis())).to_string(),
             cost: Split::new(output.cost()),
             node_hours: Split::new(hours),
             tasks,

@@ -8,7 +8,7 @@ use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
 use super::Dist;
-use crate::sim::engine::SimDuration;
+use crate::time::SimDuration;
 
 /// What is done to the node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

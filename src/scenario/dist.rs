@@ -18,33 +18,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::{Deserialize, de::value::MapAccessDeserializer};
 use statrs::distribution::{Exp, LogNormal, Normal, Uniform};
 
-use crate::sim::engine::SimDuration;
-
-/// What a duration string looks like, for error messages.
-const DURATION_HINT: &str = "a duration such as \"30s\", \"15m\", \"2h 30m\" or \"7d\"";
-
-/// Parses humantime text: `"90s"`, `"15m"`, `"1h 30m"`, `"7d"`.
-pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
-    humantime::parse_duration(text.trim())
-        .map(SimDuration::from_std)
-        .map_err(|e| format!("invalid duration `{text}` ({e}); write {DURATION_HINT}"))
-}
-
-impl<'de> Deserialize<'de> for SimDuration {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct V;
-        impl Visitor<'_> for V {
-            type Value = SimDuration;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(DURATION_HINT)
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<SimDuration, E> {
-                parse_duration(v).map_err(E::custom)
-            }
-        }
-        deserializer.deserialize_str(V)
-    }
-}
+use crate::time::{DURATION_HINT, SimDuration, parse_duration};
 
 /// A random duration: fixed, or drawn from a distribution. Negative draws
 /// (possible with `normal`) count as zero.
@@ -163,7 +137,8 @@ impl<'de> Deserialize<'de> for Dist {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::engine::{Concern, rng};
+    use rand::SeedableRng;
+    use rand_chacha::ChaCha8Rng;
 
     #[derive(Debug, Deserialize)]
     #[serde(deny_unknown_fields)]
@@ -202,7 +177,7 @@ mod tests {
 
     #[test]
     fn samples_stay_in_range_and_fixed_values_draw_nothing() {
-        let mut r = rng(1, Concern::Allocation);
+        let mut r = ChaCha8Rng::seed_from_u64(1);
         let d = parse(r#"d = { dist = "uniform", min = "1m", max = "8m" }"#).unwrap();
         for _ in 0..1000 {
             let s = d.sample(&mut r);
@@ -210,8 +185,8 @@ mod tests {
         }
         let n = parse(r#"d = { dist = "normal", mean = "1s", std_dev = "10s" }"#).unwrap();
         assert!((0..1000).all(|_| n.sample(&mut r) < SimDuration::from_secs(100)));
-        let mut a = rng(1, Concern::Boot);
-        let mut b = rng(1, Concern::Boot);
+        let mut a = ChaCha8Rng::seed_from_u64(1);
+        let mut b = ChaCha8Rng::seed_from_u64(1);
         assert_eq!(Dist::Fixed(SimDuration(5)).sample(&mut a), SimDuration(5));
         assert_eq!(d.sample(&mut a), d.sample(&mut b));
     }

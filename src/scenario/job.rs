@@ -98,7 +98,7 @@ impl ExitCodes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::engine::{Concern, rng};
+    use rand::SeedableRng;
 
     fn weights(pairs: &[(&str, f64)]) -> BTreeMap<String, f64> {
         pairs.iter().map(|(k, w)| (k.to_string(), *w)).collect()
@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn weighted_exit_codes_follow_their_weights() {
         let codes = ExitCodes::from_weights(weights(&[("0", 3.0), ("3", 1.0), ("-1", 0.0)])).unwrap();
-        let mut r = rng(7, Concern::Failures(0));
+        let mut r = ChaCha8Rng::seed_from_u64(7);
         let mut counts = BTreeMap::new();
         for _ in 0..40_000 {
             *counts.entry(codes.draw(&mut r)).or_insert(0u32) += 1;
@@ -129,7 +129,7 @@ mod tests {
 
     #[test]
     fn a_failure_probability_gives_exit_codes_0_and_1() {
-        let mut r = rng(1, Concern::Failures(0));
+        let mut r = ChaCha8Rng::seed_from_u64(1);
         assert!((0..100).all(|_| ExitCodes::FailureProbability(0.0).draw(&mut r) == 0));
         assert!((0..100).all(|_| ExitCodes::FailureProbability(1.0).draw(&mut r) == 1));
     }

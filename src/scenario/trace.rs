@@ -8,8 +8,8 @@ use std::path::Path;
 use serde::Deserialize;
 
 use super::ScenarioError;
-use super::dist::parse_duration;
-use crate::sim::engine::{SimDuration, SimTime};
+use crate::time::parse_duration;
+use crate::time::{SimDuration, SimTime};
 
 /// One task of an arrival trace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

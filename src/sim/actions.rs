@@ -97,7 +97,7 @@ impl Simulation {
         let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };
         let state = if action.action == NodeActionKind::Reimage {
             // A new OS disk: the data kept for `retaineddata` is gone.
-            node.retain_until = crate::sim::engine::SimTime::ZERO;
+            node.retain_until = crate::time::SimTime::ZERO;
             NodeState::Reimaging
         } else {
             NodeState::Rebooting

@@ -17,9 +17,9 @@
 //! late report about a node that is gone is recognised and ignored.
 
 use super::Simulation;
-use super::engine::SimTime;
 use super::node::NodeState;
 use super::scheduler::{Task, TaskState};
+use crate::time::SimTime;
 
 /// A node, as requests and reports name it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -224,7 +224,7 @@ mod tests {
     use super::*;
     use crate::scenario::Scenario;
     use crate::sim::Output;
-    use crate::sim::engine::SimDuration;
+    use crate::time::SimDuration;
 
     /// A report a fake machine will make, and when.
     #[derive(Debug, Clone, Copy)]

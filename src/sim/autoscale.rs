@@ -9,12 +9,12 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::engine::{SimDuration, SimTime};
 use super::node::Priority;
 use super::{Event, Simulation};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::results::ServiceError;
 use crate::scenario::Scaling;
+use crate::time::{SimDuration, SimTime};
 
 /// One evaluation, as the service keeps it.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,8 +6,8 @@
 //! period is charged in whole seconds, rounded up, and at least 60 s — the
 //! VM's minimum; a preempted node that comes back starts a new period.
 
-use super::engine::{SimDuration, SimTime};
 use super::node::Priority;
+use crate::time::{SimDuration, SimTime};
 
 /// The minimum charge of one billed period, in seconds.
 pub const MINIMUM_SECONDS: u64 = 60;

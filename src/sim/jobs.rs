@@ -17,10 +17,10 @@
 use std::cmp::Reverse;
 
 use super::agents::{Request, Work};
-use super::engine::{SimDuration, SimTime};
 use super::node::{JobStep, Node};
 use super::scheduler::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
+use crate::time::{SimDuration, SimTime};
 
 /// Which job task ran.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

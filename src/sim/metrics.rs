@@ -9,11 +9,11 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::Simulation;
-use super::engine::{SimDuration, SimTime};
 use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
 use crate::formula::builtins::Metric;
 use crate::formula::context::EvalContext;
+use crate::time::{SimDuration, SimTime};
 
 /// The service records metrics this often.
 pub const SAMPLE_PERIOD: SimDuration = SimDuration::from_secs(30);

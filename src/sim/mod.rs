@@ -28,13 +28,14 @@ pub mod agents;
 pub mod autoscale;
 pub mod cost;
 pub mod deps;
-pub mod engine;
 pub mod jobs;
 pub mod metrics;
 pub mod multi;
 pub mod node;
 pub mod pool;
+pub mod queue;
 pub mod scheduler;
+pub mod streams;
 pub mod workload;
 
 use autoscale_runtime::{DeallocationOption, Timestamp};
@@ -42,18 +43,16 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
+use crate::time::{SimDuration, SimTime};
 use autoscale::{Autoscaler, EvaluationRecord};
-use engine::{Concern, Queue, SimDuration, SimTime, rng};
 use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
 use node::{Nodes, Priority};
 use pool::{PoolControl, ResizeErrorRecord};
+use queue::Queue;
 use scheduler::{Scheduler, Task};
+use streams::{Concern, rng};
 use workload::Source;
-
-/// The most nodes of one priority a pool may be asked for; larger targets
-/// are clamped, so that a formula cannot exhaust memory.
-pub const MAX_TARGET: u32 = 100_000;
 
 /// What happens next. Node events carry the node's index; a node's
 /// pending events are cancelled when it leaves, so an index never
@@ -173,7 +172,7 @@ impl Output {
 
     /// The timestamp of simulated time `t`.
     pub fn timestamp(&self, t: SimTime) -> Timestamp {
-        engine::wall_clock(self.start, t)
+        crate::time::wall_clock(self.start, t)
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::Simulation;
 use super::agents::{Request, Work};
-use super::engine::SimTime;
 use super::scheduler::MultiRun;
+use crate::time::SimTime;
 
 /// What the end of one instance means for its task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

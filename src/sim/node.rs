@@ -5,7 +5,8 @@
 use autoscale_runtime::DeallocationOption;
 
 use super::cost::Billing;
-use super::engine::{EventId, SimTime};
+use super::queue::EventId;
+use crate::time::SimTime;
 
 /// Dedicated or low-priority (spot).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

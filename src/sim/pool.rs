@@ -8,11 +8,11 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Request, Work};
-use super::engine::{SimDuration, SimTime};
 use super::node::{Node, NodeState, Priority};
 use super::scheduler::TaskRole;
 use super::{Event, Simulation};
 use crate::scenario::PreemptionSchedule;
+use crate::time::{SimDuration, SimTime};
 
 /// `steady` or `resizing`, as the service reports a pool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -122,7 +122,7 @@ impl Simulation {
 
     /// Sets new targets; starts a resize when the pool does not match them.
     pub(crate) fn apply_targets(&mut self, target: [u32; 2], option: DeallocationOption) {
-        let target = target.map(|t| t.min(super::MAX_TARGET));
+        let target = target.map(|t| t.min(crate::scenario::MAX_TARGET));
         self.pool.target = target;
         self.pool.deallocation = option;
         if Priority::ALL.iter().all(|&p| self.staying(p) == target[p as usize]) {
@@ -201,7 +201,7 @@ impl Simulation {
         }
     }
 
-    pub(crate) fn set_timer(&mut self, index: u32, timer: super::engine::EventId) {
+    pub(crate) fn set_timer(&mut self, index: u32, timer: super::queue::EventId) {
         if let Some(node) = self.nodes.get_mut(index) {
             debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
             node.timer = Some(timer);

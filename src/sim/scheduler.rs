@@ -12,12 +12,12 @@ use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use super::agents::Work;
 use super::deps::{Admission, Dependencies};
-use super::engine::{SimDuration, SimTime};
 use super::jobs::{JobTaskKind, Preparation};
 use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
 use super::{Event, Simulation};
 use crate::scenario::{IdRange, NodeFill};
+use crate::time::{SimDuration, SimTime};
 
 /// Where a task is in its life.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

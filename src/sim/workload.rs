@@ -5,8 +5,10 @@
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::engine::{Concern, SimDuration, SimTime, rng};
+use super::streams::{Concern, rng};
+
 use crate::scenario::{Dist, Generator, IdRange, Source as SourceSpec, TaskEntry, TraceTask};
+use crate::time::{SimDuration, SimTime};
 
 /// Tasks submitted at one instant.
 #[derive(Debug)]

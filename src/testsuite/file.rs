@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{SUFFIX, SuiteError};
 use crate::formula::context::{ContextFile, EvalContext, MetricFile};
-use crate::sim::engine::SimDuration;
+use crate::time::SimDuration;
 
 /// The instant point cases evaluate at when neither the case nor the suite
 /// says: fixed, so that a suite gives the same answer on every day it runs.

@@ -11,9 +11,9 @@ use super::point::number;
 use super::{Mismatch, Outcome};
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::engine::SimDuration;
 use crate::sim::scheduler::TaskState;
 use crate::sim::{Output, Simulation};
+use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
 /// case asks. A scenario holds compiled code that stays on one thread, so

@@ -1,149 +1,13 @@
-//! The deterministic discrete-event core: integer virtual time, an event
-//! queue that is FIFO at equal times, cancellable timers and one seeded
-//! random stream per concern.
+//! The event queue: pending events in (time, insertion) order, so that
+//! events due at the same instant come out first-in first-out; cancellable;
+//! the clock is the time of the last event delivered.
 //!
-//! Nothing here knows about pools or tasks; the service model in the
-//! sibling modules pushes its own event type through [`Queue`].
+//! Nothing here knows about pools or tasks; the model pushes its own event
+//! type through [`Queue`].
 
 use std::collections::VecDeque;
-use std::fmt;
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-
-/// An instant of simulated time, in milliseconds since the scenario's start.
-///
-/// Integer time keeps runs exact and reproducible: adding 30 s a hundred
-/// thousand times lands exactly on the same instant on every machine,
-/// which floating-point seconds would not. Milliseconds are finer than
-/// anything the service reports (its timestamps print milliseconds) and a
-/// `u64` of them spans 584 million years.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct SimTime(pub u64);
-
-/// A length of simulated time, in milliseconds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct SimDuration(pub u64);
-
-impl SimTime {
-    /// The scenario's first instant.
-    pub const ZERO: SimTime = SimTime(0);
-
-    /// Milliseconds since the start.
-    pub fn as_millis(self) -> u64 {
-        self.0
-    }
-
-    /// The time from `earlier` to `self`, zero if `earlier` is later.
-    pub fn since(self, earlier: SimTime) -> SimDuration {
-        SimDuration(self.0.saturating_sub(earlier.0))
-    }
-}
-
-impl std::ops::Add<SimDuration> for SimTime {
-    type Output = SimTime;
-
-    /// Saturates rather than wraps: a time past the end of `u64` is simply
-    /// never reached.
-    fn add(self, d: SimDuration) -> SimTime {
-        SimTime(self.0.saturating_add(d.0))
-    }
-}
-
-impl std::ops::AddAssign for SimDuration {
-    /// Saturates, as time does.
-    fn add_assign(&mut self, d: SimDuration) {
-        self.0 = self.0.saturating_add(d.0);
-    }
-}
-
-impl SimDuration {
-    /// No time at all.
-    pub const ZERO: SimDuration = SimDuration(0);
-
-    /// `s` whole seconds.
-    pub const fn from_secs(s: u64) -> SimDuration {
-        SimDuration(s.saturating_mul(1000))
-    }
-
-    /// `m` whole minutes.
-    pub const fn from_mins(m: u64) -> SimDuration {
-        SimDuration::from_secs(m.saturating_mul(60))
-    }
-
-    /// `h` whole hours.
-    pub const fn from_hours(h: u64) -> SimDuration {
-        SimDuration::from_mins(h.saturating_mul(60))
-    }
-
-    /// Milliseconds.
-    pub fn as_millis(self) -> u64 {
-        self.0
-    }
-
-    /// `ms` milliseconds rounded to the nearest, halves away from zero —
-    /// `ms.round() as u64`: zero for a negative or NaN `ms`, saturating
-    /// above `u64::MAX`. Without SSE4.1 `f64::round` is a library call
-    /// costing more than this, and every drawn duration and arrival gap
-    /// rounds. Exact: below 2⁵³ the fraction `ms - trunc(ms)` is computed
-    /// without error, and from there on every `f64` is a whole number, so
-    /// from 2⁶³ on there is nothing to round. Below 2⁶³ ms, every duration
-    /// a scenario draws, the conversions go through `i64`: one instruction
-    /// each way on x86-64, where those of a `u64` take a dozen.
-    pub fn from_millis_f64(ms: f64) -> SimDuration {
-        const SIGNED_RANGE: f64 = 9_223_372_036_854_775_808.0; // 2⁶³
-        if (0.0..SIGNED_RANGE).contains(&ms) {
-            let whole = ms as i64;
-            let up = ms - whole as f64 >= 0.5;
-            SimDuration(whole as u64 + u64::from(up))
-        } else {
-            // Saturating: NaN and negatives to 0, above `u64::MAX` to it.
-            SimDuration(ms as u64)
-        }
-    }
-
-    /// Seconds, for reports.
-    pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / 1000.0
-    }
-
-    /// Whole seconds, rounded up: the unit the service bills in.
-    pub fn ceil_secs(self) -> u64 {
-        self.0.div_ceil(1000)
-    }
-
-    /// From a std duration, truncated to the millisecond.
-    pub fn from_std(d: std::time::Duration) -> SimDuration {
-        SimDuration(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
-    }
-
-    /// As a std duration, for `humantime` rendering.
-    pub fn to_std(self) -> std::time::Duration {
-        std::time::Duration::from_millis(self.0)
-    }
-}
-
-/// `1h 30m`, `15m`, `250ms`: humantime's rendering.
-impl fmt::Display for SimDuration {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", humantime::format_duration(self.to_std()))
-    }
-}
-
-/// Elapsed time since the start, as a duration.
-impl fmt::Display for SimTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "+{}", SimDuration(self.0))
-    }
-}
-
-/// The wall-clock instant of simulated time `t` when time zero is `start`
-/// (saturating at the year 9999).
-pub fn wall_clock(start: autoscale_runtime::Timestamp, t: SimTime) -> autoscale_runtime::Timestamp {
-    const TICKS_PER_MS: i64 = 10_000;
-    let ticks = i64::try_from(t.0).unwrap_or(i64::MAX).saturating_mul(TICKS_PER_MS);
-    start.checked_add(autoscale_runtime::Interval(ticks)).unwrap_or(start)
-}
+use crate::time::{SimDuration, SimTime};
 
 /// A handle on a scheduled event, to cancel it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -573,80 +437,12 @@ impl<E> Queue<E> {
     }
 }
 
-/// What a random stream is used for. Each concern draws from its own
-/// stream, so a scenario change that consumes more numbers in one concern
-/// (say, turning preemption on) leaves every other concern's numbers —
-/// arrivals, durations, allocation times — exactly as they were.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Concern {
-    /// Node allocation times.
-    Allocation,
-    /// Node boot times.
-    Boot,
-    /// Node removal times.
-    Removal,
-    /// Low-priority preemptions: when, and which nodes for a trace.
-    Preemption,
-    /// How long a preempted node stays away.
-    Recovery,
-    /// Which metric samples are dropped.
-    Metrics,
-    /// The seed each evaluation gives the formula's `rand()`.
-    Formula,
-    /// Task arrivals of workload source `n`.
-    Arrivals(u32),
-    /// Task durations of workload source `n`.
-    Durations(u32),
-    /// Task failures of job `n`.
-    Failures(u32),
-    /// Start task durations and failures.
-    StartTask,
-    /// Reboot and reimage durations.
-    NodeActions,
-    /// Job preparation task durations.
-    Preparation,
-    /// Job manager and job release task runs.
-    JobTasks,
-}
-
-impl Concern {
-    /// The stream number: fixed forever per concern, since changing one
-    /// would change every run's output.
-    fn stream(self) -> u64 {
-        const SOURCES: u64 = 1 << 32;
-        match self {
-            Concern::Allocation => 1,
-            Concern::Boot => 2,
-            Concern::Removal => 3,
-            Concern::Preemption => 4,
-            Concern::Recovery => 5,
-            Concern::Metrics => 6,
-            Concern::Formula => 7,
-            Concern::StartTask => 8,
-            Concern::NodeActions => 9,
-            Concern::Preparation => 10,
-            Concern::JobTasks => 11,
-            Concern::Arrivals(n) => SOURCES + u64::from(n),
-            Concern::Durations(n) => 2 * SOURCES + u64::from(n),
-            Concern::Failures(n) => 3 * SOURCES + u64::from(n),
-        }
-    }
-}
-
-/// The random stream for `concern` under the scenario seed `seed`: the
-/// same ChaCha8 key for every concern, and the concern as ChaCha's stream
-/// number, which gives independent sequences by construction.
-pub fn rng(seed: u64, concern: Concern) -> ChaCha8Rng {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(concern.stream());
-    rng
-}
-
 #[cfg(test)]
 mod tests {
     use rand::RngExt;
 
     use super::*;
+    use crate::sim::streams::{Concern, rng};
 
     #[test]
     fn events_come_out_by_time_then_insertion_order() {
@@ -755,56 +551,5 @@ mod tests {
         let order: Vec<_> = std::iter::from_fn(|| q.pop()).collect();
         let expected = [(30_000, 1), (30_000, 7), (40_000, 3), (70_000, 2), (70_000, 5), (1 << 40, 4)];
         assert_eq!(order, expected.map(|(t, e)| (SimTime(t), e)));
-    }
-
-    #[test]
-    fn streams_are_reproducible_and_independent() {
-        let draw = |seed, c| -> Vec<u64> {
-            let mut r = rng(seed, c);
-            (0..4).map(|_| r.random()).collect()
-        };
-        assert_eq!(draw(7, Concern::Arrivals(0)), draw(7, Concern::Arrivals(0)));
-        assert_ne!(draw(7, Concern::Arrivals(0)), draw(7, Concern::Arrivals(1)));
-        assert_ne!(draw(7, Concern::Arrivals(0)), draw(8, Concern::Arrivals(0)));
-        assert_ne!(draw(7, Concern::Allocation), draw(7, Concern::Boot));
-    }
-
-    #[test]
-    fn fractional_milliseconds_round_as_f64_round_does() {
-        let mut r = rng(5, Concern::Durations(0));
-        let edges = [
-            0.0,
-            -0.0,
-            0.5,
-            1.5,
-            2.5,
-            -0.5,
-            -7.3,
-            0.49999999999999994,
-            4503599627370496.5,
-            9007199254740993.0,
-            9223372036854774784.0,
-            9223372036854775808.0,
-            9223372036854777856.0,
-            1.8446744073709552e19,
-            1e300,
-            f64::INFINITY,
-            f64::NEG_INFINITY,
-            f64::NAN,
-        ];
-        let drawn = (0..100_000).map(|_| r.random::<f64>() * 10f64.powi(r.random_range(0..20)));
-        for ms in edges.into_iter().chain(drawn) {
-            assert_eq!(SimDuration::from_millis_f64(ms), SimDuration(ms.round() as u64), "{ms}");
-        }
-    }
-
-    #[test]
-    fn durations_convert_and_round_up_to_billing_seconds() {
-        assert_eq!(SimDuration::from_hours(1), SimDuration(3_600_000));
-        assert_eq!(SimDuration(1_001).ceil_secs(), 2);
-        assert_eq!(SimDuration(1_000).ceil_secs(), 1);
-        assert_eq!(SimTime(5).since(SimTime(9)), SimDuration::ZERO);
-        assert_eq!(SimTime(u64::MAX) + SimDuration(1), SimTime(u64::MAX));
-        assert_eq!(SimDuration::from_mins(90).to_string(), "1h 30m");
     }
 }
