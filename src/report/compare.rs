@@ -12,6 +12,7 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::Summary;
@@ -107,8 +108,10 @@ impl Series {
     }
 }
 
-/// One formula on one seed, in numbers.
-#[derive(Debug, Clone, PartialEq)]
+/// One formula on one seed, in numbers: the figures of a run, for
+/// `compare` and, as the last columns of `runs.csv`, for `sweep` (in
+/// shortest round-trip form, so that `merge` reads back the same `f64`s).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeedRun {
     /// The seed.
     pub seed: u64,
@@ -129,7 +132,9 @@ pub struct SeedRun {
     /// Task-hours lost to runs cut short (shrink, preemption, node action)
     /// and queued again.
     pub requeued_hours: f64,
-    /// The timeline, kept for the first seed only (the charts draw one run).
+    /// The timeline, kept for the first seed only (the charts draw one run);
+    /// not a figure, so not in `runs.csv`.
+    #[serde(skip)]
     pub series: Option<Series>,
 }
 
