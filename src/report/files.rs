@@ -8,12 +8,31 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{ReportError, Summary};
+use super::summary::Summary;
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
 use crate::sim::Output;
 use crate::sim::node::{NodeState, Priority};
 use crate::time::SimTime;
+
+/// Why an output file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The folder or a file could not be created, written or renamed.
+    #[error("cannot write {path}: {message}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+impl ReportError {
+    fn io(path: &Path, e: impl std::fmt::Display) -> ReportError {
+        ReportError::Io { path: path.to_owned(), message: e.to_string() }
+    }
+}
 
 /// The file names, in the order they are written.
 pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
