@@ -7,9 +7,11 @@ use toml_edit::{DocumentMut, Item, TableLike, Value};
 
 use crate::atomic_write::write_atomically;
 
-use super::file::Suite;
+use super::error::SuiteError;
+use super::outcome::Outcome;
 use super::point::{ActualValue, PointActual};
-use super::{Outcome, Run, SuiteError};
+use super::report::Run;
+use super::suite::Suite;
 
 /// The keys of a point case's `expect` table.
 const KEYS: [&str; 7] =

@@ -1,13 +1,18 @@
 //! The `*.autoscale-test.toml` schema (serde, unknown keys refused) and its
-//! checks: everything a suite says is validated here, before any case runs.
+//! checks, [`Suite::load`] and [`Suite::parse`]: everything a suite says is
+//! validated here, before any case runs, into the types of `suite.rs`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autoscale_runtime::Timestamp;
 use serde::Deserialize;
 
-use super::{SUFFIX, SuiteError};
+use super::error::SuiteError;
+use super::suite::{
+    Case, CaseKind, FormulaText, PointCase, PointExpect, SUFFIX, ScenarioCase, ScenarioExpect, ScenarioSource, Suite,
+    line_of,
+};
 use crate::formula::context::{ContextFile, EvalContext, MetricFile};
 use crate::time::SimDuration;
 
@@ -17,105 +22,6 @@ pub const DEFAULT_NOW: &str = "2024-01-01T00:00:00Z";
 
 /// Samples further apart than this many are a typo, not a test.
 const MAX_GENERATED_SAMPLES: u64 = 100_000;
-
-/// A loaded and checked suite file.
-#[derive(Debug)]
-pub struct Suite {
-    /// The file as given.
-    pub path: PathBuf,
-    /// The file as given, for messages.
-    pub shown: String,
-    /// The file shown without its suffix: the prefix of every case name.
-    pub name: String,
-    /// The file's folder: relative paths in the suite start here.
-    pub dir: PathBuf,
-    /// The file's text, kept for `--bless`.
-    pub text: String,
-    /// Its cases, point cases then scenario cases, each by name.
-    pub(crate) cases: Vec<Case>,
-    /// The suite-level formula, if any (scenario cases may use it).
-    pub(crate) formula: Option<FormulaText>,
-    doc: toml_edit::Document<String>,
-}
-
-/// A formula's text and where it came from.
-#[derive(Debug, Clone)]
-pub(crate) struct FormulaText {
-    pub name: String,
-    pub text: String,
-}
-
-#[derive(Debug)]
-pub(crate) struct Case {
-    pub name: String,
-    pub kind: CaseKind,
-}
-
-#[derive(Debug)]
-pub(crate) enum CaseKind {
-    Point(PointCase),
-    Scenario(ScenarioCase),
-}
-
-#[derive(Debug)]
-pub(crate) struct PointCase {
-    pub formula: FormulaText,
-    pub context: EvalContext,
-    pub expect: PointExpect,
-}
-
-#[derive(Debug)]
-pub(crate) struct ScenarioCase {
-    pub source: ScenarioSource,
-    pub use_suite_formula: bool,
-    /// `None` runs the scenario's own seed.
-    pub seeds: Vec<Option<u64>>,
-    pub expect: ScenarioExpect,
-}
-
-#[derive(Debug)]
-pub(crate) enum ScenarioSource {
-    File(PathBuf),
-    /// The inline table, as TOML text for `Scenario::from_toml`.
-    Inline(String),
-}
-
-/// The point-case expectations, as the file gives them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PointExpect {
-    pub target_dedicated: Option<f64>,
-    pub target_low_priority: Option<f64>,
-    pub deallocation: Option<String>,
-    pub results: Option<String>,
-    #[serde(default)]
-    pub variables: BTreeMap<String, toml::Value>,
-    pub error: Option<String>,
-    pub message: Option<String>,
-}
-
-impl PointExpect {
-    pub fn is_empty(&self) -> bool {
-        self.target_dedicated.is_none()
-            && self.target_low_priority.is_none()
-            && self.deallocation.is_none()
-            && self.results.is_none()
-            && self.variables.is_empty()
-            && self.error.is_none()
-            && self.message.is_none()
-    }
-}
-
-/// The scenario-case bounds; each must hold for every seed.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScenarioExpect {
-    pub max_cost: Option<f64>,
-    pub max_p95_wait: Option<SimDuration>,
-    pub max_nodes: Option<u32>,
-    pub all_done_by: Option<SimDuration>,
-    pub no_failed_evaluations: Option<bool>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -222,21 +128,6 @@ impl Checker<'_> {
     }
 }
 
-/// The line (from 1) of the deepest key of `path` present in the document.
-fn line_of(doc: &toml_edit::Document<String>, path: &[&str]) -> Option<usize> {
-    let mut table: &dyn toml_edit::TableLike = doc.as_table();
-    let mut offset = None;
-    for part in path {
-        let Some((key, item)) = table.get_key_value(part) else { break };
-        offset = key.span().or_else(|| item.span()).map(|s| s.start).or(offset);
-        match item.as_table_like() {
-            Some(t) => table = t,
-            None => break,
-        }
-    }
-    offset.map(|o| doc.raw()[..o.min(doc.raw().len())].matches('\n').count() + 1)
-}
-
 impl Suite {
     /// Reads and checks the suite at `path`: formulas and scenario files it
     /// names are read now (relative to it), so a missing one is a load error.
@@ -321,16 +212,6 @@ impl Suite {
         cases.sort_by(|a, b| a.name.cmp(&b.name));
         let name = shown.strip_suffix(SUFFIX).unwrap_or(&shown).to_owned();
         Ok(Suite { path: path.to_owned(), shown, name, dir, text, cases, formula: suite_formula, doc })
-    }
-
-    /// `name::case`.
-    pub fn full_name(&self, case: &str) -> String {
-        format!("{}::{case}", self.name)
-    }
-
-    /// The line of a key path in the file, from 1.
-    pub(crate) fn line(&self, path: &[&str]) -> Option<usize> {
-        line_of(&self.doc, path)
     }
 }
 
@@ -501,16 +382,5 @@ mod tests {
             metric_samples(&metric("constant = 1\nfor = \"1m\"\ngaps = [[\"2m\", \"1m\"]]")).unwrap_err().0,
             vec!["gaps"]
         );
-    }
-
-    #[test]
-    fn line_of_finds_the_deepest_key_present() {
-        let doc =
-            toml_edit::Document::parse("a = 1\n\n[cases.x]\nnow = 2\n\n[cases.x.expect]\nresults = \"\"\n".to_owned())
-                .expect("toml");
-        assert_eq!(line_of(&doc, &["cases", "x", "now"]), Some(4));
-        assert_eq!(line_of(&doc, &["cases", "x", "expect", "results"]), Some(7));
-        assert_eq!(line_of(&doc, &["cases", "x", "expect", "missing"]), Some(6));
-        assert_eq!(line_of(&doc, &["nothing"]), None);
     }
 }

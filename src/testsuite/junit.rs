@@ -8,8 +8,10 @@ use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
 use crate::atomic_write::write_atomically;
 
-use super::file::Suite;
-use super::{Outcome, Run, SuiteError};
+use super::error::SuiteError;
+use super::outcome::Outcome;
+use super::report::Run;
+use super::suite::Suite;
 
 /// The report as XML text.
 pub fn to_xml(suites: &[Suite], run: &Run) -> Result<String, SuiteError> {
