@@ -97,51 +97,64 @@ impl Drop for TempFile {
 mod tests {
     use super::*;
 
-    /// A fresh empty folder under the system's temporary folder.
-    fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("autoscale-sim-atomic-{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("scratch folder");
-        dir
+    /// A fresh empty folder under the system's temporary folder, removed
+    /// when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(name: &str) -> Scratch {
+            let dir = std::env::temp_dir().join(format!("autoscale-sim-atomic-{name}-{}", std::process::id()));
+            std::fs::create_dir_all(&dir).expect("scratch folder");
+            Scratch(dir)
+        }
+
+        fn join(&self, name: &str) -> PathBuf {
+            self.0.join(name)
+        }
+
+        /// The names in the folder, sorted.
+        fn entries(&self) -> Vec<String> {
+            let mut names: Vec<String> = std::fs::read_dir(&self.0)
+                .expect("list")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        }
     }
 
-    fn entries(dir: &Path) -> Vec<String> {
-        let mut names: Vec<String> = std::fs::read_dir(dir)
-            .expect("list")
-            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
-            .collect();
-        names.sort();
-        names
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
     #[test]
     fn creates_and_replaces_leaving_no_temporary_file() {
-        let dir = scratch("replace");
+        let dir = Scratch::new("replace");
         let path = dir.join("a.txt");
         write_atomically(&path, b"one").unwrap();
         write_atomically(&path, b"two").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"two");
-        assert_eq!(entries(&dir), ["a.txt"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(dir.entries(), ["a.txt"]);
     }
 
     #[cfg(unix)]
     #[test]
     fn keeps_the_permissions_of_the_file_it_replaces() {
         use std::os::unix::fs::PermissionsExt;
-        let dir = scratch("permissions");
+        let dir = Scratch::new("permissions");
         let path = dir.join("script.formula");
         std::fs::write(&path, "old").unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o751)).unwrap();
         write_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o751);
-        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]
     fn a_failed_write_leaves_the_original_intact() {
-        let dir = scratch("write-fails");
+        let dir = Scratch::new("write-fails");
         let path = dir.join("a.txt");
         std::fs::write(&path, "original").unwrap();
         let e = write_atomically_with(&path, |w| {
@@ -151,37 +164,34 @@ mod tests {
         .unwrap_err();
         assert_eq!(e.to_string(), "disk full");
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "original");
-        assert_eq!(entries(&dir), ["a.txt"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(dir.entries(), ["a.txt"]);
     }
 
     #[test]
     fn a_failed_rename_leaves_the_original_intact() {
         // A non-empty folder cannot be replaced by a file.
-        let dir = scratch("rename-fails");
+        let dir = Scratch::new("rename-fails");
         let path = dir.join("taken");
         std::fs::create_dir(&path).unwrap();
         std::fs::write(path.join("inside"), "original").unwrap();
         assert!(write_atomically(&path, b"new").is_err());
         assert_eq!(std::fs::read_to_string(path.join("inside")).unwrap(), "original");
-        assert_eq!(entries(&dir), ["taken"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(dir.entries(), ["taken"]);
     }
 
     #[test]
     fn an_unpersisted_temporary_file_is_removed() {
-        let dir = scratch("dropped");
+        let dir = Scratch::new("dropped");
         let path = dir.join("chart.png");
         let temp = TempFile::beside(&path, ".png").unwrap();
         assert!(temp.path().to_string_lossy().ends_with(".png"));
         std::fs::write(temp.path(), "partial").unwrap();
         drop(temp);
-        assert!(entries(&dir).is_empty());
+        assert!(dir.entries().is_empty());
         let temp = TempFile::beside(&path, ".png").unwrap();
         std::fs::write(temp.path(), "whole").unwrap();
         temp.persist().unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "whole");
-        assert_eq!(entries(&dir), ["chart.png"]);
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(dir.entries(), ["chart.png"]);
     }
 }

@@ -144,25 +144,11 @@ impl Summary {
     /// The summary for people, as `autoscale-sim run` prints it.
     pub fn to_text(&self, duration: SimDuration) -> String {
         let mut s = String::new();
-        let money = |x: f64| format!("{x:.2}");
-        let hours = |x: f64| format!("{x:.2}");
         let _ = writeln!(s, "{}: {duration} from {}, seed {}", self.scenario, self.start, self.seed);
-        let c = &self.cost;
-        let _ = writeln!(
-            s,
-            "cost           {} (dedicated {}, low-priority {})",
-            money(c.total),
-            money(c.dedicated),
-            money(c.low_priority)
-        );
-        let h = &self.node_hours;
-        let _ = writeln!(
-            s,
-            "node-hours     {} (dedicated {}, low-priority {})",
-            hours(h.total),
-            hours(h.dedicated),
-            hours(h.low_priority)
-        );
+        for (label, x) in [("cost", &self.cost), ("node-hours", &self.node_hours)] {
+            let (total, dedicated, low) = (x.total, x.dedicated, x.low_priority);
+            let _ = writeln!(s, "{label:<15}{total:.2} (dedicated {dedicated:.2}, low-priority {low:.2})");
+        }
         match &self.queue_wait_seconds {
             Some(w) => {
                 let d = |secs: f64| SimDuration::from_secs(secs.round() as u64).to_string();

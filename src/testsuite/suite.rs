@@ -77,7 +77,7 @@ pub(crate) enum ScenarioSource {
 }
 
 /// The point-case expectations, as the file gives them.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct PointExpect {
     pub target_dedicated: Option<f64>,
@@ -91,19 +91,14 @@ pub(crate) struct PointExpect {
 }
 
 impl PointExpect {
+    /// No expectation at all.
     pub fn is_empty(&self) -> bool {
-        self.target_dedicated.is_none()
-            && self.target_low_priority.is_none()
-            && self.deallocation.is_none()
-            && self.results.is_none()
-            && self.variables.is_empty()
-            && self.error.is_none()
-            && self.message.is_none()
+        *self == PointExpect::default()
     }
 }
 
 /// The scenario-case bounds; each must hold for every seed.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ScenarioExpect {
     pub max_cost: Option<f64>,
@@ -116,11 +111,7 @@ pub(crate) struct ScenarioExpect {
 impl ScenarioExpect {
     /// No bound at all.
     pub fn is_empty(&self) -> bool {
-        self.max_cost.is_none()
-            && self.max_p95_wait.is_none()
-            && self.max_nodes.is_none()
-            && self.all_done_by.is_none()
-            && self.no_failed_evaluations.is_none()
+        *self == ScenarioExpect::default()
     }
 }
 
