@@ -15,6 +15,7 @@ pub mod job;
 pub mod trace;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use autoscale_runtime::{DeallocationOption, Timestamp};
 use serde::Deserialize;
@@ -111,8 +112,11 @@ pub enum ScenarioError {
     },
 }
 
-/// A checked scenario, ready to simulate.
-#[derive(Debug)]
+/// A checked scenario, ready to simulate: plain data (`Send + Sync`, and
+/// cheap to clone), loaded and checked once and shared by every run —
+/// each [`Simulation`](crate::sim::Simulation) prepares its own formula
+/// from it.
+#[derive(Debug, Clone)]
 pub struct Scenario {
     /// A short name for reports (default: the file's stem).
     pub name: String,
@@ -131,6 +135,12 @@ pub struct Scenario {
     /// The workload.
     pub jobs: Vec<Job>,
 }
+
+// Shared by the worker threads of `compare`, `sweep` and `test`.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Scenario>();
+};
 
 /// Account quotas: cores, shared by every node of the pool, and how many
 /// pools and active jobs the account may have.
@@ -208,7 +218,7 @@ impl Image {
 }
 
 /// The pool's size: fixed targets (with optional manual resizes) or a formula.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Scaling {
     /// Fixed targets, applied at the start, then changed by manual resizes.
     Fixed {
@@ -241,10 +251,14 @@ pub struct ManualResize {
 }
 
 /// An autoscale formula and how often it runs.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Autoscale {
-    /// The compiled formula, free of diagnostics.
-    pub formula: Formula,
+    /// The formula's text, checked when the scenario was loaded: it
+    /// compiles with no diagnostics. Text, not compiled code, so that the
+    /// scenario stays plain data; each run compiles it for `engine`.
+    pub formula: String,
+    /// The engine that evaluates it.
+    pub engine: Engine,
     /// Where it came from, for messages: a file or `<scenario>: pool.autoscale.formula`.
     pub source_name: String,
     /// Time between evaluations (5 min to 168 h, default 15 min).
@@ -271,7 +285,7 @@ pub enum PreemptionSchedule {
 }
 
 /// The pool.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Pool {
     /// The pool's id, for reports.
     pub id: String,
@@ -358,10 +372,10 @@ pub struct Job {
 /// Where a job's tasks come from.
 #[derive(Debug, Clone)]
 pub enum Source {
-    /// Listed in the scenario, sorted by time.
-    List(Vec<TaskEntry>),
-    /// A CSV trace, sorted by time.
-    Trace(Vec<TraceTask>),
+    /// Listed in the scenario, sorted by time; shared by every run.
+    List(Arc<[TaskEntry]>),
+    /// A CSV trace, sorted by time; shared by every run.
+    Trace(Arc<[TraceTask]>),
     /// A generator.
     Generate(Generator),
 }
@@ -633,30 +647,27 @@ impl Scenario {
     }
 
     /// Runs the same pool and workload under another formula (`name` says
-    /// where it came from), compiled for the engine the current one uses.
+    /// where it came from), evaluated by the engine the current one uses.
     /// A formula with checker errors is refused: a simulation needs a valid one.
     pub fn replace_formula(&mut self, source: &str, name: &str) -> Result<(), ReplaceFormulaError> {
         let Scaling::Autoscale(autoscale) = &mut self.pool.scaling else {
             return Err(ReplaceFormulaError::FixedTargets);
         };
-        let formula = Formula::compile_with(source, autoscale.formula.engine())
+        let formula = Formula::compile_with(source, Engine::Interp)
             .map_err(|d| ReplaceFormulaError::DoesNotCompile(d.message))?;
         if let Some(d) = formula.diagnostics().first() {
             return Err(ReplaceFormulaError::HasErrors(d.message.clone()));
         }
-        autoscale.formula = formula;
+        autoscale.formula = source.to_owned();
         autoscale.source_name = name.to_owned();
         Ok(())
     }
 
-    /// The same scenario with its formula compiled for `engine` (loading
-    /// compiles it for the default engine).
+    /// The same scenario with its formula evaluated by `engine` (the
+    /// default engine unless changed here).
     pub fn with_engine(mut self, engine: Engine) -> Scenario {
-        if let Scaling::Autoscale(a) = &mut self.pool.scaling
-            && a.formula.engine() != engine
-            && let Ok(formula) = Formula::compile_with(a.formula.source(), engine)
-        {
-            a.formula = formula;
+        if let Scaling::Autoscale(a) = &mut self.pool.scaling {
+            a.engine = engine;
         }
         self
     }
@@ -774,8 +785,11 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
         }
         _ => return check.fail("pool.autoscale", "give exactly one of formula (the text) or formula_file (a path)"),
     };
-    let diagnostics = match Formula::compile(&source) {
-        Ok(formula) if formula.diagnostics().is_empty() => return Ok(Autoscale { formula, source_name, interval }),
+    // Checked here, once; the interpreter needs no code generated.
+    let diagnostics = match Formula::compile_with(&source, Engine::Interp) {
+        Ok(formula) if formula.diagnostics().is_empty() => {
+            return Ok(Autoscale { formula: source, engine: Engine::default(), source_name, interval });
+        }
         Ok(formula) => formula.diagnostics().to_vec(),
         Err(d) => vec![d],
     };
@@ -852,10 +866,10 @@ fn build_job(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -
             return check.fail(key(&k), message);
         }
         entries.sort_by_key(|e| e.at);
-        sources.push(Source::List(entries));
+        sources.push(Source::List(entries.into()));
     }
     if let Some(path) = j.trace {
-        sources.push(Source::Trace(trace::read_tasks(&base.join(path))?));
+        sources.push(Source::Trace(trace::read_tasks(&base.join(path))?.into()));
     }
     for (n, g) in j.generate.into_iter().enumerate() {
         let gkey = |k: &str| key(&format!("generate[{n}].{k}"));

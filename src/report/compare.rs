@@ -10,6 +10,7 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -178,17 +179,16 @@ pub struct Comparison {
     pub runs: Vec<Vec<SeedRun>>,
 }
 
-/// Loads the scenario with `formula` swapped in. A scenario holds compiled
-/// code that stays on one thread, so every worker calls this itself.
-fn prepare(spec: &CompareSpec, name: &str, source: &str) -> Result<Scenario, CompareError> {
-    let mut scenario = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
+/// The loaded scenario with `formula` swapped in, checked.
+fn prepare(base: &Scenario, name: &str, source: &str) -> Result<Arc<Scenario>, CompareError> {
+    let mut scenario = base.clone();
     scenario.replace_formula(source, name).map_err(|e| match e {
         ReplaceFormulaError::FixedTargets => CompareError::NotAutoscale(scenario.name.clone()),
         ReplaceFormulaError::DoesNotCompile(message) | ReplaceFormulaError::HasErrors(message) => {
             CompareError::Formula { path: name.to_owned(), message }
         }
     })?;
-    Ok(scenario)
+    Ok(Arc::new(scenario))
 }
 
 /// Runs every formula on every seed, calling `progress` after each run
@@ -208,20 +208,16 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
             .map_err(|e| CompareError::Io { path: name.clone(), message: e.to_string() })?;
         sources.push((name, text));
     }
-    let first = Scenario::load(&spec.scenario)?;
-    let base_seed = first.seed;
-    let scenario_name = first.name.clone();
-    for (name, text) in &sources {
-        prepare(spec, name, text)?;
-    }
+    // Loaded and checked once, with each formula, before any run starts.
+    let base = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
+    let (base_seed, scenario_name) = (base.seed, base.name.clone());
+    let scenarios = sources.iter().map(|(name, text)| prepare(&base, name, text)).collect::<Result<Vec<_>, _>>()?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| base_seed.wrapping_add(i)).collect();
     let jobs: Vec<(usize, usize)> = (0..sources.len()).flat_map(|f| (0..seeds.len()).map(move |s| (f, s))).collect();
     let work = || -> Result<Vec<SeedRun>, CompareError> {
         jobs.par_iter()
             .map(|&(f, s)| {
-                let (name, text) = &sources[f];
-                let scenario = prepare(spec, name, text)?;
-                let output = Simulation::new(scenario, Some(seeds[s])).run(&mut |_| {});
+                let output = Simulation::new(Arc::clone(&scenarios[f]), Some(seeds[s])).run(&mut |_| {});
                 let run = SeedRun::of(&output, s == 0);
                 progress();
                 Ok(run)

@@ -9,6 +9,7 @@
 //! the unsharded one bit for bit.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -249,7 +250,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
     let base = path.parent().unwrap_or(Path::new("")).to_owned();
     let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_owned();
     // Every point's text, checked before any run starts.
-    let mut texts = Vec::with_capacity(grid.points());
+    let mut scenarios = Vec::with_capacity(grid.points());
     for p in 0..grid.points() {
         let mut doc = doc.clone();
         for (k, v) in grid.point(p) {
@@ -258,7 +259,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
         let text = doc.to_string();
         let scenario = Scenario::from_toml(&text, &grid.scenario, &stem, &base)
             .map_err(|error| SweepError::Scenario { point: grid.label(p), error })?;
-        texts.push((text, scenario.seed));
+        scenarios.push(Arc::new(scenario));
     }
     let total = grid.points() as u64 * grid.seeds;
     let mine: Vec<u64> = (0..total).filter(|k| k % shard.1 == shard.0).collect();
@@ -266,11 +267,9 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
         .par_iter()
         .map(|&run| {
             let point = run / grid.seeds;
-            let (text, base_seed) = &texts[point as usize];
-            let seed = base_seed.wrapping_add(run % grid.seeds);
-            let scenario = Scenario::from_toml(text, &grid.scenario, &stem, &base)
-                .map_err(|error| SweepError::Scenario { point: grid.label(point as usize), error })?;
-            let output = Simulation::new(scenario, Some(seed)).run(&mut |_| {});
+            let scenario: &Arc<Scenario> = &scenarios[point as usize];
+            let seed = scenario.seed.wrapping_add(run % grid.seeds);
+            let output = Simulation::new(Arc::clone(scenario), Some(seed)).run(&mut |_| {});
             let figures = SeedRun::of(&output, false);
             progress();
             Ok(RunRow { place: GridPlace { run, point, params: grid.label(point as usize) }, figures })

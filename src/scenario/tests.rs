@@ -48,7 +48,7 @@ fn autoscale_formulas_come_inline_or_from_a_file_next_to_the_scenario() {
     ))
     .unwrap();
     let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
-    assert!(a.formula.source().contains("pendingTaskSamplePercent"));
+    assert!(a.formula.as_str().contains("pendingTaskSamplePercent"));
     let e =
         error(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula_file = \"formulas/nope.formula\" }}"));
     assert!(e.starts_with("cannot read simulations/formulas/nope.formula: "), "{e}");
@@ -126,7 +126,7 @@ fn the_engine_can_be_switched_after_loading() {
             .unwrap()
             .with_engine(Engine::Interp);
     let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
-    assert_eq!(a.formula.engine(), Engine::Interp);
+    assert_eq!(a.engine, Engine::Interp);
 }
 
 #[test]
@@ -195,8 +195,8 @@ fn a_formula_can_be_replaced_keeping_the_engine() {
     let mut s = parse(&autoscale).unwrap().with_engine(Engine::Interp);
     s.replace_formula("$TargetDedicatedNodes = 7;", "seven.formula").unwrap();
     let Scaling::Autoscale(a) = &s.pool.scaling else { panic!("not autoscale") };
-    assert_eq!((a.formula.source(), a.source_name.as_str()), ("$TargetDedicatedNodes = 7;", "seven.formula"));
-    assert_eq!(a.formula.engine(), Engine::Interp);
+    assert_eq!((a.formula.as_str(), a.source_name.as_str()), ("$TargetDedicatedNodes = 7;", "seven.formula"));
+    assert_eq!(a.engine, Engine::Interp);
     assert!(matches!(s.replace_formula("x = (", "a"), Err(ReplaceFormulaError::DoesNotCompile(_))));
     assert_eq!(
         s.replace_formula("$x = $nope", "a"),

@@ -15,12 +15,12 @@
 
 use autoscale_runtime::DeallocationOption;
 
-use super::agents::Request;
+use super::agents::Agents;
 use super::node::NodeState;
 use super::{Event, Simulation};
 use crate::scenario::NodeActionKind;
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Node action `i` of the scenario is due.
     pub(crate) fn on_node_action(&mut self, i: u32) {
         let Some(action) = self.scenario.pool.node_actions.get(i as usize).cloned() else { return };
@@ -91,7 +91,7 @@ impl Simulation {
         // A restarted node prepares every job again.
         self.forget_jobs(index);
         if let Some(node) = self.node_ref(index) {
-            self.request(Request::Reset(node));
+            self.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
         let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };

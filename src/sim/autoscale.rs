@@ -9,10 +9,13 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::agents::Agents;
 use super::node::Priority;
 use super::{Event, Simulation};
 use crate::formula::context::{EvalContext, PoolState};
+use crate::formula::diag::Diagnostic;
 use crate::formula::results::ServiceError;
+use crate::formula::{Formula, compile_error};
 use crate::scenario::Scaling;
 use crate::time::{SimDuration, SimTime};
 
@@ -30,6 +33,10 @@ pub struct EvaluationRecord {
 /// The context the formula sees, kept between evaluations.
 #[derive(Debug, Clone)]
 pub struct Autoscaler {
+    /// The scenario's formula, compiled for its engine; a formula that
+    /// does not compile (never one from a loaded scenario, which was
+    /// checked) fails every evaluation as the service fails it.
+    formula: Result<Formula, Diagnostic>,
     interval: SimDuration,
     /// Kept across evaluations: samples are appended as they become visible.
     ctx: EvalContext,
@@ -40,8 +47,13 @@ pub struct Autoscaler {
 
 impl Autoscaler {
     /// An autoscaler evaluating every `interval`; `rng` seeds `rand()`.
-    pub fn new(interval: SimDuration, ctx: EvalContext, rng: ChaCha8Rng) -> Autoscaler {
-        Autoscaler { interval, ctx, rng, evaluations: Vec::new() }
+    pub fn new(
+        formula: Result<Formula, Diagnostic>,
+        interval: SimDuration,
+        ctx: EvalContext,
+        rng: ChaCha8Rng,
+    ) -> Autoscaler {
+        Autoscaler { formula, interval, ctx, rng, evaluations: Vec::new() }
     }
 
     /// The context as the last evaluation saw it.
@@ -50,14 +62,12 @@ impl Autoscaler {
     }
 }
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Evaluates the formula now and schedules the next evaluation.
     pub(crate) fn on_evaluate(&mut self) {
         self.take_due_samples();
         let now = self.q.now();
-        let (Some(auto), Scaling::Autoscale(spec)) = (self.autoscale.as_mut(), &self.scenario.pool.scaling) else {
-            return;
-        };
+        let Some(auto) = self.autoscale.as_mut() else { return };
         let scenario = &self.scenario;
         self.metrics.deliver(&mut auto.ctx, now, |t| scenario.timestamp(t));
         let current = |p| f64::from(self.nodes.total(p));
@@ -70,7 +80,13 @@ impl Simulation {
             current_low_priority: current(Priority::LowPriority),
             task_slots_per_node: f64::from(self.scenario.pool.task_slots_per_node),
         };
-        let outcome = spec.formula.evaluate(&auto.ctx);
+        let outcome = match &auto.formula {
+            Ok(formula) => formula.evaluate(&auto.ctx),
+            Err(d) => match &self.scenario.pool.scaling {
+                Scaling::Autoscale(a) => Err(compile_error(&a.formula, d, &auto.ctx)),
+                Scaling::Fixed { .. } => return,
+            },
+        };
         self.q.schedule_in(auto.interval, Event::Evaluate);
         let apply: Option<([u32; 2], DeallocationOption)> = match outcome {
             Ok(outcome) => {

@@ -16,7 +16,7 @@
 
 use std::cmp::Reverse;
 
-use super::agents::{Request, Work};
+use super::agents::{Agents, Completion, Work};
 use super::node::{JobStep, Node};
 use super::scheduler::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
@@ -74,7 +74,7 @@ pub struct JobTaskRun {
     pub succeeded: bool,
 }
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Queues every job's manager task, at the start: the service queues
     /// it when the job is created.
     pub(crate) fn submit_managers(&mut self) {
@@ -117,11 +117,14 @@ impl Simulation {
             JobTaskKind::Preparation => Event::PrepEnded { node: index, job, ok },
             JobTaskKind::Release => Event::ReleaseEnded { node: index, job, ok },
         };
-        let end = (!self.real()).then(|| self.q.schedule_in(took, event));
+        let Some(node) = self.node_ref(index) else { return };
+        let end = match self.agents.run(node, kind.work(job), took) {
+            Completion::After(took) => Some(self.q.schedule_in(took, event)),
+            Completion::Reported => None,
+        };
         if let Some(node) = self.nodes.get_mut(index) {
             kind.running_on(node).push(JobStep { job, end, since: now });
         }
-        self.request_run(index, kind.work(job));
     }
 
     /// Job task `kind` of job `job` ended on node `index`: it is recorded.
@@ -281,10 +284,11 @@ impl Simulation {
         for kind in [JobTaskKind::Preparation, JobTaskKind::Release] {
             let Some(node) = self.nodes.get_mut(index) else { return };
             for step in std::mem::take(kind.running_on(node)) {
-                match (step.end, self.node_ref(index)) {
-                    (Some(end), _) => self.q.cancel(end),
-                    (None, Some(node)) => self.request(Request::Kill(node, kind.work(step.job))),
-                    (None, None) => {}
+                if let Some(end) = step.end {
+                    self.q.cancel(end);
+                }
+                if let Some(node) = self.node_ref(index) {
+                    self.agents.stop(node, kind.work(step.job));
                 }
             }
         }

@@ -9,6 +9,7 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::Simulation;
+use super::agents::Agents;
 use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
 use crate::formula::builtins::Metric;
@@ -160,7 +161,7 @@ impl Recorder {
     }
 }
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Records the samples due by now (at most one when called at each
     /// sampling instant), so that an evaluation at the same instant as a
     /// sample always comes after it, whichever event the queue delivers

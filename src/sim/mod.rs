@@ -38,12 +38,15 @@ pub mod scheduler;
 pub mod streams;
 pub mod workload;
 
-use autoscale_runtime::{DeallocationOption, Timestamp};
-use rand_chacha::ChaCha8Rng;
+use std::sync::Arc;
 
+use autoscale_runtime::{DeallocationOption, Timestamp};
+
+use crate::formula::Formula;
 use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
+use agents::{Agents, Simulated};
 use autoscale::{Autoscaler, EvaluationRecord};
 use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
@@ -51,7 +54,7 @@ use node::{Nodes, Priority};
 use pool::{PoolControl, ResizeErrorRecord};
 use queue::Queue;
 use scheduler::{Scheduler, Task};
-use streams::{Concern, rng};
+use streams::{Concern, Streams, rng};
 use workload::Source;
 
 /// What happens next. Node events carry the node's index; a node's
@@ -97,21 +100,6 @@ pub(crate) enum Event {
     Resize(u32),
     /// Job `n` reached its `max_wall_clock_time`.
     JobTimeout(u32),
-}
-
-/// The random streams of the service model, one per concern.
-#[derive(Debug, Clone)]
-pub(crate) struct Streams {
-    allocation: ChaCha8Rng,
-    boot: ChaCha8Rng,
-    removal: ChaCha8Rng,
-    preemption: ChaCha8Rng,
-    recovery: ChaCha8Rng,
-    failures: Vec<ChaCha8Rng>,
-    start_task: ChaCha8Rng,
-    node_actions: ChaCha8Rng,
-    preparation: ChaCha8Rng,
-    job_tasks: ChaCha8Rng,
 }
 
 /// Where a run is, for a progress display.
@@ -176,10 +164,11 @@ impl Output {
     }
 }
 
-/// A scenario being simulated.
+/// A scenario being simulated, with simulated agents unless `A` says
+/// otherwise (see [`agents`]).
 #[derive(Debug)]
-pub struct Simulation {
-    scenario: Scenario,
+pub struct Simulation<A: Agents = Simulated> {
+    scenario: Arc<Scenario>,
     seed: u64,
     end: SimTime,
     q: Queue<Event>,
@@ -196,9 +185,8 @@ pub struct Simulation {
     ended_jobs: Vec<bool>,
     /// Job preparation and release runs so far.
     job_tasks: Vec<JobTaskRun>,
-    /// With real agents, the requests the driver has not taken yet; none
-    /// when agents are simulated.
-    requests: Option<Vec<agents::Request>>,
+    /// Who does the work on the nodes.
+    agents: A,
     /// Sources with arrivals still to come.
     sources_live: u32,
     /// Task time lost to requeues: runs cut short and queued again.
@@ -206,8 +194,17 @@ pub struct Simulation {
 }
 
 impl Simulation {
-    /// Prepares `scenario` with its own seed, or `seed` when given.
-    pub fn new(mut scenario: Scenario, seed: Option<u64>) -> Simulation {
+    /// Prepares `scenario` with its own seed, or `seed` when given; the
+    /// formula is compiled for the scenario's engine here, so that one
+    /// loaded scenario serves any number of runs on any threads.
+    pub fn new(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Simulation {
+        Simulation::with_agents(scenario.into(), seed, Simulated)
+    }
+}
+
+impl<A: Agents> Simulation<A> {
+    /// Prepares `scenario` for `agents`.
+    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: A) -> Self {
         let seed = seed.unwrap_or(scenario.seed);
         let end = SimTime(scenario.duration.as_millis());
         let pool = &scenario.pool;
@@ -222,7 +219,8 @@ impl Simulation {
                 // forgets those older than the history.
                 let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
                 ctx.reserve_samples(metrics::samples_in(most.min(scenario.duration)));
-                Some(Autoscaler::new(a.interval, ctx, rng(seed, Concern::Formula)))
+                let formula = Formula::compile_with(&a.formula, a.engine);
+                Some(Autoscaler::new(formula, a.interval, ctx, rng(seed, Concern::Formula)))
             }
             Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
                 resizes.push(ManualResize {
@@ -253,11 +251,11 @@ impl Simulation {
         // Jobs past the active-job quota are refused when created, at the
         // start: no arrivals, no manager, no time limit.
         let admitted = scenario.admitted_jobs();
-        for (j, job) in scenario.jobs.iter_mut().enumerate().take(admitted) {
+        for (j, job) in scenario.jobs.iter().enumerate().take(admitted) {
             if let Some(limit) = job.max_wall_clock_time {
                 q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
             }
-            for spec in std::mem::take(&mut job.sources) {
+            for spec in &job.sources {
                 let number = sources.len() as u32;
                 let mut source = Source::new(number, j as u32, spec, seed, end);
                 if let Some(t) = source.first() {
@@ -271,18 +269,7 @@ impl Simulation {
         let metrics =
             Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics), scenario.duration);
         let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
-        let rngs = Streams {
-            allocation: rng(seed, Concern::Allocation),
-            boot: rng(seed, Concern::Boot),
-            removal: rng(seed, Concern::Removal),
-            preemption: rng(seed, Concern::Preemption),
-            recovery: rng(seed, Concern::Recovery),
-            start_task: rng(seed, Concern::StartTask),
-            node_actions: rng(seed, Concern::NodeActions),
-            preparation: rng(seed, Concern::Preparation),
-            job_tasks: rng(seed, Concern::JobTasks),
-            failures: (0..scenario.jobs.len() as u32).map(|j| rng(seed, Concern::Failures(j))).collect(),
-        };
+        let rngs = Streams::new(seed, scenario.jobs.len() as u32);
         let mut sim = Simulation {
             nodes: Nodes::new(pool.task_slots_per_node),
             sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
@@ -298,7 +285,7 @@ impl Simulation {
             rngs,
             ended_jobs: Vec::new(),
             job_tasks: Vec::new(),
-            requests: None,
+            agents,
             sources_live,
             requeued_work: SimDuration::ZERO,
         };

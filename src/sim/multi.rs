@@ -6,7 +6,7 @@
 //! requeues the task.
 
 use super::Simulation;
-use super::agents::{Request, Work};
+use super::agents::{Agents, Work};
 use super::scheduler::MultiRun;
 use crate::time::SimTime;
 
@@ -23,7 +23,7 @@ pub(crate) enum InstanceEnd {
     },
 }
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
     pub(crate) fn start_multi(&mut self, task: u32) -> bool {
@@ -92,14 +92,13 @@ impl Simulation {
             };
             // A task waiting for its job's preparation has nothing of its
             // own to stop: the preparation goes on for the node.
-            match p.end {
-                Some(end) => self.q.cancel(end),
-                None if !p.preparing => {
-                    if let Some(r) = self.node_ref(node) {
-                        self.request(Request::Kill(r, Work::Task { task }));
-                    }
-                }
-                None => {}
+            if let Some(end) = p.end {
+                self.q.cancel(end);
+            }
+            if !p.preparing
+                && let Some(r) = self.node_ref(node)
+            {
+                self.agents.stop(r, Work::Task { task });
             }
             if self.unplace(task, node, now) && node != index {
                 emptied.push(node);

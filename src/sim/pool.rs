@@ -7,7 +7,7 @@ use std::collections::BinaryHeap;
 use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
-use super::agents::{Request, Work};
+use super::agents::{Agents, Completion};
 use super::node::{Node, NodeState, Priority};
 use super::scheduler::TaskRole;
 use super::{Event, Simulation};
@@ -89,15 +89,7 @@ pub struct PoolControl {
 /// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
-/// `d` times `factor` (at most 1), to the millisecond.
-fn faster(d: SimDuration, factor: f64) -> SimDuration {
-    if factor >= 1.0 {
-        return d;
-    }
-    SimDuration::from_millis_f64(d.as_millis() as f64 * factor)
-}
-
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// The pool's allocation state, derived from the node counts: resizing
     /// while a node is being allocated or is leaving.
     pub fn allocation_state(&self) -> AllocationState {
@@ -180,22 +172,13 @@ impl Simulation {
         let timeout = self.scenario.pool.resize_timeout;
         for _ in 0..n {
             let index = self.nodes.create(p);
-            if self.real() {
-                // Allocated when a machine takes it, if one does in time.
-                let timer = self.q.schedule_in(timeout, Event::AllocationTimedOut(index));
-                self.set_timer(index, timer);
-                if let Some(node) = self.node_ref(index) {
-                    self.request(Request::Allocate(node));
+            let Some(node) = self.node_ref(index) else { continue };
+            // Abandoned if not allocated within the resize timeout.
+            let timer = match self.agents.allocate(node, &self.scenario.pool, &mut self.rngs) {
+                Completion::After(took) if took <= timeout => self.q.schedule_in(took, Event::Allocated(index)),
+                Completion::After(_) | Completion::Reported => {
+                    self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
                 }
-                continue;
-            }
-            let pool = &self.scenario.pool;
-            let took = pool.allocation_time.sample(&mut self.rngs.allocation);
-            let took = faster(took, pool.image.speed_up(&mut self.rngs.allocation));
-            let timer = if took > timeout {
-                self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
-            } else {
-                self.q.schedule_in(took, Event::Allocated(index))
             };
             self.set_timer(index, timer);
         }
@@ -223,15 +206,8 @@ impl Simulation {
     fn start_booting(&mut self, index: u32) {
         let now = self.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
-        // A real agent's machine is already up.
-        let pool = &self.scenario.pool;
-        let boot = match self.real() {
-            true => SimDuration::ZERO,
-            false => {
-                let boot = pool.boot_time.sample(&mut self.rngs.boot);
-                faster(boot, pool.image.speed_up(&mut self.rngs.boot))
-            }
-        };
+        let Some(node) = self.node_ref(index) else { return };
+        let boot = self.agents.boot(node, &self.scenario.pool, &mut self.rngs);
         let timer = self.q.schedule_in(boot, Event::Booted(index));
         self.set_timer(index, timer);
         let rate = match &self.scenario.pool.preemption {
@@ -267,13 +243,12 @@ impl Simulation {
     /// the pool waits for its success.
     pub(crate) fn on_booted(&mut self, index: u32) {
         self.clear_timer(index);
-        let Some(st) = &self.scenario.pool.start_task else { return self.make_ready(index) };
+        let (Some(st), Some(node)) = (&self.scenario.pool.start_task, self.node_ref(index)) else {
+            return self.make_ready(index);
+        };
         let wait = st.wait_for_success;
-        if self.real() {
-            // The agent reports its end, awaited only with waitForSuccess.
-            self.request_run(index, Work::StartTask);
-        } else if wait {
-            let took = st.duration.sample(&mut self.rngs.start_task);
+        // Its end is awaited only with waitForSuccess.
+        if let Some(Completion::After(took)) = self.agents.start_task(node, st, &mut self.rngs) {
             let timer = self.q.schedule_in(took, Event::StartTaskEnded(index));
             self.set_timer(index, timer);
         }
@@ -321,7 +296,7 @@ impl Simulation {
         }
         self.forget_jobs(index);
         if let Some(node) = self.node_ref(index) {
-            self.request(Request::Reset(node));
+            self.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
         if let Some(timer) = node.timer.take() {
@@ -504,7 +479,7 @@ impl Simulation {
     fn drop_node(&mut self, index: u32) {
         self.forget_jobs(index);
         if let Some(node) = self.node_ref(index) {
-            self.request(Request::Free(node));
+            self.agents.free(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
         let timers = [node.timer.take(), node.preempt_timer.take()];

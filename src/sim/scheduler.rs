@@ -10,7 +10,7 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
-use super::agents::Work;
+use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
 use super::jobs::{JobTaskKind, Preparation};
 use super::multi::InstanceEnd;
@@ -542,7 +542,7 @@ impl Scheduler {
     }
 }
 
-impl Simulation {
+impl<A: Agents> Simulation<A> {
     /// Places tasks from the head of the queue while a node fits them.
     /// Inlined up to the check for waiting tasks: every arrival and task
     /// end schedules, and on a pool keeping up with its load nothing
@@ -610,11 +610,8 @@ impl Simulation {
             self.nodes.set_state(index, NodeState::Running, now);
         }
         self.sched.set_free_slots(&mut self.nodes, index, free);
-        // A real agent measures its usage instead.
-        if !self.real() {
-            let j = &self.scenario.jobs[job];
-            self.nodes.add_usage(index, i64::from(j.cpu_percent), j.memory_mib as i64);
-        }
+        let j = &self.scenario.jobs[job];
+        self.agents.task_usage(&mut self.nodes, index, i64::from(j.cpu_percent), j.memory_mib as i64);
         self.sched.running += 1;
         self.metrics.running_changed(now, self.sched.running);
         match prep {
@@ -631,14 +628,16 @@ impl Simulation {
     /// agent, it is requested and the agent reports its end.
     pub(crate) fn begin_run(&mut self, index: u32, task: u32) {
         let now = self.q.now();
-        let real = self.real();
+        let Some(node) = self.node_ref(index) else { return };
         let t = &mut self.sched.tasks[task as usize];
         t.state = TaskState::Running;
-        let end = (!real).then(|| self.q.schedule_in(t.duration, Event::TaskEnd { node: index, task }));
+        let end = match self.agents.run(node, Work::Task { task }, t.duration) {
+            Completion::After(took) => Some(self.q.schedule_in(took, Event::TaskEnd { node: index, task })),
+            Completion::Reported => None,
+        };
         if let Some(p) = self.nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
             *p = Placement { task, end, preparing: false, since: now };
         }
-        self.request_run(index, Work::Task { task });
     }
 
     /// Takes a task off its node, freeing its slots and usage; returns
@@ -650,9 +649,7 @@ impl Simulation {
         };
         let j = &self.scenario.jobs[job];
         let retention = now + j.retention;
-        if !self.real() {
-            self.nodes.add_usage(index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
-        }
+        self.agents.task_usage(&mut self.nodes, index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
         self.sched.running -= 1;
         self.metrics.running_changed(now, self.sched.running);
         let Some(node) = self.nodes.get_mut(index) else { return true };

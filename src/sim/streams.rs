@@ -74,6 +74,39 @@ pub fn rng(seed: u64, concern: Concern) -> ChaCha8Rng {
     rng
 }
 
+/// The random streams of the service model, one per concern.
+#[derive(Debug, Clone)]
+pub struct Streams {
+    pub(crate) allocation: ChaCha8Rng,
+    pub(crate) boot: ChaCha8Rng,
+    pub(crate) removal: ChaCha8Rng,
+    pub(crate) preemption: ChaCha8Rng,
+    pub(crate) recovery: ChaCha8Rng,
+    pub(crate) failures: Vec<ChaCha8Rng>,
+    pub(crate) start_task: ChaCha8Rng,
+    pub(crate) node_actions: ChaCha8Rng,
+    pub(crate) preparation: ChaCha8Rng,
+    pub(crate) job_tasks: ChaCha8Rng,
+}
+
+impl Streams {
+    /// Every stream of a run with `seed` and `jobs` jobs.
+    pub fn new(seed: u64, jobs: u32) -> Streams {
+        Streams {
+            allocation: rng(seed, Concern::Allocation),
+            boot: rng(seed, Concern::Boot),
+            removal: rng(seed, Concern::Removal),
+            preemption: rng(seed, Concern::Preemption),
+            recovery: rng(seed, Concern::Recovery),
+            start_task: rng(seed, Concern::StartTask),
+            node_actions: rng(seed, Concern::NodeActions),
+            preparation: rng(seed, Concern::Preparation),
+            job_tasks: rng(seed, Concern::JobTasks),
+            failures: (0..jobs).map(|j| rng(seed, Concern::Failures(j))).collect(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use rand::RngExt;

@@ -2,6 +2,8 @@
 //! only its next arrival in the event queue, so a month of ten million
 //! tasks never sits in the queue at once.
 
+use std::sync::Arc;
+
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
@@ -60,8 +62,8 @@ impl Durations<'_> {
 
 #[derive(Debug)]
 enum Kind {
-    List { entries: Vec<TaskEntry>, next: usize },
-    Trace { rows: Vec<TraceTask>, next: usize },
+    List { entries: Arc<[TaskEntry]>, next: usize },
+    Trace { rows: Arc<[TraceTask]>, next: usize },
     Generate { generator: Generator, until: SimTime },
 }
 
@@ -83,17 +85,17 @@ fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
 
 impl Source {
     /// The source numbered `number` (its streams' id), ending at `end`.
-    pub fn new(number: u32, job: u32, spec: SourceSpec, seed: u64, end: SimTime) -> Source {
+    pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime) -> Source {
         let kind = match spec {
-            SourceSpec::List(entries) => Kind::List { entries, next: 0 },
-            SourceSpec::Trace(rows) => Kind::Trace { rows, next: 0 },
+            SourceSpec::List(entries) => Kind::List { entries: Arc::clone(entries), next: 0 },
+            SourceSpec::Trace(rows) => Kind::Trace { rows: Arc::clone(rows), next: 0 },
             SourceSpec::Generate(generator) => {
-                let until = match &generator {
+                let until = match generator {
                     Generator::Poisson { until, .. }
                     | Generator::Periodic { until, .. }
                     | Generator::Bursty { until, .. } => until.map_or(end, |u| SimTime(u.as_millis()).min(end)),
                 };
-                Kind::Generate { generator, until }
+                Kind::Generate { generator: generator.clone(), until }
             }
         };
         Source {
@@ -189,7 +191,7 @@ mod tests {
             from: SimDuration::from_mins(5),
             until: None,
         };
-        let s = Source::new(0, 0, SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
+        let s = Source::new(0, 0, &SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
         let minutes: Vec<_> = drain(s).into_iter().map(|(t, n)| (t.as_millis() / 60_000, n)).collect();
         assert_eq!(minutes, [(5, 3), (15, 3), (25, 3)]);
     }
@@ -204,9 +206,9 @@ mod tests {
             until: None,
         };
         let end = SimTime(SimDuration::from_hours(100).as_millis());
-        let n = drain(Source::new(0, 0, SourceSpec::Generate(g.clone()), 7, end)).len();
+        let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end)).len();
         assert!((5_400..6_600).contains(&n), "{n} arrivals in 100 h at 60/h");
-        let again = drain(Source::new(0, 0, SourceSpec::Generate(g), 7, end)).len();
+        let again = drain(Source::new(0, 0, &SourceSpec::Generate(g), 7, end)).len();
         assert_eq!(n, again);
     }
 
@@ -221,7 +223,7 @@ mod tests {
             depends_on: Vec::new(),
             instances: 1,
         };
-        let s = Source::new(0, 0, SourceSpec::List(vec![entry(0, 2), entry(60, 1)]), 1, SimTime(u64::MAX));
+        let s = Source::new(0, 0, &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()), 1, SimTime(u64::MAX));
         assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);
     }
 }

@@ -3,6 +3,7 @@
 //! evaluations) that must hold for every seed.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use rayon::prelude::*;
 
@@ -16,8 +17,7 @@ use crate::sim::{Output, Simulation};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
-/// case asks. A scenario holds compiled code that stays on one thread, so
-/// each worker calls this itself. The error is a message for people.
+/// case asks. The error is a message for people.
 pub(crate) fn prepare(
     shown: &str,
     dir: &Path,
@@ -91,18 +91,15 @@ fn measure(output: &Output) -> SeedResult {
 /// worst seed.
 pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
     let formula = suite.formula.as_ref();
-    let runs: Result<Vec<SeedResult>, String> = s
-        .seeds
-        .par_iter()
-        .map(|seed| {
-            let scenario = prepare(&suite.shown, &suite.dir, &case.name, s, formula)?;
-            Ok(measure(&Simulation::new(scenario, *seed).run(&mut |_| {})))
-        })
-        .collect();
-    let runs = match runs {
-        Ok(runs) => runs,
+    let scenario = match prepare(&suite.shown, &suite.dir, &case.name, s, formula) {
+        Ok(scenario) => Arc::new(scenario),
         Err(message) => return Outcome::Error(message),
     };
+    let runs: Vec<SeedResult> = s
+        .seeds
+        .par_iter()
+        .map(|seed| measure(&Simulation::new(Arc::clone(&scenario), *seed).run(&mut |_| {})))
+        .collect();
     let mut out = Vec::new();
     let mut miss = |key: &str, expected: String, actual: String| {
         let path: Vec<&str> =

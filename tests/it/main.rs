@@ -14,6 +14,7 @@ mod lsp;
 mod operators;
 mod oracle;
 mod real_agents;
+mod requested_agents;
 mod sim;
 mod support;
 mod tables;
