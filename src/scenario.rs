@@ -113,9 +113,8 @@ pub enum ScenarioError {
 }
 
 /// A checked scenario, ready to simulate: plain data (`Send + Sync`, and
-/// cheap to clone), loaded and checked once and shared by every run —
-/// each [`Simulation`](crate::sim::Simulation) prepares its own formula
-/// from it.
+/// cheap to clone), loaded and checked once and shared by every run;
+/// each run compiles its own formula from the text it keeps.
 #[derive(Debug, Clone)]
 pub struct Scenario {
     /// A short name for reports (default: the file's stem).

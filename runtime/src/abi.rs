@@ -100,13 +100,13 @@ pub struct EvalState<'a> {
     /// [`SLOTS_OFFSET`]). Compiled code writes assignments there directly:
     /// a call per assignment would cost more than the arithmetic.
     slots: *mut Slot,
-    /// Borrowed rather than moved in and out: the buffers' headers are a
-    /// hundred bytes that every evaluation would otherwise copy twice.
+    /// Borrowed rather than moved in and out, which would copy the
+    /// buffers' headers into the state and back on every evaluation.
     scratch: &'a mut Scratch,
     inputs: Inputs<'a>,
     /// Seeded on the first `rand()`: most formulas never call it. Boxed:
-    /// the generator's state is several times the size of the rest of
-    /// the state, which every evaluation would otherwise copy.
+    /// the generator's state is larger than all the rest of the state,
+    /// which every evaluation would otherwise copy.
     random: Option<Box<Random>>,
     targets: [(f64, Option<u32>); 4],
     deallocation: DeallocationOption,

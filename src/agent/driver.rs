@@ -22,9 +22,8 @@ use super::local::spawn_local_with;
 use super::protocol::{NodeIdentity, TaskKey, TaskKind, TaskSpec};
 use super::token::Token;
 use crate::scenario::Scenario;
-use crate::sim::agents::Requested;
 use crate::sim::agents::{NodeRef, Request, Work};
-use crate::sim::scheduler::TaskRole;
+use crate::sim::task::TaskRole;
 use crate::sim::{Output, Progress, Simulation};
 use crate::time::{SimDuration, SimTime};
 
@@ -249,7 +248,7 @@ impl Driver {
         SimTime(SimDuration::from_std(self.start.elapsed()).as_millis())
     }
 
-    fn drive(&mut self, mut sim: Simulation<Requested>, progress: &mut dyn FnMut(Progress)) -> Output {
+    fn drive(&mut self, mut sim: Simulation, progress: &mut dyn FnMut(Progress)) -> Output {
         let end = sim.end();
         let mut last_report = Instant::now();
         loop {
@@ -280,7 +279,7 @@ impl Driver {
         sim.finish()
     }
 
-    fn carry_out(&mut self, sim: &mut Simulation<Requested>, requests: Vec<Request>) {
+    fn carry_out(&mut self, sim: &mut Simulation, requests: Vec<Request>) {
         for r in requests {
             match r {
                 Request::Allocate(node) => match self.idle.pop_front() {
@@ -327,7 +326,7 @@ impl Driver {
         }
     }
 
-    fn handle(&mut self, sim: &mut Simulation<Requested>, event: ControllerEvent) {
+    fn handle(&mut self, sim: &mut Simulation, event: ControllerEvent) {
         match event {
             ControllerEvent::Joined { agent, slots, hostname } => {
                 if slots < self.slots {
@@ -369,7 +368,7 @@ impl Driver {
     }
 
     /// Gives `node` to `agent`; if the agent is gone, the node waits on.
-    fn assign(&mut self, sim: &mut Simulation<Requested>, agent: AgentId, node: NodeRef) {
+    fn assign(&mut self, sim: &mut Simulation, agent: AgentId, node: NodeRef) {
         let identity = NodeIdentity {
             account: ACCOUNT.to_owned(),
             pool_id: self.commands.pool_id.clone(),
@@ -391,7 +390,7 @@ impl Driver {
     }
 
     /// The agent's name for run `run` of `work`.
-    fn key(&self, sim: &Simulation<Requested>, work: Work, run: u64) -> TaskKey {
+    fn key(&self, sim: &Simulation, work: Work, run: u64) -> TaskKey {
         let job = |j: u32| self.commands.jobs.get(j as usize).map_or_else(String::new, |c| c.id.clone());
         let (job_id, task_id) = match work {
             Work::StartTask => (String::new(), "starttask".to_owned()),
@@ -407,7 +406,7 @@ impl Driver {
     }
 
     /// What `node`'s agent runs for run `run` of `work`.
-    fn spec(&self, sim: &Simulation<Requested>, work: Work, run: u64) -> TaskSpec {
+    fn spec(&self, sim: &Simulation, work: Work, run: u64) -> TaskSpec {
         let job = |j: u32| self.commands.jobs.get(j as usize);
         let (kind, line) = match work {
             Work::StartTask => (TaskKind::StartTask, self.commands.start_task.clone()),

@@ -275,69 +275,22 @@ impl Checker {
         }
     }
 
+    /// A method call: valid only on a metric, with one of the sample
+    /// methods' argument lists.
     fn method(&mut self, receiver: &Expr, method: &Name, args: &[Expr], paren: Span, span: Span) -> Node {
         let metric = match &receiver.kind {
             ExprKind::Name(n) => n.text.strip_prefix('$').and_then(Metric::named),
             _ => None,
         };
         let Some(metric) = metric else {
-            let receiver = self.expr(receiver);
-            let ty = receiver.ty;
-            let children = std::iter::once(receiver).chain(args.iter().map(|a| self.expr(a))).collect();
-            let d = Diagnostic::new(
-                Code::UnknownMember,
-                method.span,
-                format!("A {} has no method {}", ty.name(), method.text),
-                "methods exist only on metrics such as $CPUPercent",
-            );
-            if ty == Type::Never {
-                // The receiver's own error is reported (and fails first at
-                // run time); "a nothing has no method" would only mislead.
-                return Self::node(NodeKind::Fail { children, error: Box::new(d) }, Type::Never, method.span);
-            }
-            return self.fail(children, d);
+            return self.method_of_non_metric(receiver, method, args);
         };
         let args: Vec<Node> = args.iter().map(|a| self.expr(a)).collect();
         let Some(m) = SampleMethod::named(&method.text) else {
-            let mut d = Diagnostic::new(
-                Code::UnknownMethod,
-                method.span,
-                format!("${} has no method {}", metric.name(), method.text),
-                "no such method",
-            );
-            d = match SampleMethod::ALL.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(&method.text)) {
-                Some((name, _, _)) => d.with_help(format!("method names are case-sensitive: did you mean `{name}`?")),
-                None => d.with_help(
-                    "the methods are GetSample, GetSamplePercent, GetSamplePeriod, Count and HistoryBeginTime",
-                ),
-            };
-            return self.fail(args, d);
+            return self.fail(args, unknown_method(metric, method));
         };
         let types: Vec<Type> = args.iter().map(|a| a.ty).collect();
-        let query = match (m, types.as_slice()) {
-            (SampleMethod::GetSample, &[n]) if fits(n, DOUBLE) => Some(SampleQuery::Last),
-            (SampleMethod::GetSample, &[a]) if fits(a, LOOK_BACK) => {
-                Some(SampleQuery::Window { to: false, percent: false })
-            }
-            (SampleMethod::GetSample, &[a, p]) if fits(a, LOOK_BACK) && fits(p, DOUBLE) => {
-                Some(SampleQuery::Window { to: false, percent: true })
-            }
-            (SampleMethod::GetSample, &[a, b]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) => {
-                Some(SampleQuery::Window { to: true, percent: false })
-            }
-            (SampleMethod::GetSample, &[a, b, p]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) && fits(p, DOUBLE) => {
-                Some(SampleQuery::Window { to: true, percent: true })
-            }
-            (SampleMethod::GetSamplePercent, &[a]) if fits(a, LOOK_BACK) => Some(SampleQuery::Percent { to: false }),
-            (SampleMethod::GetSamplePercent, &[a, b]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) => {
-                Some(SampleQuery::Percent { to: true })
-            }
-            (SampleMethod::GetSamplePeriod, []) => Some(SampleQuery::Period),
-            (SampleMethod::Count, []) => Some(SampleQuery::Count),
-            (SampleMethod::HistoryBeginTime, []) => Some(SampleQuery::BeginTime),
-            _ => None,
-        };
-        let Some(query) = query else {
+        let Some(query) = sample_query(m, &types) else {
             let found = types.iter().map(|t| t.name()).collect::<Vec<_>>().join(", ");
             let d = Diagnostic::new(
                 Code::ArgumentType,
@@ -348,13 +301,27 @@ impl Checker {
             .with_help(format!("expected {}", m.signature()));
             return self.fail(args, d);
         };
-        let ty = match query {
-            SampleQuery::Last | SampleQuery::Window { .. } => Type::Vector,
-            SampleQuery::Percent { .. } | SampleQuery::Count => Type::Double,
-            SampleQuery::Period => Type::Interval,
-            SampleQuery::BeginTime => Type::Timestamp,
-        };
-        Self::node(NodeKind::Sample { metric, query, args, paren }, ty, span)
+        Self::node(NodeKind::Sample { metric, query, args, paren }, query_type(query), span)
+    }
+
+    /// A method called on anything but a metric: an error, after the
+    /// receiver and the arguments.
+    fn method_of_non_metric(&mut self, receiver: &Expr, method: &Name, args: &[Expr]) -> Node {
+        let receiver = self.expr(receiver);
+        let ty = receiver.ty;
+        let children = std::iter::once(receiver).chain(args.iter().map(|a| self.expr(a))).collect();
+        let d = Diagnostic::new(
+            Code::UnknownMember,
+            method.span,
+            format!("A {} has no method {}", ty.name(), method.text),
+            "methods exist only on metrics such as $CPUPercent",
+        );
+        if ty == Type::Never {
+            // The receiver's own error is reported (and fails first at
+            // run time); "a nothing has no method" would only mislead.
+            return Self::node(NodeKind::Fail { children, error: Box::new(d) }, Type::Never, method.span);
+        }
+        self.fail(children, d)
     }
 
     fn member(&mut self, receiver: &Expr, member: &Name, span: Span) -> Node {
@@ -556,6 +523,59 @@ fn build_call(f: Function, args: Vec<Node>) -> Result<(NodeKind, Type), Vec<Node
             Ok((NodeKind::ParseTime(Box::new(s)), Type::Timestamp))
         }
         Function::List(_) | Function::Rand | Function::Stop => Err(args),
+    }
+}
+
+/// The error for a metric method that does not exist, with the right
+/// spelling where only the case differs.
+fn unknown_method(metric: Metric, method: &Name) -> Diagnostic {
+    let d = Diagnostic::new(
+        Code::UnknownMethod,
+        method.span,
+        format!("${} has no method {}", metric.name(), method.text),
+        "no such method",
+    );
+    match SampleMethod::ALL.iter().find(|(n, _, _)| n.eq_ignore_ascii_case(&method.text)) {
+        Some((name, _, _)) => d.with_help(format!("method names are case-sensitive: did you mean `{name}`?")),
+        None => d.with_help("the methods are GetSample, GetSamplePercent, GetSamplePeriod, Count and HistoryBeginTime"),
+    }
+}
+
+/// The query a sample method asks with arguments of these types, if they
+/// fit one of its signatures.
+fn sample_query(method: SampleMethod, types: &[Type]) -> Option<SampleQuery> {
+    match (method, types) {
+        (SampleMethod::GetSample, &[n]) if fits(n, DOUBLE) => Some(SampleQuery::Last),
+        (SampleMethod::GetSample, &[a]) if fits(a, LOOK_BACK) => {
+            Some(SampleQuery::Window { to: false, percent: false })
+        }
+        (SampleMethod::GetSample, &[a, p]) if fits(a, LOOK_BACK) && fits(p, DOUBLE) => {
+            Some(SampleQuery::Window { to: false, percent: true })
+        }
+        (SampleMethod::GetSample, &[a, b]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) => {
+            Some(SampleQuery::Window { to: true, percent: false })
+        }
+        (SampleMethod::GetSample, &[a, b, p]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) && fits(p, DOUBLE) => {
+            Some(SampleQuery::Window { to: true, percent: true })
+        }
+        (SampleMethod::GetSamplePercent, &[a]) if fits(a, LOOK_BACK) => Some(SampleQuery::Percent { to: false }),
+        (SampleMethod::GetSamplePercent, &[a, b]) if fits(a, LOOK_BACK) && fits(b, LOOK_BACK) => {
+            Some(SampleQuery::Percent { to: true })
+        }
+        (SampleMethod::GetSamplePeriod, []) => Some(SampleQuery::Period),
+        (SampleMethod::Count, []) => Some(SampleQuery::Count),
+        (SampleMethod::HistoryBeginTime, []) => Some(SampleQuery::BeginTime),
+        _ => None,
+    }
+}
+
+/// The type of a sample query's result.
+fn query_type(query: SampleQuery) -> Type {
+    match query {
+        SampleQuery::Last | SampleQuery::Window { .. } => Type::Vector,
+        SampleQuery::Percent { .. } | SampleQuery::Count => Type::Double,
+        SampleQuery::Period => Type::Interval,
+        SampleQuery::BeginTime => Type::Timestamp,
     }
 }
 

@@ -113,87 +113,125 @@ fn tight(prev: &Token<'_>, prev_unary: bool, next: &Token<'_>) -> bool {
 
 /// Lays the items out.
 fn print(items: &[Item<'_>]) -> String {
-    let mut lines: Vec<String> = Vec::new();
-    let mut line = String::new();
-    let mut in_statement = false;
-    let mut after_semi = false;
-    let mut prev: Option<(&Token<'_>, &str, bool)> = None;
-    let flush = |lines: &mut Vec<String>, line: &mut String| {
-        lines.push(line.trim_end().to_owned());
-        line.clear();
-    };
+    let mut printer = Printer::default();
     for item in items {
-        let Some(token) = &item.token else {
-            // A comment.
-            if !item.newline_before && !line.is_empty() {
-                line.push(' ');
-                line.push_str(item.text);
-                flush(&mut lines, &mut line);
-            } else {
-                if !line.is_empty() {
-                    flush(&mut lines, &mut line);
-                }
-                if item.blank_before && lines.last().is_some_and(|l| !l.is_empty()) {
-                    lines.push(String::new());
-                }
-                if in_statement {
-                    line.push_str("    ");
-                }
-                line.push_str(item.text);
-                flush(&mut lines, &mut line);
-            }
-            after_semi = false;
-            continue;
-        };
-        if *token == Token::Semi {
-            if in_statement {
-                line.push(';');
-                in_statement = false;
-                after_semi = true;
-                prev = None;
-            }
-            continue;
+        match &item.token {
+            None => printer.comment(item),
+            Some(Token::Semi) => printer.semicolon(),
+            Some(token) => printer.token(token, item.text, item.blank_before),
         }
-        if after_semi {
-            flush(&mut lines, &mut line);
-            after_semi = false;
+    }
+    printer.finish()
+}
+
+/// The layout so far: the finished lines, the line being written, and
+/// where in a statement the next item goes.
+#[derive(Default)]
+struct Printer<'a> {
+    lines: Vec<String>,
+    line: String,
+    /// A statement has started and its `;` is not written yet.
+    in_statement: bool,
+    /// The last item was a statement's `;`: the next token starts a line.
+    after_semi: bool,
+    /// The statement's previous token, its text, and whether it was a
+    /// unary operator.
+    prev: Option<(&'a Token<'a>, &'a str, bool)>,
+}
+
+impl<'a> Printer<'a> {
+    /// Ends the line being written.
+    fn flush(&mut self) {
+        self.lines.push(self.line.trim_end().to_owned());
+        self.line.clear();
+    }
+
+    /// One empty line where the source had any, unless at the top or after
+    /// another empty line.
+    fn keep_blank_line(&mut self, blank_before: bool) {
+        if blank_before && self.lines.last().is_some_and(|l| !l.is_empty()) {
+            self.lines.push(String::new());
         }
-        if !in_statement {
-            if !line.is_empty() {
-                flush(&mut lines, &mut line);
+    }
+
+    /// A comment: at the end of the line it followed in the source, else on
+    /// a line of its own (indented inside a statement).
+    fn comment(&mut self, item: &Item<'a>) {
+        if !item.newline_before && !self.line.is_empty() {
+            self.line.push(' ');
+            self.line.push_str(item.text);
+            self.flush();
+        } else {
+            if !self.line.is_empty() {
+                self.flush();
             }
-            if item.blank_before && lines.last().is_some_and(|l| !l.is_empty()) {
-                lines.push(String::new());
+            self.keep_blank_line(item.blank_before);
+            if self.in_statement {
+                self.line.push_str("    ");
             }
-        } else if line.is_empty() {
-            line.push_str("    ");
-        } else if let Some((p, p_text, p_unary)) = prev
-            && (!tight(p, p_unary, token) || !joins_cleanly(p_text, item.text))
+            self.line.push_str(item.text);
+            self.flush();
+        }
+        self.after_semi = false;
+    }
+
+    /// A `;` ends the statement; one outside a statement is dropped.
+    fn semicolon(&mut self) {
+        if self.in_statement {
+            self.line.push(';');
+            self.in_statement = false;
+            self.after_semi = true;
+            self.prev = None;
+        }
+    }
+
+    /// Any other token: the first of a statement starts a line, one at the
+    /// start of a continuation line is indented, and the others are spaced
+    /// from the previous token unless they are written tight against it.
+    fn token(&mut self, token: &'a Token<'a>, text: &'a str, blank_before: bool) {
+        if self.after_semi {
+            self.flush();
+            self.after_semi = false;
+        }
+        if !self.in_statement {
+            if !self.line.is_empty() {
+                self.flush();
+            }
+            self.keep_blank_line(blank_before);
+        } else if self.line.is_empty() {
+            self.line.push_str("    ");
+        } else if let Some((p, p_text, p_unary)) = self.prev
+            && (!tight(p, p_unary, token) || !joins_cleanly(p_text, text))
         {
-            line.push(' ');
+            self.line.push(' ');
         }
         // `!` is always unary; `-` is unless it follows an operand.
         let unary = matches!(token, Token::Bang)
-            || (matches!(token, Token::Minus) && (!in_statement || !ends_operand(prev.map(|(p, _, _)| p))));
-        line.push_str(item.text);
-        in_statement = true;
-        prev = Some((token, item.text, unary));
+            || (matches!(token, Token::Minus) && (!self.in_statement || !ends_operand(self.prev.map(|(p, _, _)| p))));
+        self.line.push_str(text);
+        self.in_statement = true;
+        self.prev = Some((token, text, unary));
     }
-    // The last statement's missing `;`, placed as a written one would be.
-    if in_statement {
-        line.push(';');
+
+    /// Closes the last statement and joins the lines, with no trailing
+    /// empty lines and one final line break.
+    fn finish(mut self) -> String {
+        // The last statement's missing `;`, placed as a written one would be.
+        if self.in_statement {
+            self.line.push(';');
+        }
+        if !self.line.is_empty() {
+            self.flush();
+        }
+        while self.lines.last().is_some_and(|l| l.is_empty()) {
+            self.lines.pop();
+        }
+        let mut out = self.lines.join("\n");
+        if !out.is_empty() {
+            out.push('\n');
+        }
+        out
     }
-    if !line.is_empty() {
-        flush(&mut lines, &mut line);
-    }
-    while lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    let mut out = lines.join("\n");
-    if !out.is_empty() {
-        out.push('\n');
-    }
-    out
 }
 
 /// Whether `a` and `b` written together still lex as those two tokens

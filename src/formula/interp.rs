@@ -122,6 +122,8 @@ impl Machine<'_> {
         }
     }
 
+    /// Evaluates `node`. Kept as one `match` with an arm per node kind, most
+    /// of them a line or two: the interpreter's rules read in one place.
     fn eval(&mut self, node: &Node) -> Eval<Value> {
         let span = node.span;
         let ok_double = |x: f64| Ok(Value::Double(x));

@@ -19,8 +19,8 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::node::Priority;
-use crate::sim::scheduler::TaskState;
+use crate::sim::priority::Priority;
+use crate::sim::task::TaskState;
 use crate::sim::{Output, Simulation};
 use crate::time::SimDuration;
 

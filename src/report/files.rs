@@ -12,7 +12,8 @@ use super::summary::Summary;
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
 use crate::sim::Output;
-use crate::sim::node::{NodeState, Priority};
+use crate::sim::node::NodeState;
+use crate::sim::priority::Priority;
 use crate::time::SimTime;
 
 /// Why an output file could not be written.

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::sim::Output;
-use crate::sim::scheduler::TaskState;
+use crate::sim::task::TaskState;
 use crate::time::SimDuration;
 
 /// The run in numbers: the content of `summary.json`.

@@ -20,7 +20,7 @@ use super::node::NodeState;
 use super::{Event, Simulation};
 use crate::scenario::NodeActionKind;
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Node action `i` of the scenario is due.
     pub(crate) fn on_node_action(&mut self, i: u32) {
         let Some(action) = self.scenario.pool.node_actions.get(i as usize).cloned() else { return };

@@ -18,8 +18,8 @@
 
 use super::Simulation;
 use super::node::{NodeState, Nodes};
-use super::scheduler::{Task, TaskState};
 use super::streams::Streams;
+use super::task::{Task, TaskState};
 use crate::scenario::{Pool, StartTask};
 use crate::time::{SimDuration, SimTime};
 
@@ -203,16 +203,79 @@ impl Agents for Requested {
     fn task_usage(&mut self, _: &mut Nodes, _: u32, _: i64, _: i64) {}
 }
 
-impl Simulation<Requested> {
+/// The agents of one run. An enum that forwards each call, rather than a
+/// type parameter of [`Simulation`]: the model is then compiled once, in
+/// this crate, where every call can be inlined, while a generic model is
+/// compiled again in each crate that uses it, with other inlining
+/// choices (more instructions per event: see `docs/performance.md`).
+#[derive(Debug)]
+pub(crate) enum AnyAgents {
+    /// Simulated agents.
+    Simulated(Simulated),
+    /// Real agents.
+    Requested(Requested),
+}
+
+/// Calls `$method` on whichever agents a run has.
+macro_rules! forward {
+    ($self:ident, $agents:ident => $call:expr) => {
+        match $self {
+            AnyAgents::Simulated($agents) => $call,
+            AnyAgents::Requested($agents) => $call,
+        }
+    };
+}
+
+impl Agents for AnyAgents {
+    fn allocate(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> Completion {
+        forward!(self, a => a.allocate(node, pool, rngs))
+    }
+
+    fn boot(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> SimDuration {
+        forward!(self, a => a.boot(node, pool, rngs))
+    }
+
+    fn start_task(&mut self, node: NodeRef, task: &StartTask, rngs: &mut Streams) -> Option<Completion> {
+        forward!(self, a => a.start_task(node, task, rngs))
+    }
+
+    #[inline(always)]
+    fn run(&mut self, node: NodeRef, work: Work, took: SimDuration) -> Completion {
+        forward!(self, a => a.run(node, work, took))
+    }
+
+    fn stop(&mut self, node: NodeRef, work: Work) {
+        forward!(self, a => a.stop(node, work))
+    }
+
+    fn reset(&mut self, node: NodeRef) {
+        forward!(self, a => a.reset(node))
+    }
+
+    fn free(&mut self, node: NodeRef) {
+        forward!(self, a => a.free(node))
+    }
+
+    #[inline(always)]
+    fn task_usage(&mut self, nodes: &mut Nodes, index: u32, cpu_percent: i64, memory_mib: i64) {
+        forward!(self, a => a.task_usage(nodes, index, cpu_percent, memory_mib))
+    }
+}
+
+impl Simulation {
     /// Prepares `scenario` for real agents: work is requested, not
     /// simulated (see [`Simulation::new`] for `seed`).
     pub fn with_real_agents(scenario: impl Into<std::sync::Arc<crate::scenario::Scenario>>, seed: Option<u64>) -> Self {
-        Simulation::with_agents(scenario.into(), seed, Requested::default())
+        Simulation::with_agents(scenario.into(), seed, AnyAgents::Requested(Requested::default()))
     }
 
-    /// The requests made since the last call, in order.
+    /// The requests made since the last call, in order (none with
+    /// simulated agents).
     pub fn take_requests(&mut self) -> Vec<Request> {
-        std::mem::take(&mut self.agents.requests)
+        match &mut self.agents {
+            AnyAgents::Requested(agents) => std::mem::take(&mut agents.requests),
+            AnyAgents::Simulated(_) => Vec::new(),
+        }
     }
 
     /// A machine took node `node`: it is allocated and starts at once.
@@ -231,7 +294,7 @@ impl Simulation<Requested> {
             return;
         }
         let index = node.index;
-        let running = |sim: &Self, task: u32| {
+        let running = |sim: &Simulation, task: u32| {
             sim.nodes.get(index).is_some_and(|n| n.running.iter().any(|p| p.task == task && !p.preparing))
         };
         match work {
@@ -271,7 +334,7 @@ impl Simulation<Requested> {
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// The node at `index` as requests and reports name it.
     pub(crate) fn node_ref(&self, index: u32) -> Option<NodeRef> {
         self.nodes.get(index).map(|n| NodeRef { index, id: n.id })

@@ -9,8 +9,7 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::agents::Agents;
-use super::node::Priority;
+use super::priority::Priority;
 use super::{Event, Simulation};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::diag::Diagnostic;
@@ -62,7 +61,7 @@ impl Autoscaler {
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Evaluates the formula now and schedules the next evaluation.
     pub(crate) fn on_evaluate(&mut self) {
         self.take_due_samples();

@@ -6,7 +6,7 @@
 //! period is charged in whole seconds, rounded up, and at least 60 s — the
 //! VM's minimum; a preempted node that comes back starts a new period.
 
-use super::node::Priority;
+use super::priority::Priority;
 use crate::time::{SimDuration, SimTime};
 
 /// The minimum charge of one billed period, in seconds.

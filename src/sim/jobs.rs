@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 
 use super::agents::{Agents, Completion, Work};
 use super::node::{JobStep, Node};
-use super::scheduler::{Task, TaskRole, TaskState};
+use super::task::{Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 use crate::time::{SimDuration, SimTime};
 
@@ -74,7 +74,7 @@ pub struct JobTaskRun {
     pub succeeded: bool,
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Queues every job's manager task, at the start: the service queues
     /// it when the job is created.
     pub(crate) fn submit_managers(&mut self) {

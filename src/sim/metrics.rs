@@ -9,7 +9,6 @@ use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
 use super::Simulation;
-use super::agents::Agents;
 use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
 use crate::formula::builtins::Metric;
@@ -161,7 +160,7 @@ impl Recorder {
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Records the samples due by now (at most one when called at each
     /// sampling instant), so that an evaluation at the same instant as a
     /// sample always comes after it, whichever event the queue delivers
@@ -212,7 +211,7 @@ impl<A: Agents> Simulation<A> {
             let mut nodes = [[0; NodeState::COUNT]; 2];
             for (p, row) in nodes.iter_mut().enumerate() {
                 for s in NodeState::ALL {
-                    row[s as usize] = self.nodes.count(super::node::Priority::ALL[p], s);
+                    row[s as usize] = self.nodes.count(super::priority::Priority::ALL[p], s);
                 }
             }
             let vm = &self.scenario.pool.vm;

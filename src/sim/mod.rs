@@ -33,9 +33,11 @@ pub mod metrics;
 pub mod multi;
 pub mod node;
 pub mod pool;
+pub mod priority;
 pub mod queue;
 pub mod scheduler;
 pub mod streams;
+pub mod task;
 pub mod workload;
 
 use std::sync::Arc;
@@ -46,15 +48,17 @@ use crate::formula::Formula;
 use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
-use agents::{Agents, Simulated};
+use agents::{AnyAgents, Simulated};
 use autoscale::{Autoscaler, EvaluationRecord};
 use jobs::JobTaskRun;
 use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
-use node::{Nodes, Priority};
+use node::Nodes;
 use pool::{PoolControl, ResizeErrorRecord};
+use priority::Priority;
 use queue::Queue;
-use scheduler::{Scheduler, Task};
+use scheduler::Scheduler;
 use streams::{Concern, Streams, rng};
+use task::Task;
 use workload::Source;
 
 /// What happens next. Node events carry the node's index; a node's
@@ -164,10 +168,9 @@ impl Output {
     }
 }
 
-/// A scenario being simulated, with simulated agents unless `A` says
-/// otherwise (see [`agents`]).
+/// A scenario being simulated.
 #[derive(Debug)]
-pub struct Simulation<A: Agents = Simulated> {
+pub struct Simulation {
     scenario: Arc<Scenario>,
     seed: u64,
     end: SimTime,
@@ -186,7 +189,7 @@ pub struct Simulation<A: Agents = Simulated> {
     /// Job preparation and release runs so far.
     job_tasks: Vec<JobTaskRun>,
     /// Who does the work on the nodes.
-    agents: A,
+    agents: AnyAgents,
     /// Sources with arrivals still to come.
     sources_live: u32,
     /// Task time lost to requeues: runs cut short and queued again.
@@ -198,13 +201,28 @@ impl Simulation {
     /// formula is compiled for the scenario's engine here, so that one
     /// loaded scenario serves any number of runs on any threads.
     pub fn new(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Simulation {
-        Simulation::with_agents(scenario.into(), seed, Simulated)
+        Simulation::with_agents(scenario.into(), seed, AnyAgents::Simulated(Simulated))
+    }
+
+    /// Runs to the end, calling `progress` about a thousand times along the
+    /// way, and returns the output.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
+        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+        let mut next_report = 0;
+        while self.step() {
+            if self.q.now().as_millis() >= next_report {
+                next_report = self.q.now().as_millis() + stride;
+                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
+            }
+        }
+        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
+        self.finish()
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Prepares `scenario` for `agents`.
-    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: A) -> Self {
+    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: AnyAgents) -> Self {
         let seed = seed.unwrap_or(scenario.seed);
         let end = SimTime(scenario.duration.as_millis());
         let pool = &scenario.pool;
@@ -351,21 +369,6 @@ impl<A: Agents> Simulation<A> {
             Event::JobTimeout(j) => self.on_job_timeout(j),
         }
         true
-    }
-
-    /// Runs to the end, calling `progress` about a thousand times along the
-    /// way, and returns the output.
-    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
-        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
-        let mut next_report = 0;
-        while self.step() {
-            if self.q.now().as_millis() >= next_report {
-                next_report = self.q.now().as_millis() + stride;
-                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
-            }
-        }
-        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
-        self.finish()
     }
 
     /// Recounts everything from scratch and compares with the incremental

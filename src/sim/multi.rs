@@ -7,7 +7,7 @@
 
 use super::Simulation;
 use super::agents::{Agents, Work};
-use super::scheduler::MultiRun;
+use super::task::MultiRun;
 use crate::time::SimTime;
 
 /// What the end of one instance means for its task.
@@ -23,7 +23,7 @@ pub(crate) enum InstanceEnd {
     },
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
     pub(crate) fn start_multi(&mut self, task: u32) -> bool {

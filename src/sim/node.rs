@@ -5,30 +5,9 @@
 use autoscale_runtime::DeallocationOption;
 
 use super::cost::Billing;
+use super::priority::Priority;
 use super::queue::EventId;
 use crate::time::SimTime;
-
-/// Dedicated or low-priority (spot).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Priority {
-    /// Never preempted; the dedicated price and quota.
-    Dedicated = 0,
-    /// May be preempted; the low-priority price and quota.
-    LowPriority = 1,
-}
-
-impl Priority {
-    /// Both, in index order.
-    pub const ALL: [Priority; 2] = [Priority::Dedicated, Priority::LowPriority];
-
-    /// As in reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Priority::Dedicated => "dedicated",
-            Priority::LowPriority => "low_priority",
-        }
-    }
-}
 
 /// A node's state, as the service reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -8,8 +8,9 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Agents, Completion};
-use super::node::{Node, NodeState, Priority};
-use super::scheduler::TaskRole;
+use super::node::{Node, NodeState};
+use super::priority::Priority;
+use super::task::TaskRole;
 use super::{Event, Simulation};
 use crate::scenario::PreemptionSchedule;
 use crate::time::{SimDuration, SimTime};
@@ -89,7 +90,7 @@ pub struct PoolControl {
 /// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// The pool's allocation state, derived from the node counts: resizing
     /// while a node is being allocated or is leaving.
     pub fn allocation_state(&self) -> AllocationState {

@@ -43,9 +43,8 @@ const _: () = assert!(BUCKETS / 64 <= u32::BITS as usize);
 
 /// The sequence numbers of cancelled events not yet discarded: one bit
 /// per event ever scheduled, set while it is cancelled. A test is a load
-/// and a shift where a hash set hashed the number on every pop; a 30-day
-/// run of ten thousand nodes schedules some 20 million events, 2.5 MB of
-/// bits.
+/// and a shift, where a hash set would hash the number on every pop; the
+/// price is one bit of memory per event a run schedules.
 #[derive(Debug, Default)]
 struct Cancelled {
     bits: Vec<u64>,
@@ -192,7 +191,7 @@ impl<E> Queue<E> {
 
     /// Schedules `event` at `time`. A time in the past is moved to now: the
     /// clock never runs backwards. Inlined: every task start schedules its
-    /// end, and the call cost as much as the filing.
+    /// end, and a call costs as much as the filing.
     #[inline(always)]
     pub fn schedule(&mut self, time: SimTime, event: E) -> EventId {
         let seq = self.next_seq;
@@ -404,7 +403,7 @@ impl<E> Queue<E> {
     }
 
     /// Puts an event later than `last` in its bucket. Inlined: a spread
-    /// files every event of a bucket, and the call cost as much as the
+    /// files every event of a bucket, and a call costs as much as the
     /// filing.
     #[inline(always)]
     fn file(&mut self, entry: Entry<E>) {

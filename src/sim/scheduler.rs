@@ -15,124 +15,10 @@ use super::deps::{Admission, Dependencies};
 use super::jobs::{JobTaskKind, Preparation};
 use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
+use super::task::{MultiRun, Task, TaskRole, TaskState};
 use super::{Event, Simulation};
 use crate::scenario::{IdRange, NodeFill};
 use crate::time::{SimDuration, SimTime};
-
-/// Where a task is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskState {
-    /// Waiting for a node.
-    Active,
-    /// On a node, where its job's preparation task runs first.
-    Preparing,
-    /// On a node.
-    Running,
-    /// Finished with exit code 0.
-    Succeeded,
-    /// Finished failed: retries used up, or terminated by a shrink.
-    Failed,
-    /// Waiting for dependencies to succeed; not in `$ActiveTasks`.
-    Waiting,
-    /// A dependency failed: never runs.
-    Blocked,
-    /// Its job ended (`max_wall_clock_time`) before it ran to the end,
-    /// while it was not running.
-    Terminated,
-}
-
-impl TaskState {
-    /// As in `tasks.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskState::Active => "active",
-            TaskState::Preparing => "preparing",
-            TaskState::Running => "running",
-            TaskState::Succeeded => "succeeded",
-            TaskState::Failed => "failed",
-            TaskState::Waiting => "waiting",
-            TaskState::Blocked => "blocked",
-            TaskState::Terminated => "terminated",
-        }
-    }
-}
-
-/// One task.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Task {
-    /// Index of its job in the scenario.
-    pub job: u32,
-    /// Submission time.
-    pub submit: SimTime,
-    /// Run time of each attempt.
-    pub duration: SimDuration,
-    /// First start, for the queue wait.
-    pub first_start: Option<SimTime>,
-    /// Completion.
-    pub end: Option<SimTime>,
-    /// Id of the last node it ran on.
-    pub node: Option<u32>,
-    /// Starts, requeues included.
-    pub attempts: u16,
-    /// Failed runs (requeues by shrink or preemption are not failures).
-    pub failures: u16,
-    /// Slots it needs.
-    pub slots: u32,
-    /// Nodes it runs on at once (multi-instance when above 1).
-    pub instances: u32,
-    /// Where it is.
-    pub state: TaskState,
-    /// The exit code of its last run that ended on its own.
-    pub exit_code: Option<i32>,
-    /// A job's ordinary task, or its job manager.
-    pub role: TaskRole,
-}
-
-/// What a task is to its job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TaskRole {
-    /// One of the job's tasks.
-    Task,
-    /// The job manager: queued ahead of every other task, its node is
-    /// removed last, and the job ends when it completes.
-    JobManager,
-}
-
-impl TaskRole {
-    /// As in `tasks.csv`.
-    pub fn name(self) -> &'static str {
-        match self {
-            TaskRole::Task => "task",
-            TaskRole::JobManager => "job_manager",
-        }
-    }
-}
-
-impl Task {
-    /// A task of job `job` submitted at `now`, before it is queued.
-    pub fn new(job: u32, now: SimTime, duration: SimDuration, [slots, instances]: [u32; 2], role: TaskRole) -> Task {
-        Task {
-            job,
-            submit: now,
-            duration,
-            first_start: None,
-            end: None,
-            node: None,
-            attempts: 0,
-            failures: 0,
-            slots,
-            instances,
-            state: TaskState::Active,
-            exit_code: None,
-            role,
-        }
-    }
-
-    /// Whether it is on a node.
-    pub fn on_node(&self) -> bool {
-        matches!(self.state, TaskState::Preparing | TaskState::Running)
-    }
-}
 
 /// Queue order: higher job priority first, then lower task number (FIFO
 /// within a job, and a requeued task goes back to its original place).
@@ -202,19 +88,6 @@ impl ReadyQueue {
         self.fifo.retain(&mut keep);
         self.heap.retain(keep);
     }
-}
-
-/// A multi-instance task's run: one instance per node, all started
-/// together; the task ends when the last instance does.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MultiRun {
-    /// Node indices, one per instance.
-    pub nodes: Vec<u32>,
-    /// Instances still running.
-    pub left: u32,
-    /// The first non-zero exit code a real agent reported for an
-    /// instance: any instance's failure fails the task.
-    pub failure: Option<i32>,
 }
 
 /// Every task, and where the active ones wait.
@@ -391,7 +264,7 @@ impl Scheduler {
 
     /// Sets node `index`'s free slots, moving it to that bucket if it is
     /// schedulable. Always inlined: every task start and end calls it, and
-    /// the call cost about a third of the work.
+    /// a call costs a large part of the work.
     #[inline(always)]
     fn set_free_slots(&mut self, nodes: &mut Nodes, index: u32, free: u32) {
         let schedulable = nodes.get(index).is_some_and(|n| n.bucket_pos.is_some());
@@ -542,7 +415,7 @@ impl Scheduler {
     }
 }
 
-impl<A: Agents> Simulation<A> {
+impl Simulation {
     /// Places tasks from the head of the queue while a node fits them.
     /// Inlined up to the check for waiting tasks: every arrival and task
     /// end schedules, and on a pool keeping up with its load nothing

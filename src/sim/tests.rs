@@ -8,9 +8,10 @@ use std::path::Path;
 
 use super::jobs::JobTaskKind;
 use super::metrics::TimelineRow;
-use super::node::{NodeState, Priority};
+use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
-use super::scheduler::{TaskRole, TaskState};
+use super::priority::Priority;
+use super::task::{TaskRole, TaskState};
 use super::*;
 use crate::formula::builtins::Metric;
 

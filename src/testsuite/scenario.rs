@@ -12,7 +12,7 @@ use super::point::number;
 use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSource, Suite};
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::scheduler::TaskState;
+use crate::sim::task::TaskState;
 use crate::sim::{Output, Simulation};
 use crate::time::SimDuration;
 

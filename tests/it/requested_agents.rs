@@ -5,10 +5,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::agents::{NodeRef, Request, Requested, Work};
+use autoscale_sim::sim::agents::{NodeRef, Request, Work};
 use autoscale_sim::sim::node::NodeState;
 use autoscale_sim::sim::pool::ResizeErrorCode;
-use autoscale_sim::sim::scheduler::TaskState;
+use autoscale_sim::sim::task::TaskState;
 use autoscale_sim::sim::{Output, Simulation};
 use autoscale_sim::time::{SimDuration, SimTime};
 
@@ -48,7 +48,7 @@ impl Farm {
 
     /// Runs `sim` to its end, answering its requests, checking the
     /// invariants after every step.
-    fn drive(&mut self, mut sim: Simulation<Requested>, lose: Option<(SimTime, u32)>) -> Output {
+    fn drive(&mut self, mut sim: Simulation, lose: Option<(SimTime, u32)>) -> Output {
         let mut lose = lose;
         loop {
             let now = sim.now();
@@ -98,7 +98,7 @@ impl Farm {
 }
 
 /// Two one-slot nodes, `pool` added to the pool's keys.
-fn simulation(pool: &str) -> Simulation<Requested> {
+fn simulation(pool: &str) -> Simulation {
     let text = format!(
         r#"
         duration = "30m"

@@ -316,6 +316,6 @@ fn random_scenarios_with_every_task_feature_are_deterministic() {
     assert!(a.0 != c.0, "another seed gave the same tasks");
     assert!(
         a.0.iter().any(|t| t.instances > 1)
-            && a.0.iter().any(|t| t.state == autoscale_sim::sim::scheduler::TaskState::Terminated)
+            && a.0.iter().any(|t| t.state == autoscale_sim::sim::task::TaskState::Terminated)
     );
 }

@@ -1,17 +1,22 @@
-//! Lowering of the checked program to cranelift IR.
+//! Lowering of the checked program to cranelift IR, one `translate_*`
+//! method per node kind.
 //!
 //! Doubles live in registers; timestamps and intervals are `i64` ticks;
 //! vectors and strings are `i64` handles into the evaluation state. Every
-//! user variable is a cranelift `Variable` per value class, so cranelift
+//! user variable is a cranelift `Variable` per register type, so cranelift
 //! builds the SSA form of reassigned variables. Assignments are also written
 //! through to the state, where the results string is read from — the value
 //! only: which kind of value a variable holds after a run follows from the
 //! statements the run completed ([`Tables::kind`]). After each fallible
 //! runtime call the state's failure flag is tested and the function returns
 //! [`FAULT`]; `stop()` returns [`STOPPED`] with its statement
-//! ([`Status::of`]).
-
-use std::rc::Rc;
+//! ([`Status::of`](super::status::Status::of)).
+//!
+//! Besides the runtime calls, the code touches memory in three places, all
+//! through the state pointer (see `JitFormula`'s `call_compiled`): it loads
+//! the slot pointer at `SLOTS_OFFSET` once, loads the `u32` failure flag at
+//! offset 0 after each fallible call, and stores each assignment to a user
+//! variable in its slot.
 
 use autoscale_runtime::abi::{LOOK_BACK_INTERVAL, LOOK_BACK_TIMESTAMP, SLOTS_OFFSET, SlotKind};
 use autoscale_runtime::aggregate::{ListFunction, Log, Rounding};
@@ -23,90 +28,41 @@ use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{self, Block, FuncRef, InstBuilder, MemFlagsData, types};
 use cranelift_frontend::{FunctionBuilder, Variable};
 
-use super::runtime::{RT_COUNT, Rt};
+use super::runtime::{RUNTIME_FN_COUNT, RuntimeFn};
+use super::status::{COMPLETED, FAULT, STOPPED};
+use super::tables::{Site, Tables};
 use crate::formula::ast::Span;
 use crate::formula::builtins::{Metric, ServiceVar};
 use crate::formula::diag::Diagnostic;
-use crate::formula::ir::{Comparison, Logic, Node, NodeKind, Program, SampleQuery, Stmt, Target, Type};
+use crate::formula::ir::{Comparison, Logic, Node, NodeKind, Program, SampleQuery, Stmt, Target, Type, VarId};
 
-/// The function ran to its end.
-pub(super) const COMPLETED: i64 = 0;
-/// `stop()` ended it.
-pub(super) const STOPPED: i64 = 1;
-/// A runtime function or a compiled-in error failed; the state says why.
-pub(super) const FAULT: i64 = 2;
-
-/// What a failure site stands for, to turn a runtime failure back into the
-/// service's error.
-#[derive(Debug, Clone)]
-pub(super) enum Site {
-    /// An expression or assignment.
-    Expr(Span),
-    /// A sample method call: a shortfall is reported at its `(`.
-    Sample { span: Span, metric: Metric, paren: Span },
-    /// An error the checker found, raised when reached.
-    Static(Box<Diagnostic>),
-}
-
-/// The outcome of a compiled run, decoded from the code's return value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Status {
-    /// Every statement ran.
-    Completed,
-    /// `stop()` ended the run in this statement.
-    Stopped(u32),
-    /// A failure; the state holds its site.
-    Fault,
-}
-
-impl Status {
-    /// Decodes `code`: the low two bits say how the run ended, the rest in
-    /// which statement `stop()` was.
-    pub fn of(code: i32) -> Status {
-        match i64::from(code) & 3 {
-            COMPLETED => Status::Completed,
-            STOPPED => Status::Stopped((code >> 2) as u32),
-            _ => Status::Fault,
-        }
-    }
-}
-
-/// What evaluation needs from the compiler besides the code.
-#[derive(Debug, Default)]
-pub(super) struct Tables {
-    /// Failure sites by number, each with the statement it is in.
-    pub sites: Vec<(Site, u32)>,
-    /// String constants by handle.
-    pub strings: Vec<Rc<str>>,
-    /// Per user variable, the statements that assign it, in order, with
-    /// the kind of value each stores.
-    pub assignments: Vec<Vec<(u32, SlotKind)>>,
-}
-
-impl Tables {
-    /// The kind of value user variable `variable` holds once the first
-    /// `reached` statements have run: that of the last of them to assign
-    /// it (`None` if none did). Statements run in order, so this is known
-    /// without storing a tag at run time.
-    pub fn kind(&self, variable: usize, reached: u32) -> Option<SlotKind> {
-        self.assignments
-            .get(variable)
-            .and_then(|a| a.iter().rev().find(|(statement, _)| *statement < reached))
-            .map(|&(_, kind)| kind)
-    }
-}
-
-/// A lowered value, by class.
+/// A lowered value, by the register it lives in.
 #[derive(Clone, Copy)]
-enum V {
-    F(ir::Value),
-    I(ir::Value),
+enum Lowered {
+    /// A double, in a float register.
+    Float(ir::Value),
+    /// Ticks or a handle, in a 64-bit integer register.
+    Int(ir::Value),
+    /// No value: the expression's type is `Never`, or the code after it
+    /// cannot be reached (after `stop()` or a failure).
     Never,
 }
 
-/// The register class of a type: doubles are floats, everything else ticks
-/// or handles; `Never` has no value.
-fn class(ty: Type) -> Option<ir::Type> {
+impl Lowered {
+    /// A runtime function's double result.
+    fn from_float(result: Option<ir::Value>) -> Lowered {
+        result.map_or(Lowered::Never, Lowered::Float)
+    }
+
+    /// A runtime function's ticks or handle result.
+    fn from_int(result: Option<ir::Value>) -> Lowered {
+        result.map_or(Lowered::Never, Lowered::Int)
+    }
+}
+
+/// The register type of a value of type `ty`: doubles are floats,
+/// everything else ticks or handles; `Never` has no value.
+fn register_type(ty: Type) -> Option<ir::Type> {
     match ty {
         Type::Double => Some(types::F64),
         Type::Never => None,
@@ -114,10 +70,13 @@ fn class(ty: Type) -> Option<ir::Type> {
     }
 }
 
-fn code<T: PartialEq>(all: &[T], x: &T) -> i64 {
+/// `x`'s code in the runtime ABI: its index in `all`, its type's `ALL`
+/// array (see `autoscale_runtime::abi`).
+fn abi_code<T: PartialEq>(all: &[T], x: &T) -> i64 {
     all.iter().position(|y| y == x).unwrap_or(0) as i64
 }
 
+/// A target's `which` code for `asrt_target` and `asrt_set_target`.
 fn target_code(var: ServiceVar) -> i64 {
     match var {
         ServiceVar::TargetDedicated => 0,
@@ -127,557 +86,661 @@ fn target_code(var: ServiceVar) -> i64 {
     }
 }
 
+/// A pool scalar's `which` code for `asrt_pool`: its index in
+/// `abi::Inputs::pool`.
+fn pool_code(var: ServiceVar) -> i64 {
+    match var {
+        ServiceVar::CurrentDedicated => 2,
+        ServiceVar::CurrentLowPriority => 3,
+        _ => 4,
+    }
+}
+
 /// Lowers one program into the builder's function.
 pub(super) struct Lowering<'a, 'b> {
-    pub b: FunctionBuilder<'b>,
+    builder: FunctionBuilder<'b>,
     /// Declares a runtime function in the function being built.
-    pub func_ref: &'a mut dyn FnMut(&mut ir::Function, Rt) -> FuncRef,
-    pub tables: &'a mut Tables,
+    declare_runtime_fn: &'a mut dyn FnMut(&mut ir::Function, RuntimeFn) -> FuncRef,
+    tables: &'a mut Tables,
     /// The statement being lowered.
     statement: u32,
+    /// The function's parameter: the `EvalState` pointer.
     state: ir::Value,
     /// The state's user-variable slots, loaded once.
     slots: ir::Value,
-    fault: Block,
-    /// The cranelift variable of each user variable, per class (float,
-    /// integer), declared at first use.
-    vars: Vec<[Option<Variable>; 2]>,
+    /// The block that returns [`FAULT`].
+    fault_exit: Block,
+    /// The cranelift variable of each user variable, per register type
+    /// (float, integer), declared at first use.
+    user_variables: Vec<[Option<Variable>; 2]>,
     /// Each runtime function's reference, declared at first call.
-    refs: [Option<FuncRef>; RT_COUNT],
+    runtime_refs: [Option<FuncRef>; RUNTIME_FN_COUNT],
 }
 
 impl<'a, 'b> Lowering<'a, 'b> {
     /// Starts the function: entry block with the state parameter, and the
     /// failure exit.
     pub fn new(
-        mut b: FunctionBuilder<'b>,
-        func_ref: &'a mut dyn FnMut(&mut ir::Function, Rt) -> FuncRef,
+        mut builder: FunctionBuilder<'b>,
+        declare_runtime_fn: &'a mut dyn FnMut(&mut ir::Function, RuntimeFn) -> FuncRef,
         tables: &'a mut Tables,
         pointer: ir::Type,
         variables: usize,
     ) -> Self {
-        let entry = b.create_block();
-        b.append_block_params_for_function_params(entry);
-        b.switch_to_block(entry);
-        b.seal_block(entry);
-        let state = b.block_params(entry)[0];
-        let slots = b.ins().load(pointer, MemFlagsData::trusted(), state, SLOTS_OFFSET);
-        let fault = b.create_block();
-        let vars = vec![[None; 2]; variables];
+        let entry = builder.create_block();
+        builder.append_block_params_for_function_params(entry);
+        builder.switch_to_block(entry);
+        builder.seal_block(entry);
+        let state = builder.block_params(entry)[0];
+        let slots = builder.ins().load(pointer, MemFlagsData::trusted(), state, SLOTS_OFFSET);
+        let fault_exit = builder.create_block();
         tables.assignments = vec![Vec::new(); variables];
-        Lowering { b, func_ref, tables, statement: 0, state, slots, fault, vars, refs: [None; RT_COUNT] }
+        Lowering {
+            builder,
+            declare_runtime_fn,
+            tables,
+            statement: 0,
+            state,
+            slots,
+            fault_exit,
+            user_variables: vec![[None; 2]; variables],
+            runtime_refs: [None; RUNTIME_FN_COUNT],
+        }
     }
 
     /// Lowers every statement and closes the function.
-    pub fn program(mut self, program: &Program, config: cranelift_codegen::isa::TargetFrontendConfig) {
+    pub fn lower_program(mut self, program: &Program, config: cranelift_codegen::isa::TargetFrontendConfig) {
         for (i, statement) in program.statements.iter().enumerate() {
             self.statement = i as u32;
-            self.statement(statement);
+            self.translate_statement(statement);
         }
-        self.exit(COMPLETED);
-        self.b.switch_to_block(self.fault);
-        self.b.seal_block(self.fault);
-        self.exit(FAULT);
-        self.b.finalize(config);
+        self.return_status(COMPLETED);
+        self.builder.switch_to_block(self.fault_exit);
+        self.builder.seal_block(self.fault_exit);
+        self.return_status(FAULT);
+        self.builder.finalize(config);
     }
 
-    fn site(&mut self, site: Site) -> ir::Value {
+    /// Numbers a new failure site in the current statement; its number as
+    /// an `i32` constant.
+    fn failure_site(&mut self, site: Site) -> ir::Value {
         self.tables.sites.push((site, self.statement));
-        self.b.ins().iconst(types::I32, self.tables.sites.len() as i64 - 1)
+        self.builder.ins().iconst(types::I32, self.tables.sites.len() as i64 - 1)
     }
 
     /// Returns `status` from the function.
-    fn exit(&mut self, status: i64) {
-        let s = self.b.ins().iconst(types::I32, status);
-        self.b.ins().return_(&[s]);
+    fn return_status(&mut self, status: i64) {
+        let s = self.builder.ins().iconst(types::I32, status);
+        self.builder.ins().return_(&[s]);
     }
 
-    fn w(&mut self, x: i64) -> ir::Value {
-        self.b.ins().iconst(types::I32, x)
+    /// An `i32` constant: a code, a flag or a `which`.
+    fn const_i32(&mut self, x: i64) -> ir::Value {
+        self.builder.ins().iconst(types::I32, x)
     }
 
-    fn call(&mut self, rt: Rt, args: &[ir::Value]) -> Option<ir::Value> {
-        let f = match self.refs[rt as usize] {
-            Some(f) => f,
-            None => *self.refs[rt as usize].insert((self.func_ref)(self.b.func, rt)),
+    /// Calls a runtime function, passing the state first unless it takes
+    /// none; its result, if it has one.
+    fn call_runtime(&mut self, function: RuntimeFn, args: &[ir::Value]) -> Option<ir::Value> {
+        let func_ref = match self.runtime_refs[function as usize] {
+            Some(func_ref) => func_ref,
+            None => {
+                *self.runtime_refs[function as usize].insert((self.declare_runtime_fn)(self.builder.func, function))
+            }
         };
         let mut all = Vec::with_capacity(args.len() + 1);
         all.push(self.state);
         all.extend_from_slice(args);
-        let takes_state = !matches!(rt, Rt::Log | Rt::Round);
-        let inst = self.b.ins().call(f, if takes_state { &all } else { args });
-        self.b.inst_results(inst).first().copied()
+        let takes_state = !matches!(function, RuntimeFn::Log | RuntimeFn::Round);
+        let inst = self.builder.ins().call(func_ref, if takes_state { &all } else { args });
+        self.builder.inst_results(inst).first().copied()
     }
 
-    /// Calls a fallible runtime function, then leaves the function if it failed.
-    fn call_checked(&mut self, rt: Rt, args: &[ir::Value]) -> Option<ir::Value> {
-        let r = self.call(rt, args);
-        let failed = self.b.ins().load(types::I32, MemFlagsData::trusted(), self.state, 0);
-        let next = self.b.create_block();
-        self.b.ins().brif(failed, self.fault, &[], next, &[]);
-        self.b.switch_to_block(next);
-        self.b.seal_block(next);
-        r
-    }
-
-    fn f(&mut self, v: Option<ir::Value>) -> V {
-        v.map_or(V::Never, V::F)
-    }
-
-    fn i(&mut self, v: Option<ir::Value>) -> V {
-        v.map_or(V::Never, V::I)
+    /// Calls a fallible runtime function, then leaves the function if it
+    /// failed: `EvalState::failed` is the state's first field (offset 0).
+    fn call_fallible(&mut self, function: RuntimeFn, args: &[ir::Value]) -> Option<ir::Value> {
+        let result = self.call_runtime(function, args);
+        let failed = self.builder.ins().load(types::I32, MemFlagsData::trusted(), self.state, 0);
+        let next = self.builder.create_block();
+        self.builder.ins().brif(failed, self.fault_exit, &[], next, &[]);
+        self.builder.switch_to_block(next);
+        self.builder.seal_block(next);
+        result
     }
 
     /// The value as a float; a dummy in code after `stop()` or a failure.
-    fn float(&mut self, v: V) -> ir::Value {
+    fn as_float(&mut self, v: Lowered) -> ir::Value {
         match v {
-            V::F(x) => x,
-            _ => self.b.ins().f64const(0.0),
+            Lowered::Float(x) => x,
+            _ => self.builder.ins().f64const(0.0),
         }
     }
 
     /// The value as an integer; a dummy in code after `stop()` or a failure.
-    fn int(&mut self, v: V) -> ir::Value {
+    fn as_int(&mut self, v: Lowered) -> ir::Value {
         match v {
-            V::I(x) => x,
-            _ => self.b.ins().iconst(types::I64, 0),
+            Lowered::Int(x) => x,
+            _ => self.builder.ins().iconst(types::I64, 0),
+        }
+    }
+
+    /// A double or vector as a vector handle.
+    fn as_vector(&mut self, ty: Type, v: Lowered) -> ir::Value {
+        match (ty, v) {
+            (Type::Double, Lowered::Float(x)) => self.call_runtime(RuntimeFn::VecOf, &[x]).unwrap_or(x),
+            (_, v) => self.as_int(v),
         }
     }
 
     /// Code after a jump or return goes into a block with no predecessors,
     /// which cranelift discards.
-    fn unreachable(&mut self) -> V {
-        let dead = self.b.create_block();
-        self.b.switch_to_block(dead);
-        self.b.seal_block(dead);
-        V::Never
+    fn start_unreachable_block(&mut self) -> Lowered {
+        let dead = self.builder.create_block();
+        self.builder.switch_to_block(dead);
+        self.builder.seal_block(dead);
+        Lowered::Never
     }
 
-    fn var(&mut self, id: u32, ty: ir::Type) -> Variable {
-        let class = usize::from(ty != types::F64);
-        if let Some(v) = self.vars[id as usize][class] {
+    /// User variable `id`'s cranelift variable of register type `ty`.
+    fn user_variable(&mut self, id: VarId, ty: ir::Type) -> Variable {
+        let register_class = usize::from(ty != types::F64);
+        if let Some(v) = self.user_variables[id.0 as usize][register_class] {
             return v;
         }
-        *self.vars[id as usize][class].insert(self.b.declare_var(ty))
+        *self.user_variables[id.0 as usize][register_class].insert(self.builder.declare_var(ty))
     }
 
     fn bool_to_double(&mut self, flag: ir::Value) -> ir::Value {
-        let one = self.b.ins().f64const(1.0);
-        let zero = self.b.ins().f64const(0.0);
-        self.b.ins().select(flag, one, zero)
+        let one = self.builder.ins().f64const(1.0);
+        let zero = self.builder.ins().f64const(0.0);
+        self.builder.ins().select(flag, one, zero)
     }
 
-    fn truthy(&mut self, v: V) -> ir::Value {
-        let x = self.float(v);
-        let zero = self.b.ins().f64const(0.0);
-        self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
+    /// Whether a double is nonzero, as an `i8` flag.
+    fn truthy(&mut self, v: Lowered) -> ir::Value {
+        let x = self.as_float(v);
+        let zero = self.builder.ins().f64const(0.0);
+        self.builder.ins().fcmp(FloatCC::NotEqual, x, zero)
     }
 
-    fn statement(&mut self, statement: &Stmt) {
+    fn translate_statement(&mut self, statement: &Stmt) {
         match statement {
             Stmt::Eval(node) => {
-                self.expr(node);
+                self.translate_expr(node);
             }
             Stmt::Assign { target, value, span } => {
-                let v = self.expr(value);
+                let v = self.translate_expr(value);
                 if value.ty == Type::Never {
                     return;
                 }
                 match target {
-                    Target::User(id) => {
-                        let (class, kind) = match value.ty {
-                            Type::Double => (types::F64, SlotKind::Double),
-                            Type::Vector => (types::I64, SlotKind::Vector),
-                            Type::Str => (types::I64, SlotKind::Str),
-                            Type::Timestamp => (types::I64, SlotKind::Timestamp),
-                            _ => (types::I64, SlotKind::Interval),
-                        };
-                        let x = if class == types::F64 { self.float(v) } else { self.int(v) };
-                        let var = self.var(id.0, class);
-                        self.b.def_var(var, x);
-                        // Slot i is the 8 bytes at slots + 8 i.
-                        let offset = i32::try_from(id.0).unwrap_or(i32::MAX / 8).saturating_mul(8);
-                        self.b.ins().store(MemFlagsData::trusted(), x, self.slots, offset);
-                        if let Some(a) = self.tables.assignments.get_mut(id.0 as usize) {
-                            a.push((self.statement, kind));
-                        }
-                    }
+                    Target::User(id) => self.assign_user(*id, value.ty, v),
                     Target::Service(ServiceVar::DeallocationOption) => {
-                        let x = self.int(v);
-                        self.call(Rt::SetDealloc, &[x]);
+                        let option = self.as_int(v);
+                        self.call_runtime(RuntimeFn::SetDealloc, &[option]);
                     }
                     Target::Service(var) => {
-                        let x = self.float(v);
-                        let which = self.w(target_code(*var));
-                        let site = self.site(Site::Expr(*span));
-                        self.call(Rt::SetTarget, &[which, x, site]);
+                        let x = self.as_float(v);
+                        let which = self.const_i32(target_code(*var));
+                        let site = self.failure_site(Site::Expr(*span));
+                        self.call_runtime(RuntimeFn::SetTarget, &[which, x, site]);
                     }
                 }
             }
         }
     }
 
-    fn expr(&mut self, node: &Node) -> V {
+    /// Defines user variable `id` and writes the value through to its slot,
+    /// noting which kind of value this statement leaves in it.
+    fn assign_user(&mut self, id: VarId, ty: Type, v: Lowered) {
+        let (register, kind) = match ty {
+            Type::Double => (types::F64, SlotKind::Double),
+            Type::Vector => (types::I64, SlotKind::Vector),
+            Type::Str => (types::I64, SlotKind::Str),
+            Type::Timestamp => (types::I64, SlotKind::Timestamp),
+            _ => (types::I64, SlotKind::Interval),
+        };
+        let x = if register == types::F64 { self.as_float(v) } else { self.as_int(v) };
+        let var = self.user_variable(id, register);
+        self.builder.def_var(var, x);
+        // Slot i is the 8 bytes at slots + 8 i.
+        let offset = i32::try_from(id.0).unwrap_or(i32::MAX / 8).saturating_mul(8);
+        self.builder.ins().store(MemFlagsData::trusted(), x, self.slots, offset);
+        if let Some(a) = self.tables.assignments.get_mut(id.0 as usize) {
+            a.push((self.statement, kind));
+        }
+    }
+
+    /// Lowers an expression: one `translate_*` per node kind.
+    fn translate_expr(&mut self, node: &Node) -> Lowered {
         let span = node.span;
         match &node.kind {
-            NodeKind::Const(value) => match value {
-                Value::Double(x) => V::F(self.b.ins().f64const(*x)),
-                Value::Interval(i) => V::I(self.b.ins().iconst(types::I64, i.0)),
-                Value::Timestamp(t) => V::I(self.b.ins().iconst(types::I64, t.unix_ticks())),
-                Value::Dealloc(o) => {
-                    let c = code(&DeallocationOption::ALL.map(|(_, o)| o), o);
-                    V::I(self.b.ins().iconst(types::I64, c))
-                }
-                Value::Str(s) => {
-                    self.tables.strings.push(s.clone());
-                    V::I(self.b.ins().iconst(types::I64, self.tables.strings.len() as i64 - 1))
-                }
-                // The checker makes no vector constants; an empty handle if it ever did.
-                Value::Vector(_) => V::I(self.b.ins().iconst(types::I64, -1)),
-            },
-            NodeKind::User(id) => match class(node.ty) {
-                Some(ty) => {
-                    let var = self.var(id.0, ty);
-                    let x = self.b.use_var(var);
-                    if ty == types::F64 { V::F(x) } else { V::I(x) }
-                }
-                None => V::Never,
-            },
-            NodeKind::Service(var) => match var {
-                ServiceVar::DeallocationOption => {
-                    let r = self.call(Rt::Dealloc, &[]);
-                    self.i(r)
-                }
-                ServiceVar::CurrentDedicated | ServiceVar::CurrentLowPriority | ServiceVar::TaskSlotsPerNode => {
-                    let which = match var {
-                        ServiceVar::CurrentDedicated => 2,
-                        ServiceVar::CurrentLowPriority => 3,
-                        _ => 4,
-                    };
-                    let which = self.w(which);
-                    let r = self.call(Rt::Pool, &[which]);
-                    self.f(r)
-                }
-                target => {
-                    let which = self.w(target_code(*target));
-                    let r = self.call(Rt::Target, &[which]);
-                    self.f(r)
-                }
-            },
-            NodeKind::Neg(x) => {
-                let v = self.expr(x);
-                match (x.ty, v) {
-                    (Type::Double, V::F(x)) => V::F(self.b.ins().fneg(x)),
-                    (Type::Interval, V::I(x)) => {
-                        let site = self.site(Site::Expr(span));
-                        let r = self.call_checked(Rt::IntervalNeg, &[x, site]);
-                        self.i(r)
-                    }
-                    _ => V::Never,
-                }
-            }
-            NodeKind::Not(x) => {
-                let v = self.expr(x);
-                let x = self.float(v);
-                let zero = self.b.ins().f64const(0.0);
-                let is_zero = self.b.ins().fcmp(FloatCC::Equal, x, zero);
-                V::F(self.bool_to_double(is_zero))
-            }
-            NodeKind::Arith(op, a, b) => {
-                if let Some(ticks) = constant_interval(*op, a, b) {
-                    return V::I(self.b.ins().iconst(types::I64, ticks));
-                }
-                let (va, vb) = (self.expr(a), self.expr(b));
-                if node.ty == Type::Never {
-                    return V::Never;
-                }
-                self.arith(*op, (a.ty, va), (b.ty, vb), span)
-            }
-            NodeKind::Compare(cmp, a, b) => {
-                let (va, vb) = (self.expr(a), self.expr(b));
-                if node.ty == Type::Never {
-                    return V::Never;
-                }
-                let flag = match a.ty {
-                    Type::Double => {
-                        let (x, y) = (self.float(va), self.float(vb));
-                        self.b.ins().fcmp(float_cc(*cmp), x, y)
-                    }
-                    Type::Str => {
-                        let (x, y) = (self.int(va), self.int(vb));
-                        let order = self.call(Rt::StrCmp, &[x, y]).unwrap_or(x);
-                        self.b.ins().icmp_imm_s(int_cc(*cmp), order, 0)
-                    }
-                    _ => {
-                        let (x, y) = (self.int(va), self.int(vb));
-                        self.b.ins().icmp(int_cc(*cmp), x, y)
-                    }
-                };
-                V::F(self.bool_to_double(flag))
-            }
-            NodeKind::Logic(logic, a, b) => {
-                let (va, vb) = (self.expr(a), self.expr(b));
-                let (x, y) = (self.truthy(va), self.truthy(vb));
-                let flag = match logic {
-                    Logic::And => self.b.ins().band(x, y),
-                    Logic::Or => self.b.ins().bor(x, y),
-                };
-                V::F(self.bool_to_double(flag))
-            }
-            NodeKind::Ternary(cond, then, otherwise) => {
-                let c = self.expr(cond);
-                let flag = self.truthy(c);
-                let (then_block, else_block, merge) =
-                    (self.b.create_block(), self.b.create_block(), self.b.create_block());
-                let ty = class(node.ty);
-                if let Some(ty) = ty {
-                    self.b.append_block_param(merge, ty);
-                }
-                self.b.ins().brif(flag, then_block, &[], else_block, &[]);
-                for (block, branch) in [(then_block, then), (else_block, otherwise)] {
-                    self.b.switch_to_block(block);
-                    self.b.seal_block(block);
-                    let v = self.expr(branch);
-                    match ty {
-                        Some(types::F64) => {
-                            let x = self.float(v);
-                            self.b.ins().jump(merge, &[x.into()]);
-                        }
-                        Some(_) => {
-                            let x = self.int(v);
-                            self.b.ins().jump(merge, &[x.into()]);
-                        }
-                        None => {
-                            self.b.ins().jump(merge, &[]);
-                        }
-                    }
-                }
-                self.b.switch_to_block(merge);
-                self.b.seal_block(merge);
-                match ty {
-                    Some(types::F64) => V::F(self.b.block_params(merge)[0]),
-                    Some(_) => V::I(self.b.block_params(merge)[0]),
-                    None => V::Never,
-                }
-            }
-            NodeKind::List(function, args) => self.list(*function, args, span),
-            NodeKind::Percentile(v, p) | NodeKind::Val(v, p) => {
-                let vv = self.expr(v);
-                let h = self.as_vector(v.ty, vv);
-                let pv = self.expr(p);
-                let x = self.float(pv);
-                let site = self.site(Site::Expr(span));
-                let rt = if matches!(node.kind, NodeKind::Val(..)) { Rt::Val } else { Rt::Percentile };
-                let r = self.call_checked(rt, &[h, x, site]);
-                self.f(r)
-            }
-            NodeKind::Log(log, x) => {
-                let v = self.expr(x);
-                let c = self.w(code(&Log::ALL, log));
-                if node.ty == Type::Vector {
-                    let h = self.int(v);
-                    let r = self.call(Rt::VecLog, &[c, h]);
-                    self.i(r)
-                } else {
-                    let x = self.float(v);
-                    let r = self.call(Rt::Log, &[c, x]);
-                    self.f(r)
-                }
-            }
-            NodeKind::Round(rounding, x) => {
-                let v = self.expr(x);
-                let x = self.float(v);
-                let c = self.w(code(&Rounding::ALL, rounding));
-                let r = self.call(Rt::Round, &[c, x]);
-                self.f(r)
-            }
+            NodeKind::Const(value) => self.translate_const(value),
+            NodeKind::User(id) => self.translate_user(*id, node.ty),
+            NodeKind::Service(var) => self.translate_service(*var),
+            NodeKind::Neg(x) => self.translate_neg(x, span),
+            NodeKind::Not(x) => self.translate_not(x),
+            NodeKind::Arith(op, a, b) => self.translate_arith(*op, a, b, node.ty, span),
+            NodeKind::Compare(cmp, a, b) => self.translate_compare(*cmp, a, b, node.ty),
+            NodeKind::Logic(logic, a, b) => self.translate_logic(*logic, a, b),
+            NodeKind::Ternary(cond, then, otherwise) => self.translate_ternary(cond, then, otherwise, node.ty),
+            NodeKind::List(function, args) => self.translate_list(*function, args, span),
+            NodeKind::Percentile(v, p) => self.translate_vector_lookup(RuntimeFn::Percentile, v, p, span),
+            NodeKind::Val(v, i) => self.translate_vector_lookup(RuntimeFn::Val, v, i, span),
+            NodeKind::Log(log, x) => self.translate_log(*log, x, node.ty),
+            NodeKind::Round(rounding, x) => self.translate_round(*rounding, x),
             NodeKind::Rand => {
-                let r = self.call(Rt::Rand, &[]);
-                self.f(r)
+                let r = self.call_runtime(RuntimeFn::Rand, &[]);
+                Lowered::from_float(r)
             }
             NodeKind::Stop => {
-                self.exit(STOPPED | i64::from(self.statement) << 2);
-                self.unreachable()
+                self.return_status(STOPPED | i64::from(self.statement) << 2);
+                self.start_unreachable_block()
             }
             NodeKind::Now => {
-                let r = self.call(Rt::Now, &[]);
-                self.i(r)
+                let r = self.call_runtime(RuntimeFn::Now, &[]);
+                Lowered::from_int(r)
             }
-            NodeKind::ParseTime(s) => {
-                let v = self.expr(s);
-                let h = self.int(v);
-                let site = self.site(Site::Expr(span));
-                let r = self.call_checked(Rt::ParseTime, &[h, site]);
-                self.i(r)
+            NodeKind::ParseTime(s) => self.translate_parse_time(s, span),
+            NodeKind::Member(field, t) => self.translate_member(*field, t),
+            NodeKind::Sample { metric, query, args, paren } => {
+                self.translate_sample(*metric, *query, args, span, *paren)
             }
-            NodeKind::Member(field, t) => {
-                let v = self.expr(t);
-                let ticks = self.int(v);
-                let c = self.w(code(&TimestampField::ALL.map(|(_, f)| f), field));
-                let r = self.call(Rt::TsField, &[ticks, c]);
-                self.f(r)
+            NodeKind::Fail { children, error } => self.translate_fail(children, error),
+        }
+    }
+
+    /// A constant: doubles inline, ticks and codes as integers, strings as
+    /// handles into [`Tables::strings`].
+    fn translate_const(&mut self, value: &Value) -> Lowered {
+        let ins = self.builder.ins();
+        match value {
+            Value::Double(x) => Lowered::Float(ins.f64const(*x)),
+            Value::Interval(i) => Lowered::Int(ins.iconst(types::I64, i.0)),
+            Value::Timestamp(t) => Lowered::Int(ins.iconst(types::I64, t.unix_ticks())),
+            Value::Dealloc(o) => {
+                let c = abi_code(&DeallocationOption::ALL.map(|(_, o)| o), o);
+                Lowered::Int(ins.iconst(types::I64, c))
             }
-            NodeKind::Sample { metric, query, args, paren } => self.sample(*metric, *query, args, span, *paren),
-            NodeKind::Fail { children, error } => {
-                for child in children {
-                    self.expr(child);
-                }
-                let site = self.site(Site::Static(error.clone()));
-                self.call(Rt::Fail, &[site]);
-                self.b.ins().jump(self.fault, &[]);
-                self.unreachable()
+            Value::Str(s) => {
+                self.tables.strings.push(s.clone());
+                Lowered::Int(ins.iconst(types::I64, self.tables.strings.len() as i64 - 1))
+            }
+            // The checker makes no vector constants; an empty handle if it ever did.
+            Value::Vector(_) => Lowered::Int(ins.iconst(types::I64, -1)),
+        }
+    }
+
+    /// A user variable's current SSA value.
+    fn translate_user(&mut self, id: VarId, ty: Type) -> Lowered {
+        let Some(register) = register_type(ty) else {
+            return Lowered::Never;
+        };
+        let var = self.user_variable(id, register);
+        let x = self.builder.use_var(var);
+        if register == types::F64 { Lowered::Float(x) } else { Lowered::Int(x) }
+    }
+
+    /// A service variable, read through the runtime.
+    fn translate_service(&mut self, var: ServiceVar) -> Lowered {
+        match var {
+            ServiceVar::DeallocationOption => {
+                let r = self.call_runtime(RuntimeFn::Dealloc, &[]);
+                Lowered::from_int(r)
+            }
+            ServiceVar::CurrentDedicated | ServiceVar::CurrentLowPriority | ServiceVar::TaskSlotsPerNode => {
+                let which = self.const_i32(pool_code(var));
+                let r = self.call_runtime(RuntimeFn::Pool, &[which]);
+                Lowered::from_float(r)
+            }
+            target => {
+                let which = self.const_i32(target_code(target));
+                let r = self.call_runtime(RuntimeFn::Target, &[which]);
+                Lowered::from_float(r)
             }
         }
     }
 
-    /// A double or vector as a vector handle.
-    fn as_vector(&mut self, ty: Type, v: V) -> ir::Value {
-        match (ty, v) {
-            (Type::Double, V::F(x)) => self.call(Rt::VecOf, &[x]).unwrap_or(x),
-            (_, v) => self.int(v),
+    /// `-x`: inline on a double, a fallible runtime call on an interval.
+    fn translate_neg(&mut self, x: &Node, span: Span) -> Lowered {
+        let v = self.translate_expr(x);
+        match (x.ty, v) {
+            (Type::Double, Lowered::Float(x)) => Lowered::Float(self.builder.ins().fneg(x)),
+            (Type::Interval, Lowered::Int(x)) => {
+                let site = self.failure_site(Site::Expr(span));
+                let r = self.call_fallible(RuntimeFn::IntervalNeg, &[x, site]);
+                Lowered::from_int(r)
+            }
+            _ => Lowered::Never,
         }
     }
 
-    fn arith(&mut self, op: Arith, (lt, a): (Type, V), (rt, b): (Type, V), span: Span) -> V {
-        let opc = code(&Arith::ALL, &op);
+    /// `!x`: 1 if `x` is zero, else 0.
+    fn translate_not(&mut self, x: &Node) -> Lowered {
+        let v = self.translate_expr(x);
+        let x = self.as_float(v);
+        let zero = self.builder.ins().f64const(0.0);
+        let is_zero = self.builder.ins().fcmp(FloatCC::Equal, x, zero);
+        Lowered::Float(self.bool_to_double(is_zero))
+    }
+
+    /// `a ∘ b`; a constant interval product is folded (see
+    /// [`constant_interval`]).
+    fn translate_arith(&mut self, op: Arith, a: &Node, b: &Node, ty: Type, span: Span) -> Lowered {
+        if let Some(ticks) = constant_interval(op, a, b) {
+            return Lowered::Int(self.builder.ins().iconst(types::I64, ticks));
+        }
+        let (va, vb) = (self.translate_expr(a), self.translate_expr(b));
+        if ty == Type::Never {
+            return Lowered::Never;
+        }
+        self.arith_on_values(op, (a.ty, va), (b.ty, vb), span)
+    }
+
+    /// `a ∘ b` on lowered operands of the given types: doubles, and
+    /// timestamp differences, inline; everything else through the runtime.
+    fn arith_on_values(
+        &mut self,
+        op: Arith,
+        (lt, a): (Type, Lowered),
+        (rt, b): (Type, Lowered),
+        span: Span,
+    ) -> Lowered {
+        let op_code = abi_code(&Arith::ALL, &op);
         match (lt, rt) {
             (Type::Double, Type::Double) => {
-                let (x, y) = (self.float(a), self.float(b));
-                V::F(match op {
-                    Arith::Add => self.b.ins().fadd(x, y),
-                    Arith::Sub => self.b.ins().fsub(x, y),
-                    Arith::Mul => self.b.ins().fmul(x, y),
-                    Arith::Div => self.b.ins().fdiv(x, y),
+                let (x, y) = (self.as_float(a), self.as_float(b));
+                let ins = self.builder.ins();
+                Lowered::Float(match op {
+                    Arith::Add => ins.fadd(x, y),
+                    Arith::Sub => ins.fsub(x, y),
+                    Arith::Mul => ins.fmul(x, y),
+                    Arith::Div => ins.fdiv(x, y),
                 })
             }
             (Type::Vector, Type::Double) => {
-                let (h, x, c) = (self.int(a), self.float(b), self.w(opc));
-                let r = self.call(Rt::VecScalar, &[c, h, x]);
-                self.i(r)
+                let (h, x, c) = (self.as_int(a), self.as_float(b), self.const_i32(op_code));
+                let r = self.call_runtime(RuntimeFn::VecScalar, &[c, h, x]);
+                Lowered::from_int(r)
             }
             (Type::Double, Type::Vector) => {
-                let (x, h, c) = (self.float(a), self.int(b), self.w(opc));
-                let r = self.call(Rt::ScalarVec, &[c, x, h]);
-                self.i(r)
+                let (x, h, c) = (self.as_float(a), self.as_int(b), self.const_i32(op_code));
+                let r = self.call_runtime(RuntimeFn::ScalarVec, &[c, x, h]);
+                Lowered::from_int(r)
             }
             (Type::Vector, Type::Vector) => {
-                let (x, y, c) = (self.int(a), self.int(b), self.w(opc));
-                let site = self.site(Site::Expr(span));
-                let r = self.call_checked(Rt::VecVec, &[c, x, y, site]);
-                self.i(r)
+                let (x, y, c) = (self.as_int(a), self.as_int(b), self.const_i32(op_code));
+                let site = self.failure_site(Site::Expr(span));
+                let r = self.call_fallible(RuntimeFn::VecVec, &[c, x, y, site]);
+                Lowered::from_int(r)
             }
             (Type::Timestamp, Type::Timestamp) => {
-                let (x, y) = (self.int(a), self.int(b));
-                V::I(self.b.ins().isub(x, y))
+                let (x, y) = (self.as_int(a), self.as_int(b));
+                Lowered::Int(self.builder.ins().isub(x, y))
             }
             (Type::Double, Type::Interval) | (Type::Interval, Type::Double) => {
-                let (ticks, x) =
-                    if lt == Type::Interval { (self.int(a), self.float(b)) } else { (self.int(b), self.float(a)) };
-                let rt = if op == Arith::Div { Rt::IntervalDivide } else { Rt::IntervalScale };
-                let site = self.site(Site::Expr(span));
-                let r = self.call_checked(rt, &[ticks, x, site]);
-                self.i(r)
+                let (ticks, x) = if lt == Type::Interval {
+                    (self.as_int(a), self.as_float(b))
+                } else {
+                    (self.as_int(b), self.as_float(a))
+                };
+                let function = if op == Arith::Div { RuntimeFn::IntervalDivide } else { RuntimeFn::IntervalScale };
+                let site = self.failure_site(Site::Expr(span));
+                let r = self.call_fallible(function, &[ticks, x, site]);
+                Lowered::from_int(r)
             }
             (Type::Interval, Type::Interval) => {
-                let (x, y) = (self.int(a), self.int(b));
-                let rt = if op == Arith::Sub { Rt::IntervalSub } else { Rt::IntervalAdd };
-                let site = self.site(Site::Expr(span));
-                let r = self.call_checked(rt, &[x, y, site]);
-                self.i(r)
+                let (x, y) = (self.as_int(a), self.as_int(b));
+                let function = if op == Arith::Sub { RuntimeFn::IntervalSub } else { RuntimeFn::IntervalAdd };
+                let site = self.failure_site(Site::Expr(span));
+                let r = self.call_fallible(function, &[x, y, site]);
+                Lowered::from_int(r)
             }
             (Type::Timestamp, Type::Interval) | (Type::Interval, Type::Timestamp) => {
-                let (t, i) =
-                    if lt == Type::Timestamp { (self.int(a), self.int(b)) } else { (self.int(b), self.int(a)) };
-                let site = self.site(Site::Expr(span));
-                let r = self.call_checked(Rt::TsAdd, &[t, i, site]);
-                self.i(r)
+                let (t, i) = if lt == Type::Timestamp {
+                    (self.as_int(a), self.as_int(b))
+                } else {
+                    (self.as_int(b), self.as_int(a))
+                };
+                let site = self.failure_site(Site::Expr(span));
+                let r = self.call_fallible(RuntimeFn::TsAdd, &[t, i, site]);
+                Lowered::from_int(r)
             }
-            _ => V::Never,
+            _ => Lowered::Never,
         }
     }
 
-    fn list(&mut self, function: ListFunction, args: &[Node], span: Span) -> V {
+    /// A comparison, as 1 or 0: doubles and ticks inline, strings through
+    /// the runtime's ordering.
+    fn translate_compare(&mut self, cmp: Comparison, a: &Node, b: &Node, ty: Type) -> Lowered {
+        let (va, vb) = (self.translate_expr(a), self.translate_expr(b));
+        if ty == Type::Never {
+            return Lowered::Never;
+        }
+        let flag = match a.ty {
+            Type::Double => {
+                let (x, y) = (self.as_float(va), self.as_float(vb));
+                self.builder.ins().fcmp(float_cc(cmp), x, y)
+            }
+            Type::Str => {
+                let (x, y) = (self.as_int(va), self.as_int(vb));
+                let order = self.call_runtime(RuntimeFn::StrCmp, &[x, y]).unwrap_or(x);
+                self.builder.ins().icmp_imm_s(int_cc(cmp), order, 0)
+            }
+            _ => {
+                let (x, y) = (self.as_int(va), self.as_int(vb));
+                self.builder.ins().icmp(int_cc(cmp), x, y)
+            }
+        };
+        Lowered::Float(self.bool_to_double(flag))
+    }
+
+    /// `a && b`, `a || b`: both sides are evaluated, as the service does.
+    fn translate_logic(&mut self, logic: Logic, a: &Node, b: &Node) -> Lowered {
+        let (va, vb) = (self.translate_expr(a), self.translate_expr(b));
+        let (x, y) = (self.truthy(va), self.truthy(vb));
+        let flag = match logic {
+            Logic::And => self.builder.ins().band(x, y),
+            Logic::Or => self.builder.ins().bor(x, y),
+        };
+        Lowered::Float(self.bool_to_double(flag))
+    }
+
+    /// `cond ? then : otherwise`: two blocks that jump to a merge block,
+    /// whose parameter is the result.
+    fn translate_ternary(&mut self, cond: &Node, then: &Node, otherwise: &Node, ty: Type) -> Lowered {
+        let c = self.translate_expr(cond);
+        let flag = self.truthy(c);
+        let (then_block, else_block, merge) =
+            (self.builder.create_block(), self.builder.create_block(), self.builder.create_block());
+        let register = register_type(ty);
+        if let Some(register) = register {
+            self.builder.append_block_param(merge, register);
+        }
+        self.builder.ins().brif(flag, then_block, &[], else_block, &[]);
+        for (block, branch) in [(then_block, then), (else_block, otherwise)] {
+            self.builder.switch_to_block(block);
+            self.builder.seal_block(block);
+            let v = self.translate_expr(branch);
+            let args: &[ir::BlockArg] = match register {
+                Some(types::F64) => &[self.as_float(v).into()],
+                Some(_) => &[self.as_int(v).into()],
+                None => &[],
+            };
+            self.builder.ins().jump(merge, args);
+        }
+        self.builder.switch_to_block(merge);
+        self.builder.seal_block(merge);
+        match register {
+            Some(types::F64) => Lowered::Float(self.builder.block_params(merge)[0]),
+            Some(_) => Lowered::Int(self.builder.block_params(merge)[0]),
+            None => Lowered::Never,
+        }
+    }
+
+    /// A list function: of one vector or two doubles in one call, else of
+    /// the arguments flattened into the state's scratch list.
+    fn translate_list(&mut self, function: ListFunction, args: &[Node], span: Span) -> Lowered {
         // Evaluate every argument before touching the scratch list: an
         // argument may itself be a list function.
-        let values: Vec<(Type, V)> = args.iter().map(|a| (a.ty, self.expr(a))).collect();
-        let f = self.w(code(&ListFunction::ALL, &function));
-        let site = self.site(Site::Expr(span));
+        let values: Vec<(Type, Lowered)> = args.iter().map(|a| (a.ty, self.translate_expr(a))).collect();
+        let f = self.const_i32(abi_code(&ListFunction::ALL, &function));
+        let site = self.failure_site(Site::Expr(span));
         match values.as_slice() {
             [(Type::Vector, v)] => {
-                let h = self.int(*v);
-                let r = self.call_checked(Rt::VecFn, &[f, h, site]);
-                return self.f(r);
+                let h = self.as_int(*v);
+                let r = self.call_fallible(RuntimeFn::VecFn, &[f, h, site]);
+                return Lowered::from_float(r);
             }
-            [(Type::Double, V::F(a)), (Type::Double, V::F(b))] => {
-                let r = self.call_checked(Rt::PairFn, &[f, *a, *b, site]);
-                return self.f(r);
+            [(Type::Double, Lowered::Float(a)), (Type::Double, Lowered::Float(b))] => {
+                let r = self.call_fallible(RuntimeFn::PairFn, &[f, *a, *b, site]);
+                return Lowered::from_float(r);
             }
             _ => {}
         }
-        self.call(Rt::ListClear, &[]);
+        self.call_runtime(RuntimeFn::ListClear, &[]);
         for (ty, v) in values {
             match (ty, v) {
                 (Type::Vector, v) => {
-                    let h = self.int(v);
-                    self.call(Rt::ListExtend, &[h]);
+                    let h = self.as_int(v);
+                    self.call_runtime(RuntimeFn::ListExtend, &[h]);
                 }
-                (_, V::F(x)) => {
-                    self.call(Rt::ListPush, &[x]);
+                (_, Lowered::Float(x)) => {
+                    self.call_runtime(RuntimeFn::ListPush, &[x]);
                 }
                 _ => {}
             }
         }
-        let r = self.call_checked(Rt::ListFn, &[f, site]);
-        self.f(r)
+        let r = self.call_fallible(RuntimeFn::ListFn, &[f, site]);
+        Lowered::from_float(r)
     }
 
-    fn look_back(&mut self, arg: Option<(Type, V)>) -> [ir::Value; 2] {
+    /// `percentile(v, p)` or `val(v, i)` (`function`): a vector and a double
+    /// to a double, fallible.
+    fn translate_vector_lookup(&mut self, function: RuntimeFn, vector: &Node, x: &Node, span: Span) -> Lowered {
+        let v = self.translate_expr(vector);
+        let h = self.as_vector(vector.ty, v);
+        let v = self.translate_expr(x);
+        let x = self.as_float(v);
+        let site = self.failure_site(Site::Expr(span));
+        let r = self.call_fallible(function, &[h, x, site]);
+        Lowered::from_float(r)
+    }
+
+    /// `lg`, `ln`, `log` of a double, or element-wise of a vector (`ty`).
+    fn translate_log(&mut self, log: Log, x: &Node, ty: Type) -> Lowered {
+        let v = self.translate_expr(x);
+        let c = self.const_i32(abi_code(&Log::ALL, &log));
+        if ty == Type::Vector {
+            let h = self.as_int(v);
+            let r = self.call_runtime(RuntimeFn::VecLog, &[c, h]);
+            Lowered::from_int(r)
+        } else {
+            let x = self.as_float(v);
+            let r = self.call_runtime(RuntimeFn::Log, &[c, x]);
+            Lowered::from_float(r)
+        }
+    }
+
+    /// `ceil`, `floor`, `round`.
+    fn translate_round(&mut self, rounding: Rounding, x: &Node) -> Lowered {
+        let v = self.translate_expr(x);
+        let x = self.as_float(v);
+        let c = self.const_i32(abi_code(&Rounding::ALL, &rounding));
+        let r = self.call_runtime(RuntimeFn::Round, &[c, x]);
+        Lowered::from_float(r)
+    }
+
+    /// `time(s)`: fallible.
+    fn translate_parse_time(&mut self, s: &Node, span: Span) -> Lowered {
+        let v = self.translate_expr(s);
+        let h = self.as_int(v);
+        let site = self.failure_site(Site::Expr(span));
+        let r = self.call_fallible(RuntimeFn::ParseTime, &[h, site]);
+        Lowered::from_int(r)
+    }
+
+    /// A timestamp member such as `t.hour`.
+    fn translate_member(&mut self, field: TimestampField, t: &Node) -> Lowered {
+        let v = self.translate_expr(t);
+        let ticks = self.as_int(v);
+        let c = self.const_i32(abi_code(&TimestampField::ALL.map(|(_, f)| f), &field));
+        let r = self.call_runtime(RuntimeFn::TsField, &[ticks, c]);
+        Lowered::from_float(r)
+    }
+
+    /// An error the checker found: its subexpressions run first (they may
+    /// stop or fail before it), then the failure is recorded and the
+    /// function leaves through the fault exit.
+    fn translate_fail(&mut self, children: &[Node], error: &Diagnostic) -> Lowered {
+        for child in children {
+            self.translate_expr(child);
+        }
+        let site = self.failure_site(Site::Static(Box::new(error.clone())));
+        self.call_runtime(RuntimeFn::Fail, &[site]);
+        self.builder.ins().jump(self.fault_exit, &[]);
+        self.start_unreachable_block()
+    }
+
+    /// A look-back argument of a sample query as (kind code, ticks): an
+    /// interval is an age, a timestamp a point; none is an age of zero.
+    fn look_back(&mut self, arg: Option<(Type, Lowered)>) -> [ir::Value; 2] {
         let (kind, ticks) = match arg {
-            Some((Type::Timestamp, v)) => (LOOK_BACK_TIMESTAMP, self.int(v)),
-            Some((_, v)) => (LOOK_BACK_INTERVAL, self.int(v)),
-            None => (LOOK_BACK_INTERVAL, self.b.ins().iconst(types::I64, 0)),
+            Some((Type::Timestamp, v)) => (LOOK_BACK_TIMESTAMP, self.as_int(v)),
+            Some((_, v)) => (LOOK_BACK_INTERVAL, self.as_int(v)),
+            None => (LOOK_BACK_INTERVAL, self.builder.ins().iconst(types::I64, 0)),
         };
-        [self.w(i64::from(kind)), ticks]
+        [self.const_i32(i64::from(kind)), ticks]
     }
 
-    fn sample(&mut self, metric: Metric, query: SampleQuery, args: &[Node], span: Span, paren: Span) -> V {
-        let values: Vec<(Type, V)> = args.iter().map(|a| (a.ty, self.expr(a))).collect();
-        let m = self.w(metric as i64);
+    /// A metric's method.
+    fn translate_sample(
+        &mut self,
+        metric: Metric,
+        query: SampleQuery,
+        args: &[Node],
+        span: Span,
+        paren: Span,
+    ) -> Lowered {
+        let values: Vec<(Type, Lowered)> = args.iter().map(|a| (a.ty, self.translate_expr(a))).collect();
+        let m = self.const_i32(metric as i64);
         match query {
             SampleQuery::Last => {
-                let n = self.float(values.first().map_or(V::Never, |v| v.1));
-                let site = self.site(Site::Sample { span, metric, paren });
-                let r = self.call_checked(Rt::SampleLast, &[m, n, site]);
-                self.i(r)
+                let n = self.as_float(values.first().map_or(Lowered::Never, |v| v.1));
+                let site = self.failure_site(Site::Sample { span, metric, paren });
+                let r = self.call_fallible(RuntimeFn::SampleLast, &[m, n, site]);
+                Lowered::from_int(r)
             }
             SampleQuery::Window { to, percent } => {
                 let [fk, from] = self.look_back(values.first().copied());
                 let [tk, until] = self.look_back(if to { values.get(1).copied() } else { None });
-                let pct = if percent { values.last().map_or(V::Never, |v| v.1) } else { V::Never };
-                let pct = self.float(pct);
-                let has = self.w(i64::from(percent));
-                let site = self.site(Site::Sample { span, metric, paren });
+                let pct = if percent { values.last().map_or(Lowered::Never, |v| v.1) } else { Lowered::Never };
+                let pct = self.as_float(pct);
+                let has = self.const_i32(i64::from(percent));
+                let site = self.failure_site(Site::Sample { span, metric, paren });
+                let args = [m, fk, from, tk, until, has, pct, site];
+                // Only a required percentage can fail.
                 let r = if percent {
-                    self.call_checked(Rt::SampleWindow, &[m, fk, from, tk, until, has, pct, site])
+                    self.call_fallible(RuntimeFn::SampleWindow, &args)
                 } else {
-                    self.call(Rt::SampleWindow, &[m, fk, from, tk, until, has, pct, site])
+                    self.call_runtime(RuntimeFn::SampleWindow, &args)
                 };
-                self.i(r)
+                Lowered::from_int(r)
             }
             SampleQuery::Percent { to } => {
                 let [fk, from] = self.look_back(values.first().copied());
                 let [tk, until] = self.look_back(if to { values.get(1).copied() } else { None });
-                let r = self.call(Rt::SamplePercent, &[m, fk, from, tk, until]);
-                self.f(r)
+                let r = self.call_runtime(RuntimeFn::SamplePercent, &[m, fk, from, tk, until]);
+                Lowered::from_float(r)
             }
-            SampleQuery::Period => V::I(self.b.ins().iconst(types::I64, SAMPLE_PERIOD.0)),
+            SampleQuery::Period => Lowered::Int(self.builder.ins().iconst(types::I64, SAMPLE_PERIOD.0)),
             SampleQuery::Count => {
-                let r = self.call(Rt::SampleCount, &[m]);
-                self.f(r)
+                let r = self.call_runtime(RuntimeFn::SampleCount, &[m]);
+                Lowered::from_float(r)
             }
             SampleQuery::BeginTime => {
-                let r = self.call(Rt::SampleBegin, &[m]);
-                self.i(r)
+                let r = self.call_runtime(RuntimeFn::SampleBegin, &[m]);
+                Lowered::from_int(r)
             }
         }
     }

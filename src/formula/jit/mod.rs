@@ -1,14 +1,19 @@
 //! The cranelift JIT: compiles a checked [`Program`] once into native code
 //! that evaluates it, calling `autoscale_runtime::abi` for everything but
-//! double arithmetic.
+//! double arithmetic, comparisons, logic and timestamp differences.
 //!
 //! The steps run in a fixed order: declare the runtime imports, declare the
 //! entry function, lower the program (lower.rs), define, finalize, take the
-//! pointer. The compiled code never panics and reads memory only through the
-//! runtime functions, which bounds-check every handle.
+//! pointer. The compiled code never panics. It accesses the evaluation state
+//! directly in two places only, the failure flag and the user-variable slots
+//! (the layout is in `call_compiled`'s safety section); vectors, strings
+//! and everything else it reaches through the runtime functions, which
+//! bounds-check every handle.
 
 mod lower;
 mod runtime;
+mod status;
+mod tables;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -27,10 +32,55 @@ use super::builtins::{Metric, ServiceVar};
 use super::context::EvalContext;
 use super::ir::Program;
 use super::results::{ErrorCode, Fault, Recorder, Run, VariableOrder};
-use lower::{Lowering, Site, Status, Tables};
+use lower::Lowering;
+use status::Status;
+use tables::{Site, Tables};
 
 /// The signature of a compiled formula: the state in, a status out.
 type Entry = for<'s, 'a> extern "C" fn(&'s mut EvalState<'a>) -> i32;
+
+/// Runs the compiled function whose first instruction is at `code` on
+/// `state`, and returns its status (decoded by [`Status::of`]).
+///
+/// # Safety
+///
+/// `code` must be the entry that [`JitFormula::compile`] took from a module
+/// that has not been freed, and `state` must have been made by
+/// [`EvalState::new`] with that program's number of user variables. The
+/// function then has the signature `(pointer) -> i32` in the host calling
+/// convention, which is `extern "C"` on every target cranelift-native
+/// supports.
+///
+/// Layout. [`EvalState`] is `#[repr(C)]`, and the compiled code reads and
+/// writes it directly in three ways (lower.rs):
+/// - once on entry it loads the field `slots`, a `*mut Slot`, at byte offset
+///   [`SLOTS_OFFSET`](autoscale_runtime::abi::SLOTS_OFFSET) (which `abi`
+///   asserts equals `offset_of!(EvalState, slots)`);
+/// - after each fallible runtime call it loads the field `failed`, a `u32` at
+///   offset 0 (the first field);
+/// - it stores each assignment to user variable `i` as the 8 bytes at
+///   `slots + 8 * i` (an `f64`'s bits, ticks or a handle), for `i` below the
+///   program's variable count, which is the slot buffer's length
+///   (`EvalState::new` sizes it).
+///
+/// Every other access goes through an `asrt_*` function, to which the code
+/// passes the same pointer as `&mut EvalState`.
+///
+/// Aliasing. During the call `state` is borrowed mutably, and through it the
+/// [`Scratch`] it borrows; the compiled code and the runtime functions it
+/// calls, one at a time, are their only users, and the `&mut EvalState` each
+/// runtime function receives ends when it returns, before the code touches
+/// the state again. The slot buffer is written only through the raw `slots`
+/// pointer: no runtime function touches `Scratch`'s slots (they use its
+/// arenas and its list), so nothing reallocates or reborrows the buffer
+/// while the pointer is in use.
+unsafe fn call_compiled(code: *const u8, state: &mut EvalState) -> i32 {
+    // SAFETY: the caller guarantees that `code` is the entry of a live
+    // compiled function of signature `Entry`; a code pointer and a function
+    // pointer have the same size and representation.
+    let entry = unsafe { std::mem::transmute::<*const u8, Entry>(code) };
+    entry(state)
+}
 
 /// Why a program could not be compiled (a bug: every checked program
 /// should compile).
@@ -40,9 +90,10 @@ pub struct JitError(String);
 
 /// A formula compiled to native code.
 pub struct JitFormula {
-    /// Owns the code `entry` points into; freed on drop.
+    /// Owns the code `code` points into; freed on drop.
     module: Option<JITModule>,
-    entry: Entry,
+    /// The compiled function's entry, called only through [`call_compiled`].
+    code: *const u8,
     tables: Tables,
     variables: usize,
     statements: u32,
@@ -66,8 +117,9 @@ impl std::fmt::Debug for JitFormula {
 impl Drop for JitFormula {
     fn drop(&mut self) {
         if let Some(module) = self.module.take() {
-            // SAFETY: `entry` points into this module's memory and is
-            // dropped with `self`; nothing else holds a pointer into it.
+            // SAFETY: only `self.code` points into this module's memory,
+            // and it is dropped with `self`: no call of it can be running
+            // (`run` borrows `self`) or start after this.
             unsafe { module.free_memory() };
         }
     }
@@ -79,16 +131,16 @@ fn isa() -> Result<OwnedTargetIsa, JitError> {
     static ISA: OnceLock<Result<OwnedTargetIsa, String>> = OnceLock::new();
     ISA.get_or_init(|| {
         let mut flags = settings::builder();
-        // The verifier re-checks the IR we build; it costs about a third of
-        // the compile time, so it runs in debug builds (and so in the tests,
-        // including the differential ones) but not in release.
+        // The verifier re-checks the IR we build. It runs in debug builds,
+        // and so in every test (the differential ones included), where a
+        // lowering bug shows; release builds skip it, as it adds markedly to
+        // the compile time.
         let verify = if cfg!(debug_assertions) { "true" } else { "false" };
-        // No IR optimisation and the single-pass register allocator: on the
-        // 100-statement benchmark formula they cut compile instructions by a
-        // third (the e-graph pass and the backtracking allocator were half
-        // of codegen), while evaluation ran at most 2 % more instructions —
-        // its time goes to runtime calls and results, not to the arithmetic
-        // that better code would speed up.
+        // No IR optimisation and the single-pass register allocator: the
+        // optimising passes are much of the compile time, and they would
+        // speed up only the inline arithmetic, while an evaluation's time
+        // goes to runtime calls and to building the results. The trade's
+        // figures are in docs/performance.md.
         for (name, value) in [
             ("opt_level", "none"),
             ("regalloc_algorithm", "single_pass"),
@@ -136,28 +188,24 @@ impl JitFormula {
         let mut tables = Tables::default();
         {
             let config = module.target_config();
-            let mut func_ref = |func: &mut cranelift_codegen::ir::Function, rt: runtime::Rt| {
-                module.declare_func_in_func(ids[rt as usize], func)
+            let mut declare_runtime_fn = |func: &mut cranelift_codegen::ir::Function, f: runtime::RuntimeFn| {
+                module.declare_func_in_func(ids[f as usize], func)
             };
-            let b = FunctionBuilder::new(&mut ctx.func, &mut fctx);
-            Lowering::new(b, &mut func_ref, &mut tables, pointer, program.variables.len()).program(program, config);
+            let builder = FunctionBuilder::new(&mut ctx.func, &mut fctx);
+            Lowering::new(builder, &mut declare_runtime_fn, &mut tables, pointer, program.variables.len())
+                .lower_program(program, config);
         }
         // 4. Define, clear the context, finalize, take the pointer.
         module.define_function(entry_id, &mut ctx).map_err(|e| err(&e))?;
         module.clear_context(&mut ctx);
         module.finalize_definitions().map_err(|e| err(&e))?;
+        // Lives as long as `module`, which the result owns.
         let code = module.get_finalized_function(entry_id);
-        // SAFETY: `code` is the function just compiled with signature
-        // (pointer) -> i32 in the host calling convention, which is
-        // `extern "C"` on every target cranelift-native supports; it only
-        // passes the state pointer on to runtime functions that take
-        // `&mut EvalState`. It lives as long as `module`, owned by the result.
-        let entry = unsafe { std::mem::transmute::<*const u8, Entry>(code) };
         let statements = program.statements.len() as u32;
         let completed = Completed::new(&program.order, &tables, statements);
         Ok(JitFormula {
             module: Some(module),
-            entry,
+            code,
             tables,
             variables: program.variables.len(),
             statements,
@@ -190,7 +238,10 @@ impl JitFormula {
             None => fresh.insert(Scratch::default()),
         };
         let mut state = EvalState::new(inputs, self.variables, scratch);
-        let status = Status::of((self.entry)(&mut state));
+        // SAFETY: `self.code` is the entry `compile` took from
+        // `self.module`, which is freed only on drop; `state` was made for
+        // `self.variables`, the program's variable count.
+        let status = Status::of(unsafe { call_compiled(self.code, &mut state) });
 
         let mut recorder = Recorder::new(pool);
         const TARGETS: [ServiceVar; 4] = [

@@ -38,20 +38,8 @@ pub(super) fn lint(statements: &[Statement], lints: &mut Vec<Lint>) {
         if TARGETS.iter().any(|(full, alias)| *full == target.text || *alias == target.text) {
             last.insert(&target.text, (target.span, value, facts.clone()));
         }
-        if target.text == "$NodeDeallocationOption"
-            && let ExprKind::Name(n) = &value.kind
-            && n.text.eq_ignore_ascii_case("requeue")
-        {
-            let mut l = Lint::warning(
-                "requeue-deallocation",
-                value.span,
-                "removed nodes requeue their running tasks",
-                "long tasks lose their progress and start over",
-            )
-            .help("with long tasks prefer `taskcompletion`, which lets tasks finish before a node is removed")
-            .fix(value.span, "taskcompletion");
-            l.severity = Severity::Info;
-            lints.push(l);
+        if target.text == "$NodeDeallocationOption" {
+            lints.extend(requeue_deallocation(value));
         }
         env.insert(&target.text, facts);
     }
@@ -68,46 +56,70 @@ pub(super) fn lint(statements: &[Statement], lints: &mut Vec<Lint>) {
             );
         }
         // The value that reaches the pool: the full name's if assigned, else the alias's.
-        let Some((_, value, facts)) = last.get(full).or_else(|| last.get(alias)) else {
-            continue;
-        };
-        let text = full;
-        if !facts.bounded {
-            lints.push(
-                Lint::warning(
-                    "unbounded-target",
-                    value.span,
-                    format!("`{text}` has no upper bound"),
-                    "a burst of work (or a bad sample) can ask for any number of nodes",
-                )
-                .help("cap it: `min(…, 25)` with your pool's largest sensible size"),
-            );
+        if let Some((_, value, facts)) = last.get(full).or_else(|| last.get(alias)) {
+            final_target(full, value, facts, lints);
         }
-        if facts.negative {
-            lints.push(
-                Lint::warning(
-                    "negative-target",
-                    value.span,
-                    format!("`{text}` can be negative"),
-                    "a negative target fails the evaluation",
-                )
-                .help("floor it at zero: `max(0, …)`"),
-            );
-        }
-        if !facts.samples.is_empty()
-            && facts.samples.iter().all(|&(_, single)| single)
-            && let Some(&(span, _)) = facts.samples.first()
-        {
-            lints.push(
-                Lint::warning(
-                    "single-sample-target",
-                    span,
-                    format!("`{text}` rests on `GetSample(1)` alone"),
-                    "one sample of unknown age",
-                )
-                .help("average a window instead: `avg($M.GetSample(TimeInterval_Minute * 5, 70))`"),
-            );
-        }
+    }
+}
+
+/// `$NodeDeallocationOption = requeue`, which loses long tasks' progress.
+fn requeue_deallocation(value: &Expr) -> Option<Lint> {
+    let ExprKind::Name(n) = &value.kind else {
+        return None;
+    };
+    if !n.text.eq_ignore_ascii_case("requeue") {
+        return None;
+    }
+    let mut l = Lint::warning(
+        "requeue-deallocation",
+        value.span,
+        "removed nodes requeue their running tasks",
+        "long tasks lose their progress and start over",
+    )
+    .help("with long tasks prefer `taskcompletion`, which lets tasks finish before a node is removed")
+    .fix(value.span, "taskcompletion");
+    l.severity = Severity::Info;
+    Some(l)
+}
+
+/// The lints of the value that finally reaches target `text`: no upper
+/// bound, possibly negative, resting on single samples alone.
+fn final_target(text: &str, value: &Expr, facts: &Facts, lints: &mut Vec<Lint>) {
+    if !facts.bounded {
+        lints.push(
+            Lint::warning(
+                "unbounded-target",
+                value.span,
+                format!("`{text}` has no upper bound"),
+                "a burst of work (or a bad sample) can ask for any number of nodes",
+            )
+            .help("cap it: `min(…, 25)` with your pool's largest sensible size"),
+        );
+    }
+    if facts.negative {
+        lints.push(
+            Lint::warning(
+                "negative-target",
+                value.span,
+                format!("`{text}` can be negative"),
+                "a negative target fails the evaluation",
+            )
+            .help("floor it at zero: `max(0, …)`"),
+        );
+    }
+    if !facts.samples.is_empty()
+        && facts.samples.iter().all(|&(_, single)| single)
+        && let Some(&(span, _)) = facts.samples.first()
+    {
+        lints.push(
+            Lint::warning(
+                "single-sample-target",
+                span,
+                format!("`{text}` rests on `GetSample(1)` alone"),
+                "one sample of unknown age",
+            )
+            .help("average a window instead: `avg($M.GetSample(TimeInterval_Minute * 5, 70))`"),
+        );
     }
 }
 

@@ -1,0 +1,133 @@
+//! Tasks as records: where each is in its life, what it needs, how its
+//! runs went — the data the scheduler, the job rules and the reports
+//! share.
+
+use crate::time::{SimDuration, SimTime};
+
+/// Where a task is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskState {
+    /// Waiting for a node.
+    Active,
+    /// On a node, where its job's preparation task runs first.
+    Preparing,
+    /// On a node.
+    Running,
+    /// Finished with exit code 0.
+    Succeeded,
+    /// Finished failed: retries used up, or terminated by a shrink.
+    Failed,
+    /// Waiting for dependencies to succeed; not in `$ActiveTasks`.
+    Waiting,
+    /// A dependency failed: never runs.
+    Blocked,
+    /// Its job ended (`max_wall_clock_time`) before it ran to the end,
+    /// while it was not running.
+    Terminated,
+}
+
+impl TaskState {
+    /// As in `tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskState::Active => "active",
+            TaskState::Preparing => "preparing",
+            TaskState::Running => "running",
+            TaskState::Succeeded => "succeeded",
+            TaskState::Failed => "failed",
+            TaskState::Waiting => "waiting",
+            TaskState::Blocked => "blocked",
+            TaskState::Terminated => "terminated",
+        }
+    }
+}
+
+/// One task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Task {
+    /// Index of its job in the scenario.
+    pub job: u32,
+    /// Submission time.
+    pub submit: SimTime,
+    /// Run time of each attempt.
+    pub duration: SimDuration,
+    /// First start, for the queue wait.
+    pub first_start: Option<SimTime>,
+    /// Completion.
+    pub end: Option<SimTime>,
+    /// Id of the last node it ran on.
+    pub node: Option<u32>,
+    /// Starts, requeues included.
+    pub attempts: u16,
+    /// Failed runs (requeues by shrink or preemption are not failures).
+    pub failures: u16,
+    /// Slots it needs.
+    pub slots: u32,
+    /// Nodes it runs on at once (multi-instance when above 1).
+    pub instances: u32,
+    /// Where it is.
+    pub state: TaskState,
+    /// The exit code of its last run that ended on its own.
+    pub exit_code: Option<i32>,
+    /// A job's ordinary task, or its job manager.
+    pub role: TaskRole,
+}
+
+/// What a task is to its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskRole {
+    /// One of the job's tasks.
+    Task,
+    /// The job manager: queued ahead of every other task, its node is
+    /// removed last, and the job ends when it completes.
+    JobManager,
+}
+
+impl TaskRole {
+    /// As in `tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskRole::Task => "task",
+            TaskRole::JobManager => "job_manager",
+        }
+    }
+}
+
+impl Task {
+    /// A task of job `job` submitted at `now`, before it is queued.
+    pub fn new(job: u32, now: SimTime, duration: SimDuration, [slots, instances]: [u32; 2], role: TaskRole) -> Task {
+        Task {
+            job,
+            submit: now,
+            duration,
+            first_start: None,
+            end: None,
+            node: None,
+            attempts: 0,
+            failures: 0,
+            slots,
+            instances,
+            state: TaskState::Active,
+            exit_code: None,
+            role,
+        }
+    }
+
+    /// Whether it is on a node.
+    pub fn on_node(&self) -> bool {
+        matches!(self.state, TaskState::Preparing | TaskState::Running)
+    }
+}
+
+/// A multi-instance task's run: one instance per node, all started
+/// together; the task ends when the last instance does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MultiRun {
+    /// Node indices, one per instance.
+    pub nodes: Vec<u32>,
+    /// Instances still running.
+    pub left: u32,
+    /// The first non-zero exit code a real agent reported for an
+    /// instance: any instance's failure fails the task.
+    pub failure: Option<i32>,
+}
