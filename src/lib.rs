@@ -20,6 +20,7 @@
 #![deny(unsafe_code)]
 
 pub mod agent;
+pub mod atomic_write;
 pub mod formula;
 pub mod lsp;
 pub mod report;

@@ -396,6 +396,17 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`| head`) is not an
+/// error: the rest of the output is dropped and the command goes on, so
+/// it exits as it would have.
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 fn stderr() -> StandardStream {
     let color = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
     StandardStream::stderr(color)
@@ -434,7 +445,6 @@ fn check(arg: &FormulaArg, deny_warnings: bool) -> Result<ExitCode> {
 /// `explain`: one lint's explanation, or the list of lints.
 fn explain(name: Option<&str>) -> Result<ExitCode> {
     use autoscale_sim::formula::lint;
-    let mut out = std::io::stdout().lock();
     let text = match name {
         Some(name) => match lint::explain(name) {
             Some(info) => format!("{}: {}\n\n{}", info.name, info.summary, info.explanation),
@@ -445,10 +455,7 @@ fn explain(name: Option<&str>) -> Result<ExitCode> {
         },
         None => lint::LINTS.iter().map(|l| format!("{:32} {}\n", l.name, l.summary)).collect(),
     };
-    match out.write_all(text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -472,10 +479,10 @@ fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
             continue;
         }
         if check {
-            println!("{}", path.display());
+            print(&format!("{}\n", path.display()))?;
             failed = true;
         } else {
-            fmt::write_atomically(path, &formatted)
+            autoscale_sim::atomic_write::write_atomically(path, formatted.as_bytes())
                 .with_context(|| format!("cannot write formula file `{}`", path.display()))?;
         }
     }
@@ -496,22 +503,18 @@ fn eval(arg: &FormulaArg, context: Option<&Path>, format: Format, engine: Engine
         Ok(o) => (&o.results, None),
         Err(e) => (&e.results, Some(e)),
     };
-    let mut out = std::io::stdout().lock();
-    let written = match format {
-        Format::Text => writeln!(out, "{results}"),
+    let text = match format {
+        Format::Text => format!("{results}\n"),
         Format::Json => {
             let json = JsonRun {
                 timestamp: ctx.now.to_string(),
                 results: results.to_string(),
                 error: error.map(EvalError::service_error),
             };
-            writeln!(out, "{}", serde_json::to_string_pretty(&json)?)
+            format!("{}\n", serde_json::to_string_pretty(&json)?)
         }
     };
-    match written {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    print(&text)?;
     let Some(error) = error else {
         return Ok(ExitCode::SUCCESS);
     };
@@ -579,10 +582,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         written.extend(report::charts::write_run(&output, dir)?);
         eprintln!("wrote {} files to {}", written.len(), dir.display());
     }
-    match std::io::stdout().lock().write_all(summary.to_text(duration).as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    print(&summary.to_text(duration))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -611,10 +611,7 @@ fn compare(
         let written = autoscale_sim::report::charts::write_comparison(&comparison, dir)?;
         eprintln!("wrote {} files to {}", written.len(), dir.display());
     }
-    match std::io::stdout().lock().write_all(comparison.to_text().as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    print(&comparison.to_text())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -638,10 +635,7 @@ fn finish_sweep(whole: &autoscale_sim::report::sweep::Sweep, out: Option<&Path>)
         written.extend(autoscale_sim::report::charts::write_comparison(&comparison, dir)?);
         eprintln!("wrote {} files to {}", written.len(), dir.display());
     }
-    match std::io::stdout().lock().write_all(comparison.to_text().as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
+    print(&comparison.to_text())
 }
 
 /// `sweep`: the grid (or one shard of it) with a progress bar.
@@ -744,10 +738,7 @@ fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>, bless: bo
     if let Some(path) = junit {
         testsuite::junit::write(&suites, &run, path)?;
     }
-    match std::io::stdout().lock().write_all(run.to_text(&suites).as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-        other => other?,
-    }
+    print(&run.to_text(&suites))?;
     let (_, failed) = run.counts();
     Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(2) })
 }

@@ -16,7 +16,11 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use super::{AgentError, AgentId, Controller, ControllerEvent, NodeIdentity, TaskKey, TaskKind, TaskSpec, Token};
+use super::controller::{AgentId, Controller, ControllerEvent};
+use super::error::AgentError;
+use super::local::spawn_local_with;
+use super::protocol::{NodeIdentity, TaskKey, TaskKind, TaskSpec};
+use super::token::Token;
 use crate::scenario::Scenario;
 use crate::sim::agents::{NodeRef, Request, Work};
 use crate::sim::task::TaskRole;
@@ -148,7 +152,7 @@ pub fn run(
         .and_then(|exe| {
             let (addr, token, root) = (controller.local_addr(), &options.token_file, &options.root);
             let args = ["--usage-interval".into(), interval.into()];
-            super::spawn_local_with(&exe, options.spawn_local, addr, token, root, slots, &args)
+            spawn_local_with(&exe, options.spawn_local, addr, token, root, slots, &args)
         })
         .map_err(|source| DriveError::Spawn { root: options.root.clone(), source })?;
     let sim = Simulation::with_real_agents(scenario, seed);

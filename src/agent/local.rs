@@ -23,7 +23,7 @@ pub fn spawn_local(
 ///
 /// Agent `i` keeps its node root in `DIR/agent-i` and writes its log to
 /// `DIR/agent-i.log` rather than to the caller's terminal. The caller owns
-/// the processes: release them through the controller ([`super::Controller::release`]:
+/// the processes: release them through the controller ([`Controller::release`](crate::agent::controller::Controller::release):
 /// they kill their tasks and exit), then wait for them. Killing an agent
 /// instead leaves the tasks it was running behind.
 pub fn spawn_local_with(

@@ -26,7 +26,7 @@
 //! | controller → agent | `kill` | `key`: [`TaskKey`] — the agent reports nothing more for it |
 //! | controller → agent | `release` | — the agent kills its tasks, closes and exits |
 //! | agent → controller | `started` | `key` — the child process was spawned |
-//! | agent → controller | `exited` | `key`, `exit_code` (i32; -1: could not start, see [`super::runner`]) |
+//! | agent → controller | `exited` | `key`, `exit_code` (i32: the process's own; 128 + N when signal N killed it; -1: could not start) |
 //! | agent → controller | `usage` | `usage`: [`Usage`] — every usage interval |
 //!
 //! **Liveness.** Each side sends a WebSocket ping every
@@ -179,7 +179,9 @@ pub enum AgentMessage {
     Exited {
         /// Which task.
         key: TaskKey,
-        /// Its exit code; see [`super::runner::exit_code`].
+        /// Its exit code: the process's own; 128 + N when signal N killed
+        /// it (Unix); -1 when it could not start (bad id or command line,
+        /// program not found).
         exit_code: i32,
     },
     /// The machine's usage over the last interval.

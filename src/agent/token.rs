@@ -5,7 +5,7 @@ use std::path::Path;
 
 use subtle::ConstantTimeEq as _;
 
-use super::AgentError;
+use super::error::AgentError;
 
 /// The shared secret. Compared in constant time, so that a client cannot
 /// guess it byte by byte from how long the rejection takes; never printed.

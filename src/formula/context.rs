@@ -3,11 +3,14 @@
 //! the schema of the oracle (`shared/oracle/README.md`).
 
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
 use std::path::Path;
 
 use autoscale_runtime::samples::History;
 use autoscale_runtime::{Interval, Timestamp};
-use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 
 use super::builtins::Metric;
 
@@ -167,28 +170,112 @@ pub enum ContextError {
     },
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ContextFile {
-    #[serde(default)]
-    now: Option<String>,
-    #[serde(default)]
-    seed: u64,
-    #[serde(default)]
-    pool: PoolState,
-    #[serde(default)]
-    metrics: BTreeMap<String, MetricFile>,
+/// The evaluation context as a file gives it, the schema of
+/// `eval --context` and of the oracle's cases: the keys `now`, `seed`,
+/// `pool` and `metrics`, each metric a table `M`, by default its samples
+/// ([`MetricFile`]). A test suite's point case holds the same keys among
+/// its own and describes a metric's samples in more ways
+/// (`testsuite/file.rs`): it reads them with [`ContextFile::read_table`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContextFile<M = MetricFile> {
+    /// `time()`, e.g. `2024-01-01T00:00:00Z`; the clock's time when absent.
+    pub now: Option<String>,
+    /// Seed of `rand()`.
+    pub seed: u64,
+    /// The pool's counts and targets.
+    pub pool: PoolState,
+    /// Each metric's table, by the metric's name.
+    pub metrics: BTreeMap<String, M>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A metric's table in a context file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct MetricFile {
+pub struct MetricFile {
+    /// `[age in seconds, value]` pairs.
     #[serde(default)]
-    samples: Vec<(f64, f64)>,
+    pub samples: Vec<(f64, f64)>,
+}
+
+impl<M> Default for ContextFile<M> {
+    fn default() -> Self {
+        ContextFile { now: None, seed: 0, pool: PoolState::default(), metrics: BTreeMap::new() }
+    }
+}
+
+/// The keys of a context file, in the order serde's messages list them.
+pub const CONTEXT_KEYS: [&str; 4] = ["now", "seed", "pool", "metrics"];
+
+impl<'de, M: Deserialize<'de>> ContextFile<M> {
+    /// Reads a table whose keys are `keys`: the context's keys, read here,
+    /// and others, whose values `other` reads. A key not in `keys`, or one
+    /// given twice, is refused in serde's words (`unknown field `x`,
+    /// expected one of …`) while the key is read, so that the error carries
+    /// the key's position and path as a derived `Deserialize` would.
+    pub fn read_table<A: MapAccess<'de>>(
+        mut map: A,
+        keys: &'static [&'static str],
+        mut other: impl FnMut(&'static str, &mut A) -> Result<(), A::Error>,
+    ) -> Result<ContextFile<M>, A::Error> {
+        let mut file = ContextFile::default();
+        let mut seen = Vec::with_capacity(keys.len());
+        while let Some(key) = map.next_key_seed(Key(keys))? {
+            if seen.contains(&key) {
+                return Err(de::Error::duplicate_field(key));
+            }
+            seen.push(key);
+            match key {
+                "now" => file.now = map.next_value()?,
+                "seed" => file.seed = map.next_value()?,
+                "pool" => file.pool = map.next_value()?,
+                "metrics" => file.metrics = map.next_value()?,
+                _ => other(key, &mut map)?,
+            }
+        }
+        Ok(file)
+    }
+}
+
+impl<'de, M: Deserialize<'de>> Deserialize<'de> for ContextFile<M> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Table<M>(PhantomData<M>);
+        impl<'de, M: Deserialize<'de>> Visitor<'de> for Table<M> {
+            type Value = ContextFile<M>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("struct ContextFile")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<ContextFile<M>, A::Error> {
+                ContextFile::read_table(map, &CONTEXT_KEYS, |_, map| map.next_value::<IgnoredAny>().map(drop))
+            }
+        }
+        deserializer.deserialize_struct("ContextFile", &CONTEXT_KEYS, Table(PhantomData))
+    }
+}
+
+/// A table's key that must be one of a list.
+struct Key(&'static [&'static str]);
+
+impl<'de> DeserializeSeed<'de> for Key {
+    type Value = &'static str;
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<&'static str, D::Error> {
+        deserializer.deserialize_identifier(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Key {
+    type Value = &'static str;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("field identifier")
+    }
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<&'static str, E> {
+        self.0.iter().copied().find(|k| *k == key).ok_or_else(|| E::unknown_field(key, self.0))
+    }
 }
 
 impl ContextFile {
-    fn into_context(self) -> Result<EvalContext, (String, String)> {
+    /// The context the file describes, or the key path of the first value
+    /// out of range and what is wrong with it.
+    pub fn into_context(self) -> Result<EvalContext, (String, String)> {
         let now = match &self.now {
             Some(text) => Timestamp::parse(text).map_err(|e| ("now".to_owned(), e.to_string()))?,
             None => Timestamp::now(),
@@ -252,5 +339,25 @@ mod tests {
         assert!(e.to_string().contains("metrics.PendingTasks.samples[0]"), "{e}");
         let e = EvalContext::from_json(r#"{"now":"soon"}"#).unwrap_err();
         assert!(e.to_string().contains("`now`"), "{e}");
+    }
+
+    #[test]
+    fn the_table_reader_refuses_unknown_and_repeated_keys_in_serdes_words() {
+        let e = EvalContext::from_json(r#"{"seed":1,"nowx":2}"#).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown field `nowx`, expected one of `now`, `seed`, `pool`, `metrics` at line 1"),
+            "{e}"
+        );
+        let e = EvalContext::from_json(r#"{"seed":1,"seed":2}"#).unwrap_err();
+        assert!(e.to_string().contains("duplicate field `seed`"), "{e}");
+        let file: ContextFile = toml::from_str(
+            "seed = 7
+[metrics.PendingTasks]
+samples = [[1, 2]]
+",
+        )
+        .unwrap();
+        assert_eq!((file.now, file.seed, file.pool), (None, 7, PoolState::default()));
+        assert_eq!(file.metrics["PendingTasks"].samples, [(1.0, 2.0)]);
     }
 }

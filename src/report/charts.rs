@@ -13,6 +13,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::compare::{Comparison, Series, mean_ci};
+use crate::atomic_write::{TempFile, write_atomically};
 use crate::sim::Output;
 
 /// DejaVu Sans, registered as plotters' `sans-serif`.
@@ -122,155 +123,159 @@ fn upper(max: f64) -> f64 {
 }
 
 impl Chart<'_> {
+    /// Draws the chart on `root`: a white page, the chart, and its legend.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
-        let e = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-        root.fill(&WHITE).map_err(e)?;
-        let font = ("sans-serif", 22).into_font();
+        root.fill(&WHITE).map_err(message)?;
         match self {
-            Chart::Nodes(runs) | Chart::Queue(runs) | Chart::Cost(runs) => {
-                let (title, y_desc) = match self {
-                    Chart::Nodes(_) => ("Nodes over time (dashed: target)", "nodes"),
-                    Chart::Queue(_) => ("Queue length over time", "tasks waiting"),
-                    _ => ("Cumulative cost", "cost (price currency)"),
-                };
-                let hours = runs.iter().map(|(_, s)| s.hours.last().copied().unwrap_or(0.0)).fold(0.0, f64::max);
-                let mut lines: Vec<Line> = Vec::new();
-                for (i, (name, s)) in runs.iter().enumerate() {
-                    let color = Palette99::pick(i);
-                    match self {
-                        Chart::Nodes(_) => {
-                            let low = s.target[1].iter().chain(&s.current[1]).any(|&v| v > 0.0);
-                            for (p, label) in [(0, "dedicated"), (1, "low-priority")] {
-                                if p == 1 && !low {
-                                    continue;
-                                }
-                                let style =
-                                    if p == 0 { color.stroke_width(2) } else { color.mix(0.55).stroke_width(2) };
-                                let thin = if p == 0 { color.stroke_width(1) } else { color.mix(0.55).stroke_width(1) };
-                                lines.push((
-                                    format!("{name} target {label}"),
-                                    thin,
-                                    true,
-                                    steps(&s.hours, &s.target[p]),
-                                ));
-                                lines.push((
-                                    format!("{name} current {label}"),
-                                    style,
-                                    false,
-                                    steps(&s.hours, &s.current[p]),
-                                ));
-                            }
-                        }
-                        Chart::Queue(_) => {
-                            lines.push((name.clone(), color.stroke_width(2), false, steps(&s.hours, &s.queue)))
-                        }
-                        _ => lines.push((
-                            name.clone(),
-                            color.stroke_width(2),
-                            false,
-                            cap(s.hours.iter().copied().zip(s.cost.iter().copied()).collect()),
-                        )),
-                    }
-                }
-                let top = upper(lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(0.0, f64::max));
-                let mut chart = ChartBuilder::on(root)
-                    .caption(title, font)
-                    .margin(16)
-                    .x_label_area_size(48)
-                    .y_label_area_size(64)
-                    .build_cartesian_2d(0.0..hours.max(1e-9), 0.0..top)
-                    .map_err(e)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("time since start (hours)")
-                    .y_desc(y_desc)
-                    .label_style(("sans-serif", 16))
-                    .draw()
-                    .map_err(e)?;
-                for (label, style, dashed, points) in lines {
-                    let legend = style;
-                    let series = if dashed {
-                        chart.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(e)?
-                    } else {
-                        chart.draw_series(LineSeries::new(points, style)).map_err(e)?
-                    };
-                    series.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], legend));
-                }
-                legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(e)?;
-            }
-            Chart::Scatter(c) => {
-                let points: Vec<Vec<(f64, f64)>> = c
-                    .runs
-                    .iter()
-                    .map(|runs| runs.iter().map(|r| (r.p95_wait_s.unwrap_or(0.0) / 60.0, r.cost)).collect())
-                    .collect();
-                let x_top = upper(max_of(points.iter().flatten().map(|p| &p.0)));
-                let y_top = upper(max_of(points.iter().flatten().map(|p| &p.1)));
-                let mut chart = ChartBuilder::on(root)
-                    .caption("Cost against p95 queue wait, one point per seed", font)
-                    .margin(16)
-                    .x_label_area_size(48)
-                    .y_label_area_size(64)
-                    .build_cartesian_2d(0.0..x_top, 0.0..y_top)
-                    .map_err(e)?;
-                chart
-                    .configure_mesh()
-                    .x_desc("p95 queue wait (minutes)")
-                    .y_desc("cost (price currency)")
-                    .label_style(("sans-serif", 16))
-                    .draw()
-                    .map_err(e)?;
-                for (i, (name, pts)) in c.formulas.iter().zip(points).enumerate() {
-                    let color = Palette99::pick(i);
-                    chart
-                        .draw_series(pts.into_iter().map(|p| Circle::new(p, 5, color.filled())))
-                        .map_err(e)?
-                        .label(name.clone())
-                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
-                }
-                legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(e)?;
-            }
-            Chart::Distribution(c) => {
-                let costs: Vec<Vec<f64>> = (0..c.formulas.len()).map(|f| c.costs(f)).collect();
-                let top = upper(max_of(costs.iter().flatten())) as f32;
-                let n = c.formulas.len();
-                let mut chart = ChartBuilder::on(root)
-                    .caption("Cost per run, by formula (box: quartiles, whiskers: range)", font)
-                    .margin(16)
-                    .x_label_area_size(48)
-                    .y_label_area_size(64)
-                    .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), 0f32..top)
-                    .map_err(e)?;
-                let names = c.formulas.clone();
-                chart
-                    .configure_mesh()
-                    .x_desc(c.what)
-                    .y_desc("cost per run (price currency)")
-                    .label_style(("sans-serif", 16))
-                    .x_label_formatter(&move |v| match v {
-                        SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-                        _ => String::new(),
-                    })
-                    .draw()
-                    .map_err(e)?;
-                for (i, values) in costs.iter().enumerate() {
-                    let (mean, _) = mean_ci(values);
-                    let color = Palette99::pick(i);
-                    chart
-                        .draw_series(std::iter::once(
-                            Boxplot::new_vertical(SegmentValue::CenterOf(i), &Quartiles::new(values))
-                                .width(40)
-                                .style(color.stroke_width(2)),
-                        ))
-                        .map_err(e)?
-                        .label(format!("{} (mean {mean:.2})", c.formulas[i]))
-                        .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.stroke_width(2)));
-                }
-                legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(e)?;
-            }
-        }
-        root.present().map_err(e)
+            Chart::Nodes(runs) => draw_lines(root, "Nodes over time (dashed: target)", "nodes", runs, node_lines(runs)),
+            Chart::Queue(runs) => draw_lines(root, "Queue length over time", "tasks waiting", runs, queue_lines(runs)),
+            Chart::Cost(runs) => draw_lines(root, "Cumulative cost", "cost (price currency)", runs, cost_lines(runs)),
+            Chart::Scatter(c) => draw_scatter(root, c),
+            Chart::Distribution(c) => draw_distribution(root, c),
+        }?;
+        root.present().map_err(message)
     }
+}
+
+/// Plotters' error as the message of [`ChartError::Draw`].
+fn message<E: std::fmt::Display>(e: E) -> String {
+    e.to_string()
+}
+
+/// What every chart starts from: its title above, room for the axes' labels.
+fn frame<'a, DB: DrawingBackend>(root: &'a DrawingArea<DB, Shift>, title: &str) -> ChartBuilder<'a, 'static, DB> {
+    let mut builder = ChartBuilder::on(root);
+    builder.caption(title, ("sans-serif", 22).into_font()).margin(16).x_label_area_size(48).y_label_area_size(64);
+    builder
+}
+
+/// Per run, the target (thin, dashed) and current (thick) node counts:
+/// dedicated, then low-priority (paler) when the run has any.
+fn node_lines(runs: &[(String, &Series)]) -> Vec<Line> {
+    let mut lines = Vec::new();
+    for (i, (name, s)) in runs.iter().enumerate() {
+        let color = Palette99::pick(i);
+        let low = s.target[1].iter().chain(&s.current[1]).any(|&v| v > 0.0);
+        for (p, label) in [(0, "dedicated"), (1, "low-priority")] {
+            if p == 1 && !low {
+                continue;
+            }
+            let style = if p == 0 { color.stroke_width(2) } else { color.mix(0.55).stroke_width(2) };
+            let thin = if p == 0 { color.stroke_width(1) } else { color.mix(0.55).stroke_width(1) };
+            lines.push((format!("{name} target {label}"), thin, true, steps(&s.hours, &s.target[p])));
+            lines.push((format!("{name} current {label}"), style, false, steps(&s.hours, &s.current[p])));
+        }
+    }
+    lines
+}
+
+/// Per run, the tasks waiting.
+fn queue_lines(runs: &[(String, &Series)]) -> Vec<Line> {
+    let line = |i: usize, (name, s): &(String, &Series)| {
+        (name.clone(), Palette99::pick(i).stroke_width(2), false, steps(&s.hours, &s.queue))
+    };
+    runs.iter().enumerate().map(|(i, run)| line(i, run)).collect()
+}
+
+/// Per run, the cost accrued.
+fn cost_lines(runs: &[(String, &Series)]) -> Vec<Line> {
+    let line = |i: usize, (name, s): &(String, &Series)| {
+        let points = cap(s.hours.iter().copied().zip(s.cost.iter().copied()).collect());
+        (name.clone(), Palette99::pick(i).stroke_width(2), false, points)
+    };
+    runs.iter().enumerate().map(|(i, run)| line(i, run)).collect()
+}
+
+/// A chart of `lines` against the hours since the start, as long as the
+/// longest run, with the legend in the upper left.
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    y_desc: &str,
+    runs: &[(String, &Series)],
+    lines: Vec<Line>,
+) -> Result<(), String> {
+    let hours = runs.iter().map(|(_, s)| s.hours.last().copied().unwrap_or(0.0)).fold(0.0, f64::max);
+    let top = upper(lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(0.0, f64::max));
+    let mut chart = frame(root, title).build_cartesian_2d(0.0..hours.max(1e-9), 0.0..top).map_err(message)?;
+    chart
+        .configure_mesh()
+        .x_desc("time since start (hours)")
+        .y_desc(y_desc)
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(message)?;
+    for (label, style, dashed, points) in lines {
+        let series = if dashed {
+            chart.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(message)?
+        } else {
+            chart.draw_series(LineSeries::new(points, style)).map_err(message)?
+        };
+        series.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(message)
+}
+
+/// Cost against p95 queue wait: one point per formula and seed.
+fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison) -> Result<(), String> {
+    let points: Vec<Vec<(f64, f64)>> =
+        c.runs.iter().map(|runs| runs.iter().map(|r| (r.p95_wait_s.unwrap_or(0.0) / 60.0, r.cost)).collect()).collect();
+    let x_top = upper(max_of(points.iter().flatten().map(|p| &p.0)));
+    let y_top = upper(max_of(points.iter().flatten().map(|p| &p.1)));
+    let mut chart = frame(root, "Cost against p95 queue wait, one point per seed")
+        .build_cartesian_2d(0.0..x_top, 0.0..y_top)
+        .map_err(message)?;
+    chart
+        .configure_mesh()
+        .x_desc("p95 queue wait (minutes)")
+        .y_desc("cost (price currency)")
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(message)?;
+    for (i, (name, pts)) in c.formulas.iter().zip(points).enumerate() {
+        let color = Palette99::pick(i);
+        chart
+            .draw_series(pts.into_iter().map(|p| Circle::new(p, 5, color.filled())))
+            .map_err(message)?
+            .label(name.clone())
+            .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
+    }
+    legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(message)
+}
+
+/// A box of each formula's costs over the seeds, its mean in the legend.
+fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison) -> Result<(), String> {
+    let costs: Vec<Vec<f64>> = (0..c.formulas.len()).map(|f| c.costs(f)).collect();
+    let top = upper(max_of(costs.iter().flatten())) as f32;
+    let n = c.formulas.len();
+    let mut chart = frame(root, "Cost per run, by formula (box: quartiles, whiskers: range)")
+        .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), 0f32..top)
+        .map_err(message)?;
+    let names = c.formulas.clone();
+    chart
+        .configure_mesh()
+        .x_desc(c.what)
+        .y_desc("cost per run (price currency)")
+        .label_style(("sans-serif", 16))
+        .x_label_formatter(&move |v| match v {
+            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .draw()
+        .map_err(message)?;
+    for (i, values) in costs.iter().enumerate() {
+        let (mean, _) = mean_ci(values);
+        let color = Palette99::pick(i);
+        let boxplot = Boxplot::new_vertical(SegmentValue::CenterOf(i), &Quartiles::new(values))
+            .width(40)
+            .style(color.stroke_width(2));
+        chart
+            .draw_series(std::iter::once(boxplot))
+            .map_err(message)?
+            .label(format!("{} (mean {mean:.2})", c.formulas[i]))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.stroke_width(2)));
+    }
+    legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(message)
 }
 
 /// Draws the legend box where the chart's data usually leaves room.
@@ -297,33 +302,26 @@ fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf
         chart.draw(&root).map_err(fail)?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
-    let temp = dir.join(format!(".{stem}.{}.tmp.svg", std::process::id()));
-    std::fs::write(&temp, &svg)
-        .and_then(|()| std::fs::rename(&temp, &svg_path))
-        .map_err(|e| io_error(&svg_path, &temp, e))?;
+    write_atomically(&svg_path, svg.as_bytes()).map_err(|e| io_error(&svg_path, e))?;
     let png_path = dir.join(format!("{stem}.png"));
     // The PNG encoder picks the format from the extension, so the temporary name ends in `.png`.
-    let temp = dir.join(format!(".{stem}.{}.tmp.png", std::process::id()));
+    let temp = TempFile::beside(&png_path, ".png").map_err(|e| io_error(&png_path, e))?;
     {
-        let root = BitMapBackend::new(&temp, SIZE).into_drawing_area();
-        if let Err(message) = chart.draw(&root) {
-            let _ = std::fs::remove_file(&temp);
-            return Err(fail(message));
-        }
+        let root = BitMapBackend::new(temp.path(), SIZE).into_drawing_area();
+        chart.draw(&root).map_err(fail)?;
     }
-    std::fs::rename(&temp, &png_path).map_err(|e| io_error(&png_path, &temp, e))?;
+    temp.persist().map_err(|e| io_error(&png_path, e))?;
     Ok((vec![svg_path, png_path], svg))
 }
 
-fn io_error(path: &Path, temp: &Path, e: std::io::Error) -> ChartError {
-    let _ = std::fs::remove_file(temp);
+fn io_error(path: &Path, e: std::io::Error) -> ChartError {
     ChartError::Io { path: path.to_owned(), message: e.to_string() }
 }
 
 /// The single-formula charts of one run (`run --out`).
 pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     font()?;
-    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let series = Series::of(output);
     let runs = [(output.name.clone(), &series)];
     let mut written = Vec::new();
@@ -338,7 +336,7 @@ pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError
 /// formula's run on the first seed; a sweep has none.
 pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
     font()?;
-    std::fs::create_dir_all(dir).map_err(|e| ChartError::Io { path: dir.to_owned(), message: e.to_string() })?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
     let runs: Vec<(String, &Series)> = c
         .formulas
         .iter()
@@ -358,8 +356,7 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, Char
     }
     let html = html(c, &svgs);
     let path = dir.join("report.html");
-    let temp = dir.join(format!(".report.html.{}.tmp", std::process::id()));
-    std::fs::write(&temp, html).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| io_error(&path, &temp, e))?;
+    write_atomically(&path, html.as_bytes()).map_err(|e| io_error(&path, e))?;
     written.push(path);
     Ok(written)
 }

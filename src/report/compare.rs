@@ -13,9 +13,10 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, StudentsT};
 
-use super::Summary;
+use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
 use crate::sim::priority::Priority;
@@ -108,8 +109,10 @@ impl Series {
     }
 }
 
-/// One formula on one seed, in numbers.
-#[derive(Debug, Clone, PartialEq)]
+/// One formula on one seed, in numbers: the figures of a run, for
+/// `compare` and, as the last columns of `runs.csv`, for `sweep` (in
+/// shortest round-trip form, so that `merge` reads back the same `f64`s).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SeedRun {
     /// The seed.
     pub seed: u64,
@@ -130,7 +133,9 @@ pub struct SeedRun {
     /// Task-hours lost to runs cut short (shrink, preemption, node action)
     /// and queued again.
     pub requeued_hours: f64,
-    /// The timeline, kept for the first seed only (the charts draw one run).
+    /// The timeline, kept for the first seed only (the charts draw one run);
+    /// not a figure, so not in `runs.csv`.
+    #[serde(skip)]
     pub series: Option<Series>,
 }
 

@@ -8,12 +8,32 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use super::{ReportError, Summary};
+use super::summary::Summary;
+use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
 use crate::sim::Output;
 use crate::sim::node::NodeState;
 use crate::sim::priority::Priority;
 use crate::time::SimTime;
+
+/// Why an output file could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The folder or a file could not be created, written or renamed.
+    #[error("cannot write {path}: {message}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// The operating system's reason.
+        message: String,
+    },
+}
+
+impl ReportError {
+    fn io(path: &Path, e: impl std::fmt::Display) -> ReportError {
+        ReportError::Io { path: path.to_owned(), message: e.to_string() }
+    }
+}
 
 /// The file names, in the order they are written.
 pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
@@ -33,28 +53,15 @@ pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<P
     ])
 }
 
-/// Writes `name` in `dir` through a temporary file renamed at the end, so
-/// the name only ever holds a complete file.
+/// Writes `name` in `dir` whole or not at all (see [`write_atomically_with`]).
 fn atomically(
     dir: &Path,
     name: &str,
     write: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
 ) -> Result<PathBuf, ReportError> {
     let path = dir.join(name);
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = File::create(&temp).and_then(|file| {
-        let mut w = BufWriter::new(file);
-        write(&mut w)?;
-        w.into_inner().map_err(|e| e.into_error())?.sync_all()
-    });
-    let result = result.and_then(|()| std::fs::rename(&temp, &path));
-    match result {
-        Ok(()) => Ok(path),
-        Err(e) => {
-            let _ = std::fs::remove_file(&temp);
-            Err(ReportError::io(&path, e))
-        }
-    }
+    write_atomically_with(&path, write).map_err(|e| ReportError::io(&path, e))?;
+    Ok(path)
 }
 
 /// Milliseconds as seconds with three decimals, exactly.

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use toml_edit::{DocumentMut, Item, Table, Value};
 
 use super::compare::{Comparison, SeedRun};
+use crate::atomic_write::write_atomically;
 use crate::scenario::Scenario;
 use crate::sim::Simulation;
 
@@ -154,33 +155,80 @@ fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), SweepError>
     Ok(())
 }
 
-/// One run's numbers, as a row of `runs.csv`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RunRow {
+/// Where a run is in the grid: the first columns of `runs.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GridPlace {
     /// Run number in the whole grid.
     pub run: u64,
     /// Grid point.
     pub point: u64,
     /// The grid point's values, as a label.
     pub params: String,
-    /// The seed.
-    pub seed: u64,
-    /// Total cost.
-    pub cost: f64,
-    /// Billed node-hours.
-    pub node_hours: f64,
-    /// Mean queue wait, seconds.
-    pub mean_wait_s: Option<f64>,
-    /// 95th-percentile queue wait, seconds.
-    pub p95_wait_s: Option<f64>,
-    /// Last task end, seconds, when every task ended.
-    pub makespan_s: Option<f64>,
-    /// Tasks not ended at the end.
-    pub unfinished: u64,
-    /// Failed evaluations.
-    pub failed_evaluations: u64,
-    /// Task-hours lost to requeues.
-    pub requeued_hours: f64,
+}
+
+/// One run of the grid, a row of `runs.csv`: its place, then its figures.
+///
+/// The csv crate writes a struct inside a struct without a header (and
+/// cannot write `#[serde(flatten)]`), but writes a tuple of structs with
+/// one: a row is the tuple `(place, figures)`, its header the fields of
+/// [`GridPlace`] then those of [`SeedRun`]. Read back, a row is taken by
+/// position, once its file's header is checked against that one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunRow {
+    /// Where it is in the grid.
+    pub place: GridPlace,
+    /// Its figures (no chart series: a sweep keeps none).
+    pub figures: SeedRun,
+}
+
+impl Serialize for RunRow {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (&self.place, &self.figures).serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunRow {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (place, figures) = Deserialize::deserialize(deserializer)?;
+        Ok(RunRow { place, figures })
+    }
+}
+
+/// `runs.csv` from `rows`: the header, then a line per row.
+fn runs_csv(rows: &[RunRow]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for row in rows {
+        w.serialize(row)?;
+    }
+    w.into_inner().map_err(|e| csv::Error::from(e.into_error()))
+}
+
+/// The rows of a `runs.csv` file, after checking that its header is the
+/// one [`runs_csv`] writes.
+fn read_runs_csv(file: &Path) -> Result<Vec<RunRow>, SweepError> {
+    let mut r = csv::Reader::from_path(file).map_err(|e| io(file, e))?;
+    let header = r.headers().map_err(|e| io(file, e))?.clone();
+    let mut rows = Vec::new();
+    for record in r.records() {
+        let record = record.map_err(|e| io(file, e))?;
+        if rows.is_empty() {
+            let expected = expected_header().map_err(|e| io(file, e))?;
+            if header != expected {
+                let found = header.iter().collect::<Vec<_>>().join(",");
+                let wanted = expected.iter().collect::<Vec<_>>().join(",");
+                return Err(io(file, format!("the columns are {found}, not {wanted}")));
+            }
+        }
+        rows.push(record.deserialize(None).map_err(|e| io(file, e))?);
+    }
+    Ok(rows)
+}
+
+/// The header [`runs_csv`] writes.
+fn expected_header() -> Result<csv::StringRecord, csv::Error> {
+    let row = RunRow { place: GridPlace::default(), figures: SeedRun::default() };
+    let bytes = runs_csv(&[row])?;
+    csv::Reader::from_reader(bytes.as_slice()).headers().cloned()
 }
 
 /// The result of a sweep or a merge: every run, in run order.
@@ -222,22 +270,9 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
             let scenario: &Arc<Scenario> = &scenarios[point as usize];
             let seed = scenario.seed.wrapping_add(run % grid.seeds);
             let output = Simulation::new(Arc::clone(scenario), Some(seed)).run(&mut |_| {});
-            let r = SeedRun::of(&output, false);
+            let figures = SeedRun::of(&output, false);
             progress();
-            Ok(RunRow {
-                run,
-                point,
-                params: grid.label(point as usize),
-                seed,
-                cost: r.cost,
-                node_hours: r.node_hours,
-                mean_wait_s: r.mean_wait_s,
-                p95_wait_s: r.p95_wait_s,
-                makespan_s: r.makespan_s,
-                unfinished: r.unfinished,
-                failed_evaluations: r.failed_evaluations,
-                requeued_hours: r.requeued_hours,
-            })
+            Ok(RunRow { place: GridPlace { run, point, params: grid.label(point as usize) }, figures })
         })
         .collect::<Result<Vec<RunRow>, SweepError>>()?;
     Ok(Sweep { grid: Grid { shards: shard.1, ..grid.clone() }, rows })
@@ -252,22 +287,11 @@ impl Sweep {
         let mut runs: Vec<Vec<SeedRun>> = vec![Vec::new(); points];
         let mut seeds = Vec::new();
         for row in &self.rows {
-            if row.point == 0 {
-                seeds.push(row.seed);
+            if row.place.point == 0 {
+                seeds.push(row.figures.seed);
             }
-            if let Some(slot) = runs.get_mut(row.point as usize) {
-                slot.push(SeedRun {
-                    seed: row.seed,
-                    cost: row.cost,
-                    node_hours: row.node_hours,
-                    mean_wait_s: row.mean_wait_s,
-                    p95_wait_s: row.p95_wait_s,
-                    makespan_s: row.makespan_s,
-                    unfinished: row.unfinished,
-                    failed_evaluations: row.failed_evaluations,
-                    requeued_hours: row.requeued_hours,
-                    series: None,
-                });
+            if let Some(slot) = runs.get_mut(row.place.point as usize) {
+                slot.push(row.figures.clone());
             }
         }
         let stem = Path::new(&self.grid.scenario).file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -288,11 +312,7 @@ impl Sweep {
         let json = serde_json::to_string_pretty(&self.grid).map_err(|e| io(dir, e))? + "\n";
         written.push(atomic(dir, "sweep.json", json.as_bytes())?);
         let name = if shard.1 == 1 { "runs.csv".to_owned() } else { format!("runs-{}-of-{}.csv", shard.0, shard.1) };
-        let mut w = csv::Writer::from_writer(Vec::new());
-        for row in &self.rows {
-            w.serialize(row).map_err(|e| io(&dir.join(&name), e))?;
-        }
-        let bytes = w.into_inner().map_err(|e| io(&dir.join(&name), e))?;
+        let bytes = runs_csv(&self.rows).map_err(|e| io(&dir.join(&name), e))?;
         written.push(atomic(dir, &name, &bytes)?);
         if shard.1 == 1 {
             let c = self.comparison();
@@ -309,14 +329,10 @@ impl Sweep {
     }
 }
 
-/// Writes through a temporary file renamed when complete.
+/// Writes `name` in `dir` whole or not at all (see [`write_atomically`]).
 fn atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf, SweepError> {
     let path = dir.join(name);
-    let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&temp, bytes).and_then(|()| std::fs::rename(&temp, &path)).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        io(&path, e)
-    })?;
+    write_atomically(&path, bytes).map_err(|e| io(&path, e))?;
     Ok(path)
 }
 
@@ -347,21 +363,19 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
             .collect();
         files.sort();
         for file in files {
-            let mut r = csv::Reader::from_path(&file).map_err(|e| io(&file, e))?;
-            for row in r.deserialize() {
-                rows.push(row.map_err(|e| io(&file, e))?);
-            }
+            rows.extend(read_runs_csv(&file)?);
         }
     }
     let Some(grid) = grid else {
         return Err(SweepError::Merge("no folder given".to_owned()));
     };
-    rows.sort_by_key(|r| r.run);
+    rows.sort_by_key(|r| r.place.run);
     let total = grid.points() as u64 * grid.seeds;
     for (expected, row) in (0..).zip(&rows) {
-        if row.run != expected {
-            let what = if row.run < expected { "twice" } else { "missing" };
-            let run = if row.run < expected { row.run } else { expected };
+        let found = row.place.run;
+        if found != expected {
+            let what = if found < expected { "twice" } else { "missing" };
+            let run = if found < expected { found } else { expected };
             return Err(SweepError::Merge(format!("run {run} is {what}; give each shard's folder once")));
         }
     }
@@ -387,6 +401,35 @@ mod tests {
         assert!(text.contains("cores = 4"), "{text}");
         assert!(text.contains("seed = 9"), "{text}");
         assert!(matches!(set(&mut doc, "seed.x", "1"), Err(SweepError::Path { .. })));
+    }
+
+    #[test]
+    fn runs_csv_has_the_place_then_the_figures_and_reads_back_the_same() {
+        let figures = SeedRun {
+            seed: 7,
+            cost: 0.1 + 0.2,
+            node_hours: 2.5,
+            mean_wait_s: Some(1.0 / 3.0),
+            makespan_s: Some(90.0),
+            unfinished: 1,
+            ..SeedRun::default()
+        };
+        let row = RunRow { place: GridPlace { run: 3, point: 1, params: "a=1, b=x".to_owned() }, figures };
+        let text = String::from_utf8(runs_csv(std::slice::from_ref(&row)).unwrap()).unwrap();
+        assert_eq!(
+            text,
+            "run,point,params,seed,cost,node_hours,mean_wait_s,p95_wait_s,makespan_s,unfinished,\
+             failed_evaluations,requeued_hours\n3,1,\"a=1, b=x\",7,0.30000000000000004,2.5,0.3333333333333333,,90.0,1,0,0.0\n"
+        );
+        let dir = std::env::temp_dir().join(format!("autoscale-sim-runs-csv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("runs.csv");
+        std::fs::write(&file, &text).unwrap();
+        assert_eq!(read_runs_csv(&file).unwrap(), [row]);
+        std::fs::write(&file, text.replacen("run,point", "point,run", 1)).unwrap();
+        let e = read_runs_csv(&file).unwrap_err().to_string();
+        assert!(e.contains("the columns are point,run,params"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

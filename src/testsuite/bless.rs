@@ -3,13 +3,15 @@
 //! kept) so the change is a reviewable diff, and writing each file under a
 //! temporary name first so that no file is ever left half-written.
 
-use std::path::Path;
-
 use toml_edit::{DocumentMut, Item, TableLike, Value};
 
-use super::file::Suite;
+use crate::atomic_write::write_atomically;
+
+use super::error::SuiteError;
+use super::outcome::Outcome;
 use super::point::{ActualValue, PointActual};
-use super::{Outcome, Run, SuiteError};
+use super::report::Run;
+use super::suite::Suite;
 
 /// The keys of a point case's `expect` table.
 const KEYS: [&str; 7] =
@@ -48,7 +50,8 @@ pub fn bless(suites: &[Suite], run: &mut Run) -> Result<Vec<(String, usize)>, Su
         }
         let text = doc.to_string();
         if text != suite.text {
-            write_atomically(&suite.path, &text)?;
+            write_atomically(&suite.path, text.as_bytes())
+                .map_err(|e| SuiteError::Write { path: suite.path.display().to_string(), message: e.to_string() })?;
         }
         for &n in &blessed {
             run.cases[n].outcome = Outcome::Blessed;
@@ -56,19 +59,6 @@ pub fn bless(suites: &[Suite], run: &mut Run) -> Result<Vec<(String, usize)>, Su
         changed.push((suite.shown.clone(), blessed.len()));
     }
     Ok(changed)
-}
-
-/// Writes `text` to `path` through a temporary file in the same folder and
-/// a rename, which replaces the file in one step.
-fn write_atomically(path: &Path, text: &str) -> Result<(), SuiteError> {
-    let error = |e: std::io::Error| SuiteError::Write { path: path.display().to_string(), message: e.to_string() };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = path.with_file_name(format!(".{name}.bless-tmp"));
-    std::fs::write(&temp, text).map_err(error)?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        error(e)
-    })
 }
 
 /// Updates one case's `expect` table; false when the case is not found.

@@ -1,14 +1,19 @@
 //! The `*.autoscale-test.toml` schema (serde, unknown keys refused) and its
-//! checks: everything a suite says is validated here, before any case runs.
+//! checks, [`Suite::load`] and [`Suite::parse`]: everything a suite says is
+//! validated here, before any case runs, into the types of `suite.rs`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use autoscale_runtime::Timestamp;
 use serde::Deserialize;
 
-use super::{SUFFIX, SuiteError};
-use crate::formula::context::{EvalContext, PoolState};
+use super::error::SuiteError;
+use super::suite::{
+    Case, CaseKind, FormulaText, PointCase, PointExpect, SUFFIX, ScenarioCase, ScenarioExpect, ScenarioSource, Suite,
+    line_of,
+};
+use crate::formula::context::{ContextFile, EvalContext, MetricFile};
 use crate::time::SimDuration;
 
 /// The instant point cases evaluate at when neither the case nor the suite
@@ -17,105 +22,6 @@ pub const DEFAULT_NOW: &str = "2024-01-01T00:00:00Z";
 
 /// Samples further apart than this many are a typo, not a test.
 const MAX_GENERATED_SAMPLES: u64 = 100_000;
-
-/// A loaded and checked suite file.
-#[derive(Debug)]
-pub struct Suite {
-    /// The file as given.
-    pub path: PathBuf,
-    /// The file as given, for messages.
-    pub shown: String,
-    /// The file shown without its suffix: the prefix of every case name.
-    pub name: String,
-    /// The file's folder: relative paths in the suite start here.
-    pub dir: PathBuf,
-    /// The file's text, kept for `--bless`.
-    pub text: String,
-    /// Its cases, point cases then scenario cases, each by name.
-    pub(crate) cases: Vec<Case>,
-    /// The suite-level formula, if any (scenario cases may use it).
-    pub(crate) formula: Option<FormulaText>,
-    doc: toml_edit::Document<String>,
-}
-
-/// A formula's text and where it came from.
-#[derive(Debug, Clone)]
-pub(crate) struct FormulaText {
-    pub name: String,
-    pub text: String,
-}
-
-#[derive(Debug)]
-pub(crate) struct Case {
-    pub name: String,
-    pub kind: CaseKind,
-}
-
-#[derive(Debug)]
-pub(crate) enum CaseKind {
-    Point(PointCase),
-    Scenario(ScenarioCase),
-}
-
-#[derive(Debug)]
-pub(crate) struct PointCase {
-    pub formula: FormulaText,
-    pub context: EvalContext,
-    pub expect: PointExpect,
-}
-
-#[derive(Debug)]
-pub(crate) struct ScenarioCase {
-    pub source: ScenarioSource,
-    pub use_suite_formula: bool,
-    /// `None` runs the scenario's own seed.
-    pub seeds: Vec<Option<u64>>,
-    pub expect: ScenarioExpect,
-}
-
-#[derive(Debug)]
-pub(crate) enum ScenarioSource {
-    File(PathBuf),
-    /// The inline table, as TOML text for `Scenario::from_toml`.
-    Inline(String),
-}
-
-/// The point-case expectations, as the file gives them.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct PointExpect {
-    pub target_dedicated: Option<f64>,
-    pub target_low_priority: Option<f64>,
-    pub deallocation: Option<String>,
-    pub results: Option<String>,
-    #[serde(default)]
-    pub variables: BTreeMap<String, toml::Value>,
-    pub error: Option<String>,
-    pub message: Option<String>,
-}
-
-impl PointExpect {
-    pub fn is_empty(&self) -> bool {
-        self.target_dedicated.is_none()
-            && self.target_low_priority.is_none()
-            && self.deallocation.is_none()
-            && self.results.is_none()
-            && self.variables.is_empty()
-            && self.error.is_none()
-            && self.message.is_none()
-    }
-}
-
-/// The scenario-case bounds; each must hold for every seed.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct ScenarioExpect {
-    pub max_cost: Option<f64>,
-    pub max_p95_wait: Option<SimDuration>,
-    pub max_nodes: Option<u32>,
-    pub all_done_by: Option<SimDuration>,
-    pub no_failed_evaluations: Option<bool>,
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -129,20 +35,43 @@ struct FileRoot {
     scenarios: BTreeMap<String, FileScenario>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// A point case: the evaluation context, in the schema of a context file
+/// (each metric given as samples or generated, see [`FileMetric`]), beside
+/// the formula and the expectations.
+#[derive(Debug)]
 struct FileCase {
     formula: Option<String>,
     formula_file: Option<String>,
-    now: Option<String>,
-    #[serde(default)]
-    seed: u64,
-    #[serde(default)]
-    pool: PoolState,
-    #[serde(default)]
-    metrics: BTreeMap<String, FileMetric>,
-    #[serde(default)]
+    context: ContextFile<FileMetric>,
     expect: PointExpect,
+}
+
+impl<'de> Deserialize<'de> for FileCase {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        /// The case's keys, in the order serde's messages list them.
+        const KEYS: &[&str] = &["formula", "formula_file", "now", "seed", "pool", "metrics", "expect"];
+        struct Table;
+        impl<'de> serde::de::Visitor<'de> for Table {
+            type Value = FileCase;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("struct FileCase")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileCase, A::Error> {
+                let (mut formula, mut formula_file, mut expect) = (None, None, None);
+                // The keys that are not the context's: `formula`, `formula_file`, `expect`.
+                let context = ContextFile::read_table(map, KEYS, |key, map| {
+                    match key {
+                        "formula" => formula = map.next_value()?,
+                        "formula_file" => formula_file = map.next_value()?,
+                        _ => expect = Some(map.next_value()?),
+                    }
+                    Ok(())
+                })?;
+                Ok(FileCase { formula, formula_file, context, expect: expect.unwrap_or_default() })
+            }
+        }
+        deserializer.deserialize_struct("FileCase", KEYS, Table)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -197,21 +126,6 @@ impl Checker<'_> {
             message: message.into(),
         }
     }
-}
-
-/// The line (from 1) of the deepest key of `path` present in the document.
-fn line_of(doc: &toml_edit::Document<String>, path: &[&str]) -> Option<usize> {
-    let mut table: &dyn toml_edit::TableLike = doc.as_table();
-    let mut offset = None;
-    for part in path {
-        let Some((key, item)) = table.get_key_value(part) else { break };
-        offset = key.span().or_else(|| item.span()).map(|s| s.start).or(offset);
-        match item.as_table_like() {
-            Some(t) => table = t,
-            None => break,
-        }
-    }
-    offset.map(|o| doc.raw()[..o.min(doc.raw().len())].matches('\n').count() + 1)
 }
 
 impl Suite {
@@ -299,16 +213,6 @@ impl Suite {
         let name = shown.strip_suffix(SUFFIX).unwrap_or(&shown).to_owned();
         Ok(Suite { path: path.to_owned(), shown, name, dir, text, cases, formula: suite_formula, doc })
     }
-
-    /// `name::case`.
-    pub fn full_name(&self, case: &str) -> String {
-        format!("{}::{case}", self.name)
-    }
-
-    /// The line of a key path in the file, from 1.
-    pub(crate) fn line(&self, path: &[&str]) -> Option<usize> {
-        line_of(&self.doc, path)
-    }
 }
 
 fn toml_error(shown: &str, text: &str, key: &str, e: &toml::de::Error) -> SuiteError {
@@ -354,50 +258,31 @@ fn dot(key: &[&str]) -> String {
     if key.is_empty() { ": ".to_owned() } else { format!(": {}.", key.join(".")) }
 }
 
-/// The case's evaluation context.
+/// The case's evaluation context: its metrics' samples generated, then
+/// checked and built as any context file's ([`ContextFile::into_context`]).
 fn build_context(check: &Checker<'_>, name: &str, suite_now: &str, case: &FileCase) -> Result<EvalContext, SuiteError> {
     let fail = |rest: &[&str], message: String| -> SuiteError {
         let key: Vec<&str> = ["cases", name].iter().chain(rest).copied().collect();
         check.error(&key, message)
     };
-    let now_text = case.now.as_deref().unwrap_or(suite_now);
-    let now = Timestamp::parse(now_text).map_err(|e| {
-        let at: &[&str] = if case.now.is_some() { &["now"] } else { &[] };
-        fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\""))
-    })?;
-    let pool = &case.pool;
-    pool.validate().map_err(|(key, message)| fail(&["pool", key], message))?;
+    let given = &case.context;
+    let now_text = given.now.as_deref().unwrap_or(suite_now);
+    if let Err(e) = Timestamp::parse(now_text) {
+        let at: &[&str] = if given.now.is_some() { &["now"] } else { &[] };
+        return Err(fail(at, format!("`{now_text}` is not a date ({e}); write e.g. \"{DEFAULT_NOW}\"")));
+    }
+    given.pool.validate().map_err(|(key, message)| fail(&["pool", key], message))?;
     let mut metrics = BTreeMap::new();
-    for (metric, m) in &case.metrics {
+    for (metric, m) in &given.metrics {
         let samples = metric_samples(m).map_err(|(k, message)| {
             let mut at = vec!["metrics", metric.as_str()];
             at.extend(k);
             fail(&at, message)
         })?;
-        metrics.insert(metric.clone(), samples);
+        metrics.insert(metric.clone(), MetricFile { samples });
     }
-    // The oracle's schema checks metric names, ages and the pool the same
-    // way for every caller; go through it rather than copy it.
-    let json = serde_json::json!({
-        "now": now.to_string(),
-        "seed": case.seed,
-        "pool": {
-            "target_dedicated": pool.target_dedicated,
-            "target_low_priority": pool.target_low_priority,
-            "current_dedicated": pool.current_dedicated,
-            "current_low_priority": pool.current_low_priority,
-            "task_slots_per_node": pool.task_slots_per_node,
-        },
-        "metrics": metrics.iter().map(|(k, v)| (k.clone(), serde_json::json!({ "samples": v }))).collect::<serde_json::Map<_, _>>(),
-    });
-    let context = EvalContext::from_json(&json.to_string()).map_err(|e| match e {
-        crate::formula::context::ContextError::Invalid { key: k, message, .. } => {
-            let parts: Vec<&str> = k.split('.').collect();
-            fail(&parts, message)
-        }
-        other => fail(&[], other.to_string()),
-    })?;
-    Ok(context)
+    let file = ContextFile { now: Some(now_text.to_owned()), seed: given.seed, pool: given.pool.clone(), metrics };
+    file.into_context().map_err(|(key, message)| fail(&key.split('.').collect::<Vec<_>>(), message))
 }
 
 /// A metric table's problem: the key under the metric, and the message.
@@ -497,16 +382,5 @@ mod tests {
             metric_samples(&metric("constant = 1\nfor = \"1m\"\ngaps = [[\"2m\", \"1m\"]]")).unwrap_err().0,
             vec!["gaps"]
         );
-    }
-
-    #[test]
-    fn line_of_finds_the_deepest_key_present() {
-        let doc =
-            toml_edit::Document::parse("a = 1\n\n[cases.x]\nnow = 2\n\n[cases.x.expect]\nresults = \"\"\n".to_owned())
-                .expect("toml");
-        assert_eq!(line_of(&doc, &["cases", "x", "now"]), Some(4));
-        assert_eq!(line_of(&doc, &["cases", "x", "expect", "results"]), Some(7));
-        assert_eq!(line_of(&doc, &["cases", "x", "expect", "missing"]), Some(6));
-        assert_eq!(line_of(&doc, &["nothing"]), None);
     }
 }

@@ -6,8 +6,12 @@ use std::path::Path;
 
 use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::file::Suite;
-use super::{Outcome, Run, SuiteError};
+use crate::atomic_write::write_atomically;
+
+use super::error::SuiteError;
+use super::outcome::Outcome;
+use super::report::Run;
+use super::suite::Suite;
 
 /// The report as XML text.
 pub fn to_xml(suites: &[Suite], run: &Run) -> Result<String, SuiteError> {
@@ -49,16 +53,10 @@ pub fn to_xml(suites: &[Suite], run: &Run) -> Result<String, SuiteError> {
     report.to_string().map_err(|e| SuiteError::Write { path: "<junit report>".to_owned(), message: e.to_string() })
 }
 
-/// Writes the report to `path`, complete or not at all (a temporary file,
-/// then a rename).
+/// Writes the report to `path`, complete or not at all (see
+/// [`write_atomically`]).
 pub fn write(suites: &[Suite], run: &Run, path: &Path) -> Result<(), SuiteError> {
     let xml = to_xml(suites, run)?;
-    let error = |e: std::io::Error| SuiteError::Write { path: path.display().to_string(), message: e.to_string() };
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "junit.xml".to_owned());
-    let temp = path.with_file_name(format!(".{name}.tmp"));
-    std::fs::write(&temp, xml).map_err(error)?;
-    std::fs::rename(&temp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&temp);
-        error(e)
-    })
+    write_atomically(path, xml.as_bytes())
+        .map_err(|e| SuiteError::Write { path: path.display().to_string(), message: e.to_string() })
 }

@@ -4,8 +4,8 @@
 
 use autoscale_runtime::Value;
 
-use super::file::{Case, PointCase, PointExpect, Suite};
-use super::{Mismatch, Outcome};
+use super::outcome::{Mismatch, Outcome};
+use super::suite::{Case, PointCase, PointExpect, Suite};
 use crate::formula::{Formula, compile_error};
 
 /// What an evaluation gave, in a form that crosses threads (the formula's

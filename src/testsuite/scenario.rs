@@ -7,9 +7,9 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
-use super::file::{Case, FormulaText, ScenarioCase, ScenarioSource, Suite};
+use super::outcome::{Mismatch, Outcome};
 use super::point::number;
-use super::{Mismatch, Outcome};
+use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSource, Suite};
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scenario};
 use crate::sim::task::TaskState;
@@ -106,13 +106,17 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
             ["scenarios", case.name.as_str(), "expect", key].into_iter().filter(|k| !k.is_empty()).collect();
         out.push(Mismatch { key: path.join("."), line: suite.line(&path), expected, actual });
     };
-    let e = &s.expect;
-    if e.max_cost.is_none()
-        && e.max_p95_wait.is_none()
-        && e.max_nodes.is_none()
-        && e.all_done_by.is_none()
-        && e.no_failed_evaluations.is_none()
-    {
+    check_bounds(&s.expect, &runs, &mut miss);
+    if out.is_empty() { Outcome::Passed } else { Outcome::Failed(out) }
+}
+
+/// What `miss` is told for each bound a case breaks: the key under
+/// `expect` (`""`: the case has no bound), what was expected, what happened.
+type Miss<'a> = dyn FnMut(&str, String, String) + 'a;
+
+/// Checks each bound of `e` against the worst of `runs`.
+fn check_bounds(e: &ScenarioExpect, runs: &[SeedResult], miss: &mut Miss<'_>) {
+    if e.is_empty() {
         miss(
             "",
             "some bound under `expect` (max_cost, max_p95_wait, max_nodes, all_done_by, no_failed_evaluations)"
@@ -142,27 +146,7 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
         miss("max_nodes", format!("at most {bound}"), format!("{} nodes with seed {}", w.max_nodes, w.seed));
     }
     if let Some(bound) = e.all_done_by {
-        for r in &runs {
-            match r.done {
-                Err(n) => {
-                    miss(
-                        "all_done_by",
-                        format!("every task done by {bound}"),
-                        format!("{n} tasks unfinished at the end with seed {}", r.seed),
-                    );
-                    break;
-                }
-                Ok(latest) if latest > bound => {
-                    miss(
-                        "all_done_by",
-                        format!("every task done by {bound}"),
-                        format!("the last one ended at {latest} with seed {}", r.seed),
-                    );
-                    break;
-                }
-                Ok(_) => {}
-            }
-        }
+        check_done_by(bound, runs, miss);
     }
     if e.no_failed_evaluations == Some(true)
         && let Some(w) = worst(&|r| r.failed_evaluations as f64)
@@ -174,5 +158,29 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
             format!("{} failed with seed {}", w.failed_evaluations, w.seed),
         );
     }
-    if out.is_empty() { Outcome::Passed } else { Outcome::Failed(out) }
+}
+
+/// `all_done_by`: the first seed whose tasks did not all end by `bound`.
+fn check_done_by(bound: SimDuration, runs: &[SeedResult], miss: &mut Miss<'_>) {
+    for r in runs {
+        match r.done {
+            Err(n) => {
+                miss(
+                    "all_done_by",
+                    format!("every task done by {bound}"),
+                    format!("{n} tasks unfinished at the end with seed {}", r.seed),
+                );
+                break;
+            }
+            Ok(latest) if latest > bound => {
+                miss(
+                    "all_done_by",
+                    format!("every task done by {bound}"),
+                    format!("the last one ended at {latest} with seed {}", r.seed),
+                );
+                break;
+            }
+            Ok(_) => {}
+        }
+    }
 }

@@ -1,0 +1,43 @@
+//! [`AgentError`]: the one error type of agents and of the controller's setup.
+
+use std::path::PathBuf;
+
+/// What can stop an agent, or keep a controller from being set up.
+#[derive(Debug, thiserror::Error)]
+pub enum AgentError {
+    /// The token file is missing or unreadable (`--token-file nope`).
+    #[error("cannot read token file `{}`: {source}", path.display())]
+    TokenFile {
+        /// The file.
+        path: PathBuf,
+        /// Why it could not be read.
+        source: std::io::Error,
+    },
+    /// The token is empty or only whitespace (an empty token file, `Token::new("")`).
+    #[error("{}", match path { Some(p) => format!("token file `{}` is empty", p.display()), None => "the token is empty".to_owned() })]
+    EmptyToken {
+        /// The file it came from, if any.
+        path: Option<PathBuf>,
+    },
+    /// Every attempt to reach the controller failed (nothing listens at `--controller`).
+    #[error("cannot reach the controller at {controller} after {attempts} attempts: {last}")]
+    Unreachable {
+        /// The address given.
+        controller: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last attempt's error.
+        last: String,
+    },
+    /// The controller refused this agent (wrong token, other protocol version); retrying would not help.
+    #[error("the controller rejected this agent: {0}")]
+    Rejected(String),
+    /// The node root could not be created or an OS facility failed (`--root` on a read-only disk).
+    #[error("{what}: {source}")]
+    Io {
+        /// What was being done.
+        what: String,
+        /// The OS error.
+        source: std::io::Error,
+    },
+}
