@@ -150,6 +150,15 @@ pub struct JobStep {
     pub since: SimTime,
 }
 
+/// A node, as requests and reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeRef {
+    /// Its index in the engine (reused after it leaves).
+    pub index: u32,
+    /// Its id (unique over the run, as in `tasks.csv`).
+    pub id: u32,
+}
+
 /// One node of the pool.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -313,6 +322,26 @@ impl Nodes {
     /// The node at `index`, if it is still in the pool.
     pub fn get(&self, index: u32) -> Option<&Node> {
         self.slab.get(index as usize).and_then(Option::as_ref)
+    }
+
+    /// The node at `index` as requests and reports name it.
+    pub fn node_ref(&self, index: u32) -> Option<NodeRef> {
+        self.get(index).map(|n| NodeRef { index, id: n.id })
+    }
+
+    /// Gives node `index` its pending lifecycle event.
+    pub(crate) fn set_timer(&mut self, index: u32, timer: EventId) {
+        if let Some(node) = self.get_mut(index) {
+            debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
+            node.timer = Some(timer);
+        }
+    }
+
+    /// Node `index`'s pending lifecycle event happened.
+    pub(crate) fn clear_timer(&mut self, index: u32) {
+        if let Some(node) = self.get_mut(index) {
+            node.timer = None;
+        }
     }
 
     /// The node at `index`, to change anything but its state.

@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use super::jobs::JobTaskKind;
 use super::metrics::TimelineRow;
 use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
 use super::priority::Priority;
+use super::task::JobTaskKind;
 use super::task::{TaskRole, TaskState};
 use super::*;
 use crate::formula::builtins::Metric;
