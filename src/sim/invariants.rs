@@ -27,30 +27,54 @@ pub(crate) fn check(nodes: &Nodes, sched: &Scheduler, now: SimTime) -> Result<()
     Ok(())
 }
 
-/// Checks that every task is in exactly one place and that the
-/// buckets match the nodes.
-pub(crate) fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
-    let mut seen = vec![false; sched.tasks.len()];
-    let multi = &sched.multi;
-    let mut mark = |t: u32, place: &str| -> Result<(), String> {
-        let slot = seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
-        if std::mem::replace(slot, true) && !(place == "a node" && multi.contains_key(&t)) {
+/// Where each task was found, as the checks go: every task must be in
+/// exactly one place (a multi-instance task on one node per instance).
+struct Places<'a> {
+    seen: Vec<bool>,
+    sched: &'a Scheduler,
+}
+
+impl Places<'_> {
+    /// Task `t` is at `place`; an error if it was already somewhere.
+    fn mark(&mut self, t: u32, place: &str) -> Result<(), String> {
+        let slot = self.seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
+        if std::mem::replace(slot, true) && !(place == "a node" && self.sched.multi.contains_key(&t)) {
             return Err(format!("task {t} is in two places (second: {place})"));
         }
         Ok(())
-    };
+    }
+}
+
+/// Checks that every task is in exactly one place, that the buckets match
+/// the nodes, and that the task counters match a recount.
+fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
+    let mut places = Places { seen: vec![false; sched.tasks.len()], sched };
+    check_queued(sched, &mut places)?;
+    check_nodes(sched, nodes, &mut places)?;
+    check_multi(sched, nodes)?;
+    check_counters(sched, &places.seen)
+}
+
+/// The parked and the queued tasks are active, each once.
+fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String> {
     for &t in &sched.parked {
-        mark(t, "parked")?;
+        places.mark(t, "parked")?;
         if sched.tasks[t as usize].state != TaskState::Active {
             return Err(format!("task {t} is parked but {:?}", sched.tasks[t as usize].state));
         }
     }
     for &(_, Reverse(t)) in sched.ready.iter() {
-        mark(t, "ready queue")?;
+        places.mark(t, "ready queue")?;
         if sched.tasks[t as usize].state != TaskState::Active {
             return Err(format!("task {t} is queued but {:?}", sched.tasks[t as usize].state));
         }
     }
+    Ok(())
+}
+
+/// Each node's slots add up, it is in the bucket of its free slots when
+/// it can take tasks, and its tasks are on a node as their state says.
+fn check_nodes(sched: &Scheduler, nodes: &Nodes, places: &mut Places<'_>) -> Result<(), String> {
     let mut running = 0;
     for (i, node) in nodes.iter() {
         let used: u32 = node.running.iter().map(|p| sched.tasks[p.task as usize].slots).sum();
@@ -67,7 +91,7 @@ pub(crate) fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), Strin
             return Err(format!("node {i} is {} but schedulable = {}", node.state().name(), !schedulable));
         }
         for p in &node.running {
-            mark(p.task, "a node")?;
+            places.mark(p.task, "a node")?;
             running += 1;
             let job = sched.tasks[p.task as usize].job;
             if p.preparing && !node.preparations.iter().any(|s| s.job == job) {
@@ -81,6 +105,12 @@ pub(crate) fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), Strin
     if running != sched.running {
         return Err(format!("{running} tasks on nodes, counter says {}", sched.running));
     }
+    Ok(())
+}
+
+/// The queued extra instances add up, and each running multi-instance
+/// task is on as many nodes as it has instances left.
+fn check_multi(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
     let extra: u32 = sched.tasks.iter().filter(|t| t.state == TaskState::Active).map(|t| t.instances - 1).sum();
     if extra != sched.extra_queued {
         return Err(format!("queued extra instances: counter {} != recount {extra}", sched.extra_queued));
@@ -91,6 +121,12 @@ pub(crate) fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), Strin
             return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
         }
     }
+    Ok(())
+}
+
+/// Every task not found in a place is counted by its state, and the
+/// counters agree; `seen` says which tasks were found.
+fn check_counters(sched: &Scheduler, seen: &[bool]) -> Result<(), String> {
     let (mut unplaceable, mut done, mut waiting, mut blocked, mut terminated) = (0, [0u64; 2], 0, 0, 0);
     for (t, task) in sched.tasks.iter().enumerate() {
         if (task.state == TaskState::Waiting) != sched.deps.is_waiting(t as u32) {

@@ -23,23 +23,34 @@
 //! seed give the same output, byte for byte.
 #![forbid(unsafe_code)]
 
-pub mod actions;
-pub mod agents;
-pub mod autoscale;
-pub mod cost;
-pub mod deps;
+mod actions;
+mod agents;
+mod autoscale;
+mod cost;
+mod deps;
 mod invariants;
-pub mod metrics;
-pub mod node;
-pub mod pool;
-pub mod priority;
-pub mod queue;
+mod metrics;
+mod node;
+mod pool;
+mod priority;
+mod queue;
 mod ready;
 mod real;
-pub mod scheduler;
-pub mod streams;
-pub mod task;
-pub mod workload;
+mod scheduler;
+mod streams;
+mod task;
+mod workload;
+
+// The public surface: what the reports, the real-agent driver, the tests
+// and the benchmarks use. Everything else is the model's own.
+pub use agents::{NodeRef, Request, Work};
+pub use autoscale::EvaluationRecord;
+pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
+pub use node::NodeState;
+pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
+pub use priority::Priority;
+pub use queue::Queue;
+pub use task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
 
 use std::sync::Arc;
 
@@ -49,15 +60,11 @@ use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
-use autoscale::{Autoscaler, EvaluationRecord};
-use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
-use pool::{Pool, ResizeErrorRecord};
-use priority::Priority;
-use queue::Queue;
+use autoscale::Autoscaler;
+use metrics::Recorder;
+use pool::Pool;
 use scheduler::Scheduler;
 use streams::{Concern, Streams, rng};
-use task::JobTaskRun;
-use task::Task;
 use workload::{Source, Workload};
 
 /// What happens next. Node events carry the node's index; a node's
@@ -186,12 +193,12 @@ impl Output {
 /// A scenario being simulated: the components of the model, and the
 /// dispatch of each event to the one it concerns.
 ///
-/// The components own their state and their rules — the [`Pool`] its
-/// nodes and their lives, the [`Scheduler`] the tasks and their
-/// placement and the job-level rules, the [`Workload`] the
-/// arrivals, the [`Recorder`] the samples and the timeline, the
-/// [`Autoscaler`] the evaluations — and take the others they reach as
-/// arguments, with the [`Env`].
+/// The components own their state and their rules — the `Pool` its
+/// nodes and their lives, the `Scheduler` the tasks and their
+/// placement and the job-level rules, the `Workload` the
+/// arrivals, the `Recorder` the samples and the timeline, the
+/// `Autoscaler` the evaluations — and take the others they reach as
+/// arguments, with the `Env`.
 #[derive(Debug)]
 pub struct Simulation {
     seed: u64,
@@ -340,7 +347,7 @@ impl Simulation {
     }
 
     /// The samples kept since [`Simulation::keep_samples`].
-    pub fn samples(&self) -> &[metrics::Sample] {
+    pub fn samples(&self) -> &[Sample] {
         self.recorder.kept.as_deref().unwrap_or(&[])
     }
 

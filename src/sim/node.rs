@@ -216,11 +216,6 @@ impl Node {
     pub fn state(&self) -> NodeState {
         self.state
     }
-
-    /// Σ CPU percent of its running tasks.
-    pub fn cpu_load(&self) -> u32 {
-        self.cpu_load
-    }
 }
 
 /// Every node of the pool, and the counters their states add up to.
@@ -452,11 +447,6 @@ impl Nodes {
     /// Nodes in the pool.
     pub fn len(&self) -> u32 {
         Priority::ALL.iter().map(|&p| self.total(p)).sum()
-    }
-
-    /// Whether the pool has no node.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The average CPU of sampled nodes in percent, and the average memory in MiB.
