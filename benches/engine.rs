@@ -5,8 +5,7 @@
 //! through the item counters, events per second.
 
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::Simulation;
-use autoscale_sim::sim::queue::Queue;
+use autoscale_sim::sim::{Queue, Simulation};
 use autoscale_sim::time::SimDuration;
 use divan::Bencher;
 use divan::counter::ItemsCount;

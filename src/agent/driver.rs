@@ -22,9 +22,7 @@ use super::local::spawn_local_with;
 use super::protocol::{NodeIdentity, TaskKey, TaskKind, TaskSpec};
 use super::token::Token;
 use crate::scenario::Scenario;
-use crate::sim::agents::{NodeRef, Request, Work};
-use crate::sim::task::TaskRole;
-use crate::sim::{Output, Progress, Simulation};
+use crate::sim::{NodeRef, Output, Progress, Request, Simulation, TaskRole, Work};
 use crate::time::{SimDuration, SimTime};
 
 /// The account name agents give their tasks (`AZ_BATCH_ACCOUNT_NAME`).

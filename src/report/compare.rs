@@ -19,9 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::priority::Priority;
-use crate::sim::task::TaskState;
-use crate::sim::{Output, Simulation};
+use crate::sim::{Output, Priority, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -97,7 +95,7 @@ impl Series {
     /// Extracts the chart series from a run's timeline.
     pub fn of(output: &Output) -> Series {
         let rows = &output.timeline;
-        let col = |f: &dyn Fn(&crate::sim::metrics::TimelineRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
+        let col = |f: &dyn Fn(&crate::sim::TimelineRow) -> f64| rows.iter().map(f).collect::<Vec<f64>>();
         let nodes = |p: Priority| col(&|r| r.nodes[p as usize].iter().sum::<u32>() as f64);
         Series {
             hours: col(&|r| r.time.as_millis() as f64 / 3_600_000.0),

@@ -11,9 +11,7 @@ use serde::Serialize;
 use super::summary::Summary;
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
-use crate::sim::Output;
-use crate::sim::node::NodeState;
-use crate::sim::priority::Priority;
+use crate::sim::{NodeState, Output, Priority};
 use crate::time::SimTime;
 
 /// Why an output file could not be written.

@@ -6,8 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::sim::Output;
-use crate::sim::task::TaskState;
+use crate::sim::{Output, TaskState};
 use crate::time::SimDuration;
 
 /// The run in numbers: the content of `summary.json`.

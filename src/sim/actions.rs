@@ -16,14 +16,18 @@
 use autoscale_runtime::DeallocationOption;
 
 use super::agents::Agents;
-use super::node::NodeState;
-use super::{Event, Simulation};
-use crate::scenario::NodeActionKind;
 
-impl Simulation {
+use super::node::NodeState;
+use super::pool::Pool;
+use super::scheduler::{Scheduler, forget_jobs};
+use super::{Env, Event};
+use crate::scenario::NodeActionKind;
+use crate::time::SimTime;
+
+impl Pool {
     /// Node action `i` of the scenario is due.
-    pub(crate) fn on_node_action(&mut self, i: u32) {
-        let Some(action) = self.scenario.pool.node_actions.get(i as usize).cloned() else { return };
+    pub(crate) fn on_node_action(&mut self, i: u32, sched: &mut Scheduler, env: &mut Env) {
+        let Some(action) = env.scenario.pool.node_actions.get(i as usize).cloned() else { return };
         let Some((index, state, priority)) = self
             .nodes
             .iter()
@@ -47,73 +51,73 @@ impl Simulation {
         match action.action {
             NodeActionKind::Remove => {
                 let p = priority as usize;
-                self.pool.target[p] = self.pool.target[p].saturating_sub(1);
-                self.remove_node(index, action.deallocation);
+                self.control.target[p] = self.control.target[p].saturating_sub(1);
+                self.remove_node(index, action.deallocation, sched, env);
             }
             NodeActionKind::EnableScheduling => {
                 if state == NodeState::Offline {
                     let busy = self.nodes.get(index).is_some_and(|n| !n.running.is_empty());
                     let back = if busy { NodeState::Running } else { NodeState::Idle };
-                    self.nodes.set_state(index, back, self.q.now());
-                    self.sched.make_schedulable(&mut self.nodes, index);
+                    self.nodes.set_state(index, back, env.q.now());
+                    sched.make_schedulable(&mut self.nodes, index);
                 }
             }
-            NodeActionKind::Fail => self.make_unusable(index),
+            NodeActionKind::Fail => self.make_unusable(index, sched, env),
             kind => {
-                self.sched.make_unschedulable(&mut self.nodes, index);
+                sched.make_unschedulable(&mut self.nodes, index);
                 match action.deallocation {
-                    DeallocationOption::Requeue => self.stop_tasks(index, true),
-                    DeallocationOption::Terminate => self.stop_tasks(index, false),
+                    DeallocationOption::Requeue => sched.stop_tasks(index, true, self, env),
+                    DeallocationOption::Terminate => sched.stop_tasks(index, false, self, env),
                     DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
                 }
                 if !matches!(state, NodeState::StartTaskFailed | NodeState::Unusable) {
-                    self.nodes.set_state(index, NodeState::Offline, self.q.now());
+                    self.nodes.set_state(index, NodeState::Offline, env.q.now());
                 }
                 if kind != NodeActionKind::DisableScheduling {
                     if let Some(node) = self.nodes.get_mut(index) {
                         node.pending = Some(i);
                     }
-                    self.pending_action_due(index);
+                    self.pending_action_due(index, env);
                 }
             }
         }
-        self.schedule();
+        sched.schedule(self, env);
     }
 
     /// Starts the reboot or reimage waiting on an `offline` node once its
     /// tasks have ended.
-    pub(crate) fn pending_action_due(&mut self, index: u32) {
+    pub(crate) fn pending_action_due(&mut self, index: u32, env: &mut Env) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         if !node.running.is_empty() {
             return;
         }
         let Some(i) = node.pending.take() else { return };
         // A restarted node prepares every job again.
-        self.forget_jobs(index);
-        if let Some(node) = self.node_ref(index) {
-            self.agents.reset(node);
+        forget_jobs(&mut self.nodes, index, env);
+        if let Some(node) = self.nodes.node_ref(index) {
+            env.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
-        let Some(action) = self.scenario.pool.node_actions.get(i as usize) else { return };
+        let Some(action) = env.scenario.pool.node_actions.get(i as usize) else { return };
         let state = if action.action == NodeActionKind::Reimage {
             // A new OS disk: the data kept for `retaineddata` is gone.
-            node.retain_until = crate::time::SimTime::ZERO;
+            node.retain_until = SimTime::ZERO;
             NodeState::Reimaging
         } else {
             NodeState::Rebooting
         };
-        self.nodes.set_state(index, state, self.q.now());
-        let dist = action.duration.as_ref().unwrap_or(&self.scenario.pool.boot_time);
-        let took = dist.sample(&mut self.rngs.node_actions);
-        let timer = self.q.schedule_in(took, Event::Restarted(index));
-        self.set_timer(index, timer);
+        self.nodes.set_state(index, state, env.q.now());
+        let dist = action.duration.as_ref().unwrap_or(&env.scenario.pool.boot_time);
+        let took = dist.sample(&mut env.rngs.node_actions);
+        let timer = env.q.schedule_in(took, Event::Restarted(index));
+        self.nodes.set_timer(index, timer);
     }
 
     /// Node `index` breaks: it gets no more tasks, its tasks go back to
     /// the queue without using a retry, and whatever it was about to do (a
     /// start task, a restart, an action waiting for its tasks) is off. A
     /// leaving node simply goes on leaving, without its tasks.
-    pub(crate) fn make_unusable(&mut self, index: u32) {
+    pub(crate) fn make_unusable(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         let state = node.state();
         if state == NodeState::Unusable {
@@ -123,17 +127,17 @@ impl Simulation {
         if !leaving {
             node.pending = None;
             if let Some(timer) = node.timer.take() {
-                self.q.cancel(timer);
+                env.q.cancel(timer);
             }
         }
-        self.sched.make_unschedulable(&mut self.nodes, index);
-        self.stop_tasks(index, true);
-        self.forget_jobs(index);
+        sched.make_unschedulable(&mut self.nodes, index);
+        sched.stop_tasks(index, true, self, env);
+        forget_jobs(&mut self.nodes, index, env);
         if leaving {
-            self.continue_leaving(index);
+            self.continue_leaving(index, sched, env);
         } else {
-            self.nodes.set_state(index, NodeState::Unusable, self.q.now());
+            self.nodes.set_state(index, NodeState::Unusable, env.q.now());
         }
-        self.schedule();
+        sched.schedule(self, env);
     }
 }

@@ -7,7 +7,7 @@
 //! schedules its end on the virtual clock ([`Completion::After`]); a real
 //! agent is sent a [`Request`] that the driver carries out on a machine,
 //! and reports the end itself ([`Completion::Reported`]) through
-//! [`Simulation::work_exited`] and its siblings. The driver moves the
+//! [`Simulation::work_exited`] and its siblings (`real.rs`). The driver moves the
 //! clock with [`Simulation::advance_to`]: real agents are just another
 //! clock. Everything else — queue, scheduling, autoscale, metrics, cost —
 //! is the same model either way.
@@ -16,21 +16,13 @@
 //! is reused after the node leaves, and its id, which is not, so that a
 //! late report about a node that is gone is recognised and ignored.
 
+#[cfg(doc)]
 use super::Simulation;
-use super::node::{NodeState, Nodes};
+pub use super::node::NodeRef;
+use super::node::Nodes;
 use super::streams::Streams;
-use super::task::{Task, TaskState};
 use crate::scenario::{Pool, StartTask};
-use crate::time::{SimDuration, SimTime};
-
-/// A node, as requests and reports name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NodeRef {
-    /// Its index in the engine (reused after it leaves).
-    pub index: u32,
-    /// Its id (unique over the run, as in `tasks.csv`).
-    pub id: u32,
-}
+use crate::time::SimDuration;
 
 /// A piece of work a node runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -159,13 +151,14 @@ impl Agents for Simulated {
 }
 
 /// Real agents: every piece of work is a [`Request`] that the driver
-/// takes with [`Simulation::take_requests`] and carries out on a machine
+/// takes with [`Simulation::take_requests`](super::Simulation::take_requests)
+/// and carries out on a machine
 /// that joined; the machine reports back. A machine's node is ready as
 /// soon as it joins (its machine is already up).
 #[derive(Debug, Clone, Default)]
 pub struct Requested {
     /// The requests the driver has not taken yet, in order.
-    requests: Vec<Request>,
+    pub(crate) requests: Vec<Request>,
 }
 
 impl Agents for Requested {
@@ -259,136 +252,5 @@ impl Agents for AnyAgents {
     #[inline(always)]
     fn task_usage(&mut self, nodes: &mut Nodes, index: u32, cpu_percent: i64, memory_mib: i64) {
         forward!(self, a => a.task_usage(nodes, index, cpu_percent, memory_mib))
-    }
-}
-
-impl Simulation {
-    /// Prepares `scenario` for real agents: work is requested, not
-    /// simulated (see [`Simulation::new`] for `seed`).
-    pub fn with_real_agents(scenario: impl Into<std::sync::Arc<crate::scenario::Scenario>>, seed: Option<u64>) -> Self {
-        Simulation::with_agents(scenario.into(), seed, AnyAgents::Requested(Requested::default()))
-    }
-
-    /// The requests made since the last call, in order (none with
-    /// simulated agents).
-    pub fn take_requests(&mut self) -> Vec<Request> {
-        match &mut self.agents {
-            AnyAgents::Requested(agents) => std::mem::take(&mut agents.requests),
-            AnyAgents::Simulated(_) => Vec::new(),
-        }
-    }
-
-    /// A machine took node `node`: it is allocated and starts at once.
-    pub fn machine_ready(&mut self, node: NodeRef) {
-        if self.current(node) && self.nodes.get(node.index).is_some_and(|n| n.state() == NodeState::Creating) {
-            if let Some(timer) = self.nodes.get_mut(node.index).and_then(|n| n.timer.take()) {
-                self.q.cancel(timer);
-            }
-            self.on_allocated(node.index);
-        }
-    }
-
-    /// `work` exited with `exit_code` on node `node`; 0 is success.
-    pub fn work_exited(&mut self, node: NodeRef, work: Work, exit_code: i32) {
-        if !self.current(node) {
-            return;
-        }
-        let index = node.index;
-        let running = |sim: &Simulation, task: u32| {
-            sim.nodes.get(index).is_some_and(|n| n.running.iter().any(|p| p.task == task && !p.preparing))
-        };
-        match work {
-            Work::StartTask => {
-                if self.nodes.get(index).is_some_and(|n| n.state() == NodeState::WaitingForStartTask) {
-                    self.start_task_ended(index, exit_code == 0);
-                }
-            }
-            Work::Preparation { job } => self.on_prep_ended(index, job, exit_code == 0),
-            Work::Release { job } => self.on_release_ended(index, job, exit_code == 0),
-            Work::Task { task } => {
-                if running(self, task) && self.sched.tasks[task as usize].state == TaskState::Running {
-                    self.task_ended(index, task, Some(exit_code));
-                }
-            }
-        }
-    }
-
-    /// The machine of node `node` stopped answering: the node is unusable
-    /// for good (node actions and preemption pass it by) and its tasks go
-    /// back to the queue.
-    pub fn machine_lost(&mut self, node: NodeRef) {
-        if self.current(node) {
-            if let Some(n) = self.nodes.get_mut(node.index) {
-                n.machine_lost = true;
-            }
-            self.make_unusable(node.index);
-        }
-    }
-
-    /// The machine of node `node` measured its CPU (percent of the
-    /// machine) and memory (MiB).
-    pub fn machine_usage(&mut self, node: NodeRef, cpu_percent: f64, memory_mib: f64) {
-        if self.current(node) {
-            self.nodes.set_usage(node.index, cpu_percent, memory_mib);
-        }
-    }
-}
-
-impl Simulation {
-    /// The node at `index` as requests and reports name it.
-    pub(crate) fn node_ref(&self, index: u32) -> Option<NodeRef> {
-        self.nodes.get(index).map(|n| NodeRef { index, id: n.id })
-    }
-
-    /// Whether `node` still names a node in the pool.
-    fn current(&self, node: NodeRef) -> bool {
-        self.nodes.get(node.index).is_some_and(|n| n.id == node.id)
-    }
-
-    /// When the next event is due, if any before the end.
-    pub fn next_event_time(&mut self) -> Option<SimTime> {
-        self.q.peek_time().filter(|&t| t <= self.end)
-    }
-
-    /// The end of the run.
-    pub fn end(&self) -> SimTime {
-        self.end
-    }
-
-    /// Ends the run now rather than at the scenario's end: the books
-    /// close at this instant.
-    pub fn stop_now(&mut self) {
-        self.end = self.q.now();
-    }
-
-    /// Task `n` (by submission number), if submitted.
-    pub fn task(&self, n: u32) -> Option<&Task> {
-        self.sched.tasks.get(n as usize)
-    }
-
-    /// Whether the workload is over: no task will arrive, and every task
-    /// and job release task has finished (or can never run). A run with
-    /// real agents stops there rather than wait, on the wall clock, for a
-    /// scenario end with nothing left to do.
-    pub fn workload_done(&self) -> bool {
-        let s = &self.sched;
-        self.sources_live == 0
-            && s.running == 0
-            && s.ready.is_empty()
-            && s.parked.is_empty()
-            && s.unplaceable == 0
-            && s.deps.waiting() == 0
-            && self.nodes.iter().all(|(_, n)| n.releases.is_empty())
-    }
-
-    /// Delivers every event due by `t`, then moves the clock to `t` (never
-    /// back, never past the end), so that reports arriving now are handled
-    /// at the right instant.
-    pub fn advance_to(&mut self, t: SimTime) {
-        let t = t.min(self.end);
-        while self.next_event_time().is_some_and(|next| next <= t) {
-            self.step();
-        }
-        self.q.advance_to(t);
     }
 }

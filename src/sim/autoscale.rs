@@ -9,13 +9,14 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::metrics::Recorder;
+use super::pool::Pool;
 use super::priority::Priority;
-use super::{Event, Simulation};
+use super::{Env, Event};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::diag::Diagnostic;
 use crate::formula::results::ServiceError;
-use crate::formula::{Formula, compile_error};
-use crate::scenario::Scaling;
+use crate::formula::{Engine, Formula, compile_error};
 use crate::time::{SimDuration, SimTime};
 
 /// One evaluation, as the service keeps it.
@@ -36,6 +37,8 @@ pub struct Autoscaler {
     /// does not compile (never one from a loaded scenario, which was
     /// checked) fails every evaluation as the service fails it.
     formula: Result<Formula, Diagnostic>,
+    /// The formula's text, for the error of one that does not compile.
+    source: String,
     interval: SimDuration,
     /// Kept across evaluations: samples are appended as they become visible.
     ctx: EvalContext,
@@ -45,14 +48,11 @@ pub struct Autoscaler {
 }
 
 impl Autoscaler {
-    /// An autoscaler evaluating every `interval`; `rng` seeds `rand()`.
-    pub fn new(
-        formula: Result<Formula, Diagnostic>,
-        interval: SimDuration,
-        ctx: EvalContext,
-        rng: ChaCha8Rng,
-    ) -> Autoscaler {
-        Autoscaler { formula, interval, ctx, rng, evaluations: Vec::new() }
+    /// An autoscaler evaluating `source`, compiled for `engine`, every
+    /// `interval`; `rng` seeds `rand()`.
+    pub fn new(source: &str, engine: Engine, interval: SimDuration, ctx: EvalContext, rng: ChaCha8Rng) -> Autoscaler {
+        let formula = Formula::compile_with(source, engine);
+        Autoscaler { formula, source: source.to_owned(), interval, ctx, rng, evaluations: Vec::new() }
     }
 
     /// The context as the last evaluation saw it.
@@ -61,35 +61,38 @@ impl Autoscaler {
     }
 }
 
-impl Simulation {
-    /// Evaluates the formula now and schedules the next evaluation.
-    pub(crate) fn on_evaluate(&mut self) {
-        self.take_due_samples();
-        let now = self.q.now();
-        let Some(auto) = self.autoscale.as_mut() else { return };
-        let scenario = &self.scenario;
-        self.metrics.deliver(&mut auto.ctx, now, |t| scenario.timestamp(t));
-        let current = |p| f64::from(self.nodes.total(p));
-        auto.ctx.now = self.scenario.timestamp(now);
-        auto.ctx.seed = auto.rng.random();
-        auto.ctx.pool = PoolState {
-            target_dedicated: f64::from(self.pool.target[0]),
-            target_low_priority: f64::from(self.pool.target[1]),
+impl Autoscaler {
+    /// Evaluates the formula at `now` on the samples `recorder` has made
+    /// visible and the pool's state, and schedules the next evaluation.
+    /// Returns the targets and deallocation option to apply, when the
+    /// evaluation succeeded.
+    pub(crate) fn evaluate(
+        &mut self,
+        recorder: &mut Recorder,
+        pool: &Pool,
+        env: &mut Env,
+    ) -> Option<([u32; 2], DeallocationOption)> {
+        let now = env.q.now();
+        let scenario = &*env.scenario;
+        recorder.deliver(&mut self.ctx, now, |t| scenario.timestamp(t));
+        let current = |p| f64::from(pool.nodes.total(p));
+        self.ctx.now = scenario.timestamp(now);
+        self.ctx.seed = self.rng.random();
+        self.ctx.pool = PoolState {
+            target_dedicated: f64::from(pool.control.target[0]),
+            target_low_priority: f64::from(pool.control.target[1]),
             current_dedicated: current(Priority::Dedicated),
             current_low_priority: current(Priority::LowPriority),
-            task_slots_per_node: f64::from(self.scenario.pool.task_slots_per_node),
+            task_slots_per_node: f64::from(scenario.pool.task_slots_per_node),
         };
-        let outcome = match &auto.formula {
-            Ok(formula) => formula.evaluate(&auto.ctx),
-            Err(d) => match &self.scenario.pool.scaling {
-                Scaling::Autoscale(a) => Err(compile_error(&a.formula, d, &auto.ctx)),
-                Scaling::Fixed { .. } => return,
-            },
+        let outcome = match &self.formula {
+            Ok(formula) => formula.evaluate(&self.ctx),
+            Err(d) => Err(compile_error(&self.source, d, &self.ctx)),
         };
-        self.q.schedule_in(auto.interval, Event::Evaluate);
-        let apply: Option<([u32; 2], DeallocationOption)> = match outcome {
+        env.q.schedule_in(self.interval, Event::Evaluate);
+        match outcome {
             Ok(outcome) => {
-                auto.evaluations.push(EvaluationRecord {
+                self.evaluations.push(EvaluationRecord {
                     time: now,
                     results: outcome.results.to_string(),
                     error: None,
@@ -99,16 +102,13 @@ impl Simulation {
                 Some(([clamp(d), clamp(l)], outcome.results.deallocation))
             }
             Err(e) => {
-                auto.evaluations.push(EvaluationRecord {
+                self.evaluations.push(EvaluationRecord {
                     time: now,
                     results: e.results.to_string(),
                     error: Some(e.service_error()),
                 });
                 None
             }
-        };
-        if let Some((target, option)) = apply {
-            self.apply_targets(target, option);
         }
     }
 }

@@ -8,9 +8,10 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::Simulation;
 use super::node::NodeState;
-use super::pool::{AllocationState, ResizeErrorCode};
+use super::pool::{AllocationState, Pool, ResizeErrorCode};
+use super::priority::Priority;
+use super::scheduler::{Interval, Scheduler};
 use crate::formula::builtins::Metric;
 use crate::formula::context::EvalContext;
 use crate::time::{SimDuration, SimTime};
@@ -75,14 +76,6 @@ pub struct Recorder {
     history: SimDuration,
     drop_out: f64,
     rng: ChaCha8Rng,
-    /// Tasks succeeded since the last sample.
-    pub succeeded_in_interval: u32,
-    /// Tasks failed since the last sample.
-    pub failed_in_interval: u32,
-    running: u32,
-    running_integral_ms: u128,
-    running_since_sample_ms: u128,
-    last_change: SimTime,
     /// One row per sample.
     pub timeline: Vec<TimelineRow>,
     /// Every sample as recorded, kept only when asked (tests).
@@ -106,23 +99,9 @@ impl Recorder {
             history,
             drop_out,
             rng,
-            succeeded_in_interval: 0,
-            failed_in_interval: 0,
-            running: 0,
-            running_integral_ms: 0,
-            running_since_sample_ms: 0,
-            last_change: SimTime::ZERO,
             timeline: Vec::with_capacity(samples_in(duration)),
             kept: None,
         }
-    }
-
-    /// The number of running tasks changed at `now`: advances ∫ running dt,
-    /// behind `$WallClockSeconds`.
-    pub fn running_changed(&mut self, now: SimTime, running: u32) {
-        self.running_integral_ms += u128::from(self.running) * u128::from(now.since(self.last_change).as_millis());
-        self.running = running;
-        self.last_change = now;
     }
 
     /// When the next sample is due.
@@ -160,74 +139,87 @@ impl Recorder {
     }
 }
 
-impl Simulation {
-    /// Records the samples due by now (at most one when called at each
+impl Recorder {
+    /// Records the samples due by `now` (at most one when called at each
     /// sampling instant), so that an evaluation at the same instant as a
     /// sample always comes after it, whichever event the queue delivers
-    /// first.
-    pub(crate) fn take_due_samples(&mut self) {
-        let now = self.q.now();
-        while self.metrics.next_sample <= now {
-            let time = self.metrics.next_sample;
-            self.metrics.next_sample = time + SAMPLE_PERIOD;
-            self.metrics.running_changed(now, self.sched.running);
-            let wall_ms = self.metrics.running_integral_ms - self.metrics.running_since_sample_ms;
-            self.metrics.running_since_sample_ms = self.metrics.running_integral_ms;
-            let n = |states: &[NodeState]| f64::from(self.nodes.count_in(states));
-            let (cpu, memory_mib) = self.nodes.usage();
-            let active = f64::from(self.sched.active());
-            let running = f64::from(self.sched.running);
-            let mut values = [0.0; Metric::COUNT];
-            values[Metric::CPUPercent as usize] = cpu;
-            values[Metric::WallClockSeconds as usize] = wall_ms as f64 / 1000.0;
-            values[Metric::MemoryBytes as usize] = memory_mib * 1024.0 * 1024.0;
-            values[Metric::SampleNodeCount as usize] =
-                n(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool, NodeState::Offline]);
-            values[Metric::ActiveTasks as usize] = active;
-            values[Metric::RunningTasks as usize] = running;
-            values[Metric::PendingTasks as usize] = active + running;
-            values[Metric::SucceededTasks as usize] = f64::from(self.metrics.succeeded_in_interval);
-            values[Metric::FailedTasks as usize] = f64::from(self.metrics.failed_in_interval);
-            values[Metric::PreemptedNodeCount as usize] = n(&[NodeState::Preempted]);
-            values[Metric::UsableNodeCount as usize] = n(&[NodeState::Idle, NodeState::Running]);
-            self.metrics.succeeded_in_interval = 0;
-            self.metrics.failed_in_interval = 0;
-            let mut dropped = 0;
-            if self.metrics.drop_out > 0.0 {
-                for (m, _, _) in Metric::ALL {
-                    if self.metrics.rng.random_bool(self.metrics.drop_out) {
-                        dropped |= 1 << m as u32;
-                    }
-                }
-            }
-            let sample = Sample { time, values, dropped };
-            if let Some(kept) = &mut self.metrics.kept {
+    /// first. `autoscale` says whether a formula reads the samples (if
+    /// not, none is kept); `prices` are the hourly prices, dedicated and
+    /// low-priority, for the cost so far.
+    pub(crate) fn take_due_samples(
+        &mut self,
+        now: SimTime,
+        pool: &Pool,
+        sched: &mut Scheduler,
+        autoscale: bool,
+        prices: [f64; 2],
+    ) {
+        while self.next_sample <= now {
+            let time = self.next_sample;
+            self.next_sample = time + SAMPLE_PERIOD;
+            let counted = sched.counts.take(now, sched.running);
+            let sample = Sample { time, values: self.values(pool, sched, counted), dropped: self.drop_outs() };
+            if let Some(kept) = &mut self.kept {
                 kept.push(sample.clone());
             }
             // Without autoscale nothing reads the samples: keep none.
-            if self.autoscale.is_some() {
-                self.metrics.pending.push_back(sample);
+            if autoscale {
+                self.pending.push_back(sample);
             }
             let mut nodes = [[0; NodeState::COUNT]; 2];
             for (p, row) in nodes.iter_mut().enumerate() {
                 for s in NodeState::ALL {
-                    row[s as usize] = self.nodes.count(super::priority::Priority::ALL[p], s);
+                    row[s as usize] = pool.nodes.count(Priority::ALL[p], s);
                 }
             }
-            let vm = &self.scenario.pool.vm;
-            self.metrics.timeline.push(TimelineRow {
+            self.timeline.push(TimelineRow {
                 time,
-                allocation_state: self.allocation_state(),
-                target: self.pool.target,
+                allocation_state: pool.allocation_state(),
+                target: pool.control.target,
                 nodes,
-                active_tasks: self.sched.active(),
-                running_tasks: self.sched.running,
-                succeeded: self.sched.succeeded,
-                failed: self.sched.failed,
-                cpu_percent: cpu,
-                cost: self.nodes.billing.accrued(now, [vm.dedicated_price, vm.low_priority_price]),
-                errors: self.pool.errors.clone(),
+                active_tasks: sched.active(),
+                running_tasks: sched.running,
+                succeeded: sched.succeeded,
+                failed: sched.failed,
+                cpu_percent: pool.nodes.usage().0,
+                cost: pool.nodes.billing.accrued(now, prices),
+                errors: pool.control.errors.clone(),
             });
         }
+    }
+
+    /// Every metric's value now, read from the counters.
+    fn values(&self, pool: &Pool, sched: &Scheduler, counted: Interval) -> [f64; Metric::COUNT] {
+        let n = |states: &[NodeState]| f64::from(pool.nodes.count_in(states));
+        let (cpu, memory_mib) = pool.nodes.usage();
+        let active = f64::from(sched.active());
+        let running = f64::from(sched.running);
+        let mut values = [0.0; Metric::COUNT];
+        values[Metric::CPUPercent as usize] = cpu;
+        values[Metric::WallClockSeconds as usize] = counted.wall_ms as f64 / 1000.0;
+        values[Metric::MemoryBytes as usize] = memory_mib * 1024.0 * 1024.0;
+        values[Metric::SampleNodeCount as usize] =
+            n(&[NodeState::Idle, NodeState::Running, NodeState::LeavingPool, NodeState::Offline]);
+        values[Metric::ActiveTasks as usize] = active;
+        values[Metric::RunningTasks as usize] = running;
+        values[Metric::PendingTasks as usize] = active + running;
+        values[Metric::SucceededTasks as usize] = f64::from(counted.succeeded);
+        values[Metric::FailedTasks as usize] = f64::from(counted.failed);
+        values[Metric::PreemptedNodeCount as usize] = n(&[NodeState::Preempted]);
+        values[Metric::UsableNodeCount as usize] = n(&[NodeState::Idle, NodeState::Running]);
+        values
+    }
+
+    /// The metrics whose sample is dropped this time, as bits.
+    fn drop_outs(&mut self) -> u32 {
+        let mut dropped = 0;
+        if self.drop_out > 0.0 {
+            for (m, _, _) in Metric::ALL {
+                if self.rng.random_bool(self.drop_out) {
+                    dropped |= 1 << m as u32;
+                }
+            }
+        }
+        dropped
     }
 }

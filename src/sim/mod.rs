@@ -23,43 +23,49 @@
 //! seed give the same output, byte for byte.
 #![forbid(unsafe_code)]
 
-pub mod actions;
-pub mod agents;
-pub mod autoscale;
-pub mod cost;
-pub mod deps;
-pub mod jobs;
-pub mod metrics;
-pub mod multi;
-pub mod node;
-pub mod pool;
-pub mod priority;
-pub mod queue;
-pub mod scheduler;
-pub mod streams;
-pub mod task;
-pub mod workload;
+mod actions;
+mod agents;
+mod autoscale;
+mod cost;
+mod deps;
+mod invariants;
+mod metrics;
+mod node;
+mod pool;
+mod priority;
+mod queue;
+mod ready;
+mod real;
+mod scheduler;
+mod streams;
+mod task;
+mod workload;
+
+// The public surface: what the reports, the real-agent driver, the tests
+// and the benchmarks use. Everything else is the model's own.
+pub use agents::{NodeRef, Request, Work};
+pub use autoscale::EvaluationRecord;
+pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
+pub use node::NodeState;
+pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
+pub use priority::Priority;
+pub use queue::Queue;
+pub use task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
 
 use std::sync::Arc;
 
 use autoscale_runtime::{DeallocationOption, Timestamp};
 
-use crate::formula::Formula;
 use crate::formula::context::EvalContext;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
-use autoscale::{Autoscaler, EvaluationRecord};
-use jobs::JobTaskRun;
-use metrics::{Recorder, SAMPLE_PERIOD, TimelineRow};
-use node::Nodes;
-use pool::{PoolControl, ResizeErrorRecord};
-use priority::Priority;
-use queue::Queue;
+use autoscale::Autoscaler;
+use metrics::Recorder;
+use pool::Pool;
 use scheduler::Scheduler;
 use streams::{Concern, Streams, rng};
-use task::Task;
-use workload::Source;
+use workload::{Source, Workload};
 
 /// What happens next. Node events carry the node's index; a node's
 /// pending events are cancelled when it leaves, so an index never
@@ -104,6 +110,22 @@ pub(crate) enum Event {
     Resize(u32),
     /// Job `n` reached its `max_wall_clock_time`.
     JobTimeout(u32),
+}
+
+/// What every component reaches besides the other components: the
+/// scenario, the clock and its event queue, the agents and the random
+/// streams. One struct, borrowed once per handler, rather than four
+/// arguments threaded through every call.
+#[derive(Debug)]
+pub(crate) struct Env {
+    /// The scenario, shared with every other run of it.
+    pub(crate) scenario: Arc<Scenario>,
+    /// The pending events; its time is the clock.
+    pub(crate) q: Queue<Event>,
+    /// Who does the work on the nodes.
+    pub(crate) agents: AnyAgents,
+    /// One random stream per concern.
+    pub(crate) rngs: Streams,
 }
 
 /// Where a run is, for a progress display.
@@ -168,32 +190,25 @@ impl Output {
     }
 }
 
-/// A scenario being simulated.
+/// A scenario being simulated: the components of the model, and the
+/// dispatch of each event to the one it concerns.
+///
+/// The components own their state and their rules — the `Pool` its
+/// nodes and their lives, the `Scheduler` the tasks and their
+/// placement and the job-level rules, the `Workload` the
+/// arrivals, the `Recorder` the samples and the timeline, the
+/// `Autoscaler` the evaluations — and take the others they reach as
+/// arguments, with the `Env`.
 #[derive(Debug)]
 pub struct Simulation {
-    scenario: Arc<Scenario>,
     seed: u64,
     end: SimTime,
-    q: Queue<Event>,
-    nodes: Nodes,
+    env: Env,
+    pool: Pool,
     sched: Scheduler,
-    pool: PoolControl,
-    resizes: Vec<ManualResize>,
-    sources: Vec<Source>,
-    metrics: Recorder,
-    autoscale: Option<Autoscaler>,
-    rngs: Streams,
-    /// Jobs ended (by their `max_wall_clock_time` or their job manager),
-    /// by job index.
-    ended_jobs: Vec<bool>,
-    /// Job preparation and release runs so far.
-    job_tasks: Vec<JobTaskRun>,
-    /// Who does the work on the nodes.
-    agents: AnyAgents,
-    /// Sources with arrivals still to come.
-    sources_live: u32,
-    /// Task time lost to requeues: runs cut short and queued again.
-    requeued_work: SimDuration,
+    workload: Workload,
+    recorder: Recorder,
+    autoscaler: Option<Autoscaler>,
 }
 
 impl Simulation {
@@ -204,56 +219,18 @@ impl Simulation {
         Simulation::with_agents(scenario.into(), seed, AnyAgents::Simulated(Simulated))
     }
 
-    /// Runs to the end, calling `progress` about a thousand times along the
-    /// way, and returns the output.
-    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
-        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
-        let mut next_report = 0;
-        while self.step() {
-            if self.q.now().as_millis() >= next_report {
-                next_report = self.q.now().as_millis() + stride;
-                progress(Progress { now: self.q.now(), end: self.end, events: self.q.delivered() });
-            }
-        }
-        progress(Progress { now: self.end, end: self.end, events: self.q.delivered() });
-        self.finish()
-    }
-}
-
-impl Simulation {
-    /// Prepares `scenario` for `agents`.
+    /// Prepares `scenario` for `agents`. The order of what is queued here
+    /// decides the order of same-instant events, so it is fixed: the
+    /// first sample, the first evaluation or the resizes, the preemption
+    /// trace, the node actions, then job by job its time limit and its
+    /// sources' first arrivals.
     fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: AnyAgents) -> Self {
         let seed = seed.unwrap_or(scenario.seed);
         let end = SimTime(scenario.duration.as_millis());
-        let pool = &scenario.pool;
         let mut q = Queue::new();
         q.schedule(SimTime::ZERO, Event::Sample);
-        let mut resizes = Vec::new();
-        let autoscale = match &pool.scaling {
-            Scaling::Autoscale(a) => {
-                q.schedule(SimTime::ZERO, Event::Evaluate);
-                let mut ctx = EvalContext::new(scenario.start);
-                // Each evaluation appends an interval's samples before it
-                // forgets those older than the history.
-                let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
-                ctx.reserve_samples(metrics::samples_in(most.min(scenario.duration)));
-                let formula = Formula::compile_with(&a.formula, a.engine);
-                Some(Autoscaler::new(formula, a.interval, ctx, rng(seed, Concern::Formula)))
-            }
-            Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
-                resizes.push(ManualResize {
-                    at: SimDuration::ZERO,
-                    target_dedicated: *target_dedicated,
-                    target_low_priority: *target_low_priority,
-                    deallocation: DeallocationOption::Requeue,
-                });
-                resizes.extend(later.iter().cloned());
-                for (i, r) in resizes.iter().enumerate() {
-                    q.schedule(SimTime(r.at.as_millis()), Event::Resize(i as u32));
-                }
-                None
-            }
-        };
+        let (autoscaler, resizes) = Self::scaling(&scenario, seed, &mut q);
+        let pool = &scenario.pool;
         if let Some(p) = &pool.preemption
             && let PreemptionSchedule::Trace(rows) = &p.schedule
         {
@@ -264,143 +241,165 @@ impl Simulation {
         for (i, a) in pool.node_actions.iter().enumerate() {
             q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
         }
-        let mut sources = Vec::new();
-        let mut sources_live = 0;
-        // Jobs past the active-job quota are refused when created, at the
-        // start: no arrivals, no manager, no time limit.
-        let admitted = scenario.admitted_jobs();
-        for (j, job) in scenario.jobs.iter().enumerate().take(admitted) {
+        let workload = Self::workload(&scenario, seed, end, &mut q);
+        let m = &scenario.metrics;
+        let recorder =
+            Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics), scenario.duration);
+        let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
+        let mut sim = Simulation {
+            pool: Pool::new(pool.task_slots_per_node, resizes),
+            sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
+            env: Env { rngs: Streams::new(seed, scenario.jobs.len() as u32), scenario, q, agents },
+            seed,
+            end,
+            workload,
+            recorder,
+            autoscaler,
+        };
+        sim.sched.submit_managers(&mut sim.env);
+        sim
+    }
+
+    /// The autoscaler of an autoscale pool, with its first evaluation
+    /// queued; or a fixed pool's resizes, the initial targets first, each
+    /// queued.
+    fn scaling(scenario: &Scenario, seed: u64, q: &mut Queue<Event>) -> (Option<Autoscaler>, Vec<ManualResize>) {
+        match &scenario.pool.scaling {
+            Scaling::Autoscale(a) => {
+                q.schedule(SimTime::ZERO, Event::Evaluate);
+                let mut ctx = EvalContext::new(scenario.start);
+                // Each evaluation appends an interval's samples before it
+                // forgets those older than the history.
+                let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
+                ctx.reserve_samples(metrics::samples_in(most.min(scenario.duration)));
+                let rng = rng(seed, Concern::Formula);
+                (Some(Autoscaler::new(&a.formula, a.engine, a.interval, ctx, rng)), Vec::new())
+            }
+            Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
+                let mut resizes = vec![ManualResize {
+                    at: SimDuration::ZERO,
+                    target_dedicated: *target_dedicated,
+                    target_low_priority: *target_low_priority,
+                    deallocation: DeallocationOption::Requeue,
+                }];
+                resizes.extend(later.iter().cloned());
+                for (i, r) in resizes.iter().enumerate() {
+                    q.schedule(SimTime(r.at.as_millis()), Event::Resize(i as u32));
+                }
+                (None, resizes)
+            }
+        }
+    }
+
+    /// Every admitted job's sources, each with its first arrival queued
+    /// after the job's time limit. Jobs past the active-job quota are
+    /// refused when created, at the start: no arrivals, no manager, no
+    /// time limit.
+    fn workload(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
+        let mut workload = Workload::default();
+        for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
             if let Some(limit) = job.max_wall_clock_time {
                 q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
             }
             for spec in &job.sources {
-                let number = sources.len() as u32;
+                let number = workload.sources.len() as u32;
                 let mut source = Source::new(number, j as u32, spec, seed, end);
                 if let Some(t) = source.first() {
                     q.schedule(t, Event::Arrival(number));
-                    sources_live += 1;
+                    workload.live += 1;
                 }
-                sources.push(source);
+                workload.sources.push(source);
             }
         }
-        let m = &scenario.metrics;
-        let metrics =
-            Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics), scenario.duration);
-        let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
-        let rngs = Streams::new(seed, scenario.jobs.len() as u32);
-        let mut sim = Simulation {
-            nodes: Nodes::new(pool.task_slots_per_node),
-            sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
-            pool: PoolControl::default(),
-            scenario,
-            seed,
-            end,
-            q,
-            resizes,
-            sources,
-            metrics,
-            autoscale,
-            rngs,
-            ended_jobs: Vec::new(),
-            job_tasks: Vec::new(),
-            agents,
-            sources_live,
-            requeued_work: SimDuration::ZERO,
-        };
-        sim.submit_managers();
-        sim
+        workload
+    }
+
+    /// Runs to the end, calling `progress` about a thousand times along the
+    /// way, and returns the output.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
+        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+        let mut next_report = 0;
+        while self.step() {
+            let now = self.env.q.now();
+            if now.as_millis() >= next_report {
+                next_report = now.as_millis() + stride;
+                progress(Progress { now, end: self.end, events: self.env.q.delivered() });
+            }
+        }
+        progress(Progress { now: self.end, end: self.end, events: self.env.q.delivered() });
+        self.finish()
     }
 
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
-        self.q.now()
+        self.env.q.now()
     }
 
     /// Events delivered so far (a driver's progress reports).
     pub fn events(&self) -> u64 {
-        self.q.delivered()
+        self.env.q.delivered()
     }
 
     /// Keeps every metric sample as recorded (before the visibility delay
     /// and drop-outs), for tests; see [`Simulation::samples`].
     pub fn keep_samples(&mut self) {
-        self.metrics.kept.get_or_insert_with(Vec::new);
+        self.recorder.kept.get_or_insert_with(Vec::new);
     }
 
     /// The samples kept since [`Simulation::keep_samples`].
-    pub fn samples(&self) -> &[metrics::Sample] {
-        self.metrics.kept.as_deref().unwrap_or(&[])
+    pub fn samples(&self) -> &[Sample] {
+        self.recorder.kept.as_deref().unwrap_or(&[])
     }
 
     /// The evaluation context as the last evaluation saw it.
     pub fn eval_context(&self) -> Option<&EvalContext> {
-        self.autoscale.as_ref().map(Autoscaler::context)
+        self.autoscaler.as_ref().map(Autoscaler::context)
     }
 
     /// Delivers the next event due by the end; false when there is none.
     pub fn step(&mut self) -> bool {
-        let Some((_, event)) = self.q.pop_until(self.end) else {
+        let Some((_, event)) = self.env.q.pop_until(self.end) else {
             return false;
         };
+        let Simulation { pool, sched, env, .. } = self;
         match event {
             Event::Arrival(s) => self.on_arrival(s),
-            Event::Allocated(n) => self.on_allocated(n),
-            Event::AllocationTimedOut(n) => self.on_allocation_timed_out(n),
-            Event::Booted(n) => self.on_booted(n),
-            Event::StartTaskEnded(n) => self.on_start_task_ended(n),
-            Event::NodeAction(i) => self.on_node_action(i),
-            Event::Restarted(n) => self.on_booted(n),
-            Event::TaskEnd { node, task } => self.on_task_end(node, task),
-            Event::PrepEnded { node, job, ok } => self.on_prep_ended(node, job, ok),
-            Event::ReleaseEnded { node, job, ok } => self.on_release_ended(node, job, ok),
-            Event::Preempt(n) => self.on_preempt(n),
-            Event::PreemptTrace(k) => self.on_preempt_trace(k),
-            Event::Recovered(n) => self.on_recovered(n),
-            Event::RetentionExpired(n) => self.on_retention_expired(n),
-            Event::Removed(n) => self.on_removed(n),
             Event::Sample => {
                 self.take_due_samples();
-                if self.metrics.next_sample() <= self.end {
-                    self.q.schedule(self.metrics.next_sample(), Event::Sample);
+                if self.recorder.next_sample() <= self.end {
+                    self.env.q.schedule(self.recorder.next_sample(), Event::Sample);
                 }
             }
             Event::Evaluate => self.on_evaluate(),
-            Event::Resize(i) => self.on_manual_resize(i),
-            Event::JobTimeout(j) => self.on_job_timeout(j),
+            Event::Allocated(n) => pool.on_allocated(n, env),
+            Event::AllocationTimedOut(n) => pool.on_allocation_timed_out(n, sched, env),
+            Event::Booted(n) | Event::Restarted(n) => pool.on_booted(n, sched, env),
+            Event::StartTaskEnded(n) => pool.on_start_task_ended(n, sched, env),
+            Event::NodeAction(i) => pool.on_node_action(i, sched, env),
+            Event::TaskEnd { node, task } => sched.task_ended(node, task, None, pool, env),
+            Event::PrepEnded { node, job, ok } => sched.on_prep_ended(node, job, ok, pool, env),
+            Event::ReleaseEnded { node, job, ok } => sched.on_release_ended(node, job, ok, pool, env),
+            Event::Preempt(n) => pool.on_preempt(n, sched, env),
+            Event::PreemptTrace(k) => pool.on_preempt_trace(k, sched, env),
+            Event::Recovered(n) => pool.on_recovered(n, env),
+            Event::RetentionExpired(n) => pool.on_retention_expired(n, sched, env),
+            Event::Removed(n) => pool.on_removed(n, sched, env),
+            Event::Resize(i) => pool.on_manual_resize(i, sched, env),
+            Event::JobTimeout(j) => sched.end_job(j, pool, env),
         }
         true
     }
 
-    /// Recounts everything from scratch and compares with the incremental
-    /// counters: node counts by state sum to the pool size, every task is in
-    /// exactly one place, billing equals the integral of billed nodes.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        let now = self.q.now();
-        self.nodes.check(now)?;
-        self.sched.check(&self.nodes)?;
-        let s = &self.sched;
-        let placed = u64::from(s.active_tasks())
-            + u64::from(s.running_tasks())
-            + u64::from(s.deps.waiting())
-            + s.succeeded
-            + s.failed
-            + s.blocked
-            + s.terminated;
-        if placed != s.tasks.len() as u64 {
-            return Err(format!("{} tasks submitted, {placed} accounted for", s.tasks.len()));
-        }
-        Ok(())
-    }
-
+    /// Tasks of source `s` arrive; the next arrival is queued.
     fn on_arrival(&mut self, s: u32) {
-        let now = self.q.now();
-        let Some(job) = self.sources.get(s as usize).map(|source| source.job) else { return };
+        let now = self.env.q.now();
+        let Some(job) = self.workload.sources.get(s as usize).map(|source| source.job) else { return };
         // An ended job takes no more tasks, and its sources stop.
-        if self.job_ended(job) {
-            self.sources_live -= 1;
+        if self.sched.job_ended(job) {
+            self.workload.live -= 1;
             return;
         }
-        let Some(source) = self.sources.get_mut(s as usize) else { return };
+        let Some(source) = self.workload.sources.get_mut(s as usize) else { return };
         let (mut batch, next) = source.fire(now);
         for k in 0..batch.count {
             let duration = batch.duration.draw();
@@ -408,10 +407,35 @@ impl Simulation {
             self.sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
         }
         match next {
-            Some(t) => _ = self.q.schedule(t, Event::Arrival(s)),
-            None => self.sources_live -= 1,
+            Some(t) => _ = self.env.q.schedule(t, Event::Arrival(s)),
+            None => self.workload.live -= 1,
         }
-        self.schedule();
+        self.sched.schedule(&mut self.pool, &mut self.env);
+    }
+
+    /// Records the samples due by now.
+    fn take_due_samples(&mut self) {
+        let vm = &self.env.scenario.pool.vm;
+        let prices = [vm.dedicated_price, vm.low_priority_price];
+        let autoscale = self.autoscaler.is_some();
+        self.recorder.take_due_samples(self.env.q.now(), &self.pool, &mut self.sched, autoscale, prices);
+    }
+
+    /// Evaluates the formula now, after the samples due, and applies the
+    /// targets of a successful evaluation.
+    fn on_evaluate(&mut self) {
+        self.take_due_samples();
+        let Some(autoscaler) = self.autoscaler.as_mut() else { return };
+        if let Some((target, option)) = autoscaler.evaluate(&mut self.recorder, &self.pool, &mut self.env) {
+            self.pool.apply_targets(target, option, &mut self.sched, &mut self.env);
+        }
+    }
+
+    /// Recounts everything from scratch and compares with the incremental
+    /// counters: node counts by state sum to the pool size, every task is in
+    /// exactly one place, billing equals the integral of billed nodes.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        invariants::check(&self.pool.nodes, &self.sched, self.env.q.now())
     }
 
     /// Closes the books at the end of the scenario — open billed periods
@@ -419,26 +443,28 @@ impl Simulation {
     /// call it after driving the run with [`Simulation::step`].
     pub fn finish(mut self) -> Output {
         let end = self.end;
-        self.nodes.close_billing(end);
-        let vm = &self.scenario.pool.vm;
-        let meters = Priority::ALL.map(|p| self.nodes.billing.meter(p).clone());
+        let nodes = &mut self.pool.nodes;
+        nodes.close_billing(end);
+        let scenario = &self.env.scenario;
+        let vm = &scenario.pool.vm;
+        let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
         Output {
-            name: self.scenario.name.clone(),
+            name: scenario.name.clone(),
             seed: self.seed,
-            start: self.scenario.start,
+            start: scenario.start,
             duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
-            jobs: self.scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-            refused_jobs: self.scenario.jobs.iter().skip(self.scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
-            timeline: self.metrics.timeline,
-            evaluations: self.autoscale.map(|a| a.evaluations).unwrap_or_default(),
+            jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
+            refused_jobs: scenario.jobs.iter().skip(scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
+            timeline: self.recorder.timeline,
+            evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,
-            job_tasks: self.job_tasks,
-            resize_errors: self.pool.log,
+            job_tasks: self.sched.jobs.runs,
+            resize_errors: self.pool.control.log,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
-            requeued_work: self.requeued_work,
-            events: self.q.delivered(),
+            requeued_work: self.sched.requeued_work,
+            events: self.env.q.delivered(),
         }
     }
 }

@@ -150,6 +150,15 @@ pub struct JobStep {
     pub since: SimTime,
 }
 
+/// A node, as requests and reports name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct NodeRef {
+    /// Its index in the engine (reused after it leaves).
+    pub index: u32,
+    /// Its id (unique over the run, as in `tasks.csv`).
+    pub id: u32,
+}
+
 /// One node of the pool.
 #[derive(Debug, Clone)]
 pub struct Node {
@@ -206,11 +215,6 @@ impl Node {
     /// Its state.
     pub fn state(&self) -> NodeState {
         self.state
-    }
-
-    /// Σ CPU percent of its running tasks.
-    pub fn cpu_load(&self) -> u32 {
-        self.cpu_load
     }
 }
 
@@ -313,6 +317,26 @@ impl Nodes {
     /// The node at `index`, if it is still in the pool.
     pub fn get(&self, index: u32) -> Option<&Node> {
         self.slab.get(index as usize).and_then(Option::as_ref)
+    }
+
+    /// The node at `index` as requests and reports name it.
+    pub fn node_ref(&self, index: u32) -> Option<NodeRef> {
+        self.get(index).map(|n| NodeRef { index, id: n.id })
+    }
+
+    /// Gives node `index` its pending lifecycle event.
+    pub(crate) fn set_timer(&mut self, index: u32, timer: EventId) {
+        if let Some(node) = self.get_mut(index) {
+            debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
+            node.timer = Some(timer);
+        }
+    }
+
+    /// Node `index`'s pending lifecycle event happened.
+    pub(crate) fn clear_timer(&mut self, index: u32) {
+        if let Some(node) = self.get_mut(index) {
+            node.timer = None;
+        }
     }
 
     /// The node at `index`, to change anything but its state.
@@ -423,11 +447,6 @@ impl Nodes {
     /// Nodes in the pool.
     pub fn len(&self) -> u32 {
         Priority::ALL.iter().map(|&p| self.total(p)).sum()
-    }
-
-    /// Whether the pool has no node.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The average CPU of sampled nodes in percent, and the average memory in MiB.

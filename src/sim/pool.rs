@@ -1,6 +1,7 @@
-//! The pool: targets and resizes, allocation with quota clamping and the
-//! resize timeout, node lifecycles (boot, preemption, recovery), and
-//! shrinking with the four deallocation options.
+//! The pool: its nodes, its targets and resizes (allocation with quota
+//! clamping and the resize timeout, shrinking with the four deallocation
+//! options), and each node's life in it (boot, start task, preemption,
+//! recovery, removal). Node actions are in `actions.rs`.
 
 use std::collections::BinaryHeap;
 
@@ -8,11 +9,13 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Agents, Completion};
-use super::node::{Node, NodeState};
+
+use super::node::{Node, NodeState, Nodes};
 use super::priority::Priority;
+use super::scheduler::{NodeSide, Scheduler, forget_jobs};
 use super::task::TaskRole;
-use super::{Event, Simulation};
-use crate::scenario::PreemptionSchedule;
+use super::{Env, Event};
+use crate::scenario::{ManualResize, PreemptionSchedule};
 use crate::time::{SimDuration, SimTime};
 
 /// `steady` or `resizing`, as the service reports a pool.
@@ -90,7 +93,26 @@ pub struct PoolControl {
 /// running), then least work done, then newest.
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
-impl Simulation {
+/// The pool as a component: its nodes, its targets and the rules of a
+/// node's life. Its handlers take the scheduler and the job rules they
+/// reach (a node that goes takes its tasks with it), and the [`Env`].
+#[derive(Debug)]
+pub struct Pool {
+    /// Every node, and the counters their states add up to.
+    pub(crate) nodes: Nodes,
+    /// Targets and resize errors.
+    pub(crate) control: PoolControl,
+    /// A fixed pool's resizes, its initial targets first.
+    resizes: Vec<ManualResize>,
+}
+
+impl Pool {
+    /// An empty pool of nodes with `slots` task slots, resized by
+    /// `resizes` when its targets are fixed.
+    pub(crate) fn new(slots: u32, resizes: Vec<ManualResize>) -> Pool {
+        Pool { nodes: Nodes::new(slots), control: PoolControl::default(), resizes }
+    }
+
     /// The pool's allocation state, derived from the node counts: resizing
     /// while a node is being allocated or is leaving.
     pub fn allocation_state(&self) -> AllocationState {
@@ -101,11 +123,11 @@ impl Simulation {
         }
     }
 
-    fn record_error(&mut self, code: ResizeErrorCode, message: String) {
-        if !self.pool.errors.contains(&code) {
-            self.pool.errors.push(code);
+    fn record_error(&mut self, now: SimTime, code: ResizeErrorCode, message: String) {
+        if !self.control.errors.contains(&code) {
+            self.control.errors.push(code);
         }
-        self.pool.log.push(ResizeErrorRecord { time: self.q.now(), code, message });
+        self.control.log.push(ResizeErrorRecord { time: now, code, message });
     }
 
     /// Nodes of `p` that count toward its target: all but those leaving.
@@ -114,48 +136,54 @@ impl Simulation {
     }
 
     /// Sets new targets; starts a resize when the pool does not match them.
-    pub(crate) fn apply_targets(&mut self, target: [u32; 2], option: DeallocationOption) {
+    pub(crate) fn apply_targets(
+        &mut self,
+        target: [u32; 2],
+        option: DeallocationOption,
+        sched: &mut Scheduler,
+        env: &mut Env,
+    ) {
         let target = target.map(|t| t.min(crate::scenario::MAX_TARGET));
-        self.pool.target = target;
-        self.pool.deallocation = option;
+        self.control.target = target;
+        self.control.deallocation = option;
         if Priority::ALL.iter().all(|&p| self.staying(p) == target[p as usize]) {
             return;
         }
-        self.pool.errors.clear();
-        self.pool.resizes += 1;
+        self.control.errors.clear();
+        self.control.resizes += 1;
         for p in Priority::ALL {
             let (have, want) = (self.staying(p), target[p as usize]);
             if want > have {
-                self.grow(p, want - have);
+                self.grow(p, want - have, env);
             } else if want < have {
-                self.shrink(p, have - want, option);
+                self.shrink(p, have - want, option, sched, env);
             }
         }
-        self.schedule();
+        sched.schedule(self, env);
     }
 
     /// A manual resize of a fixed pool: refused unless the pool is steady.
-    pub(crate) fn on_manual_resize(&mut self, index: u32) {
+    pub(crate) fn on_manual_resize(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         let Some(r) = self.resizes.get(index as usize).cloned() else { return };
         if index > 0 && self.allocation_state() != AllocationState::Steady {
             let message = format!(
                 "resize to {} dedicated, {} low-priority refused: the pool is resizing",
                 r.target_dedicated, r.target_low_priority
             );
-            self.record_error(ResizeErrorCode::PoolNotSteady, message);
+            self.record_error(env.q.now(), ResizeErrorCode::PoolNotSteady, message);
             return;
         }
-        self.apply_targets([r.target_dedicated, r.target_low_priority], r.deallocation);
+        self.apply_targets([r.target_dedicated, r.target_low_priority], r.deallocation, sched, env);
     }
 
-    fn grow(&mut self, p: Priority, wanted: u32) {
-        let cores = u64::from(self.scenario.pool.vm.cores);
+    fn grow(&mut self, p: Priority, wanted: u32, env: &mut Env) {
+        let cores = u64::from(env.scenario.pool.vm.cores);
         let (quota, code, kind) = match p {
             Priority::Dedicated => {
-                (self.scenario.account.dedicated_cores, ResizeErrorCode::AccountCoreQuotaReached, "dedicated")
+                (env.scenario.account.dedicated_cores, ResizeErrorCode::AccountCoreQuotaReached, "dedicated")
             }
             Priority::LowPriority => (
-                self.scenario.account.low_priority_cores,
+                env.scenario.account.low_priority_cores,
                 ResizeErrorCode::AccountLowPriorityCoreQuotaReached,
                 "low-priority",
             ),
@@ -168,50 +196,37 @@ impl Simulation {
                 "{kind} core quota of {quota} reached: {used} cores in use, {cores} per node; \
                  {n} of {wanted} more nodes allocated"
             );
-            self.record_error(code, message);
+            self.record_error(env.q.now(), code, message);
         }
-        let timeout = self.scenario.pool.resize_timeout;
+        let timeout = env.scenario.pool.resize_timeout;
         for _ in 0..n {
             let index = self.nodes.create(p);
-            let Some(node) = self.node_ref(index) else { continue };
+            let Some(node) = self.nodes.node_ref(index) else { continue };
             // Abandoned if not allocated within the resize timeout.
-            let timer = match self.agents.allocate(node, &self.scenario.pool, &mut self.rngs) {
-                Completion::After(took) if took <= timeout => self.q.schedule_in(took, Event::Allocated(index)),
+            let timer = match env.agents.allocate(node, &env.scenario.pool, &mut env.rngs) {
+                Completion::After(took) if took <= timeout => env.q.schedule_in(took, Event::Allocated(index)),
                 Completion::After(_) | Completion::Reported => {
-                    self.q.schedule_in(timeout, Event::AllocationTimedOut(index))
+                    env.q.schedule_in(timeout, Event::AllocationTimedOut(index))
                 }
             };
-            self.set_timer(index, timer);
-        }
-    }
-
-    pub(crate) fn set_timer(&mut self, index: u32, timer: super::queue::EventId) {
-        if let Some(node) = self.nodes.get_mut(index) {
-            debug_assert!(node.timer.is_none(), "node {index} already has a pending event");
-            node.timer = Some(timer);
-        }
-    }
-
-    fn clear_timer(&mut self, index: u32) {
-        if let Some(node) = self.nodes.get_mut(index) {
-            node.timer = None;
+            self.nodes.set_timer(index, timer);
         }
     }
 
     /// The VM is allocated: the node starts booting (and can be preempted).
-    pub(crate) fn on_allocated(&mut self, index: u32) {
-        self.clear_timer(index);
-        self.start_booting(index);
+    pub(crate) fn on_allocated(&mut self, index: u32, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        self.start_booting(index, env);
     }
 
-    fn start_booting(&mut self, index: u32) {
-        let now = self.q.now();
+    fn start_booting(&mut self, index: u32, env: &mut Env) {
+        let now = env.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
-        let Some(node) = self.node_ref(index) else { return };
-        let boot = self.agents.boot(node, &self.scenario.pool, &mut self.rngs);
-        let timer = self.q.schedule_in(boot, Event::Booted(index));
-        self.set_timer(index, timer);
-        let rate = match &self.scenario.pool.preemption {
+        let Some(node) = self.nodes.node_ref(index) else { return };
+        let boot = env.agents.boot(node, &env.scenario.pool, &mut env.rngs);
+        let timer = env.q.schedule_in(boot, Event::Booted(index));
+        self.nodes.set_timer(index, timer);
+        let rate = match &env.scenario.pool.preemption {
             Some(pre) => match pre.schedule {
                 PreemptionSchedule::Rate(rate) if rate > 0.0 => rate,
                 _ => return,
@@ -223,71 +238,71 @@ impl Simulation {
             return;
         }
         // Exponential time to preemption with `rate` per node-hour, by inversion.
-        let u: f64 = self.rngs.preemption.random();
+        let u: f64 = env.rngs.preemption.random();
         let hours = -(1.0 - u).ln() / rate;
         let after = SimDuration((hours * 3_600_000.0).min(u64::MAX as f64) as u64);
-        let timer = self.q.schedule_in(after, Event::Preempt(index));
+        let timer = env.q.schedule_in(after, Event::Preempt(index));
         if let Some(node) = self.nodes.get_mut(index) {
             node.preempt_timer = Some(timer);
         }
     }
 
     /// Nodes not had within the resize timeout are abandoned.
-    pub(crate) fn on_allocation_timed_out(&mut self, index: u32) {
-        self.clear_timer(index);
-        self.drop_node(index);
+    pub(crate) fn on_allocation_timed_out(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        self.drop_node(index, sched, env);
         let message = "desired nodes could not be allocated within the resize timeout".to_owned();
-        self.record_error(ResizeErrorCode::AllocationTimedout, message);
+        self.record_error(env.q.now(), ResizeErrorCode::AllocationTimedout, message);
     }
 
     /// Booted: the node takes tasks, or first runs its start task when
     /// the pool waits for its success.
-    pub(crate) fn on_booted(&mut self, index: u32) {
-        self.clear_timer(index);
-        let (Some(st), Some(node)) = (&self.scenario.pool.start_task, self.node_ref(index)) else {
-            return self.make_ready(index);
+    pub(crate) fn on_booted(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        let (Some(st), Some(node)) = (&env.scenario.pool.start_task, self.nodes.node_ref(index)) else {
+            return self.make_ready(index, sched, env);
         };
         let wait = st.wait_for_success;
         // Its end is awaited only with waitForSuccess.
-        if let Some(Completion::After(took)) = self.agents.start_task(node, st, &mut self.rngs) {
-            let timer = self.q.schedule_in(took, Event::StartTaskEnded(index));
-            self.set_timer(index, timer);
+        if let Some(Completion::After(took)) = env.agents.start_task(node, st, &mut env.rngs) {
+            let timer = env.q.schedule_in(took, Event::StartTaskEnded(index));
+            self.nodes.set_timer(index, timer);
         }
         if wait {
-            self.nodes.set_state(index, NodeState::WaitingForStartTask, self.q.now());
+            self.nodes.set_state(index, NodeState::WaitingForStartTask, env.q.now());
         } else {
-            self.make_ready(index);
+            self.make_ready(index, sched, env);
         }
     }
 
     /// A simulated start task ended: success is drawn.
-    pub(crate) fn on_start_task_ended(&mut self, index: u32) {
-        self.clear_timer(index);
-        let p = self.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
-        let failed = p > 0.0 && self.rngs.start_task.random_bool(p);
-        self.start_task_ended(index, !failed);
+    pub(crate) fn on_start_task_ended(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        let p = env.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
+        let failed = p > 0.0 && env.rngs.start_task.random_bool(p);
+        self.start_task_ended(index, !failed, sched, env);
     }
 
     /// The start task ended: the node takes tasks, or on failure stays
     /// `starttaskfailed` — billed, unusable, never given a task.
-    pub(crate) fn start_task_ended(&mut self, index: u32, ok: bool) {
+    pub(crate) fn start_task_ended(&mut self, index: u32, ok: bool, sched: &mut Scheduler, env: &mut Env) {
         if ok {
-            self.make_ready(index);
+            self.make_ready(index, sched, env);
         } else {
-            self.nodes.set_state(index, NodeState::StartTaskFailed, self.q.now());
+            self.nodes.set_state(index, NodeState::StartTaskFailed, env.q.now());
         }
     }
 
-    fn make_ready(&mut self, index: u32) {
-        self.nodes.set_state(index, NodeState::Idle, self.q.now());
-        self.sched.make_schedulable(&mut self.nodes, index);
-        self.schedule();
+    fn make_ready(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.set_state(index, NodeState::Idle, env.q.now());
+        sched.make_schedulable(&mut self.nodes, index);
+        sched.schedule(self, env);
     }
 
     /// The provider reclaims a low-priority node: its tasks are requeued;
     /// it stays in the pool, unbilled, until it recovers. A node already
     /// leaving simply goes.
-    pub(crate) fn on_preempt(&mut self, index: u32) {
+    pub(crate) fn on_preempt(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.preempt_timer = None;
         node.pending = None;
@@ -295,30 +310,30 @@ impl Simulation {
         if !state.billed() || node.machine_lost {
             return;
         }
-        self.forget_jobs(index);
-        if let Some(node) = self.node_ref(index) {
-            self.agents.reset(node);
+        forget_jobs(&mut self.nodes, index, env);
+        if let Some(node) = self.nodes.node_ref(index) {
+            env.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
         if let Some(timer) = node.timer.take() {
-            self.q.cancel(timer);
+            env.q.cancel(timer);
         }
-        self.sched.make_unschedulable(&mut self.nodes, index);
-        self.stop_tasks(index, true);
+        sched.make_unschedulable(&mut self.nodes, index);
+        sched.stop_tasks(index, true, self, env);
         if state == NodeState::LeavingPool {
-            self.drop_node(index);
+            self.drop_node(index, sched, env);
         } else {
-            self.nodes.set_state(index, NodeState::Preempted, self.q.now());
-            let pre = self.scenario.pool.preemption.as_ref().map(|p| p.recovery.sample(&mut self.rngs.recovery));
-            let timer = self.q.schedule_in(pre.unwrap_or_default(), Event::Recovered(index));
-            self.set_timer(index, timer);
+            self.nodes.set_state(index, NodeState::Preempted, env.q.now());
+            let pre = env.scenario.pool.preemption.as_ref().map(|p| p.recovery.sample(&mut env.rngs.recovery));
+            let timer = env.q.schedule_in(pre.unwrap_or_default(), Event::Recovered(index));
+            self.nodes.set_timer(index, timer);
         }
-        self.schedule();
+        sched.schedule(self, env);
     }
 
     /// A line of the preemption trace: that many allocated low-priority
     /// nodes, chosen at random, are preempted.
-    pub(crate) fn on_preempt_trace(&mut self, nodes: u32) {
+    pub(crate) fn on_preempt_trace(&mut self, nodes: u32, sched: &mut Scheduler, env: &mut Env) {
         let mut candidates: Vec<u32> = self
             .nodes
             .iter()
@@ -339,25 +354,36 @@ impl Simulation {
             .collect();
         let k = (nodes as usize).min(candidates.len());
         for i in 0..k {
-            let j = self.rngs.preemption.random_range(i..candidates.len());
+            let j = env.rngs.preemption.random_range(i..candidates.len());
             candidates.swap(i, j);
         }
         for &index in &candidates[..k] {
-            self.on_preempt(index);
+            self.on_preempt(index, sched, env);
         }
     }
 
     /// A preempted node comes back and boots again.
-    pub(crate) fn on_recovered(&mut self, index: u32) {
-        self.clear_timer(index);
-        self.start_booting(index);
+    pub(crate) fn on_recovered(&mut self, index: u32, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        self.start_booting(index, env);
     }
 
     /// Removes `count` nodes of `p`, in the service's order: nodes still
     /// being allocated, preempted ones, unusable ones, booting ones, idle
     /// ones, then running ones with the least work done, and a job
     /// manager's node last; newest first among equals.
-    fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption) {
+    fn shrink(&mut self, p: Priority, count: u32, option: DeallocationOption, sched: &mut Scheduler, env: &mut Env) {
+        // Only a job manager's node ranks last: without managers, no
+        // running node's tasks need looking up (thousands when the shrink
+        // must take running nodes).
+        let managers = env.scenario.jobs.iter().any(|j| j.manager.is_some());
+        for index in self.shrink_order(p, count, sched, managers) {
+            self.remove_node(index, option, sched, env);
+        }
+    }
+
+    /// The `count` nodes of `p` a shrink takes, in the order they go.
+    fn shrink_order(&self, p: Priority, count: u32, sched: &Scheduler, managers: bool) -> Vec<u32> {
         // Nodes running tasks (and offline ones) come last in that order:
         // when the others are enough, none of them can be chosen. Those
         // others are the unready nodes, listed, and the idle ones, which
@@ -366,7 +392,7 @@ impl Simulation {
         let busy_nodes = self.nodes.count(p, NodeState::Running) + self.nodes.count(p, NodeState::Offline);
         let nodes = &self.nodes;
         let candidates: Box<dyn Iterator<Item = (u32, &Node)>> = if self.staying(p) - busy_nodes >= count {
-            let listed = nodes.unready().iter().chain(self.sched.all_free());
+            let listed = nodes.unready().iter().chain(sched.all_free());
             Box::new(
                 listed
                     .filter_map(|&i| Some((i, nodes.get(i)?)))
@@ -375,11 +401,7 @@ impl Simulation {
         } else {
             Box::new(nodes.iter().filter(|(_, n)| n.priority == p && n.state() != NodeState::LeavingPool))
         };
-        let tasks = &self.sched.tasks;
-        // Only a job manager's node ranks last: without managers, no
-        // running node's tasks need looking up (thousands when the shrink
-        // must take running nodes).
-        let managers = self.scenario.jobs.iter().any(|j| j.manager.is_some());
+        let tasks = &sched.tasks;
         let candidates = candidates.map(|(i, n)| {
             let class = match n.state() {
                 NodeState::Creating => 0,
@@ -406,25 +428,24 @@ impl Simulation {
                 *last = candidate;
             }
         }
-        for (_, index) in chosen.into_sorted_vec() {
-            self.remove_node(index, option);
-        }
+        chosen.into_sorted_vec().into_iter().map(|(_, index)| index).collect()
     }
 
-    pub(crate) fn remove_node(&mut self, index: u32, option: DeallocationOption) {
+    /// Node `index` leaves the pool with deallocation option `option`.
+    pub(crate) fn remove_node(&mut self, index: u32, option: DeallocationOption, sched: &mut Scheduler, env: &mut Env) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.pending = None;
         let state = node.state();
         if let Some(timer) = node.timer.take() {
-            self.q.cancel(timer);
+            env.q.cancel(timer);
         }
         match state {
-            NodeState::Creating | NodeState::Preempted => return self.drop_node(index),
+            NodeState::Creating | NodeState::Preempted => return self.drop_node(index, sched, env),
             NodeState::Idle | NodeState::Running | NodeState::Offline => {
-                self.sched.make_unschedulable(&mut self.nodes, index);
+                sched.make_unschedulable(&mut self.nodes, index);
                 match option {
-                    DeallocationOption::Requeue => self.stop_tasks(index, true),
-                    DeallocationOption::Terminate => self.stop_tasks(index, false),
+                    DeallocationOption::Requeue => sched.stop_tasks(index, true, self, env),
+                    DeallocationOption::Terminate => sched.stop_tasks(index, false, self, env),
                     DeallocationOption::TaskCompletion | DeallocationOption::RetainedData => {}
                 }
             }
@@ -439,55 +460,77 @@ impl Simulation {
         if let Some(node) = self.nodes.get_mut(index) {
             node.leaving = Some(option);
         }
-        self.nodes.set_state(index, NodeState::LeavingPool, self.q.now());
-        self.continue_leaving(index);
+        self.nodes.set_state(index, NodeState::LeavingPool, env.q.now());
+        self.continue_leaving(index, sched, env);
     }
 
     /// A leaving node goes once its tasks and job release tasks have ended
     /// and, with `retaineddata`, their retention time has run out.
-    pub(crate) fn continue_leaving(&mut self, index: u32) {
-        let now = self.q.now();
+    pub(crate) fn continue_leaving(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        let now = env.q.now();
         let Some(node) = self.nodes.get(index) else { return };
         if !node.running.is_empty() || !node.releases.is_empty() || node.timer.is_some() {
             return;
         }
         let timer = if node.leaving == Some(DeallocationOption::RetainedData) && node.retain_until > now {
-            self.q.schedule(node.retain_until, Event::RetentionExpired(index))
+            env.q.schedule(node.retain_until, Event::RetentionExpired(index))
         } else {
-            let removal = self.scenario.pool.removal_time.sample(&mut self.rngs.removal);
+            let removal = env.scenario.pool.removal_time.sample(&mut env.rngs.removal);
             if removal == SimDuration::ZERO {
                 // Gone at once: a sample at this instant sees no trace of it.
-                return self.drop_node(index);
+                return self.drop_node(index, sched, env);
             }
-            self.q.schedule_in(removal, Event::Removed(index))
+            env.q.schedule_in(removal, Event::Removed(index))
         };
-        self.set_timer(index, timer);
+        self.nodes.set_timer(index, timer);
     }
 
     /// The data retained on a leaving node has expired.
-    pub(crate) fn on_retention_expired(&mut self, index: u32) {
-        self.clear_timer(index);
-        self.continue_leaving(index);
+    pub(crate) fn on_retention_expired(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        self.continue_leaving(index, sched, env);
     }
 
     /// A leaving node is gone.
-    pub(crate) fn on_removed(&mut self, index: u32) {
-        self.clear_timer(index);
-        self.drop_node(index);
+    pub(crate) fn on_removed(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        self.nodes.clear_timer(index);
+        self.drop_node(index, sched, env);
     }
 
     /// Takes a node out of the pool now, cancelling what it had pending.
-    fn drop_node(&mut self, index: u32) {
-        self.forget_jobs(index);
-        if let Some(node) = self.node_ref(index) {
-            self.agents.free(node);
+    fn drop_node(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        forget_jobs(&mut self.nodes, index, env);
+        if let Some(node) = self.nodes.node_ref(index) {
+            env.agents.free(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
         let timers = [node.timer.take(), node.preempt_timer.take()];
         for timer in timers.into_iter().flatten() {
-            self.q.cancel(timer);
+            env.q.cancel(timer);
         }
-        self.sched.make_unschedulable(&mut self.nodes, index);
-        self.nodes.remove(index, self.q.now());
+        sched.make_unschedulable(&mut self.nodes, index);
+        self.nodes.remove(index, env.q.now());
+    }
+}
+
+impl NodeSide for Pool {
+    fn nodes(&self) -> &Nodes {
+        &self.nodes
+    }
+
+    fn nodes_mut(&mut self) -> &mut Nodes {
+        &mut self.nodes
+    }
+
+    /// The last task of a node ended: it goes idle, or on with leaving,
+    /// or with the node action waiting for it.
+    fn node_emptied(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        let Some(node) = self.nodes.get(index) else { return };
+        match node.state() {
+            NodeState::Running => self.nodes.set_state(index, NodeState::Idle, env.q.now()),
+            NodeState::LeavingPool => self.continue_leaving(index, sched, env),
+            NodeState::Offline => self.pending_action_due(index, env),
+            _ => {}
+        }
     }
 }

@@ -8,87 +8,38 @@
 //! behind it, which keeps priorities strict.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::HashMap;
+
+mod jobs;
+mod multi;
 
 use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
-use super::jobs::{JobTaskKind, Preparation};
-use super::multi::InstanceEnd;
 use super::node::{NodeState, Nodes, Placement};
-use super::task::{MultiRun, Task, TaskRole, TaskState};
-use super::{Event, Simulation};
+use super::ready::ReadyQueue;
+use super::task::{JobTaskKind, MultiRun, Task, TaskRole, TaskState};
+use super::{Env, Event};
+pub(crate) use jobs::forget_jobs;
+use jobs::{Jobs, Preparation};
+use multi::InstanceEnd;
+
+/// What the scheduler needs of the pool, whose rules sit above it: the
+/// nodes, and what a node does when its last task ends (it goes idle, or
+/// on leaving, or into the action waiting for it). A trait the pool
+/// implements, so that the scheduler does not depend on the pool, which
+/// depends on it.
+pub(crate) trait NodeSide {
+    /// Every node.
+    fn nodes(&self) -> &Nodes;
+
+    /// Every node, to change.
+    fn nodes_mut(&mut self) -> &mut Nodes;
+
+    /// The last task of node `index` ended.
+    fn node_emptied(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env);
+}
 use crate::scenario::{IdRange, NodeFill};
 use crate::time::{SimDuration, SimTime};
-
-/// Queue order: higher job priority first, then lower task number (FIFO
-/// within a job, and a requeued task goes back to its original place).
-type ReadyKey = (i16, Reverse<u32>);
-
-/// The active tasks waiting for a node, greatest [`ReadyKey`] first.
-///
-/// Keys mostly arrive in queue order: a job's new tasks have ever larger
-/// numbers. Those wait in a FIFO, in order, whose head comes off in a few
-/// instructions; the others (a requeued task, a released dependent, a
-/// task of a higher priority than the last one queued) wait in a binary
-/// heap, whose every pop walks its depth. The head is the greater of the
-/// two heads. Keys are unique (a task waits once), so the order is that
-/// of one heap holding them all.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct ReadyQueue {
-    /// Keys in decreasing order.
-    fifo: VecDeque<ReadyKey>,
-    /// Keys that came out of order.
-    heap: BinaryHeap<ReadyKey>,
-}
-
-impl ReadyQueue {
-    /// Queues `key`.
-    pub(crate) fn push(&mut self, key: ReadyKey) {
-        if self.fifo.back().is_none_or(|&last| key < last) {
-            self.fifo.push_back(key);
-        } else {
-            self.heap.push(key);
-        }
-    }
-
-    /// The greatest key, if any.
-    pub(crate) fn peek(&self) -> Option<ReadyKey> {
-        match (self.fifo.front(), self.heap.peek()) {
-            (Some(&f), Some(&h)) => Some(f.max(h)),
-            (f, h) => f.or(h).copied(),
-        }
-    }
-
-    /// Takes the greatest key.
-    pub(crate) fn pop(&mut self) -> Option<ReadyKey> {
-        match (self.fifo.front(), self.heap.peek()) {
-            (Some(f), Some(h)) if h > f => self.heap.pop(),
-            (Some(_), _) => self.fifo.pop_front(),
-            (None, _) => self.heap.pop(),
-        }
-    }
-
-    /// Keys waiting.
-    pub(crate) fn len(&self) -> usize {
-        self.fifo.len() + self.heap.len()
-    }
-
-    /// Whether none waits.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Every key, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &ReadyKey> {
-        self.fifo.iter().chain(self.heap.iter())
-    }
-
-    /// Keeps only the keys for which `keep` holds.
-    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&ReadyKey) -> bool) {
-        self.fifo.retain(&mut keep);
-        self.heap.retain(keep);
-    }
-}
 
 /// Every task, and where the active ones wait.
 #[derive(Debug, Clone, Default)]
@@ -98,7 +49,7 @@ pub struct Scheduler {
     pub(crate) ready: ReadyQueue,
     /// Nodes that can take tasks, by free slots: `buckets[k]` holds the
     /// node indices with exactly `k` free slots.
-    buckets: Vec<Vec<u32>>,
+    pub(crate) buckets: Vec<Vec<u32>>,
     fill: NodeFill,
     /// Priority of each job.
     priorities: Vec<i16>,
@@ -128,6 +79,59 @@ pub struct Scheduler {
     /// their job's preparation: they would block the queue for good. They
     /// try again at each scheduling pass.
     pub(crate) parked: Vec<u32>,
+    /// Task time lost to requeues: runs cut short and queued again.
+    pub(crate) requeued_work: SimDuration,
+    /// What the metrics of the current sampling interval count.
+    pub(crate) counts: IntervalCounts,
+    /// The job rules' memory.
+    pub(crate) jobs: Jobs,
+}
+
+/// The task counters behind the metrics of one sampling interval:
+/// `$SucceededTasks`, `$FailedTasks`, and ∫ running tasks dt behind
+/// `$WallClockSeconds`, advanced at every change of the running count.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct IntervalCounts {
+    /// Tasks succeeded since the last sample.
+    succeeded: u32,
+    /// Tasks failed since the last sample.
+    failed: u32,
+    running: u32,
+    integral_ms: u128,
+    since_sample_ms: u128,
+    last_change: SimTime,
+}
+
+/// What one sampling interval counted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Interval {
+    /// Task-milliseconds run.
+    pub(crate) wall_ms: u128,
+    /// Tasks succeeded.
+    pub(crate) succeeded: u32,
+    /// Tasks failed.
+    pub(crate) failed: u32,
+}
+
+impl IntervalCounts {
+    /// The number of running tasks changed at `now`.
+    #[inline]
+    fn running_changed(&mut self, now: SimTime, running: u32) {
+        self.integral_ms += u128::from(self.running) * u128::from(now.since(self.last_change).as_millis());
+        self.running = running;
+        self.last_change = now;
+    }
+
+    /// What the interval ending at `now` counted, with `running` tasks
+    /// running now; the next interval starts from zero.
+    pub(crate) fn take(&mut self, now: SimTime, running: u32) -> Interval {
+        self.running_changed(now, running);
+        let wall_ms = self.integral_ms - self.since_sample_ms;
+        self.since_sample_ms = self.integral_ms;
+        let interval = Interval { wall_ms, succeeded: self.succeeded, failed: self.failed };
+        (self.succeeded, self.failed) = (0, 0);
+        interval
+    }
 }
 
 impl Scheduler {
@@ -313,157 +317,89 @@ impl Scheduler {
         let eligible = |&i: &u32| nodes.get(i).is_some_and(|n| !n.prep_failed.contains(&job));
         buckets.find_map(|k| self.buckets[k].iter().rev().copied().find(eligible))
     }
-
-    /// Checks that every task is in exactly one place and that the
-    /// buckets match the nodes.
-    pub fn check(&self, nodes: &Nodes) -> Result<(), String> {
-        let mut seen = vec![false; self.tasks.len()];
-        let multi = &self.multi;
-        let mut mark = |t: u32, place: &str| -> Result<(), String> {
-            let slot = seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
-            if std::mem::replace(slot, true) && !(place == "a node" && multi.contains_key(&t)) {
-                return Err(format!("task {t} is in two places (second: {place})"));
-            }
-            Ok(())
-        };
-        for &t in &self.parked {
-            mark(t, "parked")?;
-            if self.tasks[t as usize].state != TaskState::Active {
-                return Err(format!("task {t} is parked but {:?}", self.tasks[t as usize].state));
-            }
-        }
-        for &(_, Reverse(t)) in self.ready.iter() {
-            mark(t, "ready queue")?;
-            if self.tasks[t as usize].state != TaskState::Active {
-                return Err(format!("task {t} is queued but {:?}", self.tasks[t as usize].state));
-            }
-        }
-        let mut running = 0;
-        for (i, node) in nodes.iter() {
-            let used: u32 = node.running.iter().map(|p| self.tasks[p.task as usize].slots).sum();
-            if node.free_slots + used != self.buckets.len() as u32 - 1 {
-                return Err(format!("node {i}: {} free + {used} used slots", node.free_slots));
-            }
-            if let Some(pos) = node.bucket_pos
-                && self.buckets[node.free_slots as usize].get(pos as usize) != Some(&i)
-            {
-                return Err(format!("node {i} is not where its bucket position says"));
-            }
-            let schedulable = matches!(node.state(), NodeState::Idle | NodeState::Running);
-            if node.bucket_pos.is_some() != schedulable {
-                return Err(format!("node {i} is {} but schedulable = {}", node.state().name(), !schedulable));
-            }
-            for p in &node.running {
-                mark(p.task, "a node")?;
-                running += 1;
-                let job = self.tasks[p.task as usize].job;
-                if p.preparing && !node.preparations.iter().any(|s| s.job == job) {
-                    return Err(format!("task {} waits on node {i} for a preparation that is not running", p.task));
-                }
-                if !self.tasks[p.task as usize].on_node() {
-                    return Err(format!("task {} is on a node but {:?}", p.task, self.tasks[p.task as usize].state));
-                }
-            }
-        }
-        if running != self.running {
-            return Err(format!("{running} tasks on nodes, counter says {}", self.running));
-        }
-        let extra: u32 = self.tasks.iter().filter(|t| t.state == TaskState::Active).map(|t| t.instances - 1).sum();
-        if extra != self.extra_queued {
-            return Err(format!("queued extra instances: counter {} != recount {extra}", self.extra_queued));
-        }
-        for (t, run) in &self.multi {
-            let on =
-                run.nodes.iter().filter(|&&i| nodes.get(i).is_some_and(|n| n.running.iter().any(|p| p.task == *t)));
-            if on.count() != run.left as usize || !self.tasks[*t as usize].on_node() {
-                return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
-            }
-        }
-        let (mut unplaceable, mut done, mut waiting, mut blocked, mut terminated) = (0, [0u64; 2], 0, 0, 0);
-        for (t, task) in self.tasks.iter().enumerate() {
-            if (task.state == TaskState::Waiting) != self.deps.is_waiting(t as u32) {
-                return Err(format!("task {t} is {:?}, dependencies disagree", task.state));
-            }
-            match task.state {
-                TaskState::Active if !seen[t] => unplaceable += 1,
-                TaskState::Succeeded => done[0] += 1,
-                TaskState::Failed => done[1] += 1,
-                TaskState::Waiting => waiting += 1,
-                TaskState::Blocked => blocked += 1,
-                TaskState::Terminated => terminated += 1,
-                TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[t] => {
-                    return Err(format!("task {t} is lost"));
-                }
-                _ => {}
-            }
-        }
-        if (waiting, blocked, terminated) != (self.deps.waiting(), self.blocked, self.terminated) {
-            return Err(format!(
-                "counters (waiting {}, blocked {}, terminated {}) != recount ({waiting}, {blocked}, {terminated})",
-                self.deps.waiting(),
-                self.blocked,
-                self.terminated
-            ));
-        }
-        if unplaceable != self.unplaceable || done != [self.succeeded, self.failed] {
-            return Err(format!(
-                "counters (unplaceable {}, succeeded {}, failed {}) != recount ({unplaceable}, {}, {})",
-                self.unplaceable, self.succeeded, self.failed, done[0], done[1]
-            ));
-        }
-        Ok(())
-    }
 }
 
-impl Simulation {
+impl Scheduler {
+    /// Job `job` ended: its tasks not on a node are terminated — queued
+    /// ones leave the queue, waiting ones stop waiting for dependencies.
+    pub(crate) fn terminate_queued(&mut self, job: u32, now: SimTime) {
+        let tasks = &self.tasks;
+        let before = self.ready.len() + self.parked.len();
+        self.ready.retain(|&(_, Reverse(t))| tasks[t as usize].job != job);
+        self.parked.retain(|&t| tasks[t as usize].job != job);
+        let mut from_queue = (before - self.ready.len() - self.parked.len()) as u32;
+        for t in 0..self.tasks.len() as u32 {
+            let task = &self.tasks[t as usize];
+            if task.job != job {
+                continue;
+            }
+            match task.state {
+                TaskState::Active if from_queue > 0 => {
+                    from_queue -= 1;
+                    self.extra_queued -= task.instances - 1;
+                }
+                TaskState::Active => {
+                    self.unplaceable -= 1;
+                    self.extra_queued -= task.instances - 1;
+                }
+                TaskState::Waiting => self.deps.abandon(t, &mut Vec::new()),
+                _ => continue,
+            }
+            let task = &mut self.tasks[t as usize];
+            task.state = TaskState::Terminated;
+            task.end = Some(now);
+            self.terminated += 1;
+        }
+    }
+
     /// Places tasks from the head of the queue while a node fits them.
     /// Inlined up to the check for waiting tasks: every arrival and task
     /// end schedules, and on a pool keeping up with its load nothing
     /// waits.
     #[inline(always)]
-    pub(crate) fn schedule(&mut self) {
-        if !self.sched.ready.is_empty() || !self.sched.parked.is_empty() {
-            self.place_waiting();
+    pub(crate) fn schedule<P: NodeSide>(&mut self, pool: &mut P, env: &mut Env) {
+        if !self.ready.is_empty() || !self.parked.is_empty() {
+            self.place_waiting(pool, env);
         }
     }
 
-    /// [`Simulation::schedule`] when tasks wait.
+    /// [`Scheduler::schedule`] when tasks wait.
     #[inline(never)]
-    fn place_waiting(&mut self) {
+    fn place_waiting<P: NodeSide>(&mut self, pool: &mut P, env: &mut Env) {
         // Parked tasks try again whenever anything changed: slots freed on
         // an eligible node, or a node (re)started; those still without an
         // eligible node are parked again below.
-        if !self.sched.parked.is_empty() {
-            self.sched.unpark();
+        if !self.parked.is_empty() {
+            self.unpark();
         }
-        while let Some((_, Reverse(task))) = self.sched.ready.peek() {
-            let t = &self.sched.tasks[task as usize];
+        while let Some((_, Reverse(task))) = self.ready.peek() {
+            let t = &self.tasks[task as usize];
             if t.instances > 1 {
-                if !self.start_multi(task) {
+                if !self.start_multi(task, pool, env) {
                     break;
                 }
                 continue;
             }
-            let Some(node) = self.sched.pick(&self.nodes, t.slots, Some(t.job)) else {
-                if self.sched.prep_failures_seen && self.sched.pick(&self.nodes, t.slots, None).is_some() {
-                    self.sched.ready.pop();
-                    self.sched.parked.push(task);
+            let Some(node) = self.pick(pool.nodes(), t.slots, Some(t.job)) else {
+                if self.prep_failures_seen && self.pick(pool.nodes(), t.slots, None).is_some() {
+                    self.ready.pop();
+                    self.parked.push(task);
                     continue;
                 }
                 break;
             };
-            self.sched.ready.pop();
-            self.start(task, node, true);
+            self.ready.pop();
+            self.start(task, node, true, pool, env);
         }
     }
 
     /// Starts `task` (or one instance of it) on node `index`, with its
     /// job's preparation task first if the node needs it; `first` counts an
     /// attempt (once per run of a multi-instance task).
-    pub(crate) fn start(&mut self, task: u32, index: u32, first: bool) {
-        let now = self.q.now();
-        let prep = self.preparation(task, index);
-        let t = &mut self.sched.tasks[task as usize];
+    pub(crate) fn start<P: NodeSide>(&mut self, task: u32, index: u32, first: bool, pool: &mut P, env: &mut Env) {
+        let now = env.q.now();
+        let prep = Self::preparation(self.tasks[task as usize].job, index, pool.nodes(), env);
+        let t = &mut self.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
         let preparing = prep != Preparation::Done;
         // An instance of a multi-instance task may already run elsewhere.
@@ -474,23 +410,24 @@ impl Simulation {
             t.attempts = t.attempts.saturating_add(1);
         }
         t.first_start.get_or_insert(now);
-        let Some(node) = self.nodes.get_mut(index) else { return };
+        let nodes = pool.nodes_mut();
+        let Some(node) = nodes.get_mut(index) else { return };
         t.node = Some(node.id);
         node.running.push(Placement { task, end: None, preparing, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
             node.busy_since = now;
-            self.nodes.set_state(index, NodeState::Running, now);
+            nodes.set_state(index, NodeState::Running, now);
         }
-        self.sched.set_free_slots(&mut self.nodes, index, free);
-        let j = &self.scenario.jobs[job];
-        self.agents.task_usage(&mut self.nodes, index, i64::from(j.cpu_percent), j.memory_mib as i64);
-        self.sched.running += 1;
-        self.metrics.running_changed(now, self.sched.running);
+        self.set_free_slots(nodes, index, free);
+        let j = &env.scenario.jobs[job];
+        env.agents.task_usage(nodes, index, i64::from(j.cpu_percent), j.memory_mib as i64);
+        self.running += 1;
+        self.counts.running_changed(now, self.running);
         match prep {
-            Preparation::Done => self.begin_run(index, task),
+            Preparation::Done => self.begin_run(index, task, nodes, env),
             Preparation::Start(took, ok) => {
-                self.start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok));
+                Self::start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok), nodes, env);
             }
             Preparation::Join => {}
         }
@@ -499,66 +436,68 @@ impl Simulation {
     /// Starts the run of `task`, already placed on node `index`:
     /// simulated, its end is an event after the task's duration; on a real
     /// agent, it is requested and the agent reports its end.
-    pub(crate) fn begin_run(&mut self, index: u32, task: u32) {
-        let now = self.q.now();
-        let Some(node) = self.node_ref(index) else { return };
-        let t = &mut self.sched.tasks[task as usize];
+    pub(crate) fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
+        let now = env.q.now();
+        let Some(node) = nodes.node_ref(index) else { return };
+        let t = &mut self.tasks[task as usize];
         t.state = TaskState::Running;
-        let end = match self.agents.run(node, Work::Task { task }, t.duration) {
-            Completion::After(took) => Some(self.q.schedule_in(took, Event::TaskEnd { node: index, task })),
+        let end = match env.agents.run(node, Work::Task { task }, t.duration) {
+            Completion::After(took) => Some(env.q.schedule_in(took, Event::TaskEnd { node: index, task })),
             Completion::Reported => None,
         };
-        if let Some(p) = self.nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
+        if let Some(p) = nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
             *p = Placement { task, end, preparing: false, since: now };
         }
     }
 
     /// Takes a task off its node, freeing its slots and usage; returns
     /// whether the node is now empty.
-    pub(crate) fn unplace(&mut self, task: u32, index: u32, now: SimTime) -> bool {
+    pub(crate) fn unplace(&mut self, task: u32, index: u32, now: SimTime, nodes: &mut Nodes, env: &mut Env) -> bool {
         let (job, slots) = {
-            let t = &self.sched.tasks[task as usize];
+            let t = &self.tasks[task as usize];
             (t.job as usize, t.slots)
         };
-        let j = &self.scenario.jobs[job];
+        let j = &env.scenario.jobs[job];
         let retention = now + j.retention;
-        self.agents.task_usage(&mut self.nodes, index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
-        self.sched.running -= 1;
-        self.metrics.running_changed(now, self.sched.running);
-        let Some(node) = self.nodes.get_mut(index) else { return true };
+        env.agents.task_usage(nodes, index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
+        self.running -= 1;
+        self.counts.running_changed(now, self.running);
+        let Some(node) = nodes.get_mut(index) else { return true };
         node.running.retain(|p| p.task != task);
         node.retain_until = node.retain_until.max(retention);
         let (free, empty) = (node.free_slots + slots, node.running.is_empty());
-        self.sched.set_free_slots(&mut self.nodes, index, free);
+        self.set_free_slots(nodes, index, free);
         empty
-    }
-
-    /// A simulated task's run ended: its exit code is drawn.
-    pub(crate) fn on_task_end(&mut self, index: u32, task: u32) {
-        self.task_ended(index, task, None);
     }
 
     /// A task's run (or one instance's) ended on its own, with the exit
     /// code a real agent `reported` or else one drawn once the last
     /// instance ends: success or failure, then retry.
-    pub(crate) fn task_ended(&mut self, index: u32, task: u32, reported: Option<i32>) {
-        let now = self.q.now();
-        let empty = self.unplace(task, index, now);
+    pub(crate) fn task_ended<P: NodeSide>(
+        &mut self,
+        index: u32,
+        task: u32,
+        reported: Option<i32>,
+        pool: &mut P,
+        env: &mut Env,
+    ) {
+        let now = env.q.now();
+        let empty = self.unplace(task, index, now, pool.nodes_mut(), env);
         let InstanceEnd::Last { failure } = self.instance_ended(task, reported) else {
             if empty {
-                self.node_emptied(index);
+                pool.node_emptied(index, self, env);
             }
-            return self.schedule();
+            return self.schedule(pool, env);
         };
-        let (job, role) = (self.sched.tasks[task as usize].job as usize, self.sched.tasks[task as usize].role);
-        let j = &self.scenario.jobs[job];
+        let (job, role) = (self.tasks[task as usize].job as usize, self.tasks[task as usize].role);
+        let j = &env.scenario.jobs[job];
         let code = match (failure.or(reported), role, &j.manager) {
             (Some(code), ..) => code,
-            (None, TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut self.rngs.job_tasks)),
-            (None, ..) => j.exit_codes.draw(&mut self.rngs.failures[job]),
+            (None, TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut env.rngs.job_tasks)),
+            (None, ..) => j.exit_codes.draw(&mut env.rngs.failures[job]),
         };
         let failed = code != 0;
-        let t = &mut self.sched.tasks[task as usize];
+        let t = &mut self.tasks[task as usize];
         t.exit_code = Some(code);
         let retry = failed && (j.max_task_retry_count < 0 || i32::from(t.failures) < j.max_task_retry_count);
         if failed {
@@ -566,112 +505,79 @@ impl Simulation {
         }
         if retry {
             t.state = TaskState::Active;
-            self.sched.enqueue(task);
+            self.enqueue(task);
         } else {
-            self.finish_task(task, !failed, now);
+            self.finish_task(task, !failed, now, pool, env);
         }
         if empty {
-            self.node_emptied(index);
+            pool.node_emptied(index, self, env);
         }
-        self.schedule();
+        self.schedule(pool, env);
     }
 
-    pub(crate) fn finish_task(&mut self, task: u32, succeeded: bool, now: SimTime) {
-        let t = &mut self.sched.tasks[task as usize];
+    /// `task` completed for good at `now`; a job manager's end ends its job.
+    pub(crate) fn finish_task<P: NodeSide>(
+        &mut self,
+        task: u32,
+        succeeded: bool,
+        now: SimTime,
+        pool: &mut P,
+        env: &mut Env,
+    ) {
+        let t = &mut self.tasks[task as usize];
         t.end = Some(now);
         if succeeded {
             t.state = TaskState::Succeeded;
-            self.sched.succeeded += 1;
-            self.metrics.succeeded_in_interval += 1;
+            self.succeeded += 1;
+            self.counts.succeeded += 1;
         } else {
             t.state = TaskState::Failed;
-            self.sched.failed += 1;
-            self.metrics.failed_in_interval += 1;
+            self.failed += 1;
+            self.counts.failed += 1;
         }
         let (role, job) = (t.role, t.job);
-        self.sched.resolve(task, succeeded);
+        self.resolve(task, succeeded);
         if role == TaskRole::JobManager {
-            self.end_job(job);
+            self.end_job(job, pool, env);
         }
     }
 
     /// Stops every task on a node now: back to the queue (`requeue`, and
     /// preemption — neither uses up a retry) or completed as failed
     /// (`terminate`).
-    pub(crate) fn stop_tasks(&mut self, index: u32, requeue: bool) {
-        let now = self.q.now();
-        let placements = match self.nodes.get(index) {
+    pub(crate) fn stop_tasks<P: NodeSide>(&mut self, index: u32, requeue: bool, pool: &mut P, env: &mut Env) {
+        let now = env.q.now();
+        let placements = match pool.nodes().get(index) {
             Some(node) => node.running.clone(),
             None => return,
         };
         for p in placements {
             // Stopped meanwhile: ending a job manager ends its job's tasks.
-            let still_here = self.nodes.get(index).is_some_and(|n| n.running.iter().any(|q| q.task == p.task));
-            if !still_here || !self.sched.tasks[p.task as usize].on_node() {
+            let still_here = pool.nodes().get(index).is_some_and(|n| n.running.iter().any(|q| q.task == p.task));
+            if !still_here || !self.tasks[p.task as usize].on_node() {
                 continue;
             }
             if requeue {
-                self.requeued_work += self.time_on_nodes(p.task, index, now);
+                self.requeued_work += self.time_on_nodes(p.task, index, now, pool.nodes());
             }
             // A multi-instance task stops on every node it runs on.
-            for other in self.stop_run(p.task, index, now) {
-                self.node_emptied(other);
+            for other in self.stop_run(p.task, index, now, pool.nodes_mut(), env) {
+                pool.node_emptied(other, self, env);
             }
             if requeue {
-                self.sched.tasks[p.task as usize].state = TaskState::Active;
-                self.sched.enqueue(p.task);
+                self.tasks[p.task as usize].state = TaskState::Active;
+                self.enqueue(p.task);
             } else {
-                self.finish_task(p.task, false, now);
+                self.finish_task(p.task, false, now, pool, env);
             }
         }
     }
 
     /// The node time `task`'s current step has used so far, on node
     /// `index` and, for a multi-instance task, on its other instances' nodes.
-    fn time_on_nodes(&self, task: u32, index: u32, now: SimTime) -> SimDuration {
-        let nodes = self.sched.multi.get(&task).map_or(std::slice::from_ref(&index), |run| &run.nodes);
-        let on = |&n: &u32| self.nodes.get(n)?.running.iter().find(|p| p.task == task).map(|p| now.since(p.since));
-        SimDuration(nodes.iter().filter_map(on).map(SimDuration::as_millis).sum())
-    }
-
-    /// The last task of a node ended: it goes idle, or on with leaving.
-    pub(crate) fn node_emptied(&mut self, index: u32) {
-        let Some(node) = self.nodes.get(index) else { return };
-        match node.state() {
-            NodeState::Running => self.nodes.set_state(index, NodeState::Idle, self.q.now()),
-            NodeState::LeavingPool => self.continue_leaving(index),
-            NodeState::Offline => self.pending_action_due(index),
-            _ => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_ready_queue_pops_as_one_heap_would() {
-        // New tasks in order, requeued ones behind them, a higher priority
-        // later, and pops in between.
-        let mut ready = ReadyQueue::default();
-        let mut heap = BinaryHeap::new();
-        let keys = [(0, 1), (0, 2), (0, 5), (0, 3), (5, 9), (0, 10), (0, 4), (5, 7), (0, 11)];
-        for (i, (priority, task)) in keys.into_iter().enumerate() {
-            ready.push((priority, Reverse(task)));
-            heap.push((priority, Reverse(task)));
-            if i % 3 == 2 {
-                assert_eq!(ready.pop(), heap.pop());
-            }
-            assert_eq!(ready.peek(), heap.peek().copied());
-            assert_eq!(ready.len(), heap.len());
-        }
-        ready.retain(|&(_, Reverse(t))| t != 10);
-        heap.retain(|&(_, Reverse(t))| t != 10);
-        assert_eq!(
-            std::iter::from_fn(|| ready.pop()).collect::<Vec<_>>(),
-            heap.into_sorted_vec().into_iter().rev().collect::<Vec<_>>()
-        );
-        assert!(ready.is_empty());
+    fn time_on_nodes(&self, task: u32, index: u32, now: SimTime, nodes: &Nodes) -> SimDuration {
+        let on_nodes = self.multi.get(&task).map_or(std::slice::from_ref(&index), |run| &run.nodes);
+        let on = |&n: &u32| nodes.get(n)?.running.iter().find(|p| p.task == task).map(|p| now.since(p.since));
+        SimDuration(on_nodes.iter().filter_map(on).map(SimDuration::as_millis).sum())
     }
 }

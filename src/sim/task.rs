@@ -1,6 +1,6 @@
 //! Tasks as records: where each is in its life, what it needs, how its
-//! runs went — the data the scheduler, the job rules and the reports
-//! share.
+//! runs went, and the runs of job preparation and release tasks — the
+//! data the scheduler, its job rules and the reports share.
 
 use crate::time::{SimDuration, SimTime};
 
@@ -130,4 +130,40 @@ pub struct MultiRun {
     /// The first non-zero exit code a real agent reported for an
     /// instance: any instance's failure fails the task.
     pub failure: Option<i32>,
+}
+
+/// Which job task ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobTaskKind {
+    /// A job preparation task.
+    Preparation,
+    /// A job release task.
+    Release,
+}
+
+impl JobTaskKind {
+    /// As in `job_tasks.csv`.
+    pub fn name(self) -> &'static str {
+        match self {
+            JobTaskKind::Preparation => "preparation",
+            JobTaskKind::Release => "release",
+        }
+    }
+}
+
+/// One run of a job preparation or release task on a node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobTaskRun {
+    /// Preparation or release.
+    pub kind: JobTaskKind,
+    /// Index of the job.
+    pub job: u32,
+    /// Id of the node.
+    pub node: u32,
+    /// When it started.
+    pub start: SimTime,
+    /// When it ended.
+    pub end: SimTime,
+    /// Whether it succeeded.
+    pub succeeded: bool,
 }

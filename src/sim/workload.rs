@@ -77,6 +77,16 @@ pub struct Source {
     durations: ChaCha8Rng,
 }
 
+/// The workload as a component: every admitted job's sources, each
+/// keeping only its next arrival queued.
+#[derive(Debug, Default)]
+pub struct Workload {
+    /// The sources, by number (the number of their random streams).
+    pub(crate) sources: Vec<Source>,
+    /// Sources with arrivals still to come.
+    pub(crate) live: u32,
+}
+
 /// Exponential gap of mean `mean` ms, by inversion.
 fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
     let u: f64 = rng.random();

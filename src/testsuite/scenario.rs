@@ -12,8 +12,7 @@ use super::point::number;
 use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSource, Suite};
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::task::TaskState;
-use crate::sim::{Output, Simulation};
+use crate::sim::{Output, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the

@@ -3,9 +3,7 @@
 //! preparation and release tasks, exit codes and the active-job quota.
 
 use autoscale_sim::report::Summary;
-use autoscale_sim::sim::Output;
-use autoscale_sim::sim::jobs::JobTaskKind;
-use autoscale_sim::sim::task::{TaskRole, TaskState};
+use autoscale_sim::sim::{JobTaskKind, Output, TaskRole, TaskState};
 
 use crate::timeline::{dedicated, ends, min, row, run};
 

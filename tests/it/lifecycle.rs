@@ -3,11 +3,7 @@
 //! preemption, the start task, node actions and the image.
 
 use autoscale_sim::formula::builtins::Metric;
-use autoscale_sim::sim::node::NodeState;
-use autoscale_sim::sim::pool::{AllocationState, ResizeErrorCode};
-use autoscale_sim::sim::priority::Priority;
-use autoscale_sim::sim::task::TaskState;
-use autoscale_sim::sim::{Output, Simulation};
+use autoscale_sim::sim::{AllocationState, NodeState, Output, Priority, ResizeErrorCode, Simulation, TaskState};
 use autoscale_sim::time::{SimDuration, SimTime};
 
 use crate::support::scratch_dir;

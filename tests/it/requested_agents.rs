@@ -5,11 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::agents::{NodeRef, Request, Work};
-use autoscale_sim::sim::node::NodeState;
-use autoscale_sim::sim::pool::ResizeErrorCode;
-use autoscale_sim::sim::task::TaskState;
-use autoscale_sim::sim::{Output, Simulation};
+use autoscale_sim::sim::{NodeRef, NodeState, Output, Request, ResizeErrorCode, Simulation, TaskState, Work};
 use autoscale_sim::time::{SimDuration, SimTime};
 
 /// A report a fake machine will make, and when.

@@ -308,7 +308,6 @@ fn random_scenarios_with_every_task_feature_are_deterministic() {
     assert!(a == b, "the same seed gave different runs");
     assert!(a.0 != c.0, "another seed gave the same tasks");
     assert!(
-        a.0.iter().any(|t| t.instances > 1)
-            && a.0.iter().any(|t| t.state == autoscale_sim::sim::task::TaskState::Terminated)
+        a.0.iter().any(|t| t.instances > 1) && a.0.iter().any(|t| t.state == autoscale_sim::sim::TaskState::Terminated)
     );
 }

@@ -9,11 +9,7 @@
 use std::path::Path;
 
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::metrics::TimelineRow;
-use autoscale_sim::sim::node::NodeState;
-use autoscale_sim::sim::priority::Priority;
-use autoscale_sim::sim::task::TaskState;
-use autoscale_sim::sim::{Output, Simulation};
+use autoscale_sim::sim::{NodeState, Output, Priority, Simulation, TaskState, TimelineRow};
 use autoscale_sim::time::SimTime;
 
 /// Pool keys every test gets unless it sets them itself.

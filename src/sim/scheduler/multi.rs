@@ -5,9 +5,11 @@
 //! preemption, a job's end) stops them all, so a requeued instance
 //! requeues the task.
 
-use super::Simulation;
-use super::agents::{Agents, Work};
-use super::task::MultiRun;
+use super::{NodeSide, Scheduler};
+use crate::sim::Env;
+use crate::sim::agents::{Agents, Work};
+use crate::sim::node::Nodes;
+use crate::sim::task::MultiRun;
 use crate::time::SimTime;
 
 /// What the end of one instance means for its task.
@@ -23,36 +25,36 @@ pub(crate) enum InstanceEnd {
     },
 }
 
-impl Simulation {
+impl Scheduler {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
-    pub(crate) fn start_multi(&mut self, task: u32) -> bool {
-        let (n, job) = (self.sched.tasks[task as usize].instances, self.sched.tasks[task as usize].job);
+    pub(crate) fn start_multi<P: NodeSide>(&mut self, task: u32, pool: &mut P, env: &mut Env) -> bool {
+        let (n, job) = (self.tasks[task as usize].instances, self.tasks[task as usize].job);
         let mut nodes = Vec::with_capacity(n as usize);
         // One slot per node: a node that fits has exactly one free slot.
         // Nodes leave the free list as they are taken, so take the one on
         // offer each time.
         for _ in 0..n {
-            let Some(node) = self.sched.pick(&self.nodes, 1, Some(job)) else { break };
+            let Some(node) = self.pick(pool.nodes(), 1, Some(job)) else { break };
             if nodes.contains(&node) {
                 break;
             }
             nodes.push(node);
-            self.sched.make_unschedulable(&mut self.nodes, node);
+            self.make_unschedulable(pool.nodes_mut(), node);
         }
         let enough = nodes.len() as u32 == n;
         for &node in &nodes {
-            self.sched.make_schedulable(&mut self.nodes, node);
+            self.make_schedulable(pool.nodes_mut(), node);
         }
         if !enough {
             return false;
         }
-        self.sched.ready.pop();
-        self.sched.extra_queued -= n - 1;
+        self.ready.pop();
+        self.extra_queued -= n - 1;
         for (k, &node) in nodes.iter().enumerate() {
-            self.start(task, node, k == 0);
+            self.start(task, node, k == 0, pool, env);
         }
-        self.sched.multi.insert(task, MultiRun { nodes, left: n, failure: None });
+        self.multi.insert(task, MultiRun { nodes, left: n, failure: None });
         true
     }
 
@@ -60,10 +62,10 @@ impl Simulation {
     /// node), with the exit code a real agent reported, if any.
     pub(crate) fn instance_ended(&mut self, task: u32, reported: Option<i32>) -> InstanceEnd {
         // The common case, on the hot path: no multi-instance task runs.
-        if self.sched.multi.is_empty() {
+        if self.multi.is_empty() {
             return InstanceEnd::Last { failure: None };
         }
-        let Some(run) = self.sched.multi.get_mut(&task) else { return InstanceEnd::Last { failure: None } };
+        let Some(run) = self.multi.get_mut(&task) else { return InstanceEnd::Last { failure: None } };
         if run.failure.is_none() {
             run.failure = reported.filter(|&code| code != 0);
         }
@@ -72,35 +74,42 @@ impl Simulation {
             return InstanceEnd::Others;
         }
         let failure = run.failure;
-        self.sched.multi.remove(&task);
+        self.multi.remove(&task);
         InstanceEnd::Last { failure }
     }
 
     /// Stops `task`'s run early: on node `index`, and on the nodes of its
     /// other instances. Returns the other nodes left empty, for the caller
     /// to move on (the caller handles `index`).
-    pub(crate) fn stop_run(&mut self, task: u32, index: u32, now: SimTime) -> Vec<u32> {
-        let run = if self.sched.multi.is_empty() { None } else { self.sched.multi.remove(&task) };
-        let nodes = match run {
+    pub(crate) fn stop_run(
+        &mut self,
+        task: u32,
+        index: u32,
+        now: SimTime,
+        nodes: &mut Nodes,
+        env: &mut Env,
+    ) -> Vec<u32> {
+        let run = if self.multi.is_empty() { None } else { self.multi.remove(&task) };
+        let on_nodes = match run {
             Some(run) => run.nodes,
             None => vec![index],
         };
         let mut emptied = Vec::new();
-        for node in nodes {
-            let Some(p) = self.nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).copied() else {
+        for node in on_nodes {
+            let Some(p) = nodes.get(node).and_then(|n| n.running.iter().find(|p| p.task == task)).copied() else {
                 continue;
             };
             // A task waiting for its job's preparation has nothing of its
             // own to stop: the preparation goes on for the node.
             if let Some(end) = p.end {
-                self.q.cancel(end);
+                env.q.cancel(end);
             }
             if !p.preparing
-                && let Some(r) = self.node_ref(node)
+                && let Some(r) = nodes.node_ref(node)
             {
-                self.agents.stop(r, Work::Task { task });
+                env.agents.stop(r, Work::Task { task });
             }
-            if self.unplace(task, node, now) && node != index {
+            if self.unplace(task, node, now, nodes, env) && node != index {
                 emptied.push(node);
             }
         }

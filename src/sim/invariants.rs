@@ -1,0 +1,163 @@
+//! The invariants a run keeps, recounted from scratch and compared with
+//! the incremental counters (tests call this after every event): node
+//! counts by state sum to the pool size, every task is in exactly one
+//! place, billing equals the integral of billed nodes.
+
+use std::cmp::Reverse;
+
+use super::node::{NodeState, Nodes};
+use super::scheduler::Scheduler;
+use super::task::TaskState;
+use crate::time::SimTime;
+
+/// Checks the nodes' counters at `now`, then the scheduler's.
+pub(crate) fn check(nodes: &Nodes, sched: &Scheduler, now: SimTime) -> Result<(), String> {
+    nodes.check(now)?;
+    check_places(sched, nodes)?;
+    let placed = u64::from(sched.active_tasks())
+        + u64::from(sched.running_tasks())
+        + u64::from(sched.deps.waiting())
+        + sched.succeeded
+        + sched.failed
+        + sched.blocked
+        + sched.terminated;
+    if placed != sched.tasks.len() as u64 {
+        return Err(format!("{} tasks submitted, {placed} accounted for", sched.tasks.len()));
+    }
+    Ok(())
+}
+
+/// Where each task was found, as the checks go: every task must be in
+/// exactly one place (a multi-instance task on one node per instance).
+struct Places<'a> {
+    seen: Vec<bool>,
+    sched: &'a Scheduler,
+}
+
+impl Places<'_> {
+    /// Task `t` is at `place`; an error if it was already somewhere.
+    fn mark(&mut self, t: u32, place: &str) -> Result<(), String> {
+        let slot = self.seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
+        if std::mem::replace(slot, true) && !(place == "a node" && self.sched.multi.contains_key(&t)) {
+            return Err(format!("task {t} is in two places (second: {place})"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that every task is in exactly one place, that the buckets match
+/// the nodes, and that the task counters match a recount.
+fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
+    let mut places = Places { seen: vec![false; sched.tasks.len()], sched };
+    check_queued(sched, &mut places)?;
+    check_nodes(sched, nodes, &mut places)?;
+    check_multi(sched, nodes)?;
+    check_counters(sched, &places.seen)
+}
+
+/// The parked and the queued tasks are active, each once.
+fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String> {
+    for &t in &sched.parked {
+        places.mark(t, "parked")?;
+        if sched.tasks[t as usize].state != TaskState::Active {
+            return Err(format!("task {t} is parked but {:?}", sched.tasks[t as usize].state));
+        }
+    }
+    for &(_, Reverse(t)) in sched.ready.iter() {
+        places.mark(t, "ready queue")?;
+        if sched.tasks[t as usize].state != TaskState::Active {
+            return Err(format!("task {t} is queued but {:?}", sched.tasks[t as usize].state));
+        }
+    }
+    Ok(())
+}
+
+/// Each node's slots add up, it is in the bucket of its free slots when
+/// it can take tasks, and its tasks are on a node as their state says.
+fn check_nodes(sched: &Scheduler, nodes: &Nodes, places: &mut Places<'_>) -> Result<(), String> {
+    let mut running = 0;
+    for (i, node) in nodes.iter() {
+        let used: u32 = node.running.iter().map(|p| sched.tasks[p.task as usize].slots).sum();
+        if node.free_slots + used != sched.buckets.len() as u32 - 1 {
+            return Err(format!("node {i}: {} free + {used} used slots", node.free_slots));
+        }
+        if let Some(pos) = node.bucket_pos
+            && sched.buckets[node.free_slots as usize].get(pos as usize) != Some(&i)
+        {
+            return Err(format!("node {i} is not where its bucket position says"));
+        }
+        let schedulable = matches!(node.state(), NodeState::Idle | NodeState::Running);
+        if node.bucket_pos.is_some() != schedulable {
+            return Err(format!("node {i} is {} but schedulable = {}", node.state().name(), !schedulable));
+        }
+        for p in &node.running {
+            places.mark(p.task, "a node")?;
+            running += 1;
+            let job = sched.tasks[p.task as usize].job;
+            if p.preparing && !node.preparations.iter().any(|s| s.job == job) {
+                return Err(format!("task {} waits on node {i} for a preparation that is not running", p.task));
+            }
+            if !sched.tasks[p.task as usize].on_node() {
+                return Err(format!("task {} is on a node but {:?}", p.task, sched.tasks[p.task as usize].state));
+            }
+        }
+    }
+    if running != sched.running {
+        return Err(format!("{running} tasks on nodes, counter says {}", sched.running));
+    }
+    Ok(())
+}
+
+/// The queued extra instances add up, and each running multi-instance
+/// task is on as many nodes as it has instances left.
+fn check_multi(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
+    let extra: u32 = sched.tasks.iter().filter(|t| t.state == TaskState::Active).map(|t| t.instances - 1).sum();
+    if extra != sched.extra_queued {
+        return Err(format!("queued extra instances: counter {} != recount {extra}", sched.extra_queued));
+    }
+    for (t, run) in &sched.multi {
+        let on = run.nodes.iter().filter(|&&i| nodes.get(i).is_some_and(|n| n.running.iter().any(|p| p.task == *t)));
+        if on.count() != run.left as usize || !sched.tasks[*t as usize].on_node() {
+            return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
+        }
+    }
+    Ok(())
+}
+
+/// Every task not found in a place is counted by its state, and the
+/// counters agree; `seen` says which tasks were found.
+fn check_counters(sched: &Scheduler, seen: &[bool]) -> Result<(), String> {
+    let (mut unplaceable, mut done, mut waiting, mut blocked, mut terminated) = (0, [0u64; 2], 0, 0, 0);
+    for (t, task) in sched.tasks.iter().enumerate() {
+        if (task.state == TaskState::Waiting) != sched.deps.is_waiting(t as u32) {
+            return Err(format!("task {t} is {:?}, dependencies disagree", task.state));
+        }
+        match task.state {
+            TaskState::Active if !seen[t] => unplaceable += 1,
+            TaskState::Succeeded => done[0] += 1,
+            TaskState::Failed => done[1] += 1,
+            TaskState::Waiting => waiting += 1,
+            TaskState::Blocked => blocked += 1,
+            TaskState::Terminated => terminated += 1,
+            TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[t] => {
+                return Err(format!("task {t} is lost"));
+            }
+            _ => {}
+        }
+    }
+    if (waiting, blocked, terminated) != (sched.deps.waiting(), sched.blocked, sched.terminated) {
+        return Err(format!(
+            "counters (waiting {}, blocked {}, terminated {}) != recount ({waiting}, {blocked}, {terminated})",
+            sched.deps.waiting(),
+            sched.blocked,
+            sched.terminated
+        ));
+    }
+    if unplaceable != sched.unplaceable || done != [sched.succeeded, sched.failed] {
+        return Err(format!(
+            "counters (unplaceable {}, succeeded {}, failed {}) != recount ({unplaceable}, {}, {})",
+            sched.unplaceable, sched.succeeded, sched.failed, done[0], done[1]
+        ));
+    }
+    Ok(())
+}
