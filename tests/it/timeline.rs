@@ -50,10 +50,12 @@ pub fn run(text: &str) -> Output {
     run_checked(scenario(&with_pool_defaults(text))).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// `m` minutes after the start.
 pub fn min(m: u64) -> SimTime {
     SimTime(m * 60_000)
 }
 
+/// The timeline row at `t`, which must be a sampling time.
 pub fn row(out: &Output, t: SimTime) -> &TimelineRow {
     out.timeline.iter().find(|r| r.time == t).unwrap_or_else(|| panic!("no sample at {t}"))
 }
@@ -63,10 +65,12 @@ pub fn dedicated(out: &Output, t: SimTime) -> Vec<(&'static str, u32)> {
     by_state(row(out, t), Priority::Dedicated)
 }
 
+/// (state, count) pairs of `p`'s nodes in `row`, the zero ones left out.
 pub fn by_state(row: &TimelineRow, p: Priority) -> Vec<(&'static str, u32)> {
     NodeState::ALL.iter().map(|&s| (s.name(), row.nodes[p as usize][s as usize])).filter(|&(_, n)| n > 0).collect()
 }
 
+/// (state, end, attempts) of every task, in submission order.
 pub fn ends(out: &Output) -> Vec<(TaskState, Option<SimTime>, u16)> {
     out.tasks.iter().map(|t| (t.state, t.end, t.attempts)).collect()
 }
