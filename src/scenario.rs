@@ -4,7 +4,8 @@
 //! Parsing is two steps: serde reads the file into raw structs (unknown
 //! keys and wrong types are refused there, with toml's line and column),
 //! then [`Scenario::from_toml`] checks ranges, loads referenced files and
-//! compiles the formula, naming the key path and the fix in every error.
+//! checks the formula (keeping its text: each run compiles it), naming the
+//! key path and the fix in every error.
 //! The full schema, with an example, is in the README.
 //!
 //! This module is the public face: the [`Scenario`], the limits a scenario
@@ -30,7 +31,7 @@ use std::path::Path;
 use autoscale_runtime::Timestamp;
 use serde::Deserialize;
 
-use crate::formula::{Engine, Formula};
+use crate::formula::Engine;
 use crate::time::{SimDuration, SimTime};
 pub use actions::{NodeAction, NodeActionKind, StartTask};
 pub use deps::IdRange;
@@ -39,6 +40,7 @@ use error::Check;
 pub use error::{ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
+use pool::FormulaRefusal;
 pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling, VmSize};
 pub use sources::{Generator, Source, TaskEntry};
 pub use trace::{TracePreemption, TraceTask};
@@ -196,11 +198,12 @@ impl Scenario {
         let Scaling::Autoscale(autoscale) = &mut self.pool.scaling else {
             return Err(ReplaceFormulaError::FixedTargets);
         };
-        let formula = Formula::compile_with(source, Engine::Interp)
-            .map_err(|d| ReplaceFormulaError::DoesNotCompile(d.message))?;
-        if let Some(d) = formula.diagnostics().first() {
-            return Err(ReplaceFormulaError::HasErrors(d.message.clone()));
-        }
+        pool::check_formula(source).map_err(|refusal| match refusal {
+            FormulaRefusal::DoesNotCompile(d) => ReplaceFormulaError::DoesNotCompile(d.message),
+            FormulaRefusal::HasErrors(errors) => {
+                ReplaceFormulaError::HasErrors(errors.into_iter().next().map(|d| d.message).unwrap_or_default())
+            }
+        })?;
         autoscale.formula = source.to_owned();
         autoscale.source_name = name.to_owned();
         Ok(())

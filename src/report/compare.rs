@@ -177,7 +177,8 @@ pub struct Comparison {
     pub runs: Vec<Vec<SeedRun>>,
 }
 
-/// The loaded scenario with `formula` swapped in, checked.
+/// The loaded scenario with formula `source` (from `name`) swapped in,
+/// checked.
 fn prepare(base: &Scenario, name: &str, source: &str) -> Result<Arc<Scenario>, CompareError> {
     let mut scenario = base.clone();
     scenario.replace_formula(source, name).map_err(|e| match e {

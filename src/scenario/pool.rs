@@ -12,7 +12,7 @@ use super::file::{FileAutoscale, FilePool, FilePreemption, deallocation};
 use super::{
     Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask, TracePreemption, trace,
 };
-use crate::formula::diag::render_to_string;
+use crate::formula::diag::{Diagnostic, render_to_string};
 use crate::formula::{Engine, Formula};
 use crate::time::SimDuration;
 
@@ -131,7 +131,7 @@ pub enum PreemptionSchedule {
     /// node-hour (exponential times between preemptions).
     Rate(f64),
     /// At the listed times, that many nodes, chosen at random.
-    Trace(Vec<TracePreemption>),
+    Trace(std::sync::Arc<[TracePreemption]>),
 }
 
 /// The pool.
@@ -256,7 +256,7 @@ fn build_preemption(check: &Check<'_>, f: FilePreemption, base: &Path) -> Result
         (Some(rate), None) => {
             return check.fail("pool.preemption.rate_per_node_hour", format!("{rate} is not a rate at least 0"));
         }
-        (None, Some(path)) => PreemptionSchedule::Trace(trace::read_preemptions(&base.join(path))?),
+        (None, Some(path)) => PreemptionSchedule::Trace(trace::read_preemptions(&base.join(path))?.into()),
         _ => return check.fail("pool.preemption", "give exactly one of rate_per_node_hour or trace"),
     };
     Ok(Preemption { schedule, recovery: f.recovery.unwrap_or(Dist::Fixed(SimDuration::from_mins(10))) })
@@ -283,13 +283,30 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
         }
         _ => return check.fail("pool.autoscale", "give exactly one of formula (the text) or formula_file (a path)"),
     };
-    // Checked here, once; the interpreter needs no code generated.
-    let diagnostics = match Formula::compile_with(&source, Engine::Interp) {
-        Ok(formula) if formula.diagnostics().is_empty() => {
-            return Ok(Autoscale { formula: source, engine: Engine::default(), source_name, interval });
-        }
-        Ok(formula) => formula.diagnostics().to_vec(),
-        Err(d) => vec![d],
+    let diagnostics = match check_formula(&source) {
+        Ok(()) => return Ok(Autoscale { formula: source, engine: Engine::default(), source_name, interval }),
+        Err(FormulaRefusal::DoesNotCompile(d)) => vec![d],
+        Err(FormulaRefusal::HasErrors(diagnostics)) => diagnostics,
     };
     Err(ScenarioError::Formula { rendered: render_to_string(&source_name, &source, &diagnostics), path: source_name })
+}
+
+/// Why a formula cannot drive a simulation.
+pub(super) enum FormulaRefusal {
+    /// A syntax or size error: the service refuses it.
+    DoesNotCompile(Diagnostic),
+    /// The checker's errors, in source order.
+    HasErrors(Vec<Diagnostic>),
+}
+
+/// Checks `source` as a simulation needs it: it compiles, and the checker
+/// finds nothing. Checked once, when the scenario is loaded, with the
+/// interpreter (no code is generated for a check); each run compiles it
+/// for its engine.
+pub(super) fn check_formula(source: &str) -> Result<(), FormulaRefusal> {
+    let formula = Formula::compile_with(source, Engine::Interp).map_err(FormulaRefusal::DoesNotCompile)?;
+    match formula.diagnostics() {
+        [] => Ok(()),
+        errors => Err(FormulaRefusal::HasErrors(errors.to_vec())),
+    }
 }

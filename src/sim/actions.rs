@@ -113,6 +113,16 @@ impl Pool {
         self.nodes.set_timer(index, timer);
     }
 
+    /// The machine of node `index` is gone (its real agent stopped
+    /// answering): the node is unusable for good, since no restart can
+    /// bring back a machine that does not answer.
+    pub(crate) fn machine_lost(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
+        if let Some(node) = self.nodes.get_mut(index) {
+            node.machine_lost = true;
+        }
+        self.make_unusable(index, sched, env);
+    }
+
     /// Node `index` breaks: it gets no more tasks, its tasks go back to
     /// the queue without using a retry, and whatever it was about to do (a
     /// start task, a restart, an action waiting for its tasks) is off. A

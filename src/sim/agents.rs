@@ -21,7 +21,7 @@ use super::Simulation;
 pub use super::node::NodeRef;
 use super::node::Nodes;
 use super::streams::Streams;
-use crate::scenario::{Pool, StartTask};
+use crate::scenario::{Pool as PoolSpec, StartTask};
 use crate::time::SimDuration;
 
 /// A piece of work a node runs.
@@ -77,13 +77,13 @@ pub enum Completion {
 /// the scenario and the seed.
 pub trait Agents {
     /// Node `node` is being allocated: when its VM will be.
-    fn allocate(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> Completion;
+    fn allocate(&mut self, node: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> Completion;
 
     /// Node `node`'s VM is allocated: how long it takes to boot.
-    fn boot(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> SimDuration;
+    fn boot(&mut self, node: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration;
 
     /// Node `node` booted and runs the pool's start task: when it ends,
-    /// or `None` when nobody waits for it.
+    /// or `None` when it is simulated and not awaited (nothing is drawn).
     fn start_task(&mut self, node: NodeRef, task: &StartTask, rngs: &mut Streams) -> Option<Completion>;
 
     /// Node `node` runs `work`, which takes `took` when simulated.
@@ -119,12 +119,12 @@ fn faster(d: SimDuration, factor: f64) -> SimDuration {
 }
 
 impl Agents for Simulated {
-    fn allocate(&mut self, _: NodeRef, pool: &Pool, rngs: &mut Streams) -> Completion {
+    fn allocate(&mut self, _: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> Completion {
         let took = pool.allocation_time.sample(&mut rngs.allocation);
         Completion::After(faster(took, pool.image.speed_up(&mut rngs.allocation)))
     }
 
-    fn boot(&mut self, _: NodeRef, pool: &Pool, rngs: &mut Streams) -> SimDuration {
+    fn boot(&mut self, _: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration {
         let boot = pool.boot_time.sample(&mut rngs.boot);
         faster(boot, pool.image.speed_up(&mut rngs.boot))
     }
@@ -162,12 +162,12 @@ pub struct Requested {
 }
 
 impl Agents for Requested {
-    fn allocate(&mut self, node: NodeRef, _: &Pool, _: &mut Streams) -> Completion {
+    fn allocate(&mut self, node: NodeRef, _: &PoolSpec, _: &mut Streams) -> Completion {
         self.requests.push(Request::Allocate(node));
         Completion::Reported
     }
 
-    fn boot(&mut self, _: NodeRef, _: &Pool, _: &mut Streams) -> SimDuration {
+    fn boot(&mut self, _: NodeRef, _: &PoolSpec, _: &mut Streams) -> SimDuration {
         SimDuration::ZERO
     }
 
@@ -209,7 +209,7 @@ pub(crate) enum AnyAgents {
     Requested(Requested),
 }
 
-/// Calls `$method` on whichever agents a run has.
+/// Makes `$call` on whichever agents a run has, bound to `$agents`.
 macro_rules! forward {
     ($self:ident, $agents:ident => $call:expr) => {
         match $self {
@@ -220,11 +220,11 @@ macro_rules! forward {
 }
 
 impl Agents for AnyAgents {
-    fn allocate(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> Completion {
+    fn allocate(&mut self, node: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> Completion {
         forward!(self, a => a.allocate(node, pool, rngs))
     }
 
-    fn boot(&mut self, node: NodeRef, pool: &Pool, rngs: &mut Streams) -> SimDuration {
+    fn boot(&mut self, node: NodeRef, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration {
         forward!(self, a => a.boot(node, pool, rngs))
     }
 

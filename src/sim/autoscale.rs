@@ -9,14 +9,16 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
-use super::metrics::Recorder;
+use super::metrics::{Recorder, samples_in};
 use super::pool::Pool;
 use super::priority::Priority;
+use super::queue::Queue;
 use super::{Env, Event};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::diag::Diagnostic;
 use crate::formula::results::ServiceError;
-use crate::formula::{Engine, Formula, compile_error};
+use crate::formula::{Formula, compile_error};
+use crate::scenario::{Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// One evaluation, as the service keeps it.
@@ -30,7 +32,8 @@ pub struct EvaluationRecord {
     pub error: Option<ServiceError>,
 }
 
-/// The context the formula sees, kept between evaluations.
+/// The autoscaler as a component: the formula compiled for this run, the
+/// context it sees (kept between evaluations), and every evaluation.
 #[derive(Debug, Clone)]
 pub struct Autoscaler {
     /// The scenario's formula, compiled for its engine; a formula that
@@ -48,11 +51,25 @@ pub struct Autoscaler {
 }
 
 impl Autoscaler {
-    /// An autoscaler evaluating `source`, compiled for `engine`, every
-    /// `interval`; `rng` seeds `rand()`.
-    pub fn new(source: &str, engine: Engine, interval: SimDuration, ctx: EvalContext, rng: ChaCha8Rng) -> Autoscaler {
-        let formula = Formula::compile_with(source, engine);
-        Autoscaler { formula, source: source.to_owned(), interval, ctx, rng, evaluations: Vec::new() }
+    /// The autoscaler of `scenario`'s pool, its first evaluation queued
+    /// now; none for a pool with fixed targets. The formula is compiled
+    /// here, for the scenario's engine; `rng` seeds `rand()`.
+    pub(crate) fn for_scenario(scenario: &Scenario, rng: ChaCha8Rng, q: &mut Queue<Event>) -> Option<Autoscaler> {
+        let Scaling::Autoscale(a) = &scenario.pool.scaling else { return None };
+        q.schedule(SimTime::ZERO, Event::Evaluate);
+        let mut ctx = EvalContext::new(scenario.start);
+        // Each evaluation appends an interval's samples before it forgets
+        // those older than the history.
+        let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
+        ctx.reserve_samples(samples_in(most.min(scenario.duration)));
+        Some(Autoscaler {
+            formula: Formula::compile_with(&a.formula, a.engine),
+            source: a.formula.clone(),
+            interval: a.interval,
+            ctx,
+            rng,
+            evaluations: Vec::new(),
+        })
     }
 
     /// The context as the last evaluation saw it.

@@ -14,6 +14,7 @@ use super::priority::Priority;
 use super::scheduler::{Interval, Scheduler};
 use crate::formula::builtins::Metric;
 use crate::formula::context::EvalContext;
+use crate::scenario::{Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// The service records metrics this often.
@@ -21,9 +22,9 @@ pub const SAMPLE_PERIOD: SimDuration = SimDuration::from_secs(30);
 
 /// How many samples a span holds, both ends included. Vectors of samples
 /// are allocated at this size up front: grown by doubling instead, they
-/// copy themselves and fault in fresh pages several times per run, which
-/// is a fifth of a short run's time and what keeps `compare`'s threads
-/// waiting on each other in the kernel.
+/// copy themselves and fault in fresh pages several times per run, and
+/// the page faults of `compare`'s threads wait on each other in the kernel
+/// (measured in `docs/performance.md`).
 pub fn samples_in(span: SimDuration) -> usize {
     (span.as_millis() / SAMPLE_PERIOD.as_millis()) as usize + 1
 }
@@ -66,8 +67,8 @@ pub struct TimelineRow {
     pub errors: Vec<ResizeErrorCode>,
 }
 
-/// Samples waiting to become visible, the per-interval counters, and the
-/// timeline.
+/// The recorder as a component: samples waiting to become visible, and
+/// the timeline.
 #[derive(Debug, Clone)]
 pub struct Recorder {
     next_sample: SimTime,
@@ -76,6 +77,10 @@ pub struct Recorder {
     history: SimDuration,
     drop_out: f64,
     rng: ChaCha8Rng,
+    /// Whether a formula reads the samples: without one, none is kept.
+    autoscale: bool,
+    /// Hourly prices, dedicated and low-priority, for the cost so far.
+    prices: [f64; 2],
     /// One row per sample.
     pub timeline: Vec<TimelineRow>,
     /// Every sample as recorded, kept only when asked (tests).
@@ -83,23 +88,21 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// A recorder with the scenario's delay, history length and drop-out,
-    /// with room for the timeline of a run of `duration`.
-    pub fn new(
-        delay: SimDuration,
-        history: SimDuration,
-        drop_out: f64,
-        rng: ChaCha8Rng,
-        duration: SimDuration,
-    ) -> Recorder {
+    /// The recorder of `scenario`'s metrics (its delay, history length
+    /// and drop-out, drawn from `rng`), with room for the timeline of the
+    /// whole run.
+    pub(crate) fn new(scenario: &Scenario, rng: ChaCha8Rng) -> Recorder {
+        let (m, vm) = (&scenario.metrics, &scenario.pool.vm);
         Recorder {
             next_sample: SimTime::ZERO,
             pending: VecDeque::new(),
-            delay,
-            history,
-            drop_out,
+            delay: m.visibility_delay,
+            history: m.history,
+            drop_out: m.drop_out,
             rng,
-            timeline: Vec::with_capacity(samples_in(duration)),
+            autoscale: matches!(scenario.pool.scaling, Scaling::Autoscale(_)),
+            prices: [vm.dedicated_price, vm.low_priority_price],
+            timeline: Vec::with_capacity(samples_in(scenario.duration)),
             kept: None,
         }
     }
@@ -143,27 +146,20 @@ impl Recorder {
     /// Records the samples due by `now` (at most one when called at each
     /// sampling instant), so that an evaluation at the same instant as a
     /// sample always comes after it, whichever event the queue delivers
-    /// first. `autoscale` says whether a formula reads the samples (if
-    /// not, none is kept); `prices` are the hourly prices, dedicated and
-    /// low-priority, for the cost so far.
-    pub(crate) fn take_due_samples(
-        &mut self,
-        now: SimTime,
-        pool: &Pool,
-        sched: &mut Scheduler,
-        autoscale: bool,
-        prices: [f64; 2],
-    ) {
+    /// first.
+    pub(crate) fn take_due_samples(&mut self, now: SimTime, pool: &Pool, sched: &mut Scheduler) {
         while self.next_sample <= now {
             let time = self.next_sample;
             self.next_sample = time + SAMPLE_PERIOD;
             let counted = sched.counts.take(now, sched.running);
-            let sample = Sample { time, values: self.values(pool, sched, counted), dropped: self.drop_outs() };
+            let (cpu, memory_mib) = pool.nodes.usage();
+            let values = self.values(pool, sched, counted, cpu, memory_mib);
+            let sample = Sample { time, values, dropped: self.drop_outs() };
             if let Some(kept) = &mut self.kept {
                 kept.push(sample.clone());
             }
             // Without autoscale nothing reads the samples: keep none.
-            if autoscale {
+            if self.autoscale {
                 self.pending.push_back(sample);
             }
             let mut nodes = [[0; NodeState::COUNT]; 2];
@@ -181,17 +177,23 @@ impl Recorder {
                 running_tasks: sched.running,
                 succeeded: sched.succeeded,
                 failed: sched.failed,
-                cpu_percent: pool.nodes.usage().0,
-                cost: pool.nodes.billing.accrued(now, prices),
+                cpu_percent: cpu,
+                cost: pool.nodes.billing.accrued(now, self.prices),
                 errors: pool.control.errors.clone(),
             });
         }
     }
 
     /// Every metric's value now, read from the counters.
-    fn values(&self, pool: &Pool, sched: &Scheduler, counted: Interval) -> [f64; Metric::COUNT] {
+    fn values(
+        &self,
+        pool: &Pool,
+        sched: &Scheduler,
+        counted: Interval,
+        cpu: f64,
+        memory_mib: f64,
+    ) -> [f64; Metric::COUNT] {
         let n = |states: &[NodeState]| f64::from(pool.nodes.count_in(states));
-        let (cpu, memory_mib) = pool.nodes.usage();
         let active = f64::from(sched.active());
         let running = f64::from(sched.running);
         let mut values = [0.0; Metric::COUNT];

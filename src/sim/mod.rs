@@ -54,10 +54,10 @@ pub use task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
 
 use std::sync::Arc;
 
-use autoscale_runtime::{DeallocationOption, Timestamp};
+use autoscale_runtime::Timestamp;
 
 use crate::formula::context::EvalContext;
-use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
+use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
 use autoscale::Autoscaler;
@@ -65,7 +65,7 @@ use metrics::Recorder;
 use pool::Pool;
 use scheduler::Scheduler;
 use streams::{Concern, Streams, rng};
-use workload::{Source, Workload};
+use workload::Workload;
 
 /// What happens next. Node events carry the node's index; a node's
 /// pending events are cancelled when it leaves, so an index never
@@ -113,7 +113,7 @@ pub(crate) enum Event {
 }
 
 /// What every component reaches besides the other components: the
-/// scenario, the clock and its event queue, the agents and the random
+/// scenario, the clock and its event queue, the agents and the shared random
 /// streams. One struct, borrowed once per handler, rather than four
 /// arguments threaded through every call.
 #[derive(Debug)]
@@ -124,7 +124,7 @@ pub(crate) struct Env {
     pub(crate) q: Queue<Event>,
     /// Who does the work on the nodes.
     pub(crate) agents: AnyAgents,
-    /// One random stream per concern.
+    /// The random streams of node lives and task outcomes.
     pub(crate) rngs: Streams,
 }
 
@@ -229,89 +229,23 @@ impl Simulation {
         let end = SimTime(scenario.duration.as_millis());
         let mut q = Queue::new();
         q.schedule(SimTime::ZERO, Event::Sample);
-        let (autoscaler, resizes) = Self::scaling(&scenario, seed, &mut q);
-        let pool = &scenario.pool;
-        if let Some(p) = &pool.preemption
-            && let PreemptionSchedule::Trace(rows) = &p.schedule
-        {
-            for row in rows {
-                q.schedule(row.at, Event::PreemptTrace(row.nodes));
-            }
-        }
-        for (i, a) in pool.node_actions.iter().enumerate() {
-            q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
-        }
-        let workload = Self::workload(&scenario, seed, end, &mut q);
-        let m = &scenario.metrics;
-        let recorder =
-            Recorder::new(m.visibility_delay, m.history, m.drop_out, rng(seed, Concern::Metrics), scenario.duration);
+        let autoscaler = Autoscaler::for_scenario(&scenario, rng(seed, Concern::Formula), &mut q);
+        let pool = Pool::new(&scenario, &mut q);
+        let workload = Workload::new(&scenario, seed, end, &mut q);
+        let spec = &scenario.pool;
         let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
         let mut sim = Simulation {
-            pool: Pool::new(pool.task_slots_per_node, resizes),
-            sched: Scheduler::new(pool.task_slots_per_node, pool.node_fill, priorities),
+            pool,
+            sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, priorities),
+            recorder: Recorder::new(&scenario, rng(seed, Concern::Metrics)),
             env: Env { rngs: Streams::new(seed, scenario.jobs.len() as u32), scenario, q, agents },
             seed,
             end,
             workload,
-            recorder,
             autoscaler,
         };
         sim.sched.submit_managers(&mut sim.env);
         sim
-    }
-
-    /// The autoscaler of an autoscale pool, with its first evaluation
-    /// queued; or a fixed pool's resizes, the initial targets first, each
-    /// queued.
-    fn scaling(scenario: &Scenario, seed: u64, q: &mut Queue<Event>) -> (Option<Autoscaler>, Vec<ManualResize>) {
-        match &scenario.pool.scaling {
-            Scaling::Autoscale(a) => {
-                q.schedule(SimTime::ZERO, Event::Evaluate);
-                let mut ctx = EvalContext::new(scenario.start);
-                // Each evaluation appends an interval's samples before it
-                // forgets those older than the history.
-                let most = SimDuration(scenario.metrics.history.as_millis().saturating_add(a.interval.as_millis()));
-                ctx.reserve_samples(metrics::samples_in(most.min(scenario.duration)));
-                let rng = rng(seed, Concern::Formula);
-                (Some(Autoscaler::new(&a.formula, a.engine, a.interval, ctx, rng)), Vec::new())
-            }
-            Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } => {
-                let mut resizes = vec![ManualResize {
-                    at: SimDuration::ZERO,
-                    target_dedicated: *target_dedicated,
-                    target_low_priority: *target_low_priority,
-                    deallocation: DeallocationOption::Requeue,
-                }];
-                resizes.extend(later.iter().cloned());
-                for (i, r) in resizes.iter().enumerate() {
-                    q.schedule(SimTime(r.at.as_millis()), Event::Resize(i as u32));
-                }
-                (None, resizes)
-            }
-        }
-    }
-
-    /// Every admitted job's sources, each with its first arrival queued
-    /// after the job's time limit. Jobs past the active-job quota are
-    /// refused when created, at the start: no arrivals, no manager, no
-    /// time limit.
-    fn workload(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
-        let mut workload = Workload::default();
-        for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
-            if let Some(limit) = job.max_wall_clock_time {
-                q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
-            }
-            for spec in &job.sources {
-                let number = workload.sources.len() as u32;
-                let mut source = Source::new(number, j as u32, spec, seed, end);
-                if let Some(t) = source.first() {
-                    q.schedule(t, Event::Arrival(number));
-                    workload.live += 1;
-                }
-                workload.sources.push(source);
-            }
-        }
-        workload
     }
 
     /// Runs to the end, calling `progress` about a thousand times along the
@@ -363,7 +297,7 @@ impl Simulation {
         };
         let Simulation { pool, sched, env, .. } = self;
         match event {
-            Event::Arrival(s) => self.on_arrival(s),
+            Event::Arrival(s) => self.workload.on_arrival(s, sched, pool, env),
             Event::Sample => {
                 self.take_due_samples();
                 if self.recorder.next_sample() <= self.end {
@@ -390,35 +324,9 @@ impl Simulation {
         true
     }
 
-    /// Tasks of source `s` arrive; the next arrival is queued.
-    fn on_arrival(&mut self, s: u32) {
-        let now = self.env.q.now();
-        let Some(job) = self.workload.sources.get(s as usize).map(|source| source.job) else { return };
-        // An ended job takes no more tasks, and its sources stop.
-        if self.sched.job_ended(job) {
-            self.workload.live -= 1;
-            return;
-        }
-        let Some(source) = self.workload.sources.get_mut(s as usize) else { return };
-        let (mut batch, next) = source.fire(now);
-        for k in 0..batch.count {
-            let duration = batch.duration.draw();
-            let id = batch.id.map(|first| first + k);
-            self.sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
-        }
-        match next {
-            Some(t) => _ = self.env.q.schedule(t, Event::Arrival(s)),
-            None => self.workload.live -= 1,
-        }
-        self.sched.schedule(&mut self.pool, &mut self.env);
-    }
-
     /// Records the samples due by now.
     fn take_due_samples(&mut self) {
-        let vm = &self.env.scenario.pool.vm;
-        let prices = [vm.dedicated_price, vm.low_priority_price];
-        let autoscale = self.autoscaler.is_some();
-        self.recorder.take_due_samples(self.env.q.now(), &self.pool, &mut self.sched, autoscale, prices);
+        self.recorder.take_due_samples(self.env.q.now(), &self.pool, &mut self.sched);
     }
 
     /// Evaluates the formula now, after the samples due, and applies the

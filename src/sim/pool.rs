@@ -12,10 +12,11 @@ use super::agents::{Agents, Completion};
 
 use super::node::{Node, NodeState, Nodes};
 use super::priority::Priority;
+use super::queue::Queue;
 use super::scheduler::{NodeSide, Scheduler, forget_jobs};
 use super::task::TaskRole;
 use super::{Env, Event};
-use crate::scenario::{ManualResize, PreemptionSchedule};
+use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 
 /// `steady` or `resizing`, as the service reports a pool.
@@ -78,14 +79,10 @@ pub struct ResizeErrorRecord {
 pub struct PoolControl {
     /// Dedicated and low-priority targets.
     pub target: [u32; 2],
-    /// The deallocation option of the last resize.
-    pub deallocation: DeallocationOption,
     /// The errors of the last resize; they stay until the next one.
     pub errors: Vec<ResizeErrorCode>,
     /// Every resize error, in order.
     pub log: Vec<ResizeErrorRecord>,
-    /// Resizes started.
-    pub resizes: u64,
 }
 
 /// The order nodes leave in on a shrink: by class (creating, preempted,
@@ -94,8 +91,8 @@ pub struct PoolControl {
 type ShrinkOrder = (u8, std::cmp::Reverse<SimTime>, std::cmp::Reverse<u32>);
 
 /// The pool as a component: its nodes, its targets and the rules of a
-/// node's life. Its handlers take the scheduler and the job rules they
-/// reach (a node that goes takes its tasks with it), and the [`Env`].
+/// node's life. Its handlers take the scheduler they reach (a node that
+/// goes takes its tasks with it) and the [`Env`].
 #[derive(Debug)]
 pub struct Pool {
     /// Every node, and the counters their states add up to.
@@ -107,10 +104,35 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// An empty pool of nodes with `slots` task slots, resized by
-    /// `resizes` when its targets are fixed.
-    pub(crate) fn new(slots: u32, resizes: Vec<ManualResize>) -> Pool {
-        Pool { nodes: Nodes::new(slots), control: PoolControl::default(), resizes }
+    /// The empty pool of `scenario`, with what it has planned queued now:
+    /// a fixed pool's resizes (its initial targets first), the preemption
+    /// trace, the node actions.
+    pub(crate) fn new(scenario: &Scenario, q: &mut Queue<Event>) -> Pool {
+        let spec = &scenario.pool;
+        let mut resizes = Vec::new();
+        if let Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } = &spec.scaling {
+            resizes.push(ManualResize {
+                at: SimDuration::ZERO,
+                target_dedicated: *target_dedicated,
+                target_low_priority: *target_low_priority,
+                deallocation: DeallocationOption::Requeue,
+            });
+            resizes.extend(later.iter().cloned());
+            for (i, r) in resizes.iter().enumerate() {
+                q.schedule(SimTime(r.at.as_millis()), Event::Resize(i as u32));
+            }
+        }
+        if let Some(p) = &spec.preemption
+            && let PreemptionSchedule::Trace(rows) = &p.schedule
+        {
+            for row in rows.iter() {
+                q.schedule(row.at, Event::PreemptTrace(row.nodes));
+            }
+        }
+        for (i, a) in spec.node_actions.iter().enumerate() {
+            q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
+        }
+        Pool { nodes: Nodes::new(spec.task_slots_per_node), control: PoolControl::default(), resizes }
     }
 
     /// The pool's allocation state, derived from the node counts: resizing
@@ -145,12 +167,10 @@ impl Pool {
     ) {
         let target = target.map(|t| t.min(crate::scenario::MAX_TARGET));
         self.control.target = target;
-        self.control.deallocation = option;
         if Priority::ALL.iter().all(|&p| self.staying(p) == target[p as usize]) {
             return;
         }
         self.control.errors.clear();
-        self.control.resizes += 1;
         for p in Priority::ALL {
             let (have, want) = (self.staying(p), target[p as usize]);
             if want > have {

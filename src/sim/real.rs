@@ -75,11 +75,8 @@ impl Simulation {
     /// back to the queue.
     pub fn machine_lost(&mut self, node: NodeRef) {
         if self.current(node) {
-            if let Some(n) = self.pool.nodes.get_mut(node.index) {
-                n.machine_lost = true;
-            }
             let Simulation { pool, sched, env, .. } = self;
-            pool.make_unusable(node.index, sched, env);
+            pool.machine_lost(node.index, sched, env);
         }
     }
 

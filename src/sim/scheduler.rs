@@ -7,11 +7,11 @@
 //! head of the queue is placed: a task that does not fit blocks the ones
 //! behind it, which keeps priorities strict.
 
-use std::cmp::Reverse;
-use std::collections::HashMap;
-
 mod jobs;
 mod multi;
+
+use std::cmp::Reverse;
+use std::collections::HashMap;
 
 use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
@@ -19,6 +19,8 @@ use super::node::{NodeState, Nodes, Placement};
 use super::ready::ReadyQueue;
 use super::task::{JobTaskKind, MultiRun, Task, TaskRole, TaskState};
 use super::{Env, Event};
+use crate::scenario::{IdRange, NodeFill};
+use crate::time::{SimDuration, SimTime};
 pub(crate) use jobs::forget_jobs;
 use jobs::{Jobs, Preparation};
 use multi::InstanceEnd;
@@ -38,10 +40,10 @@ pub(crate) trait NodeSide {
     /// The last task of node `index` ended.
     fn node_emptied(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env);
 }
-use crate::scenario::{IdRange, NodeFill};
-use crate::time::{SimDuration, SimTime};
 
-/// Every task, and where the active ones wait.
+/// The scheduler as a component: every task, where the active ones wait,
+/// the nodes that can take them, the job rules' memory, and the counters
+/// behind the task metrics.
 #[derive(Debug, Clone, Default)]
 pub struct Scheduler {
     /// Every task submitted, by number.
@@ -300,7 +302,7 @@ impl Scheduler {
 
     /// The last node of the first of `buckets` holding a node eligible for
     /// `job`. Always inlined, up to the eligibility checks: every pass of
-    /// [`Simulation::schedule`] picks, most often with every node eligible,
+    /// [`Scheduler::schedule`] picks, most often with every node eligible,
     /// and the call cost more than taking the last node of a bucket or two.
     #[inline(always)]
     fn first_eligible(&self, mut buckets: impl Iterator<Item = usize>, nodes: &Nodes, job: Option<u32>) -> Option<u32> {
@@ -398,7 +400,7 @@ impl Scheduler {
     /// attempt (once per run of a multi-instance task).
     pub(crate) fn start<P: NodeSide>(&mut self, task: u32, index: u32, first: bool, pool: &mut P, env: &mut Env) {
         let now = env.q.now();
-        let prep = Self::preparation(self.tasks[task as usize].job, index, pool.nodes(), env);
+        let prep = jobs::preparation(self.tasks[task as usize].job, index, pool.nodes(), env);
         let t = &mut self.tasks[task as usize];
         let (job, slots) = (t.job as usize, t.slots);
         let preparing = prep != Preparation::Done;
@@ -427,7 +429,7 @@ impl Scheduler {
         match prep {
             Preparation::Done => self.begin_run(index, task, nodes, env),
             Preparation::Start(took, ok) => {
-                Self::start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok), nodes, env);
+                jobs::start_job_task(index, job as u32, JobTaskKind::Preparation, (took, ok), nodes, env);
             }
             Preparation::Join => {}
         }
@@ -438,7 +440,10 @@ impl Scheduler {
     /// agent, it is requested and the agent reports its end.
     pub(crate) fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
         let now = env.q.now();
-        let Some(node) = nodes.node_ref(index) else { return };
+        let Some(node) = nodes.node_ref(index) else {
+            debug_assert!(false, "task {task} started on node {index}, which is not in the pool");
+            return;
+        };
         let t = &mut self.tasks[task as usize];
         t.state = TaskState::Running;
         let end = match env.agents.run(node, Work::Task { task }, t.duration) {

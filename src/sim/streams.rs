@@ -74,7 +74,8 @@ pub fn rng(seed: u64, concern: Concern) -> ChaCha8Rng {
     rng
 }
 
-/// The random streams of the service model, one per concern.
+/// The streams of node lives and task outcomes, which the `Env` carries
+/// (the sources, the recorder and the autoscaler keep their own).
 #[derive(Debug, Clone)]
 pub struct Streams {
     pub(crate) allocation: ChaCha8Rng,

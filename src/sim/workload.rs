@@ -7,9 +7,12 @@ use std::sync::Arc;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::queue::Queue;
+use super::scheduler::{NodeSide, Scheduler};
 use super::streams::{Concern, rng};
+use super::{Env, Event};
 
-use crate::scenario::{Dist, Generator, IdRange, Source as SourceSpec, TaskEntry, TraceTask};
+use crate::scenario::{Dist, Generator, IdRange, Scenario, Source as SourceSpec, TaskEntry, TraceTask};
 use crate::time::{SimDuration, SimTime};
 
 /// Tasks submitted at one instant.
@@ -82,9 +85,59 @@ pub struct Source {
 #[derive(Debug, Default)]
 pub struct Workload {
     /// The sources, by number (the number of their random streams).
-    pub(crate) sources: Vec<Source>,
+    sources: Vec<Source>,
     /// Sources with arrivals still to come.
     pub(crate) live: u32,
+}
+
+impl Workload {
+    /// Every admitted job's sources, each with its first arrival queued
+    /// now, after the job's time limit (a job-level event queued here so
+    /// that same-instant events keep the order they have always had).
+    /// Jobs past the active-job quota are refused when created, at the
+    /// start: no arrivals, no manager, no time limit.
+    pub(crate) fn new(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
+        let mut workload = Workload::default();
+        for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
+            if let Some(limit) = job.max_wall_clock_time {
+                q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
+            }
+            for spec in &job.sources {
+                let number = workload.sources.len() as u32;
+                let mut source = Source::new(number, j as u32, spec, seed, end);
+                if let Some(t) = source.first() {
+                    q.schedule(t, Event::Arrival(number));
+                    workload.live += 1;
+                }
+                workload.sources.push(source);
+            }
+        }
+        workload
+    }
+
+    /// Tasks of source `s` arrive: they are submitted, the source's next
+    /// arrival is queued, and the scheduler places what it can. An ended
+    /// job takes no more tasks, and its sources stop.
+    pub(crate) fn on_arrival<P: NodeSide>(&mut self, s: u32, sched: &mut Scheduler, pool: &mut P, env: &mut Env) {
+        let now = env.q.now();
+        let Some(source) = self.sources.get_mut(s as usize) else { return };
+        let job = source.job;
+        if sched.job_ended(job) {
+            self.live -= 1;
+            return;
+        }
+        let (mut batch, next) = source.fire(now);
+        for k in 0..batch.count {
+            let duration = batch.duration.draw();
+            let id = batch.id.map(|first| first + k);
+            sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
+        }
+        match next {
+            Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
+            None => self.live -= 1,
+        }
+        sched.schedule(pool, env);
+    }
 }
 
 /// Exponential gap of mean `mean` ms, by inversion.

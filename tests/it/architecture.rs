@@ -1,7 +1,7 @@
 //! The layering rules of `docs/architecture.md`, checked on the source:
 //! no chain of imports between modules leads back to where it started
-//! (a parent and its own children excepted: the parent declares them,
-//! they use the few shared types it defines).
+//! (a module and its own descendants excepted: the parent declares its
+//! children, and they may use their ancestors' items).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -15,10 +15,10 @@
 //! restarts, and the task goes back to the queue without using a retry.
 
 use super::{NodeSide, Scheduler};
-use crate::sim::Env;
 use crate::sim::agents::{Agents, Completion, Work};
 use crate::sim::node::{JobStep, Node, Nodes};
 use crate::sim::task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
+use crate::sim::{Env, Event};
 use crate::time::{SimDuration, SimTime};
 
 /// The tasks of `kind` running on `node`.
@@ -59,51 +59,6 @@ impl Scheduler {
             let number = self.tasks.len() as u32;
             self.tasks.push(Task::new(j as u32, SimTime::ZERO, duration, [1, 1], TaskRole::JobManager));
             self.enqueue(number);
-        }
-    }
-
-    /// What node `index` must do before a task of job `job` can run
-    /// there: nothing (no preparation task, or the node ran it), wait for
-    /// the job's preparation already running there, or start it — drawn
-    /// now: how long it takes and whether it succeeds.
-    pub(crate) fn preparation(job: u32, index: u32, nodes: &Nodes, env: &mut Env) -> Preparation {
-        let Some(prep) = env.scenario.jobs.get(job as usize).and_then(|j| j.preparation.as_ref()) else {
-            return Preparation::Done;
-        };
-        let Some(node) = nodes.get(index) else { return Preparation::Done };
-        if node.prepared.contains(&job) {
-            Preparation::Done
-        } else if node.preparations.iter().any(|p| p.job == job) {
-            Preparation::Join
-        } else {
-            let (took, ok) = prep.run(&mut env.rngs.preparation);
-            Preparation::Start(took, ok)
-        }
-    }
-
-    /// Starts job task `kind` of job `job` on node `index`: simulated, its
-    /// end is an event `took` from now with outcome `ok`; on a real agent,
-    /// it is requested and the agent reports its end.
-    pub(crate) fn start_job_task(
-        index: u32,
-        job: u32,
-        kind: JobTaskKind,
-        (took, ok): (SimDuration, bool),
-        nodes: &mut Nodes,
-        env: &mut Env,
-    ) {
-        let now = env.q.now();
-        let event = match kind {
-            JobTaskKind::Preparation => crate::sim::Event::PrepEnded { node: index, job, ok },
-            JobTaskKind::Release => crate::sim::Event::ReleaseEnded { node: index, job, ok },
-        };
-        let Some(node) = nodes.node_ref(index) else { return };
-        let end = match env.agents.run(node, work(kind, job), took) {
-            Completion::After(took) => Some(env.q.schedule_in(took, event)),
-            Completion::Reported => None,
-        };
-        if let Some(node) = nodes.get_mut(index) {
-            running_on(kind, node).push(JobStep { job, end, since: now });
         }
     }
 
@@ -206,21 +161,8 @@ impl Scheduler {
             }
         }
         self.terminate_queued(job, now);
-        Self::start_releases(job, pool.nodes_mut(), env);
+        start_releases(job, pool.nodes_mut(), env);
         self.schedule(pool, env);
-    }
-
-    /// Runs job `job`'s release task on every node that prepared it.
-    fn start_releases(job: u32, nodes: &mut Nodes, env: &mut Env) {
-        let Some(release) = env.scenario.jobs.get(job as usize).and_then(|j| j.release.clone()) else { return };
-        let prepared: Vec<u32> = nodes.iter().filter(|(_, n)| n.prepared.contains(&job)).map(|(i, _)| i).collect();
-        for index in prepared {
-            if let Some(node) = nodes.get_mut(index) {
-                node.prepared.retain(|&p| p != job);
-            }
-            let run = release.run(&mut env.rngs.job_tasks);
-            Self::start_job_task(index, job, JobTaskKind::Release, run, nodes, env);
-        }
     }
 
     /// A job release task ended on node `index`; a leaving node may go.
@@ -239,6 +181,67 @@ impl Scheduler {
         if pool.nodes().get(index).is_some_and(|n| n.releases.is_empty() && n.running.is_empty()) {
             pool.node_emptied(index, self, env);
         }
+    }
+}
+
+/// What node `index` must do before a task of job `job` can run
+/// there: nothing (no preparation task, or the node ran it), wait for
+/// the job's preparation already running there, or start it — drawn
+/// now: how long it takes and whether it succeeds.
+pub(super) fn preparation(job: u32, index: u32, nodes: &Nodes, env: &mut Env) -> Preparation {
+    let Some(prep) = env.scenario.jobs.get(job as usize).and_then(|j| j.preparation.as_ref()) else {
+        return Preparation::Done;
+    };
+    let Some(node) = nodes.get(index) else { return Preparation::Done };
+    if node.prepared.contains(&job) {
+        Preparation::Done
+    } else if node.preparations.iter().any(|p| p.job == job) {
+        Preparation::Join
+    } else {
+        let (took, ok) = prep.run(&mut env.rngs.preparation);
+        Preparation::Start(took, ok)
+    }
+}
+
+/// Starts job task `kind` of job `job` on node `index`: simulated, its
+/// end is an event `took` from now with outcome `ok`; on a real agent,
+/// it is requested and the agent reports its end.
+pub(super) fn start_job_task(
+    index: u32,
+    job: u32,
+    kind: JobTaskKind,
+    (took, ok): (SimDuration, bool),
+    nodes: &mut Nodes,
+    env: &mut Env,
+) {
+    let now = env.q.now();
+    let event = match kind {
+        JobTaskKind::Preparation => Event::PrepEnded { node: index, job, ok },
+        JobTaskKind::Release => Event::ReleaseEnded { node: index, job, ok },
+    };
+    let Some(node) = nodes.node_ref(index) else {
+        debug_assert!(false, "work started on node {index}, which is not in the pool");
+        return;
+    };
+    let end = match env.agents.run(node, work(kind, job), took) {
+        Completion::After(took) => Some(env.q.schedule_in(took, event)),
+        Completion::Reported => None,
+    };
+    if let Some(node) = nodes.get_mut(index) {
+        running_on(kind, node).push(JobStep { job, end, since: now });
+    }
+}
+
+/// Runs job `job`'s release task on every node that prepared it.
+fn start_releases(job: u32, nodes: &mut Nodes, env: &mut Env) {
+    let Some(release) = env.scenario.jobs.get(job as usize).and_then(|j| j.release.clone()) else { return };
+    let prepared: Vec<u32> = nodes.iter().filter(|(_, n)| n.prepared.contains(&job)).map(|(i, _)| i).collect();
+    for index in prepared {
+        if let Some(node) = nodes.get_mut(index) {
+            node.prepared.retain(|&p| p != job);
+        }
+        let run = release.run(&mut env.rngs.job_tasks);
+        start_job_task(index, job, JobTaskKind::Release, run, nodes, env);
     }
 }
 
