@@ -5,9 +5,14 @@
 //! Single-threaded and synchronous on purpose: a formula is at most 8 KB,
 //! so re-checking the whole document on every change takes microseconds.
 //! A document over the CLI's limits (size, statements, nesting) gets the
-//! CLI's diagnostic without being walked (see [`analysis::Document`]).
+//! CLI's diagnostic without being walked (see [`analysis::Document`]), and
+//! the framing is read by [`transport`], which bounds every message and
+//! answers a malformed one with an error instead of ending the session.
 
 mod analysis;
+mod transport;
+
+pub use transport::{MAX_HEADER_LINE, MAX_HEADERS, MAX_MESSAGE_BYTES};
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -38,7 +43,7 @@ pub fn run() -> anyhow::Result<()> {
 }
 
 fn serve() -> anyhow::Result<()> {
-    let (connection, io_threads) = Connection::stdio();
+    let (connection, io_threads) = transport::stdio()?;
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -127,7 +132,7 @@ fn follow(documents: &mut HashMap<String, Document>, notification: Notification)
 /// A notification's parameters; `None`, logged, when they do not decode.
 fn decoded<P: serde::de::DeserializeOwned>(notification: Notification) -> Option<P> {
     serde_json::from_value(notification.params)
-        .map_err(|e| eprintln!("autoscale-sim lsp: skipped a malformed {} notification: {e}", notification.method))
+        .map_err(|e| transport::log(&format!("skipped a malformed {} notification: {e}", notification.method)))
         .ok()
 }
 
