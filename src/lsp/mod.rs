@@ -4,10 +4,20 @@
 //!
 //! Single-threaded and synchronous on purpose: a formula is at most 8 KB,
 //! so re-checking the whole document on every change takes microseconds.
+//! A document over the CLI's limits (size, statements, nesting) gets the
+//! CLI's diagnostic without being walked (see [`analysis::Document`]), and
+//! the framing is read by [`transport`], which bounds every message and
+//! answers a malformed one with an error instead of ending the session.
 
 mod analysis;
+mod transport;
+
+pub use transport::{MAX_HEADER_LINE, MAX_HEADERS, MAX_MESSAGE_BYTES};
 
 use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use analysis::Document;
 
 use lsp_server::{Connection, Message, Notification, Request, Response};
 use lsp_types::notification::{
@@ -19,9 +29,21 @@ use lsp_types::{
     TextDocumentSyncCapability, TextDocumentSyncKind, Uri,
 };
 
+/// The stack the server runs on. The tree of a document within the limits
+/// is at most [`MAX_DEPTH`](crate::formula::MAX_DEPTH) deep, but the parser
+/// builds (and drops) the tree of one up to 8 KB deep before the nesting
+/// limit is checked; a fixed stack does not depend on the editor's
+/// `ulimit -s`.
+const STACK_BYTES: usize = 64 << 20;
+
 /// Runs the server on stdin/stdout until the client says `exit`.
 pub fn run() -> anyhow::Result<()> {
-    let (connection, io_threads) = Connection::stdio();
+    let server = std::thread::Builder::new().name("lsp".to_owned()).stack_size(STACK_BYTES).spawn(serve)?;
+    server.join().unwrap_or_else(|_| Err(anyhow::anyhow!("the language server panicked")))
+}
+
+fn serve() -> anyhow::Result<()> {
+    let (connection, io_threads) = transport::stdio()?;
     let capabilities = ServerCapabilities {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         hover_provider: Some(HoverProviderCapability::Simple(true)),
@@ -44,19 +66,27 @@ pub fn run() -> anyhow::Result<()> {
 /// Answers requests and follows document changes until shutdown.
 fn main_loop(connection: &Connection) -> anyhow::Result<()> {
     // Keyed by the URI's text: `Uri` itself caches parts of its parse inside.
-    let mut documents: HashMap<String, String> = HashMap::new();
+    let mut documents: HashMap<String, Document> = HashMap::new();
     for message in &connection.receiver {
         match message {
             Message::Request(request) => {
                 if connection.handle_shutdown(&request)? {
                     return Ok(());
                 }
-                let response = answer(&documents, request);
+                let (id, method) = (request.id.clone(), request.method.clone());
+                // A bug in an analysis fails that request, not the session.
+                let response = catch_unwind(AssertUnwindSafe(|| answer(&documents, request))).unwrap_or_else(|_| {
+                    let code = lsp_server::ErrorCode::InternalError as i32;
+                    Response::new_err(id, code, format!("internal error answering {method}"))
+                });
                 connection.sender.send(Message::Response(response))?;
             }
             Message::Notification(notification) => {
-                if let Some((uri, text)) = follow(&mut documents, notification) {
-                    let diagnostics = analysis::diagnostics(&text);
+                if let Some(uri) = follow(&mut documents, notification) {
+                    let diagnostics = match documents.get(uri.as_str()) {
+                        Some(doc) => catch_unwind(AssertUnwindSafe(|| analysis::diagnostics(doc))).unwrap_or_default(),
+                        None => Vec::new(),
+                    };
                     let params = PublishDiagnosticsParams { uri, diagnostics, version: None };
                     let note = Notification::new(PublishDiagnostics::METHOD.to_owned(), params);
                     connection.sender.send(Message::Notification(note))?;
@@ -68,63 +98,73 @@ fn main_loop(connection: &Connection) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Applies an open/change/close notification; returns the document to
-/// re-check, if any.
-fn follow(documents: &mut HashMap<String, String>, notification: Notification) -> Option<(Uri, String)> {
-    match notification.method.as_str() {
+/// Applies an open/change/close notification; returns the document whose
+/// diagnostics to publish (none for a closed one), if any.
+fn follow(documents: &mut HashMap<String, Document>, notification: Notification) -> Option<Uri> {
+    let (uri, text) = match notification.method.as_str() {
         DidOpenTextDocument::METHOD => {
-            let params: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(notification.params).ok()?;
-            let doc = params.text_document;
-            documents.insert(doc.uri.as_str().to_owned(), doc.text.clone());
-            Some((doc.uri, doc.text))
+            let params: lsp_types::DidOpenTextDocumentParams = decoded(notification)?;
+            (params.text_document.uri, Some(params.text_document.text))
         }
         DidChangeTextDocument::METHOD => {
-            let params: lsp_types::DidChangeTextDocumentParams = serde_json::from_value(notification.params).ok()?;
+            let params: lsp_types::DidChangeTextDocumentParams = decoded(notification)?;
             // Full sync: the last change holds the whole text.
-            let text = params.content_changes.into_iter().last()?.text;
-            let uri = params.text_document.uri;
-            documents.insert(uri.as_str().to_owned(), text.clone());
-            Some((uri, text))
+            (params.text_document.uri, Some(params.content_changes.into_iter().last()?.text))
         }
         DidCloseTextDocument::METHOD => {
-            let params: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(notification.params).ok()?;
-            documents.remove(params.text_document.uri.as_str());
-            // Clear the closed document's diagnostics.
-            Some((params.text_document.uri, String::new()))
+            let params: lsp_types::DidCloseTextDocumentParams = decoded(notification)?;
+            (params.text_document.uri, None)
         }
-        _ => None,
+        _ => return None,
+    };
+    match text {
+        Some(text) => {
+            let doc = catch_unwind(AssertUnwindSafe(|| Document::new(text))).ok()?;
+            documents.insert(uri.as_str().to_owned(), doc);
+        }
+        None => {
+            documents.remove(uri.as_str());
+        }
     }
+    Some(uri)
+}
+
+/// A notification's parameters; `None`, logged, when they do not decode.
+fn decoded<P: serde::de::DeserializeOwned>(notification: Notification) -> Option<P> {
+    serde_json::from_value(notification.params)
+        .map_err(|e| transport::log(&format!("skipped a malformed {} notification: {e}", notification.method)))
+        .ok()
 }
 
 /// The response to one request; unknown methods get `MethodNotFound`.
-fn answer(documents: &HashMap<String, String>, request: Request) -> Response {
+fn answer(documents: &HashMap<String, Document>, request: Request) -> Response {
     let id = request.id.clone();
     let result = match request.method.as_str() {
         HoverRequest::METHOD => with_params(request, |p: lsp_types::HoverParams| {
             let at = p.text_document_position_params;
-            let text = documents.get(at.text_document.uri.as_str())?;
-            analysis::hover(text, at.position)
+            let doc = documents.get(at.text_document.uri.as_str())?;
+            analysis::hover(doc, at.position)
         }),
         Completion::METHOD => with_params(request, |p: lsp_types::CompletionParams| {
             let at = p.text_document_position;
-            let text = documents.get(at.text_document.uri.as_str())?;
-            Some(lsp_types::CompletionResponse::Array(analysis::completion(text, at.position)))
+            let doc = documents.get(at.text_document.uri.as_str())?;
+            Some(lsp_types::CompletionResponse::Array(analysis::completion(doc, at.position)))
         }),
         GotoDefinition::METHOD => with_params(request, |p: lsp_types::GotoDefinitionParams| {
             let at = p.text_document_position_params;
-            let text = documents.get(at.text_document.uri.as_str())?;
-            let range = analysis::definition(text, at.position)?;
+            let doc = documents.get(at.text_document.uri.as_str())?;
+            let range = analysis::definition(doc, at.position)?;
             let location = lsp_types::Location { uri: at.text_document.uri, range };
             Some(lsp_types::GotoDefinitionResponse::Scalar(location))
         }),
         CodeActionRequest::METHOD => with_params(request, |p: lsp_types::CodeActionParams| {
-            let text = documents.get(p.text_document.uri.as_str())?;
-            let actions = analysis::code_actions(text, &p.text_document.uri, p.range);
+            let doc = documents.get(p.text_document.uri.as_str())?;
+            let actions = analysis::code_actions(doc, &p.text_document.uri, p.range);
             Some(actions.into_iter().map(lsp_types::CodeActionOrCommand::CodeAction).collect::<Vec<_>>())
         }),
         Formatting::METHOD => with_params(request, |p: lsp_types::DocumentFormattingParams| {
-            let text = documents.get(p.text_document.uri.as_str())?;
-            analysis::formatting(text)
+            let doc = documents.get(p.text_document.uri.as_str())?;
+            analysis::formatting(doc)
         }),
         _ => {
             return Response::new_err(
