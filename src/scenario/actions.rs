@@ -43,7 +43,7 @@ pub struct NodeAction {
     /// Its running tasks: `requeue` (default), `terminate`, or
     /// `taskcompletion` (no new tasks; the action waits for them;
     /// `retaineddata` acts the same here).
-    #[serde(default, deserialize_with = "super::deallocation")]
+    #[serde(default, deserialize_with = "super::file::deallocation")]
     pub deallocation: DeallocationOption,
     /// How long a reboot or reimage takes (dist; default: the pool's boot time).
     pub duration: Option<Dist>,

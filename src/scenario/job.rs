@@ -1,8 +1,10 @@
-//! The parts of a job beyond its tasks: the service's special job tasks
-//! (job manager, job preparation, job release) and how a task's run ends
-//! (its exit code).
+//! A job: its priority, limits and resources, the service's special job
+//! tasks (job manager, job preparation, job release), how a task's run
+//! ends (its exit code), and the checks that build it from a `[[jobs]]`
+//! table; where its tasks come from ([`Source`]) is in `sources.rs`.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use rand::RngExt;
 use rand::distr::Distribution;
@@ -10,7 +12,46 @@ use rand::distr::weighted::WeightedIndex;
 use rand_chacha::ChaCha8Rng;
 use serde::Deserialize;
 
-use super::Dist;
+use super::error::Check;
+use super::file::FileJob;
+use super::{Dist, ScenarioError, Source, sources};
+use crate::time::SimDuration;
+
+/// A job: a priority and where its tasks come from.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Its id, for reports.
+    pub id: String,
+    /// −1000 to 1000; higher runs first.
+    pub priority: i16,
+    /// Retries of a failed task; −1 = unlimited.
+    pub max_task_retry_count: i32,
+    /// How long the job may run from the start; then it ends and so do
+    /// its tasks.
+    pub max_wall_clock_time: Option<SimDuration>,
+    /// What a real agent runs for each task (program and arguments, no
+    /// shell); simulated agents only wait for the task's duration.
+    pub command_line: Option<String>,
+    /// The job manager task: queued first when the job is created, ahead
+    /// of every other task; the job ends when it completes.
+    pub manager: Option<JobTask>,
+    /// The job preparation task, run on each node before the job's first
+    /// task there.
+    pub preparation: Option<JobTask>,
+    /// The job release task, run on each node that prepared the job when
+    /// the job ends.
+    pub release: Option<JobTask>,
+    /// How a task's runs end.
+    pub exit_codes: ExitCodes,
+    /// How long a finished task's data stays on its node (`retaineddata`).
+    pub retention: SimDuration,
+    /// CPU a running task uses on its node, in percent of the node (0–100).
+    pub cpu_percent: u32,
+    /// Memory a running task uses, in MiB.
+    pub memory_mib: u64,
+    /// The task sources.
+    pub sources: Vec<Source>,
+}
 
 /// A job manager, preparation or release task.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -29,7 +70,7 @@ pub struct JobTask {
 
 impl JobTask {
     /// Draws one run: how long it takes and whether it succeeds.
-    pub fn run(&self, rng: &mut ChaCha8Rng) -> (super::SimDuration, bool) {
+    pub fn run(&self, rng: &mut ChaCha8Rng) -> (SimDuration, bool) {
         let took = self.duration.sample(rng);
         (took, self.succeeds(rng))
     }
@@ -93,6 +134,85 @@ impl ExitCodes {
             ExitCodes::Weighted { codes, index } => codes[index.sample(rng)],
         }
     }
+}
+
+/// Builds job `i` (from 0) of the file; `slots` is the pool's task slots
+/// per node, and trace files are found under `base`. The checks run in a
+/// fixed order, so that of two mistakes the same one is always reported.
+pub(super) fn build(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -> Result<Job, ScenarioError> {
+    let check = check.within(&format!("jobs[{i}]"));
+    if !(-1000..=1000).contains(&j.priority) {
+        return check.fail("priority", format!("{} is out of range; give -1000 to 1000", j.priority));
+    }
+    if j.max_task_retry_count < -1 {
+        return check.fail("max_task_retry_count", "give -1 (unlimited) or a count at least 0");
+    }
+    let exit_codes = exit_codes(&check, j.failure_probability, j.exit_codes)?;
+    check_job_tasks(&check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
+    if j.cpu_percent > 100 {
+        return check.fail("cpu_percent", format!("{} is above 100", j.cpu_percent));
+    }
+    let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, slots)?;
+    Ok(Job {
+        id: j.id.unwrap_or_else(|| format!("job-{}", i + 1)),
+        priority: j.priority,
+        max_task_retry_count: j.max_task_retry_count,
+        max_wall_clock_time: j.max_wall_clock_time,
+        command_line: j.command_line,
+        manager: j.manager,
+        preparation: j.preparation,
+        release: j.release,
+        exit_codes,
+        retention: j.retention.unwrap_or(SimDuration::from_hours(24 * 7)),
+        cpu_percent: j.cpu_percent,
+        memory_mib: j.memory_mib,
+        sources,
+    })
+}
+
+/// How the job's runs end: a failure probability or a table of exit
+/// codes, never both; every run succeeds when neither is given.
+fn exit_codes(
+    check: &Check<'_>,
+    failure_probability: Option<f64>,
+    table: Option<BTreeMap<String, f64>>,
+) -> Result<ExitCodes, ScenarioError> {
+    match (failure_probability, table) {
+        (None, None) => Ok(ExitCodes::default()),
+        (Some(p), None) if (0.0..=1.0).contains(&p) => Ok(ExitCodes::FailureProbability(p)),
+        (Some(p), None) => check.fail("failure_probability", format!("{p} is not a probability in [0, 1]")),
+        (None, Some(table)) => ExitCodes::from_weights(table).or_else(|message| check.fail("exit_codes", message)),
+        (Some(_), Some(_)) => check
+            .fail("exit_codes", "give either failure_probability or exit_codes (a table of code = weight), not both"),
+    }
+}
+
+/// The job manager, preparation and release tasks: failure probabilities
+/// in range, and no release without a preparation.
+fn check_job_tasks(
+    check: &Check<'_>,
+    manager: Option<&JobTask>,
+    preparation: Option<&JobTask>,
+    release: Option<&JobTask>,
+) -> Result<(), ScenarioError> {
+    for (name, task) in [("manager", manager), ("preparation", preparation), ("release", release)] {
+        if let Some(t) = task
+            && !(0.0..=1.0).contains(&t.failure_probability)
+        {
+            return check.fail(
+                format!("{name}.failure_probability"),
+                format!("{} is not a probability in [0, 1]", t.failure_probability),
+            );
+        }
+    }
+    if release.is_some() && preparation.is_none() {
+        return check.fail(
+            "release",
+            "a job release task runs where the job preparation task ran; add [jobs.preparation] too, as the \
+             service requires",
+        );
+    }
+    Ok(())
 }
 
 #[cfg(test)]

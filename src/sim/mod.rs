@@ -468,6 +468,3 @@ impl Simulation {
         }
     }
 }
-
-#[cfg(test)]
-mod tests;

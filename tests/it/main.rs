@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic.
 
 mod agent;
+mod autoscale;
 mod cli;
 mod compare;
 mod diagnostics;
@@ -9,6 +10,8 @@ mod docs_examples;
 mod fmt;
 mod functions;
 mod fuzz;
+mod jobs;
+mod lifecycle;
 mod lints;
 mod lsp;
 mod operators;
@@ -19,3 +22,4 @@ mod sim;
 mod support;
 mod tables;
 mod testsuite;
+mod timeline;

@@ -10,6 +10,7 @@ use autoscale_sim::sim::Simulation;
 use proptest::prelude::*;
 
 use crate::support::{cli, scratch_dir};
+use crate::timeline::{run_checked, scenario};
 
 const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
@@ -244,13 +245,7 @@ proptest! {
             random_scenario(seed, slots, pack, option, autoscale, quota, preempt, failure, removal_s, wall_clock_m);
         let scenario = Scenario::from_toml(&text, "random.toml", "random", Path::new("."))
             .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
-        let mut sim = Simulation::new(scenario, None);
-        while sim.step() {
-            if let Err(e) = sim.check_invariants() {
-                return Err(TestCaseError::fail(format!("at {}: {e}\n{text}", sim.now())));
-            }
-        }
-        let output = sim.finish();
+        let output = run_checked(scenario).map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
         let summary = Summary::of(&output);
         let t = summary.tasks;
         prop_assert_eq!(
@@ -306,9 +301,7 @@ fn both_formula_engines_give_byte_identical_runs() {
 fn random_scenarios_with_every_task_feature_are_deterministic() {
     let run = |seed| {
         let text = random_scenario(seed, 1, false, 2, false, 40, 1.0, 0.2, 30, 120);
-        let scenario =
-            Scenario::from_toml(&text, "random.toml", "random", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
-        let output = Simulation::new(scenario, None).run(&mut |_| {});
+        let output = Simulation::new(scenario(&text), None).run(&mut |_| {});
         (output.tasks, output.timeline, output.charged_seconds, output.events)
     };
     let (a, b, c) = (run(11), run(11), run(12));

@@ -1,0 +1,98 @@
+//! Why a scenario is refused, or a formula for it: the errors callers see,
+//! and [`Check`], which words a refused value the same way everywhere.
+
+/// Why [`Scenario::replace_formula`](super::Scenario::replace_formula)
+/// refused a formula; each caller words the message for its own command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ReplaceFormulaError {
+    /// The pool has fixed targets: there is no formula to replace.
+    #[error("the pool has fixed targets; give it a [pool.autoscale] table")]
+    FixedTargets,
+    /// The formula does not parse (the syntax error's message).
+    #[error("the formula does not compile: {0}")]
+    DoesNotCompile(String),
+    /// The formula has checker errors (the first one's message).
+    #[error("the formula has errors ({0}); a simulation needs a valid one")]
+    HasErrors(String),
+}
+
+/// Why a scenario cannot be run. Every variant names the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ScenarioError {
+    /// The scenario, a formula file or a trace could not be read: `cannot read x.toml: No such file`.
+    #[error("cannot read {path}: {message}")]
+    Io {
+        /// The file.
+        path: String,
+        /// The operating system's reason.
+        message: String,
+    },
+    /// Not TOML, an unknown key, or a value of the wrong type: toml's
+    /// message with line, column and the offending text.
+    #[error("{path}: {message}")]
+    Toml {
+        /// The scenario file.
+        path: String,
+        /// toml's message.
+        message: String,
+    },
+    /// Well-formed, but a value is out of range or keys conflict:
+    /// `scenario.toml: pool.autoscale.interval: 2m is below the minimum 5m`.
+    #[error("{path}: {key}: {message}")]
+    Invalid {
+        /// The scenario file.
+        path: String,
+        /// The key path, e.g. `jobs[1].generate[0].rate_per_hour`.
+        key: String,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The formula does not compile or has errors the checker found; the
+    /// diagnostics rendered as `autoscale-sim check` shows them.
+    #[error("{path}: the autoscale formula has errors:\n{rendered}")]
+    Formula {
+        /// Where the formula is: its file, or the scenario's key.
+        path: String,
+        /// The rendered diagnostics.
+        rendered: String,
+    },
+    /// A row of a CSV trace is invalid: `tasks.csv: line 3: duration: ...`.
+    #[error("{path}: line {line}: {message}")]
+    Trace {
+        /// The trace file.
+        path: String,
+        /// Its line, from 1.
+        line: u64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Builds validation errors for one file: every refused value is
+/// reported as `file: key: message`, the key's full path from the file's
+/// root, so that the user can find it.
+pub(super) struct Check<'a> {
+    /// The file, as errors show it.
+    path: &'a str,
+    /// The tables the keys checked are in, e.g. `jobs[1].generate[0].`;
+    /// empty at the root.
+    prefix: String,
+}
+
+impl<'a> Check<'a> {
+    /// Checks the keys of the file `path`, as errors show it.
+    pub(super) fn new(path: &'a str) -> Check<'a> {
+        Check { path, prefix: String::new() }
+    }
+
+    /// Checks the keys of `table`, e.g. `jobs[1]`, within the current one.
+    pub(super) fn within(&self, table: &str) -> Check<'a> {
+        Check { path: self.path, prefix: format!("{}{table}.", self.prefix) }
+    }
+
+    /// Refuses the value at `key`, saying what is wrong and how to fix it.
+    pub(super) fn fail<T>(&self, key: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
+        let key = format!("{}{}", self.prefix, key.into());
+        Err(ScenarioError::Invalid { path: self.path.to_owned(), key, message: message.into() })
+    }
+}

@@ -1,0 +1,199 @@
+//! Where a job's tasks come from — entries listed in the scenario, a CSV
+//! trace, random generators — and the checks that build them from a
+//! `[[jobs]]` table's `tasks`, `trace` and `generate` keys.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use super::error::Check;
+use super::file::one;
+use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TraceTask, deps, trace};
+use crate::time::SimDuration;
+
+/// Where a job's tasks come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// Listed in the scenario, sorted by time; shared by every run.
+    List(Arc<[TaskEntry]>),
+    /// A CSV trace, sorted by time; shared by every run.
+    Trace(Arc<[TraceTask]>),
+    /// A generator.
+    Generate(Generator),
+}
+
+/// `count` tasks submitted at `at`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TaskEntry {
+    /// When, from the start (default 0s).
+    #[serde(default)]
+    pub at: SimDuration,
+    /// How long each runs.
+    pub duration: Dist,
+    /// How many (default 1).
+    #[serde(default = "one")]
+    pub count: u32,
+    /// Slots each needs (default 1).
+    #[serde(default = "one")]
+    pub slots: u32,
+    /// The first task's id within the job (the next ones count up), so
+    /// that other tasks can depend on them; none by default.
+    #[serde(default)]
+    pub id: Option<u32>,
+    /// Ids of the job's tasks that must succeed before these run.
+    #[serde(default)]
+    pub depends_on: Vec<IdRange>,
+    /// Nodes each task runs on at once (multi-instance; default 1).
+    #[serde(default = "one")]
+    pub instances: u32,
+}
+
+/// A random arrival process, active from `from` until `until`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase", deny_unknown_fields)]
+pub enum Generator {
+    /// One task at a time, exponential gaps.
+    Poisson {
+        /// Mean arrivals per hour.
+        rate_per_hour: f64,
+        /// Task durations.
+        duration: Dist,
+        /// Slots per task.
+        #[serde(default = "one")]
+        slots: u32,
+        /// Start of the arrivals.
+        #[serde(default)]
+        from: SimDuration,
+        /// End of the arrivals (default: the end of the simulation).
+        until: Option<SimDuration>,
+    },
+    /// `count` tasks every `every`, the first at `from`.
+    Periodic {
+        /// The period.
+        every: SimDuration,
+        /// Tasks per period.
+        #[serde(default = "one")]
+        count: u32,
+        /// Task durations.
+        duration: Dist,
+        /// Slots per task.
+        #[serde(default = "one")]
+        slots: u32,
+        /// First submission.
+        #[serde(default)]
+        from: SimDuration,
+        /// End of the arrivals.
+        until: Option<SimDuration>,
+    },
+    /// Bursts of `size` tasks submitted at once, exponential gaps of mean `mean_gap`.
+    Bursty {
+        /// Mean time between bursts.
+        mean_gap: SimDuration,
+        /// Tasks per burst.
+        size: u32,
+        /// Task durations.
+        duration: Dist,
+        /// Slots per task.
+        #[serde(default = "one")]
+        slots: u32,
+        /// Start of the arrivals.
+        #[serde(default)]
+        from: SimDuration,
+        /// End of the arrivals.
+        until: Option<SimDuration>,
+    },
+}
+
+/// A job's task sources, in this order: its `tasks` list (checked against
+/// the pool's task `slots` per node), its trace (read from `base`), then
+/// its generators. `check` names keys within the job.
+pub(super) fn build(
+    check: &Check<'_>,
+    tasks: Vec<TaskEntry>,
+    trace_file: Option<PathBuf>,
+    generate: Vec<Generator>,
+    base: &Path,
+    slots: u32,
+) -> Result<Vec<Source>, ScenarioError> {
+    let mut sources = Vec::new();
+    if !tasks.is_empty() {
+        sources.push(task_list(check, tasks, slots)?);
+    }
+    if let Some(path) = trace_file {
+        sources.push(Source::Trace(trace::read_tasks(&base.join(path))?.into()));
+    }
+    for (n, g) in generate.into_iter().enumerate() {
+        check_generator(&check.within(&format!("generate[{n}]")), &g)?;
+        sources.push(Source::Generate(g));
+    }
+    Ok(sources)
+}
+
+/// The `tasks` list: counts, slots and instances in range, ids and
+/// dependencies consistent; then sorted by time, stably, so that entries
+/// due together keep their file order.
+fn task_list(check: &Check<'_>, mut entries: Vec<TaskEntry>, slots: u32) -> Result<Source, ScenarioError> {
+    for (n, e) in entries.iter().enumerate() {
+        if e.count > MAX_COUNT {
+            return check.fail(format!("tasks[{n}].count"), format!("{} is above {MAX_COUNT}", e.count));
+        }
+        if e.slots == 0 {
+            return check.fail(format!("tasks[{n}].slots"), "a task needs at least 1 slot");
+        }
+        let instances = format!("tasks[{n}].instances");
+        if e.instances == 0 || e.instances > MAX_TARGET {
+            return check.fail(instances, format!("{} is out of range; give 1 to {}", e.instances, MAX_TARGET));
+        }
+        if e.instances > 1 && slots != 1 {
+            return check.fail(
+                instances,
+                format!("a multi-instance task needs pool.task_slots_per_node = 1 (the pool has {slots})"),
+            );
+        }
+    }
+    if let Err((k, message)) = deps::check(&entries) {
+        return check.fail(k, message);
+    }
+    entries.sort_by_key(|e| e.at);
+    Ok(Source::List(entries.into()))
+}
+
+/// One generator: a rate, period or gap above zero, counts in range, and
+/// an active window that does not end before it starts.
+fn check_generator(check: &Check<'_>, g: &Generator) -> Result<(), ScenarioError> {
+    let (from, until, slots) = match g {
+        Generator::Poisson { rate_per_hour, from, until, slots, .. } => {
+            if !(rate_per_hour.is_finite() && *rate_per_hour > 0.0) {
+                return check.fail("rate_per_hour", format!("{rate_per_hour} is not a rate above 0"));
+            }
+            (*from, *until, *slots)
+        }
+        Generator::Periodic { every, count, from, until, slots, .. } => {
+            if *every == SimDuration::ZERO {
+                return check.fail("every", "the period must be above 0s");
+            }
+            if *count > MAX_COUNT {
+                return check.fail("count", format!("{count} is above {MAX_COUNT}"));
+            }
+            (*from, *until, *slots)
+        }
+        Generator::Bursty { mean_gap, size, from, until, slots, .. } => {
+            if *mean_gap == SimDuration::ZERO {
+                return check.fail("mean_gap", "the mean gap must be above 0s");
+            }
+            if *size > MAX_COUNT {
+                return check.fail("size", format!("{size} is above {MAX_COUNT}"));
+            }
+            (*from, *until, *slots)
+        }
+    };
+    if slots == 0 {
+        return check.fail("slots", "a task needs at least 1 slot");
+    }
+    if until.is_some_and(|u| u < from) {
+        return check.fail("until", "`until` is before `from`");
+    }
+    Ok(())
+}
