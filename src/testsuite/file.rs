@@ -243,7 +243,8 @@ fn load_formula(
         (Some(text), None) => Ok(Some(FormulaText { name: format!("{}{}formula", check.shown, dot(key)), text })),
         (None, Some(file)) => {
             let path = dir.join(&file);
-            match std::fs::read_to_string(&path) {
+            // Bounded: at most the service's limit, a byte-order mark dropped.
+            match crate::input::read_formula(&path) {
                 Ok(text) => Ok(Some(FormulaText { name: path.display().to_string(), text })),
                 Err(e) => {
                     check.fail(&[key, &["formula_file"]].concat(), format!("cannot read {}: {e}", path.display()))
