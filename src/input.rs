@@ -18,6 +18,16 @@ pub const BOM: &str = "\u{feff}";
 /// a formula goes, and where; a longer input is refused unread.
 pub const MAX_CLI_FORMULA_BYTES: u64 = 1 << 20;
 
+/// The most bytes read from a settings file: an evaluation context, a
+/// test suite. Far above any real one.
+pub const MAX_SETTINGS_BYTES: u64 = 16 << 20;
+
+/// Reads a settings file (TOML or JSON) of at most [`MAX_SETTINGS_BYTES`];
+/// `what` names it in the error.
+pub fn read_settings(path: &Path, what: &'static str) -> Result<String, ReadError> {
+    Ok(String::from_utf8(read_bounded(path, MAX_SETTINGS_BYTES, what)?)?)
+}
+
 /// Why a bounded read failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {

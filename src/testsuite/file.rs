@@ -132,7 +132,7 @@ impl Suite {
     /// Reads and checks the suite at `path`: formulas and scenario files it
     /// names are read now (relative to it), so a missing one is a load error.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_settings(path, "the suite file")
             .map_err(|e| SuiteError::Io { path: path.display().to_string(), message: e.to_string() })?;
         Suite::parse(path, text)
     }

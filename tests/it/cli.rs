@@ -232,7 +232,7 @@ fn check_and_eval_accept_a_byte_order_mark() {
 
 #[cfg(unix)]
 #[test]
-fn an_endless_formula_file_is_refused_unread() {
+fn endless_formula_and_context_files_are_refused_unread() {
     for args in [&["check", "/dev/zero"][..], &["eval", "/dev/zero"], &["fmt", "/dev/zero"]] {
         let out = cli(args, None);
         assert_eq!(out.status.code(), Some(1), "{args:?}");
@@ -242,4 +242,8 @@ fn an_endless_formula_file_is_refused_unread() {
             "{err}"
         );
     }
+    let out = cli(&["eval", "-e", "$x = 1", "--context", "/dev/zero"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot read context file /dev/zero: the context file is more than 16777216 bytes"), "{err}");
 }
