@@ -1,6 +1,7 @@
 //! Integration tests: one binary, a module per topic.
 
 mod agent;
+mod architecture;
 mod autoscale;
 mod cli;
 mod compare;
