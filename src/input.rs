@@ -6,6 +6,9 @@
 //!
 //! Formula files also lose a leading UTF-8 byte-order mark here (editors
 //! on Windows write one): the language has no BOM, the file does.
+//!
+//! It depends on nothing but the standard library, so that any module
+//! (the formula's context as well as the scenario) may read through it.
 
 use std::io::{self, Read};
 use std::path::Path;
@@ -80,12 +83,13 @@ pub fn read_bounded_from(reader: impl Read, limit: u64, what: &'static str) -> R
     Ok(bytes)
 }
 
-/// Reads a formula file for a scenario or a test suite: at most the
-/// service's limit, [`MAX_BYTES`](crate::formula::MAX_BYTES), after a
+/// Reads a formula file for a scenario, a test suite or `compare`: at
+/// most `limit` bytes (the service's, `formula::MAX_BYTES`, which callers
+/// pass: this module depends on nothing else in the crate) after a
 /// leading byte-order mark, which is dropped. More is the service's
 /// formula-too-long error.
-pub fn read_formula(path: &Path) -> Result<String, ReadError> {
-    let limit = crate::formula::MAX_BYTES as u64;
+pub fn read_formula(path: &Path, limit: usize) -> Result<String, ReadError> {
+    let limit = limit as u64;
     let bytes = read_bounded(path, limit + BOM.len() as u64, "the formula").map_err(|e| with_limit(e, limit))?;
     let text = String::from_utf8(bytes)?;
     let text = text.strip_prefix(BOM).map(str::to_owned).unwrap_or(text);
@@ -125,7 +129,7 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn dev_zero_fails_fast() {
-        let e = read_formula(Path::new("/dev/zero")).unwrap_err();
+        let e = read_formula(Path::new("/dev/zero"), 8192).unwrap_err();
         assert_eq!(e.to_string(), "the formula is more than 8192 bytes long (the limit)");
     }
 
@@ -135,13 +139,19 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("a.formula");
         std::fs::write(&path, format!("{BOM}$x = 1;")).unwrap();
-        assert_eq!(read_formula(&path).unwrap(), "$x = 1;");
+        assert_eq!(read_formula(&path, 8192).unwrap(), "$x = 1;");
         std::fs::write(&path, format!("{BOM}{}", "a".repeat(8192))).unwrap();
-        assert_eq!(read_formula(&path).unwrap().len(), 8192);
+        assert_eq!(read_formula(&path, 8192).unwrap().len(), 8192);
         std::fs::write(&path, "a".repeat(8193)).unwrap();
-        assert_eq!(read_formula(&path).unwrap_err().to_string(), "the formula is 8193 bytes long; the limit is 8192");
+        assert_eq!(
+            read_formula(&path, 8192).unwrap_err().to_string(),
+            "the formula is 8193 bytes long; the limit is 8192"
+        );
         std::fs::write(&path, "a".repeat(9000)).unwrap();
-        assert_eq!(read_formula(&path).unwrap_err().to_string(), "the formula is 9000 bytes long; the limit is 8192");
+        assert_eq!(
+            read_formula(&path, 8192).unwrap_err().to_string(),
+            "the formula is 9000 bytes long; the limit is 8192"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 }

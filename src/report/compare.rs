@@ -203,7 +203,7 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     for path in &spec.formulas {
         let name = path.display().to_string();
         // At most the service's limit, a byte-order mark dropped.
-        let text = crate::input::read_formula(path)
+        let text = crate::input::read_formula(path, crate::formula::MAX_BYTES)
             .map_err(|e| CompareError::Io { path: name.clone(), message: e.to_string() })?;
         sources.push((name, text));
     }

@@ -282,7 +282,7 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
             let name = path.display().to_string();
             // At most the service's limit (more is its formula-too-long
             // error), a byte-order mark dropped.
-            match crate::input::read_formula(&path) {
+            match crate::input::read_formula(&path, crate::formula::MAX_BYTES) {
                 Ok(text) => (name, text),
                 Err(e @ crate::input::ReadError::TooLarge { .. }) => {
                     return check.fail(

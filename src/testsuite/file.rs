@@ -244,7 +244,7 @@ fn load_formula(
         (None, Some(file)) => {
             let path = dir.join(&file);
             // Bounded: at most the service's limit, a byte-order mark dropped.
-            match crate::input::read_formula(&path) {
+            match crate::input::read_formula(&path, crate::formula::MAX_BYTES) {
                 Ok(text) => Ok(Some(FormulaText { name: path.display().to_string(), text })),
                 Err(e) => {
                     check.fail(&[key, &["formula_file"]].concat(), format!("cannot read {}: {e}", path.display()))
