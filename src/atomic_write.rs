@@ -7,16 +7,80 @@
 //! Every file the program writes goes through here: `fmt`, `test --bless`
 //! and `--junit`, and the outputs of `run`, `compare`, `sweep` and `merge`.
 //! It depends on nothing but the standard library.
+//!
+//! A rename replaces a *name*: a symbolic link would become a regular
+//! file (its target left as it was), and a file with several hard links
+//! would be split off from its other names. Rewriting a file the user
+//! owns (`fmt`) therefore goes through [`write_through_links`].
 #![forbid(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Replaces the file at `path` (or creates it) with `contents`.
 pub fn write_atomically(path: &Path, contents: &[u8]) -> io::Result<()> {
     write_atomically_with(path, |w| w.write_all(contents))
+}
+
+/// Replaces the contents of the existing file `path` names, keeping every
+/// name it has: a symbolic link is followed (the target is rewritten, the
+/// link stays a link), and a file with more than one hard link is written
+/// in place, so its other names see the change. Any other file is
+/// replaced atomically, as by [`write_atomically`].
+///
+/// The trade-off for hard links: keeping the inode rules out the rename,
+/// the only step that makes a replacement atomic. Written in place, the
+/// file is for a moment the new text followed by the old text's tail (when
+/// the new is shorter), and a crash in that moment leaves it so. The
+/// window is one `write` of a small file (a formula is at most 8 KiB), and
+/// a failed write (a full disk) puts the old contents back before the
+/// error is returned. Splitting the links instead would silently leave the
+/// other names unformatted, which is worse for a formatter.
+pub fn write_through_links(path: &Path, contents: &[u8]) -> io::Result<()> {
+    // The final target of every link on the way.
+    let target = std::fs::canonicalize(path)?;
+    if link_count(&std::fs::metadata(&target)?) > 1 {
+        write_in_place(&target, contents)
+    } else {
+        write_atomically(&target, contents)
+    }
+}
+
+#[cfg(unix)]
+fn link_count(meta: &std::fs::Metadata) -> u64 {
+    std::os::unix::fs::MetadataExt::nlink(meta)
+}
+
+/// Elsewhere the count is not in the standard library's stable API: every
+/// file is taken to have one name.
+#[cfg(not(unix))]
+fn link_count(_meta: &std::fs::Metadata) -> u64 {
+    1
+}
+
+/// Overwrites the file at `path` with `contents` through its own inode;
+/// on a failed write, tries to put the old contents back.
+fn write_in_place(path: &Path, contents: &[u8]) -> io::Result<()> {
+    let mut file = OpenOptions::new().read(true).write(true).open(path)?;
+    let mut old = Vec::new();
+    file.read_to_end(&mut old)?;
+    let result = overwrite(&mut file, contents);
+    if result.is_err() {
+        // The file is at least as long as the old contents: they fit again.
+        let _ = overwrite(&mut file, &old);
+    }
+    result
+}
+
+/// Writes `contents` from the start of `file`, cuts what is left after
+/// them and syncs.
+fn overwrite(file: &mut File, contents: &[u8]) -> io::Result<()> {
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(contents)?;
+    file.set_len(contents.len() as u64)?;
+    file.sync_all()
 }
 
 /// Replaces the file at `path` (or creates it) with what `write` writes;
@@ -150,6 +214,30 @@ mod tests {
         write_atomically(&path, b"new").unwrap();
         assert_eq!(std::fs::read(&path).unwrap(), b"new");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o751);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn writes_through_symbolic_and_hard_links() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = Scratch::new("links");
+        let target = dir.join("target");
+        std::fs::write(&target, "old contents").unwrap();
+        let link = dir.join("link");
+        std::os::unix::fs::symlink("target", &link).unwrap();
+        write_through_links(&link, b"via the link").unwrap();
+        assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"via the link");
+
+        let other = dir.join("other");
+        std::fs::hard_link(&target, &other).unwrap();
+        let inode = std::fs::metadata(&target).unwrap().ino();
+        write_through_links(&other, b"short").unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"short");
+        assert_eq!(std::fs::metadata(&other).unwrap().ino(), inode);
+        write_through_links(&target, b"longer than before").unwrap();
+        assert_eq!(std::fs::read(&other).unwrap(), b"longer than before");
+        assert_eq!(dir.entries(), ["link", "other", "target"]);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 //! failed (`eval`) or a case failed (`test`); 64 bad command-line usage.
 //! `agent` exits 0 when released, 1 when rejected, unreachable or given an
 //! unreadable token file.
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -16,8 +16,18 @@ use autoscale_sim::formula::context::EvalContext;
 use autoscale_sim::formula::diag::{self, Diagnostic};
 use autoscale_sim::formula::results::{EvalError, ServiceError};
 use autoscale_sim::formula::{Engine, Formula, compile_error};
+use autoscale_sim::input;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use codespan_reporting::term::termcolor::{ColorChoice, StandardStream};
+use codespan_reporting::term::termcolor::{ColorChoice, ColorSpec, StandardStream, WriteColor};
+
+/// `eprintln!` without its panic: a closed standard error (`2>&1 | head
+/// -c1`) leaves nowhere to report anything, so the line is dropped and the
+/// command goes on, to exit as it would have.
+macro_rules! to_stderr {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr().lock(), $($arg)*);
+    }};
+}
 
 /// Compile, test and simulate batch-pool autoscale formulas offline.
 ///
@@ -69,7 +79,9 @@ enum Command {
     ///
     /// With --check, changes nothing: names the files that would change and
     /// exits 1 if there are any. A file that does not parse is left alone
-    /// and reported (exit 1).
+    /// and reported (exit 1). A symbolic link's target is formatted (the
+    /// link stays), a hard-linked file is written in place, a leading
+    /// byte-order mark is kept.
     #[command(
         after_help = "Examples:\n  autoscale-sim fmt pool.formula\n  autoscale-sim fmt --check simulations/formulas/*.formula"
     )]
@@ -348,14 +360,15 @@ impl FormulaArg {
         match (&self.expr, &self.file) {
             (Some(text), _) => Ok(("<expr>".to_owned(), text.clone())),
             (None, Some(path)) if path == Path::new("-") => {
-                let mut text = String::new();
-                std::io::stdin().read_to_string(&mut text).context("cannot read the formula from standard input")?;
-                Ok(("<stdin>".to_owned(), text))
+                let bytes =
+                    input::read_bounded_from(std::io::stdin().lock(), input::MAX_CLI_FORMULA_BYTES, "the formula")
+                        .context("cannot read the formula from standard input")?;
+                let text = String::from_utf8(bytes).context("cannot read the formula from standard input")?;
+                Ok(("<stdin>".to_owned(), input::strip_bom(&text).to_owned()))
             }
             (None, Some(path)) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read formula file `{}`", path.display()))?;
-                Ok((path.display().to_string(), text))
+                let text = read_formula_file(path)?;
+                Ok((path.display().to_string(), input::strip_bom(&text).to_owned()))
             }
             (None, None) => anyhow::bail!("give a formula file or -e FORMULA"),
         }
@@ -390,7 +403,7 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            to_stderr!("error: {e:#}");
             ExitCode::from(1)
         }
     }
@@ -407,9 +420,51 @@ fn print(text: &str) -> Result<()> {
     }
 }
 
-fn stderr() -> StandardStream {
+/// Reads a formula file as the CLI does: at most
+/// [`input::MAX_CLI_FORMULA_BYTES`] (the compiler then reports a formula
+/// over the service's limit as such), byte-order mark kept.
+fn read_formula_file(path: &Path) -> Result<String> {
+    let context = || format!("cannot read formula file `{}`", path.display());
+    let bytes = input::read_bounded(path, input::MAX_CLI_FORMULA_BYTES, "the file").with_context(context)?;
+    String::from_utf8(bytes).with_context(context)
+}
+
+/// Standard error for diagnostics, in colour on a terminal. Writes never
+/// fail: see [`QuietStderr`].
+fn stderr() -> QuietStderr {
     let color = if std::io::stderr().is_terminal() { ColorChoice::Auto } else { ColorChoice::Never };
-    StandardStream::stderr(color)
+    QuietStderr(StandardStream::stderr(color))
+}
+
+/// Standard error that drops what it cannot write, as [`to_stderr!`] does:
+/// a command whose stderr was closed still exits as it would have.
+struct QuietStderr(StandardStream);
+
+impl Write for QuietStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        Ok(self.0.write(buf).unwrap_or(buf.len()))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let _ = self.0.flush();
+        Ok(())
+    }
+}
+
+impl WriteColor for QuietStderr {
+    fn supports_color(&self) -> bool {
+        self.0.supports_color()
+    }
+
+    fn set_color(&mut self, spec: &ColorSpec) -> std::io::Result<()> {
+        let _ = self.0.set_color(spec);
+        Ok(())
+    }
+
+    fn reset(&mut self) -> std::io::Result<()> {
+        let _ = self.0.reset();
+        Ok(())
+    }
 }
 
 fn report(name: &str, source: &str, diagnostics: &[Diagnostic]) -> Result<()> {
@@ -449,7 +504,7 @@ fn explain(name: Option<&str>) -> Result<ExitCode> {
         Some(name) => match lint::explain(name) {
             Some(info) => format!("{}: {}\n\n{}", info.name, info.summary, info.explanation),
             None => {
-                eprintln!("error: no lint named `{name}`; `autoscale-sim explain` lists them");
+                to_stderr!("error: no lint named `{name}`; `autoscale-sim explain` lists them");
                 return Ok(ExitCode::from(64));
             }
         },
@@ -459,18 +514,19 @@ fn explain(name: Option<&str>) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// `fmt`: rewrite each file atomically, or with `check` list the files
-/// that would change.
+/// `fmt`: rewrite each file (through its links: a symbolic link's target,
+/// every name of a hard-linked file), or with `check` list the files that
+/// would change.
 fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
     use autoscale_sim::formula::fmt;
     let mut failed = false;
     for path in files {
-        let source =
-            std::fs::read_to_string(path).with_context(|| format!("cannot read formula file `{}`", path.display()))?;
+        // A byte-order mark stays: the formatter keeps it.
+        let source = read_formula_file(path)?;
         let formatted = match fmt::format(&source) {
             Ok(text) => text,
             Err(e) => {
-                eprintln!("error: {}: {e}", path.display());
+                to_stderr!("error: {}: {e}", path.display());
                 failed = true;
                 continue;
             }
@@ -482,7 +538,7 @@ fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
             print(&format!("{}\n", path.display()))?;
             failed = true;
         } else {
-            autoscale_sim::atomic_write::write_atomically(path, formatted.as_bytes())
+            autoscale_sim::atomic_write::write_through_links(path, formatted.as_bytes())
                 .with_context(|| format!("cannot write formula file `{}`", path.display()))?;
         }
     }
@@ -580,7 +636,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     if let Some(dir) = out {
         let mut written = report::write_all(&output, &summary, dir)?;
         written.extend(report::charts::write_run(&output, dir)?);
-        eprintln!("wrote {} files to {}", written.len(), dir.display());
+        to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&summary.to_text(duration))?;
     Ok(ExitCode::SUCCESS)
@@ -609,7 +665,7 @@ fn compare(
     bar.finish_and_clear();
     if let Some(dir) = out {
         let written = autoscale_sim::report::charts::write_comparison(&comparison, dir)?;
-        eprintln!("wrote {} files to {}", written.len(), dir.display());
+        to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&comparison.to_text())?;
     Ok(ExitCode::SUCCESS)
@@ -633,7 +689,7 @@ fn finish_sweep(whole: &autoscale_sim::report::sweep::Sweep, out: Option<&Path>)
     if let Some(dir) = out {
         let mut written = whole.write(dir, (0, 1))?;
         written.extend(autoscale_sim::report::charts::write_comparison(&comparison, dir)?);
-        eprintln!("wrote {} files to {}", written.len(), dir.display());
+        to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&comparison.to_text())
 }
@@ -652,7 +708,7 @@ fn sweep(scenario: &Path, params: &[String], seeds: u64, shard: Option<&str>, ou
     } else {
         let dir = out.context("a shard needs --out DIR, for `merge`")?;
         let written = result.write(dir, shard)?;
-        eprintln!(
+        to_stderr!(
             "shard {}/{}: {} runs; wrote {} files to {}",
             shard.0,
             shard.1,
@@ -720,19 +776,19 @@ fn test(paths: &[PathBuf], filter: Option<&str>, junit: Option<&Path>, bless: bo
         match testsuite::Suite::load(file) {
             Ok(suite) => suites.push(suite),
             Err(e) => {
-                eprintln!("error: {e}");
+                to_stderr!("error: {e}");
                 malformed += 1;
             }
         }
     }
     if malformed > 0 {
-        eprintln!("error: {malformed} malformed test suite{}; no case was run", if malformed == 1 { "" } else { "s" });
+        to_stderr!("error: {malformed} malformed test suite{}; no case was run", if malformed == 1 { "" } else { "s" });
         return Ok(ExitCode::from(1));
     }
     let mut run = testsuite::run(&suites, filter);
     if bless {
         for (file, n) in testsuite::bless(&suites, &mut run)? {
-            eprintln!("blessed {n} case{} in {file}", if n == 1 { "" } else { "s" });
+            to_stderr!("blessed {n} case{} in {file}", if n == 1 { "" } else { "s" });
         }
     }
     if let Some(path) = junit {

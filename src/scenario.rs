@@ -60,6 +60,18 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 pub const MAX_TARGET: u32 = 100_000;
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
+/// The most tasks a scenario may have, as estimated before it runs: the
+/// expected count of every generator over its active window, plus every
+/// `tasks` entry's count and every trace row. A year of the largest
+/// planned benchmark has about 120 million; each task costs memory for
+/// the whole run, and far beyond this an allocation aborts the program.
+pub const MAX_TASKS: u64 = 200_000_000;
+/// The longest scenario file, in bytes.
+pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;
+/// The longest trace file (task arrivals or preemptions), in bytes.
+pub const MAX_TRACE_BYTES: u64 = 1 << 30;
+/// The longest line of a trace file, in bytes.
+pub const MAX_TRACE_LINE_BYTES: u64 = 64 << 10;
 
 /// A checked scenario, ready to simulate: plain data (`Send + Sync`, and
 /// cheap to clone), loaded and checked once and shared by every run;
@@ -137,8 +149,10 @@ impl Scenario {
     /// files are found relative to it.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
+        let io = |message: String| ScenarioError::Io { path: shown.clone(), message };
+        let bytes =
+            crate::input::read_bounded(path, MAX_SCENARIO_BYTES, "the scenario file").map_err(|e| io(e.to_string()))?;
+        let text = String::from_utf8(bytes).map_err(|e| io(format!("not UTF-8 text: {e}")))?;
         let base = path.parent().unwrap_or(Path::new(""));
         let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
         Scenario::from_toml(&text, &shown, stem, base)
@@ -157,6 +171,7 @@ impl Scenario {
         if root.duration == SimDuration::ZERO || root.duration > MAX_DURATION {
             return check.fail("duration", format!("{} is out of range; give 1s to {MAX_DURATION}", root.duration));
         }
+        check_end(&check, start, root.duration)?;
         if root.account.pools == 0 {
             return check.fail(
                 "account.pools",
@@ -165,9 +180,13 @@ impl Scenario {
         }
         let pool = pool::build(&check, root.pool, base, shown)?;
         let mut jobs = Vec::with_capacity(root.jobs.len());
+        let mut named = Vec::with_capacity(root.jobs.len());
         for (i, job) in root.jobs.into_iter().enumerate() {
+            named.push(job.id.is_some());
             jobs.push(job::build(&check, i, job, base, pool.task_slots_per_node)?);
         }
+        check_job_ids(&check, &jobs, &named)?;
+        check_workload(&check, &jobs, root.duration)?;
         let m = &root.metrics;
         if !(0.0..1.0).contains(&m.drop_out) {
             return check.fail("metrics.drop_out", format!("{} is not a fraction in [0, 1)", m.drop_out));
@@ -221,6 +240,91 @@ impl Scenario {
     /// The simulated instant at `t`.
     pub fn timestamp(&self, t: SimTime) -> Timestamp {
         crate::time::wall_clock(self.start, t)
+    }
+}
+
+/// The last instant a scenario may reach: what [`Timestamp`] can hold and
+/// the output files can print.
+const LAST_INSTANT: &str = "9999-12-31T23:59:59Z";
+
+/// `start` plus `duration` must not pass [`LAST_INSTANT`]: every simulated
+/// instant is printed as a date (evaluations, timeline) and seen by the
+/// formula as `time()`.
+fn check_end(check: &Check<'_>, start: Timestamp, duration: SimDuration) -> Result<(), ScenarioError> {
+    // Ticks of 100 ns; `duration` is at most MAX_DURATION, far from overflowing.
+    let ticks = i64::try_from(duration.as_millis()).unwrap_or(i64::MAX).saturating_mul(10_000);
+    match start.checked_add(autoscale_runtime::Interval(ticks)) {
+        Ok(end) if end <= Timestamp::parse(LAST_INSTANT).unwrap_or(end) => Ok(()),
+        _ => check.fail(
+            "start",
+            format!(
+                "{start} plus the duration {duration} ends after {LAST_INSTANT}, the last instant a timestamp can \
+                 hold; start earlier"
+            ),
+        ),
+    }
+}
+
+/// Every job's id is its own: reports, `tasks.csv` and the service key
+/// tasks by job id.
+fn check_job_ids(check: &Check<'_>, jobs: &[Job], named: &[bool]) -> Result<(), ScenarioError> {
+    let mut seen = std::collections::HashMap::with_capacity(jobs.len());
+    for (i, job) in jobs.iter().enumerate() {
+        if let Some(first) = seen.insert(job.id.as_str(), i) {
+            let how = if named[i] { "" } else { " (the default id of this job)" };
+            return check.fail(
+                format!("jobs[{i}].id"),
+                format!("`{}`{how} is already the id of jobs[{first}]; give each job its own id", job.id),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses a workload whose expected task count passes [`MAX_TASKS`],
+/// before anything runs, naming the source that passes it.
+fn check_workload(check: &Check<'_>, jobs: &[Job], duration: SimDuration) -> Result<(), ScenarioError> {
+    let mut total = 0.0;
+    for (i, job) in jobs.iter().enumerate() {
+        let mut generators = 0;
+        for source in &job.sources {
+            let (expected, key) = source.expected_tasks(duration);
+            let key = match source {
+                Source::Generate(_) => {
+                    generators += 1;
+                    format!("jobs[{i}].generate[{}].{key}", generators - 1)
+                }
+                _ => format!("jobs[{i}].{key}"),
+            };
+            let before = total;
+            total += expected;
+            if total > MAX_TASKS as f64 {
+                let what = if before > 0.0 {
+                    format!("{} tasks expected, {} with the ones before", about(expected), about(total))
+                } else {
+                    format!("{} tasks expected", about(expected))
+                };
+                return check.fail(
+                    key,
+                    format!(
+                        "{what} over {duration}; a scenario may have at most {MAX_TASKS} (each task takes memory \
+                         for the whole run): lower the rate or counts, or shorten the duration"
+                    ),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An expected count for a message: `about 96000000000`, `about 8.6e300`.
+fn about(n: f64) -> String {
+    if !n.is_finite() {
+        "an unbounded number of".to_owned()
+    } else if n < 1e15 {
+        format!("about {n:.0}")
+    } else {
+        format!("about {n:.1e}")
     }
 }
 

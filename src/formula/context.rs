@@ -112,7 +112,7 @@ impl EvalContext {
     /// Reads a context file, TOML or JSON by its extension.
     pub fn load(path: &Path) -> Result<EvalContext, ContextError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_settings(path, "the context file")
             .map_err(|e| ContextError::Io { path: shown.clone(), message: e.to_string() })?;
         let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
         let file: ContextFile = match extension.as_str() {

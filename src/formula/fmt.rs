@@ -40,8 +40,20 @@ struct Item<'src> {
     blank_before: bool,
 }
 
-/// Formats `source`. Fails on a formula that does not parse.
+/// Formats `source`. Fails on a formula that does not parse. A leading
+/// UTF-8 byte-order mark (editors on Windows write one) is kept as it is
+/// and the rest formatted; an error's offset counts it.
 pub fn format(source: &str) -> Result<String, FmtError> {
+    const BOM: char = '\u{feff}';
+    if let Some(rest) = source.strip_prefix(BOM) {
+        return match format(rest) {
+            Ok(out) => Ok(format!("{BOM}{out}")),
+            Err(FmtError::Syntax { offset, message }) => {
+                Err(FmtError::Syntax { offset: offset + BOM.len_utf8(), message })
+            }
+            Err(e) => Err(e),
+        };
+    }
     if let Err(e) = super::parse::parse(source) {
         return Err(FmtError::Syntax { offset: e.span.start, message: e.message });
     }
@@ -282,5 +294,13 @@ mod tests {
     #[test]
     fn refuses_broken_formulas() {
         assert!(matches!(format("a = (1"), Err(FmtError::Syntax { .. })));
+    }
+
+    #[test]
+    fn keeps_a_byte_order_mark() {
+        assert_eq!(format("\u{feff}a=1;b=a").unwrap(), "\u{feff}a = 1;\nb = a;\n");
+        assert_eq!(format("\u{feff}").unwrap(), "\u{feff}");
+        // The offset counts the mark: it is where the error is in the file.
+        assert!(matches!(format("\u{feff}a = (1"), Err(FmtError::Syntax { offset: 9, .. })));
     }
 }

@@ -203,7 +203,8 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     let mut sources = Vec::with_capacity(spec.formulas.len());
     for path in &spec.formulas {
         let name = path.display().to_string();
-        let text = std::fs::read_to_string(path)
+        // At most the service's limit, a byte-order mark dropped.
+        let text = crate::input::read_formula(path, crate::formula::MAX_BYTES)
             .map_err(|e| CompareError::Io { path: name.clone(), message: e.to_string() })?;
         sources.push((name, text));
     }

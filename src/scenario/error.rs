@@ -19,7 +19,10 @@ pub enum ReplaceFormulaError {
 /// Why a scenario cannot be run. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScenarioError {
-    /// The scenario, a formula file or a trace could not be read: `cannot read x.toml: No such file`.
+    /// The scenario file could not be read, or holds more than
+    /// [`MAX_SCENARIO_BYTES`](super::MAX_SCENARIO_BYTES): `cannot read
+    /// x.toml: No such file`. (A formula file or a trace that cannot be
+    /// read is [`Invalid`](ScenarioError::Invalid) at the key naming it.)
     #[error("cannot read {path}: {message}")]
     Io {
         /// The file.
@@ -56,7 +59,9 @@ pub enum ScenarioError {
         /// The rendered diagnostics.
         rendered: String,
     },
-    /// A row of a CSV trace is invalid: `tasks.csv: line 3: duration: ...`.
+    /// A row of a CSV trace is invalid: `tasks.csv: line 3: duration: ...`
+    /// (from [`trace`](super::trace)'s readers; a scenario wraps it in
+    /// [`Invalid`](ScenarioError::Invalid) at the key naming the trace).
     #[error("{path}: line {line}: {message}")]
     Trace {
         /// The trace file.
@@ -94,5 +99,12 @@ impl<'a> Check<'a> {
     pub(super) fn fail<T>(&self, key: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
         let key = format!("{}{}", self.prefix, key.into());
         Err(ScenarioError::Invalid { path: self.path.to_owned(), key, message: message.into() })
+    }
+
+    /// Refuses the file `key` names with the error reading it gave, so that
+    /// the message says which scenario and which key pointed at it:
+    /// `scenario.toml: jobs[0].trace: cannot read tasks.csv: No such file…`.
+    pub(super) fn file_error<T>(&self, key: impl Into<String>, error: ScenarioError) -> Result<T, ScenarioError> {
+        self.fail(key, error.to_string())
     }
 }

@@ -256,13 +256,16 @@ fn build_preemption(check: &Check<'_>, f: FilePreemption, base: &Path) -> Result
         (Some(rate), None) => {
             return check.fail("pool.preemption.rate_per_node_hour", format!("{rate} is not a rate at least 0"));
         }
-        (None, Some(path)) => PreemptionSchedule::Trace(trace::read_preemptions(&base.join(path))?.into()),
+        (None, Some(path)) => match trace::read_preemptions(&base.join(path)) {
+            Ok(rows) => PreemptionSchedule::Trace(rows.into()),
+            Err(e) => return check.file_error("pool.preemption.trace", e),
+        },
         _ => return check.fail("pool.preemption", "give exactly one of rate_per_node_hour or trace"),
     };
     Ok(Preemption { schedule, recovery: f.recovery.unwrap_or(Dist::Fixed(SimDuration::from_mins(10))) })
 }
 
-/// The interval and the formula, which is compiled here once to refuse a
+/// The interval and the formula, which is checked here once to refuse a
 /// scenario whose formula has errors before any run starts.
 fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str) -> Result<Autoscale, ScenarioError> {
     let interval = a.interval.unwrap_or(SimDuration::from_mins(15));
@@ -277,9 +280,18 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
         (None, Some(file)) => {
             let path = base.join(&file);
             let name = path.display().to_string();
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| ScenarioError::Io { path: name.clone(), message: e.to_string() })?;
-            (name, text)
+            // At most the service's limit (more is its formula-too-long
+            // error), a byte-order mark dropped.
+            match crate::input::read_formula(&path, crate::formula::MAX_BYTES) {
+                Ok(text) => (name, text),
+                Err(e @ crate::input::ReadError::TooLarge { .. }) => {
+                    return check.fail(
+                        "pool.autoscale.formula_file",
+                        format!("{name}: {e} (the service refuses it: AutoScalingFormulaTooLong)"),
+                    );
+                }
+                Err(e) => return check.fail("pool.autoscale.formula_file", format!("cannot read {name}: {e}")),
+            }
         }
         _ => return check.fail("pool.autoscale", "give exactly one of formula (the text) or formula_file (a path)"),
     };

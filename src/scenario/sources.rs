@@ -23,6 +23,55 @@ pub enum Source {
     Generate(Generator),
 }
 
+impl Source {
+    /// How many tasks this source is expected to submit in a run of
+    /// `duration`, for the workload's bound, and the key (within the
+    /// source's table, or the job's for a list or a trace) that most
+    /// decides it. Expected, not drawn: a generator's rate times its
+    /// active window, not the 1 ms floor under the gaps between arrivals.
+    pub fn expected_tasks(&self, duration: SimDuration) -> (f64, String) {
+        let end = duration.as_millis();
+        match self {
+            Source::List(entries) => {
+                let due = entries.iter().filter(|e| e.at.as_millis() <= end);
+                (due.map(|e| f64::from(e.count)).sum(), "tasks".to_owned())
+            }
+            Source::Trace(rows) => (rows.len() as f64, "trace".to_owned()),
+            Source::Generate(g) => {
+                let (from, until) = g.window();
+                let until = until.map_or(end, |u| u.as_millis().min(end));
+                let Some(span) = until.checked_sub(from.as_millis()) else {
+                    return (0.0, "from".to_owned());
+                };
+                let span = span as f64;
+                match g {
+                    Generator::Poisson { rate_per_hour, .. } => {
+                        (rate_per_hour * span / 3_600_000.0, "rate_per_hour".to_owned())
+                    }
+                    Generator::Periodic { every, count, .. } => {
+                        let occurrences = (span / every.as_millis() as f64).floor() + 1.0;
+                        (f64::from(*count) * occurrences, "every".to_owned())
+                    }
+                    Generator::Bursty { mean_gap, size, .. } => {
+                        (f64::from(*size) * span / mean_gap.as_millis() as f64, "mean_gap".to_owned())
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Generator {
+    /// `from` and `until`.
+    fn window(&self) -> (SimDuration, Option<SimDuration>) {
+        match self {
+            Generator::Poisson { from, until, .. }
+            | Generator::Periodic { from, until, .. }
+            | Generator::Bursty { from, until, .. } => (*from, *until),
+        }
+    }
+}
+
 /// `count` tasks submitted at `at`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -122,7 +171,10 @@ pub(super) fn build(
         sources.push(task_list(check, tasks, slots)?);
     }
     if let Some(path) = trace_file {
-        sources.push(Source::Trace(trace::read_tasks(&base.join(path))?.into()));
+        match trace::read_tasks(&base.join(path)) {
+            Ok(tasks) => sources.push(Source::Trace(tasks.into())),
+            Err(e) => return check.file_error("trace", e),
+        }
     }
     for (n, g) in generate.into_iter().enumerate() {
         check_generator(&check.within(&format!("generate[{n}]")), &g)?;

@@ -51,7 +51,10 @@ fn autoscale_formulas_come_inline_or_from_a_file_next_to_the_scenario() {
     assert!(a.formula.as_str().contains("pendingTaskSamplePercent"));
     let e =
         error(&format!("duration = \"1d\"\n[pool]\n{VM}\nautoscale = {{ formula_file = \"formulas/nope.formula\" }}"));
-    assert!(e.starts_with("cannot read simulations/formulas/nope.formula: "), "{e}");
+    assert!(
+        e.starts_with("scenario.toml: pool.autoscale.formula_file: cannot read simulations/formulas/nope.formula: "),
+        "{e}"
+    );
 }
 
 #[test]

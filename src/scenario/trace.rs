@@ -2,12 +2,15 @@
 //! and low-priority preemptions (`at,nodes`). Read with the `csv` crate;
 //! times are seconds (`90`, `12.5`) or humantime text (`"1h 30m"`), counted
 //! from the scenario's start. Lines starting with `#` are comments.
+//! Read a row at a time, within bounds: [`MAX_TRACE_BYTES`] in all,
+//! [`MAX_TRACE_LINE_BYTES`] per line, [`MAX_TASKS`] rows of tasks.
 
+use std::io::{self, Read};
 use std::path::Path;
 
 use serde::Deserialize;
 
-use super::ScenarioError;
+use super::{MAX_TASKS, MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, ScenarioError};
 use crate::time::parse_duration;
 use crate::time::{SimDuration, SimTime};
 
@@ -56,16 +59,60 @@ fn parse_time(text: &str) -> Result<SimDuration, String> {
     }
 }
 
+/// A trace file as the CSV reader sees it: an error instead of more than
+/// [`MAX_TRACE_BYTES`] in all or [`MAX_TRACE_LINE_BYTES`] on one line, so
+/// that `/dev/zero` (one endless line) fails after a few kilobytes.
+struct Bounded<R> {
+    inner: R,
+    /// Bytes read so far.
+    total: u64,
+    /// Bytes since the last line break.
+    line: u64,
+    /// Line breaks so far.
+    lines: u64,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for &b in &buf[..n] {
+            if b == b'\n' {
+                self.lines += 1;
+                self.line = 0;
+            } else {
+                self.line += 1;
+                if self.line > MAX_TRACE_LINE_BYTES {
+                    let line = self.lines + 1;
+                    return Err(io::Error::other(format!(
+                        "line {line} is longer than {MAX_TRACE_LINE_BYTES} bytes (the limit)"
+                    )));
+                }
+            }
+        }
+        self.total += n as u64;
+        if self.total > MAX_TRACE_BYTES {
+            return Err(io::Error::other(format!("the trace is more than {MAX_TRACE_BYTES} bytes long (the limit)")));
+        }
+        Ok(n)
+    }
+}
+
+/// Reads the trace at `path`, a row at a time, through [`Bounded`]; more
+/// than `max_rows` rows is an error.
 fn read<R: for<'de> Deserialize<'de>, T>(
     path: &Path,
+    max_rows: u64,
     mut convert: impl FnMut(R) -> Result<T, String>,
 ) -> Result<Vec<T>, ScenarioError> {
     let shown = path.display().to_string();
-    let mut reader = csv::ReaderBuilder::new()
-        .trim(csv::Trim::All)
-        .comment(Some(b'#'))
-        .from_path(path)
-        .map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
+    let file =
+        std::fs::File::open(path).map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(Bounded {
+        inner: file,
+        total: 0,
+        line: 0,
+        lines: 0,
+    });
     let headers = reader.headers().map_err(|e| trace_error(&shown, &e))?.clone();
     let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -77,20 +124,27 @@ fn read<R: for<'de> Deserialize<'de>, T>(
         }
         let line = record.position().map_or(0, csv::Position::line);
         let fail = |message: String| ScenarioError::Trace { path: shown.clone(), line, message };
+        if out.len() as u64 >= max_rows {
+            return Err(fail(format!("more than {max_rows} rows; a scenario may have at most {MAX_TASKS} tasks")));
+        }
         let row: R = record.deserialize(Some(&headers)).map_err(|e| fail(e.to_string()))?;
         out.push(convert(row).map_err(fail)?);
     }
 }
 
 fn trace_error(shown: &str, e: &csv::Error) -> ScenarioError {
+    if let csv::ErrorKind::Io(io) = e.kind() {
+        // The bound's message, or the operating system's (a folder, a broken disk).
+        return ScenarioError::Io { path: shown.to_owned(), message: io.to_string() };
+    }
     let line = e.position().map_or(0, csv::Position::line);
     ScenarioError::Trace { path: shown.to_owned(), line, message: e.to_string() }
 }
 
 /// Reads a task trace, sorted by submit time (stable: equal times keep
-/// their order in the file).
+/// their order in the file). More than [`MAX_TASKS`] rows is an error.
 pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
-    let mut tasks = read(path, |row: TaskRow| {
+    let mut tasks = read(path, MAX_TASKS, |row: TaskRow| {
         let duration = parse_time(&row.duration).map_err(|e| format!("duration: {e}"))?;
         let slots = row.slots.unwrap_or(1);
         if slots == 0 {
@@ -108,7 +162,7 @@ pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
 
 /// Reads a preemption trace, sorted by time.
 pub fn read_preemptions(path: &Path) -> Result<Vec<TracePreemption>, ScenarioError> {
-    let mut rows = read(path, |row: PreemptionRow| {
+    let mut rows = read(path, u64::MAX, |row: PreemptionRow| {
         Ok(TracePreemption { at: SimTime(parse_time(&row.at).map_err(|e| format!("at: {e}"))?.0), nodes: row.nodes })
     })?;
     rows.sort_by_key(|r| r.at);
@@ -151,6 +205,13 @@ mod tests {
         assert!(e.contains("short.csv: line 2"), "{e}");
         let e = read_tasks(Path::new("no/such/trace.csv")).unwrap_err().to_string();
         assert!(e.contains("no/such/trace.csv"), "{e}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_endless_trace_fails_at_its_first_line() {
+        let e = read_tasks(Path::new("/dev/zero")).unwrap_err().to_string();
+        assert_eq!(e, format!("cannot read /dev/zero: line 1 is longer than {MAX_TRACE_LINE_BYTES} bytes (the limit)"));
     }
 
     #[test]

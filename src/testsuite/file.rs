@@ -132,7 +132,7 @@ impl Suite {
     /// Reads and checks the suite at `path`: formulas and scenario files it
     /// names are read now (relative to it), so a missing one is a load error.
     pub fn load(path: &Path) -> Result<Suite, SuiteError> {
-        let text = std::fs::read_to_string(path)
+        let text = crate::input::read_settings(path, "the suite file")
             .map_err(|e| SuiteError::Io { path: path.display().to_string(), message: e.to_string() })?;
         Suite::parse(path, text)
     }
@@ -243,7 +243,8 @@ fn load_formula(
         (Some(text), None) => Ok(Some(FormulaText { name: format!("{}{}formula", check.shown, dot(key)), text })),
         (None, Some(file)) => {
             let path = dir.join(&file);
-            match std::fs::read_to_string(&path) {
+            // Bounded: at most the service's limit, a byte-order mark dropped.
+            match crate::input::read_formula(&path, crate::formula::MAX_BYTES) {
                 Ok(text) => Ok(Some(FormulaText { name: path.display().to_string(), text })),
                 Err(e) => {
                     check.fail(&[key, &["formula_file"]].concat(), format!("cannot read {}: {e}", path.display()))

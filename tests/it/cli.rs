@@ -164,3 +164,86 @@ fn both_engines_print_the_same_for_every_bundled_formula() {
     }
     assert!(seen >= 3);
 }
+
+/// Runs the binary with stdout or stderr (or both) a pipe whose reading
+/// end was closed before it started, as `2>&1 | head -c1` leaves it.
+fn with_closed_pipes(args: &[&str], close_stdout: bool, close_stderr: bool) -> std::process::ExitStatus {
+    use std::process::{Command, Stdio};
+    let pipe = |closed: bool| -> Stdio {
+        if !closed {
+            return Stdio::null();
+        }
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        writer.into()
+    };
+    Command::new(env!("CARGO_BIN_EXE_autoscale-sim"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(pipe(close_stdout))
+        .stderr(pipe(close_stderr))
+        .status()
+        .expect("the binary runs")
+}
+
+#[test]
+fn closed_stdout_and_stderr_exit_quietly() {
+    let dir = scratch_dir("cli-closed-pipes");
+    let bad = dir.join("bad.formula");
+    std::fs::write(&bad, "$a = 1;\n$b = $a + time();\n$c = $nope;").unwrap();
+    let bad = bad.to_str().unwrap();
+    // Each with its usual exit code, never a panic's 101.
+    let cases: [(&[&str], i32); 6] = [
+        (&["check", bad], 1),
+        (&["check", "no/such.formula"], 1),
+        (&["eval", "-e", "$TargetDedicatedNodes = 3; $x = $missing"], 2),
+        (&["explain", "no-such-lint"], 64),
+        (&["explain"], 0),
+        (&["frobnicate"], 64),
+    ];
+    for (args, code) in cases {
+        for (out, err) in [(false, true), (true, true), (true, false)] {
+            let status = with_closed_pipes(args, out, err);
+            assert_eq!(status.code(), Some(code), "{args:?} stdout closed {out}, stderr closed {err}");
+        }
+    }
+}
+
+#[test]
+fn check_and_eval_accept_a_byte_order_mark() {
+    let dir = scratch_dir("cli-bom");
+    let path = dir.join("bom.formula");
+    std::fs::write(&path, "\u{feff}$TargetDedicatedNodes = 2;\n").unwrap();
+    let path = path.to_str().unwrap();
+    let out = cli(&["check", path], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = cli(&["eval", path], None);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("$TargetDedicatedNodes=2;"), "{}", text(&out.stdout));
+    let out = cli(&["check", "-"], Some("\u{feff}$TargetDedicatedNodes = 2;"));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    // An error's position is counted without the mark.
+    std::fs::write(dir.join("bad.formula"), "\u{feff}$x = $nope;").unwrap();
+    let out = cli(&["check", dir.join("bad.formula").to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("bad.formula:1:6"), "{}", text(&out.stderr));
+}
+
+#[cfg(unix)]
+#[test]
+fn endless_formula_and_context_files_are_refused_unread() {
+    for args in [&["check", "/dev/zero"][..], &["eval", "/dev/zero"], &["fmt", "/dev/zero"]] {
+        let out = cli(args, None);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("cannot read formula file `/dev/zero`: the file is more than 1048576 bytes long"),
+            "{err}"
+        );
+    }
+    let out = cli(&["eval", "-e", "$x = 1", "--context", "/dev/zero"], None);
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("cannot read context file /dev/zero: the context file is more than 16777216 bytes"), "{err}");
+}

@@ -227,3 +227,70 @@ fn fmt_command_rewrites_and_checks() {
     assert!(left.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `autoscale-sim fmt FILE…`: exit code and stderr.
+fn fmt_command(files: &[&std::path::Path]) -> (Option<i32>, String) {
+    let out =
+        std::process::Command::new(env!("CARGO_BIN_EXE_autoscale-sim")).arg("fmt").args(files).output().expect("runs");
+    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_formats_a_symbolic_links_target_and_keeps_the_link() {
+    let dir = crate::support::scratch_dir("fmt-symlink");
+    std::fs::create_dir(dir.join("real")).expect("dir");
+    let target = dir.join("real/pool.formula");
+    std::fs::write(&target, "a=1;b=a*2").expect("write");
+    let link = dir.join("pool.formula");
+    std::os::unix::fs::symlink("real/pool.formula", &link).expect("symlink");
+    let (code, err) = fmt_command(&[&link]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(std::fs::symlink_metadata(&link).expect("link").file_type().is_symlink(), "still a link");
+    assert_eq!(std::fs::read_link(&link).expect("link"), std::path::Path::new("real/pool.formula"));
+    assert_eq!(std::fs::read_to_string(&target).expect("read"), "a = 1;\nb = a * 2;\n");
+    // Nothing left beside the link or the target.
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2);
+    assert_eq!(std::fs::read_dir(dir.join("real")).expect("dir").count(), 1);
+}
+
+#[cfg(unix)]
+#[test]
+fn fmt_writes_a_hard_linked_file_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = crate::support::scratch_dir("fmt-hardlink");
+    let first = dir.join("first.formula");
+    let second = dir.join("second.formula");
+    std::fs::write(&first, "a=1;b=a*2 // a comment long enough to make the file shrink     ").expect("write");
+    std::fs::hard_link(&first, &second).expect("hard link");
+    let inode = std::fs::metadata(&first).expect("meta").ino();
+    let (code, err) = fmt_command(&[&first]);
+    assert_eq!(code, Some(0), "{err}");
+    let expected = "a = 1;\nb = a * 2 // a comment long enough to make the file shrink\n;\n";
+    assert_eq!(std::fs::read_to_string(&second).expect("read"), expected, "the other name sees the change");
+    assert_eq!(std::fs::read_to_string(&first).expect("read"), expected);
+    let meta = std::fs::metadata(&first).expect("meta");
+    assert_eq!((meta.ino(), meta.nlink()), (inode, 2), "still one file with two names");
+    // Growing in place as well.
+    std::fs::write(&second, "x=1").expect("write");
+    let (code, err) = fmt_command(&[&second]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(std::fs::read_to_string(&first).expect("read"), "x = 1;\n");
+    assert_eq!(std::fs::read_dir(&dir).expect("dir").count(), 2, "no temporary file left");
+}
+
+#[test]
+fn fmt_accepts_and_keeps_a_byte_order_mark() {
+    let dir = crate::support::scratch_dir("fmt-bom");
+    let messy = dir.join("messy.formula");
+    std::fs::write(&messy, "\u{feff}a=1;b=a*2").expect("write");
+    let (code, err) = fmt_command(&[&messy]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(std::fs::read_to_string(&messy).expect("read"), "\u{feff}a = 1;\nb = a * 2;\n");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_autoscale-sim"))
+        .args(["fmt", "--check"])
+        .arg(&messy)
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(0), "formatted with its mark: {}", String::from_utf8_lossy(&out.stdout));
+}

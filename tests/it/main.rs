@@ -13,6 +13,7 @@ mod functions;
 mod fuzz;
 mod jobs;
 mod lifecycle;
+mod limits;
 mod lints;
 mod lsp;
 mod operators;
