@@ -138,7 +138,7 @@ impl IntervalCounts {
 
 impl Scheduler {
     /// A scheduler for nodes of `slots` slots and jobs of `priorities`.
-    pub fn new(slots: u32, fill: NodeFill, priorities: Vec<i16>) -> Scheduler {
+    pub(crate) fn new(slots: u32, fill: NodeFill, priorities: Vec<i16>) -> Scheduler {
         Scheduler { buckets: vec![Vec::new(); slots as usize + 1], fill, priorities, ..Scheduler::default() }
     }
 
@@ -146,7 +146,7 @@ impl Scheduler {
     /// waits for `deps` (ids within the job), or is blocked by them.
     /// Inlined: every arrival submits, most often a task with no id.
     #[inline]
-    pub fn submit(
+    pub(crate) fn submit(
         &mut self,
         job: u32,
         now: SimTime,
@@ -175,7 +175,7 @@ impl Scheduler {
     /// Task `task` finished for good, or was blocked: its dependents join
     /// the queue or are blocked.
     #[inline(always)]
-    pub(crate) fn resolve(&mut self, task: u32, succeeded: bool) {
+    fn resolve(&mut self, task: u32, succeeded: bool) {
         // Most workloads number no task: then a finished task has no
         // dependents, and costs one inlined check instead of a call and
         // two lists.
@@ -202,7 +202,7 @@ impl Scheduler {
     /// Puts an active task in the ready queue, or aside if no node can
     /// ever fit it. Inlined: every task submitted comes here.
     #[inline]
-    pub(crate) fn enqueue(&mut self, task: u32) {
+    fn enqueue(&mut self, task: u32) {
         let t = &self.tasks[task as usize];
         self.extra_queued += t.instances - 1;
         if t.slots as usize >= self.buckets.len() {
@@ -218,12 +218,12 @@ impl Scheduler {
     }
 
     /// Tasks waiting in the queue, placeable or not.
-    pub fn active_tasks(&self) -> u32 {
+    pub(crate) fn active_tasks(&self) -> u32 {
         self.ready.len() as u32 + self.unplaceable + self.parked.len() as u32
     }
 
     /// Puts the parked tasks back in the queue.
-    pub(crate) fn unpark(&mut self) {
+    fn unpark(&mut self) {
         for task in std::mem::take(&mut self.parked) {
             self.enqueue(task);
         }
@@ -231,12 +231,12 @@ impl Scheduler {
 
     /// `$ActiveTasks`: waiting tasks, placeable or not, counting each
     /// instance of a multi-instance task.
-    pub fn active(&self) -> u32 {
+    pub(crate) fn active(&self) -> u32 {
         self.active_tasks() + self.extra_queued
     }
 
     /// Tasks running, a multi-instance task counting once.
-    pub fn running_tasks(&self) -> u32 {
+    pub(crate) fn running_tasks(&self) -> u32 {
         self.running - self.multi.values().map(|r| r.left.saturating_sub(1)).sum::<u32>()
     }
 
@@ -247,7 +247,7 @@ impl Scheduler {
     }
 
     /// Puts `node` in the bucket of its free slots; it can take tasks.
-    pub fn make_schedulable(&mut self, nodes: &mut Nodes, index: u32) {
+    pub(crate) fn make_schedulable(&mut self, nodes: &mut Nodes, index: u32) {
         let Some(node) = nodes.get_mut(index) else { return };
         debug_assert!(node.bucket_pos.is_none());
         let bucket = &mut self.buckets[node.free_slots as usize];
@@ -256,7 +256,7 @@ impl Scheduler {
     }
 
     /// Takes `node` out of its bucket; it takes no more tasks.
-    pub fn make_unschedulable(&mut self, nodes: &mut Nodes, index: u32) {
+    pub(crate) fn make_unschedulable(&mut self, nodes: &mut Nodes, index: u32) {
         let Some(node) = nodes.get_mut(index) else { return };
         let Some(pos) = node.bucket_pos.take() else { return };
         let bucket = &mut self.buckets[node.free_slots as usize];
@@ -290,7 +290,7 @@ impl Scheduler {
     /// the job's preparation task failed.
     /// With no job, any node with room will do.
     #[inline(always)]
-    pub(crate) fn pick(&self, nodes: &Nodes, slots: u32, job: Option<u32>) -> Option<u32> {
+    fn pick(&self, nodes: &Nodes, slots: u32, job: Option<u32>) -> Option<u32> {
         // Bucket numbers rather than `skip` over the buckets: reversing a
         // `Skip` counts its length, and every task start picks.
         let fits = slots as usize..self.buckets.len();
@@ -324,7 +324,7 @@ impl Scheduler {
 impl Scheduler {
     /// Job `job` ended: its tasks not on a node are terminated — queued
     /// ones leave the queue, waiting ones stop waiting for dependencies.
-    pub(crate) fn terminate_queued(&mut self, job: u32, now: SimTime) {
+    fn terminate_queued(&mut self, job: u32, now: SimTime) {
         let tasks = &self.tasks;
         let before = self.ready.len() + self.parked.len();
         self.ready.retain(|&(_, Reverse(t))| tasks[t as usize].job != job);
@@ -398,7 +398,7 @@ impl Scheduler {
     /// Starts `task` (or one instance of it) on node `index`, with its
     /// job's preparation task first if the node needs it; `first` counts an
     /// attempt (once per run of a multi-instance task).
-    pub(crate) fn start<P: NodeSide>(&mut self, task: u32, index: u32, first: bool, pool: &mut P, env: &mut Env) {
+    fn start<P: NodeSide>(&mut self, task: u32, index: u32, first: bool, pool: &mut P, env: &mut Env) {
         let now = env.q.now();
         let prep = jobs::preparation(self.tasks[task as usize].job, index, pool.nodes(), env);
         let t = &mut self.tasks[task as usize];
@@ -438,7 +438,7 @@ impl Scheduler {
     /// Starts the run of `task`, already placed on node `index`:
     /// simulated, its end is an event after the task's duration; on a real
     /// agent, it is requested and the agent reports its end.
-    pub(crate) fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
+    fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
         let now = env.q.now();
         let Some(node) = nodes.node_ref(index) else {
             debug_assert!(false, "task {task} started on node {index}, which is not in the pool");
@@ -457,7 +457,7 @@ impl Scheduler {
 
     /// Takes a task off its node, freeing its slots and usage; returns
     /// whether the node is now empty.
-    pub(crate) fn unplace(&mut self, task: u32, index: u32, now: SimTime, nodes: &mut Nodes, env: &mut Env) -> bool {
+    fn unplace(&mut self, task: u32, index: u32, now: SimTime, nodes: &mut Nodes, env: &mut Env) -> bool {
         let (job, slots) = {
             let t = &self.tasks[task as usize];
             (t.job as usize, t.slots)
@@ -521,14 +521,7 @@ impl Scheduler {
     }
 
     /// `task` completed for good at `now`; a job manager's end ends its job.
-    pub(crate) fn finish_task<P: NodeSide>(
-        &mut self,
-        task: u32,
-        succeeded: bool,
-        now: SimTime,
-        pool: &mut P,
-        env: &mut Env,
-    ) {
+    fn finish_task<P: NodeSide>(&mut self, task: u32, succeeded: bool, now: SimTime, pool: &mut P, env: &mut Env) {
         let t = &mut self.tasks[task as usize];
         t.end = Some(now);
         if succeeded {

@@ -28,7 +28,7 @@ pub(crate) enum InstanceEnd {
 impl Scheduler {
     /// Starts the multi-instance task at the head of the queue if enough
     /// nodes have a free slot; false when it must wait.
-    pub(crate) fn start_multi<P: NodeSide>(&mut self, task: u32, pool: &mut P, env: &mut Env) -> bool {
+    pub(super) fn start_multi<P: NodeSide>(&mut self, task: u32, pool: &mut P, env: &mut Env) -> bool {
         let (n, job) = (self.tasks[task as usize].instances, self.tasks[task as usize].job);
         let mut nodes = Vec::with_capacity(n as usize);
         // One slot per node: a node that fits has exactly one free slot.
@@ -60,7 +60,7 @@ impl Scheduler {
 
     /// An instance of `task` ended on its own (already taken off its
     /// node), with the exit code a real agent reported, if any.
-    pub(crate) fn instance_ended(&mut self, task: u32, reported: Option<i32>) -> InstanceEnd {
+    pub(super) fn instance_ended(&mut self, task: u32, reported: Option<i32>) -> InstanceEnd {
         // The common case, on the hot path: no multi-instance task runs.
         if self.multi.is_empty() {
             return InstanceEnd::Last { failure: None };
@@ -81,7 +81,7 @@ impl Scheduler {
     /// Stops `task`'s run early: on node `index`, and on the nodes of its
     /// other instances. Returns the other nodes left empty, for the caller
     /// to move on (the caller handles `index`).
-    pub(crate) fn stop_run(
+    pub(super) fn stop_run(
         &mut self,
         task: u32,
         index: u32,
