@@ -5,8 +5,8 @@
 //! Single-threaded and synchronous on purpose: a formula is at most 8 KB,
 //! so re-checking the whole document on every change takes microseconds.
 //! A document over the CLI's limits (size, statements, nesting) gets the
-//! CLI's diagnostic without being walked (see [`analysis::Document`]), and
-//! the framing is read by [`transport`], which bounds every message and
+//! CLI's diagnostic without being walked (see `analysis::Document`), and
+//! the framing is read by `transport`, which bounds every message and
 //! answers a malformed one with an error instead of ending the session.
 
 mod analysis;
