@@ -24,9 +24,9 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("autoscale-bench-agent-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("scratch folder");
     let token_file = dir.join("token");
-    std::fs::write(&token_file, "bench-secret").expect("token file");
+    std::fs::write(&token_file, "bench-shared-secret").expect("token file");
     let controller =
-        Controller::bind("127.0.0.1:0".parse().expect("address"), Token::new("bench-secret").expect("token"))
+        Controller::bind("127.0.0.1:0".parse().expect("address"), Token::new("bench-shared-secret").expect("token"))
             .expect("controller binds");
     let exe = std::path::Path::new(env!("CARGO_BIN_EXE_autoscale-sim"));
     // Enough slots that a `true` still being reaped never refuses the next one.

@@ -3,7 +3,10 @@
 //!
 //! Threads: one accepts connections, one per connection reads its messages
 //! (the handshake included, so a slow client delays no one), one pings
-//! every agent. Commands are written by the caller's thread directly.
+//! every agent, one cuts handshakes at their deadline ([`Watchdog`]). The
+//! connection threads are bounded: at most `max_pending` connections in
+//! their handshake and `max_agents` agents; beyond, connections are
+//! closed at once. Commands are written by the caller's thread directly.
 //! Dropping the [`Controller`] closes every connection and stops them all.
 
 use std::collections::HashMap;
@@ -13,12 +16,17 @@ use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::link::{Link, LinkError, Stop, every, lock};
+use super::link::{Link, LinkError, Stop, Watchdog, Watched, every, lock};
 use super::protocol::{
-    AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, HELLO_TIMEOUT, NodeIdentity,
+    AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, HELLO_TIMEOUT, NodeIdentity, PATH,
     PROTOCOL_VERSION, TaskKey, TaskSpec, Usage, VersionProbe, websocket_config,
 };
-use super::token::Token;
+use super::token::{self, Role, Token};
+
+/// How many connections may be in their handshake at once, by default.
+pub const DEFAULT_MAX_PENDING: usize = 64;
+/// How many agents may be joined at once, by default.
+pub const DEFAULT_MAX_AGENTS: usize = 1024;
 
 /// A connected agent, numbered from 1 in the order they joined; never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -75,15 +83,19 @@ pub enum ControllerEvent {
 #[error("agent {0:?} is gone")]
 pub struct Gone(pub AgentId);
 
-/// Heartbeat settings; the defaults are the protocol's.
+/// Heartbeat settings and limits; the defaults are the protocol's.
 #[derive(Debug, Clone, Copy)]
 pub struct ControllerOptions {
     /// How often every agent is pinged.
     pub ping_interval: Duration,
     /// How long an agent may stay silent before it is dropped (`Left`).
     pub timeout: Duration,
-    /// How long a new connection has to complete the handshake.
+    /// How long a new connection has, in all, to upgrade and complete the handshake.
     pub hello_timeout: Duration,
+    /// How many connections may be in their handshake at once; more are closed at once.
+    pub max_pending: usize,
+    /// How many agents may be joined at once; more are rejected.
+    pub max_agents: usize,
 }
 
 impl Default for ControllerOptions {
@@ -92,6 +104,8 @@ impl Default for ControllerOptions {
             ping_interval: DEFAULT_PING_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             hello_timeout: HELLO_TIMEOUT,
+            max_pending: DEFAULT_MAX_PENDING,
+            max_agents: DEFAULT_MAX_AGENTS,
         }
     }
 }
@@ -112,6 +126,7 @@ struct Shared {
     events: Sender<ControllerEvent>,
     next_id: AtomicU64,
     stop: Arc<Stop>,
+    watchdog: Watchdog,
 }
 
 /// One joined agent.
@@ -132,13 +147,17 @@ impl Controller {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
         let (sender, receiver) = std::sync::mpsc::channel();
+        let stop = Arc::<Stop>::default();
+        let tick = (options.hello_timeout / 20).clamp(Duration::from_millis(10), Duration::from_millis(250));
+        let watchdog = Watchdog::start(tick, Arc::clone(&stop))?;
         let shared = Arc::new(Shared {
             token,
             options,
             agents: Mutex::default(),
             events: sender,
             next_id: AtomicU64::new(1),
-            stop: Arc::default(),
+            stop,
+            watchdog,
         });
         let accepting = Arc::clone(&shared);
         std::thread::Builder::new().name("agent-accept".to_owned()).spawn(move || accept(&accepting, &listener))?;
@@ -210,8 +229,10 @@ impl Drop for Controller {
     }
 }
 
-/// Accepts connections until stopped, each served on its own thread.
+/// Accepts connections until stopped, each served on its own thread
+/// unless `max_pending` are already in their handshake.
 fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
+    let mut refused = 0u64;
     for stream in listener.incoming() {
         if shared.stop.is_stopped() {
             return;
@@ -225,45 +246,88 @@ fn accept(shared: &Arc<Shared>, listener: &TcpListener) {
                 continue;
             }
         };
+        let deadline = Instant::now() + shared.options.hello_timeout;
+        let watched = match shared.watchdog.watch(&stream, deadline, shared.options.max_pending) {
+            Ok(Some(watched)) => watched,
+            Ok(None) => {
+                // Dropping the stream closes it. Log the first refusal of a flood and every 100th.
+                if refused.is_multiple_of(100) {
+                    log::warn!(
+                        "refused a connection: {} connections are already in their handshake ({} refused so far)",
+                        shared.options.max_pending,
+                        refused + 1
+                    );
+                }
+                refused += 1;
+                continue;
+            }
+            Err(e) => {
+                log::warn!("cannot watch an agent connection: {e}");
+                continue;
+            }
+        };
         let serving = Arc::clone(shared);
-        let spawned = std::thread::Builder::new().name("agent-conn".to_owned()).spawn(move || serve(&serving, stream));
+        let spawned =
+            std::thread::Builder::new().name("agent-conn".to_owned()).spawn(move || serve(&serving, stream, watched));
         if let Err(e) = spawned {
             log::warn!("cannot start a thread for an agent connection: {e}");
         }
     }
 }
 
-/// Runs one connection from handshake to end.
-fn serve(shared: &Shared, stream: TcpStream) {
+/// Runs one connection from handshake to end; `watched` cuts the handshake at its deadline.
+fn serve(shared: &Shared, stream: TcpStream, watched: Watched) {
     let peer = stream.peer_addr().map_or_else(|_| "an unknown address".to_owned(), |a| a.to_string());
+    let late = |watched: &Watched, e: String| {
+        if watched.expired() {
+            format!("no complete handshake within {} ({e})", humantime::format_duration(shared.options.hello_timeout))
+        } else {
+            e
+        }
+    };
     let link = match open(shared, stream) {
         Ok(link) => link,
         Err(e) => {
-            log::warn!("dropped a connection from {peer}: {e}");
+            log::warn!("dropped a connection from {peer}: {}", late(&watched, e));
             return;
         }
     };
     let (slots, hostname) = match handshake(shared, &link) {
         Ok(hello) => hello,
         Err(reason) => {
+            let reason = late(&watched, reason);
             log::warn!("rejected an agent at {peer}: {reason}");
             let _ = link.send(&ControllerMessage::Reject { protocol: PROTOCOL_VERSION, reason: reason.clone() });
             link.close(&reason);
             return;
         }
     };
+    drop(watched);
     let agent = AgentId(shared.next_id.fetch_add(1, Ordering::SeqCst));
-    if let Err(e) = link.send(&ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, agent: agent.0 }) {
+    let connection = Arc::new(Connection { link, released: AtomicBool::new(false) });
+    {
+        let mut agents = lock(&shared.agents);
+        if agents.len() >= shared.options.max_agents {
+            drop(agents);
+            let reason = format!("too many agents: this controller serves at most {}", shared.options.max_agents);
+            log::warn!("rejected an agent at {peer}: {reason}");
+            let _ =
+                connection.link.send(&ControllerMessage::Reject { protocol: PROTOCOL_VERSION, reason: reason.clone() });
+            connection.link.close(&reason);
+            return;
+        }
+        agents.insert(agent, Arc::clone(&connection));
+    }
+    let welcome = connection.link.send(&ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, agent: agent.0 });
+    if let Err(e) = welcome
+        .map_err(|e| e.to_string())
+        .and_then(|()| connection.link.set_timeout(shared.options.timeout).map_err(|e| e.to_string()))
+    {
+        lock(&shared.agents).remove(&agent);
         log::warn!("lost the agent at {peer} during the handshake: {e}");
         return;
     }
-    if let Err(e) = link.set_timeout(shared.options.timeout) {
-        log::warn!("dropped the agent at {peer}: {e}");
-        return;
-    }
     log::info!("agent {} joined from {peer} ({hostname}, {slots} slots)", agent.0);
-    let connection = Arc::new(Connection { link, released: AtomicBool::new(false) });
-    lock(&shared.agents).insert(agent, Arc::clone(&connection));
     let _ = shared.events.send(ControllerEvent::Joined { agent, slots, hostname });
 
     let error = loop {
@@ -271,7 +335,9 @@ fn serve(shared: &Shared, stream: TcpStream) {
             Ok(AgentMessage::Started { key }) => ControllerEvent::Started { agent, key },
             Ok(AgentMessage::Exited { key, exit_code }) => ControllerEvent::Exited { agent, key, exit_code },
             Ok(AgentMessage::Usage { usage }) => ControllerEvent::Usage { agent, usage },
-            Ok(AgentMessage::Hello { .. }) => break LinkError::Malformed("a second hello".to_owned()),
+            Ok(AgentMessage::Hello { .. } | AgentMessage::Proof { .. }) => {
+                break LinkError::Malformed("a second handshake message".to_owned());
+            }
             Err(e) => break e,
         };
         let _ = shared.events.send(event);
@@ -285,17 +351,28 @@ fn serve(shared: &Shared, stream: TcpStream) {
     let _ = shared.events.send(ControllerEvent::Left { agent, reason });
 }
 
-/// The WebSocket upgrade, within the hello timeout.
+/// The WebSocket upgrade, for [`PATH`] only: any other path gets HTTP 404.
 fn open(shared: &Shared, stream: TcpStream) -> Result<Link, String> {
     let hello_timeout = shared.options.hello_timeout;
     stream.set_read_timeout(Some(hello_timeout)).map_err(|e| e.to_string())?;
     stream.set_write_timeout(Some(hello_timeout)).map_err(|e| e.to_string())?;
-    let ws = tungstenite::accept_with_config(stream, Some(websocket_config()))
+    // The callback's signature is tungstenite's, large error included.
+    #[allow(clippy::result_large_err)]
+    let check_path = |request: &tungstenite::handshake::server::Request, response| {
+        if request.uri().path() == PATH {
+            return Ok(response);
+        }
+        let mut refusal =
+            tungstenite::handshake::server::ErrorResponse::new(Some(format!("not found: agents connect to {PATH}\n")));
+        *refusal.status_mut() = tungstenite::http::StatusCode::NOT_FOUND;
+        Err(refusal)
+    };
+    let ws = tungstenite::accept_hdr_with_config(stream, check_path, Some(websocket_config()))
         .map_err(|e| format!("WebSocket handshake failed: {e}"))?;
     Link::new(ws, hello_timeout).map_err(|e| e.to_string())
 }
 
-/// Reads and checks the hello: version first, then token. Returns the
+/// The version probe, the challenge and the agent's proof. Returns the
 /// agent's slots and hostname, or why it is rejected.
 fn handshake(shared: &Shared, link: &Link) -> Result<(u32, String), String> {
     let value: serde_json::Value = link.recv().map_err(|e| format!("no valid hello: {e}"))?;
@@ -310,11 +387,25 @@ fn handshake(shared: &Shared, link: &Link) -> Result<(u32, String), String> {
         }
         None => return Err("no valid hello: it has no protocol version".to_owned()),
     }
-    match serde_json::from_value(value) {
-        Ok(AgentMessage::Hello { token, .. }) if !shared.token.matches(&token) => Err("invalid token".to_owned()),
-        Ok(AgentMessage::Hello { slots: 0, .. }) => Err("an agent needs at least one slot".to_owned()),
-        Ok(AgentMessage::Hello { slots, hostname, .. }) => Ok((slots, hostname)),
-        Ok(_) => Err("the first message must be a hello".to_owned()),
-        Err(e) => Err(format!("no valid hello: {e}")),
+    let (agent_nonce, slots, hostname) = match serde_json::from_value(value) {
+        Ok(AgentMessage::Hello { nonce, .. }) if !token::is_nonce(&nonce) => {
+            return Err("no valid hello: its nonce is not 32 bytes of hex".to_owned());
+        }
+        Ok(AgentMessage::Hello { slots: 0, .. }) => return Err("an agent needs at least one slot".to_owned()),
+        Ok(AgentMessage::Hello { nonce, slots, hostname, .. }) => (nonce, slots, hostname),
+        Ok(_) => return Err("the first message must be a hello".to_owned()),
+        Err(e) => return Err(format!("no valid hello: {e}")),
+    };
+    let nonce = token::nonce();
+    let proof = shared.token.proof(Role::Controller, &agent_nonce, &nonce).ok_or("no valid hello: bad nonce")?;
+    link.send(&ControllerMessage::Challenge { protocol: PROTOCOL_VERSION, nonce: nonce.clone(), proof })
+        .map_err(|e| format!("cannot send the challenge: {e}"))?;
+    match link.recv::<AgentMessage>() {
+        Ok(AgentMessage::Proof { proof }) if shared.token.verify(Role::Agent, &agent_nonce, &nonce, &proof) => {
+            Ok((slots, hostname))
+        }
+        Ok(AgentMessage::Proof { .. }) => Err("invalid token".to_owned()),
+        Ok(_) => Err("the answer to the challenge must be a proof".to_owned()),
+        Err(e) => Err(format!("no valid proof: {e}")),
     }
 }

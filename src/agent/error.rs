@@ -19,6 +19,28 @@ pub enum AgentError {
         /// The file it came from, if any.
         path: Option<PathBuf>,
     },
+    /// The token is too short to be safe (`echo x > agent.token`).
+    #[error(
+        "{} holds a token of {len} bytes; at least {min} are needed (for example: `head -c 32 /dev/urandom | base64 > agent.token`)",
+        match path { Some(p) => format!("token file `{}`", p.display()), None => "the token".to_owned() }
+    )]
+    ShortToken {
+        /// The file it came from, if any.
+        path: Option<PathBuf>,
+        /// Its length in bytes.
+        len: usize,
+        /// The shortest length accepted.
+        min: usize,
+    },
+    /// The controller did not prove it knows the token: an impostor, or one
+    /// started with another token file. The agent ran nothing it sent.
+    #[error("the controller at {controller} is not trusted: {why}")]
+    Untrusted {
+        /// The address given.
+        controller: String,
+        /// What it failed to prove.
+        why: String,
+    },
     /// Every attempt to reach the controller failed (nothing listens at `--controller`).
     #[error("cannot reach the controller at {controller} after {attempts} attempts: {last}")]
     Unreachable {

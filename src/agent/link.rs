@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::io;
 use std::net::{Shutdown, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -256,4 +257,87 @@ pub(crate) fn every(
             }
         }
     })
+}
+
+/// Cuts connections that are still in their handshake at their deadline,
+/// however slowly bytes or pings trickle in (a socket's read timeout only
+/// bounds each read), and caps how many may be in it at once. One thread
+/// serves every connection.
+#[derive(Clone)]
+pub(crate) struct Watchdog {
+    inner: Arc<WatchdogInner>,
+}
+
+#[derive(Default)]
+struct WatchdogInner {
+    /// By watch number.
+    pending: Mutex<std::collections::HashMap<u64, Pending>>,
+    next: AtomicU64,
+}
+
+/// A connection in its handshake.
+struct Pending {
+    deadline: std::time::Instant,
+    /// A handle to cut it with.
+    stream: TcpStream,
+    /// Set when it was cut.
+    expired: Arc<AtomicBool>,
+}
+
+/// A connection under watch, until dropped.
+pub(crate) struct Watched {
+    id: u64,
+    expired: Arc<AtomicBool>,
+    inner: Arc<WatchdogInner>,
+}
+
+impl Watched {
+    /// Whether the deadline passed and the connection was cut.
+    pub(crate) fn expired(&self) -> bool {
+        self.expired.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        lock(&self.inner.pending).remove(&self.id);
+    }
+}
+
+impl Watchdog {
+    /// Starts the watching thread, which checks deadlines every `tick` until `stop`.
+    pub(crate) fn start(tick: Duration, stop: Arc<Stop>) -> io::Result<Watchdog> {
+        let watchdog = Watchdog { inner: Arc::default() };
+        let inner = Arc::clone(&watchdog.inner);
+        every("handshake-watchdog", tick, stop, move || {
+            let now = std::time::Instant::now();
+            lock(&inner.pending).retain(|_, pending| {
+                if pending.deadline > now {
+                    return true;
+                }
+                pending.expired.store(true, Ordering::SeqCst);
+                let _ = pending.stream.shutdown(Shutdown::Both);
+                false
+            });
+            true
+        })?;
+        Ok(watchdog)
+    }
+
+    /// Watches `stream` until `deadline`; `Ok(None)` when `cap` connections are already watched.
+    pub(crate) fn watch(
+        &self,
+        stream: &TcpStream,
+        deadline: std::time::Instant,
+        cap: usize,
+    ) -> io::Result<Option<Watched>> {
+        let mut pending = lock(&self.inner.pending);
+        if pending.len() >= cap {
+            return Ok(None);
+        }
+        let id = self.inner.next.fetch_add(1, Ordering::SeqCst);
+        let expired = Arc::new(AtomicBool::new(false));
+        pending.insert(id, Pending { deadline, stream: stream.try_clone()?, expired: Arc::clone(&expired) });
+        Ok(Some(Watched { id, expired, inner: Arc::clone(&self.inner) }))
+    }
 }

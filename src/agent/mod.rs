@@ -11,7 +11,7 @@
 //! use std::time::{Duration, Instant};
 //! use autoscale_sim::agent::{Controller, ControllerEvent, NodeIdentity, TaskKey, TaskKind, TaskSpec, Token};
 //!
-//! let controller = Controller::bind("127.0.0.1:0".parse()?, Token::new("secret")?)?;
+//! let controller = Controller::bind("127.0.0.1:0".parse()?, Token::new("a-long-random-secret")?)?;
 //! // Agents started elsewhere with `autoscale-sim agent --controller ADDR --token-file F` join:
 //! if let Some(ControllerEvent::Joined { agent, .. }) = controller.next_event(Instant::now() + Duration::from_secs(10)) {
 //!     let node = NodeIdentity { account: "acct".into(), pool_id: "pool".into(), node_id: "node-0".into() };
@@ -31,11 +31,11 @@ pub mod logger;
 pub mod node;
 pub mod protocol;
 pub mod runner;
-mod token;
+pub mod token;
 pub mod usage;
 
 pub use controller::{AgentId, Controller, ControllerEvent, ControllerOptions, Gone};
 pub use error::AgentError;
 pub use local::{spawn_local, spawn_local_with};
 pub use protocol::{NodeIdentity, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, Usage};
-pub use token::Token;
+pub use token::{Role, Token};

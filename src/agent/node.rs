@@ -3,7 +3,8 @@
 //!
 //! Life cycle: connect (retrying with exponential backoff, 0.5 s doubling
 //! up to 10 s, at most `connect_attempts` failures in a row) → hello →
-//! welcome → session. A session answers commands, pings the controller
+//! challenge (the controller proves it knows the token; if not, the agent
+//! exits without retrying or running anything) → proof → welcome → session. A session answers commands, pings the controller
 //! and reports usage; each task's process is watched by its own thread,
 //! which reports `exited`. When the connection is lost the agent kills
 //! every task (the controller has reported `Left` and the engine requeues
@@ -24,13 +25,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::AgentError;
-use super::link::{Link, LinkError, Stop, every, lock};
+use super::link::{Link, LinkError, Stop, Watchdog, every, lock};
 use super::protocol::{
     AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_USAGE_INTERVAL, HELLO_TIMEOUT,
     PATH, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, websocket_config,
 };
 use super::runner::{self, NodeDirs};
-use super::token::Token;
+use super::token::{self, Role, Token};
 use super::usage::UsageSampler;
 
 /// The first wait before reconnecting; it doubles after each failure.
@@ -81,6 +82,8 @@ enum ConnectError {
     Unreachable(String),
     /// Not worth another attempt.
     Rejected(String),
+    /// The controller did not prove it knows the token.
+    Untrusted(String),
 }
 
 /// Stops an agent from another thread (on SIGINT or SIGTERM): kills its
@@ -178,6 +181,9 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
                 }
             }
             Err(ConnectError::Rejected(reason)) => return Err(AgentError::Rejected(reason)),
+            Err(ConnectError::Untrusted(why)) => {
+                return Err(AgentError::Untrusted { controller: options.controller.clone(), why });
+            }
             Err(ConnectError::Unreachable(last)) => {
                 failures += 1;
                 if failures >= attempts {
@@ -195,7 +201,8 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
     }
 }
 
-/// One attempt: TCP, WebSocket upgrade, hello, welcome. Returns the link and the agent's id.
+/// One attempt: TCP, WebSocket upgrade, hello, challenge, proof, welcome,
+/// all within [`HELLO_TIMEOUT`]. Returns the link and the agent's id.
 fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable(e.to_string());
     let addrs: Vec<_> = options.controller.to_socket_addrs().map_err(|e| unreachable(&e))?.collect();
@@ -208,38 +215,100 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
         }
     });
     let stream = stream.ok_or(last)?;
+    // A controller that trickles bytes or pings is cut at the deadline.
+    let stop = StopOnDrop(Arc::default());
+    let watchdog = Watchdog::start(Duration::from_millis(100), Arc::clone(&stop.0)).map_err(|e| unreachable(&e))?;
+    let watched = watchdog.watch(&stream, std::time::Instant::now() + HELLO_TIMEOUT, 1).map_err(|e| unreachable(&e))?;
+    let late = |e: &dyn std::fmt::Display| match &watched {
+        Some(w) if w.expired() => {
+            ConnectError::Unreachable(format!("no complete handshake within {HELLO_TIMEOUT:?} ({e})"))
+        }
+        _ => unreachable(e),
+    };
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
     stream.set_write_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
     let url = format!("ws://{}{PATH}", options.controller);
     let (ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(websocket_config()))
-        .map_err(|e| unreachable(&format!("WebSocket handshake failed: {e}")))?;
+        .map_err(|e| late(&format!("WebSocket handshake failed: {e}")))?;
     let link = Link::new(ws, HELLO_TIMEOUT).map_err(|e| unreachable(&e))?;
     let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned());
-    let hello = AgentMessage::Hello {
-        protocol: PROTOCOL_VERSION,
-        token: options.token.reveal().to_owned(),
-        hostname,
-        slots: options.slots,
+    let agent_nonce = token::nonce();
+    let hello =
+        AgentMessage::Hello { protocol: PROTOCOL_VERSION, nonce: agent_nonce.clone(), hostname, slots: options.slots };
+    link.send(&hello).map_err(|e| late(&e))?;
+    let untrusted = |why: &str| {
+        link.close(why);
+        ConnectError::Untrusted(why.to_owned())
     };
-    link.send(&hello).map_err(|e| unreachable(&e))?;
+    let proof = match link.recv::<ControllerMessage>() {
+        Ok(ControllerMessage::Challenge { protocol: PROTOCOL_VERSION, nonce, proof }) => {
+            if !options.token.verify(Role::Controller, &agent_nonce, &nonce, &proof) {
+                return Err(untrusted(
+                    "it did not prove it knows the token (an impostor, or a controller with another token file); \
+                     nothing it sent was run",
+                ));
+            }
+            options.token.proof(Role::Agent, &agent_nonce, &nonce).ok_or_else(|| untrusted("its nonce is invalid"))?
+        }
+        Ok(
+            ControllerMessage::Challenge { protocol, .. }
+            | ControllerMessage::Welcome { protocol, .. }
+            | ControllerMessage::Reject { protocol, .. },
+        ) if protocol != PROTOCOL_VERSION => return Err(version_mismatch(&link, protocol)),
+        Ok(ControllerMessage::Reject { reason, .. }) => return Err(ConnectError::Rejected(reason)),
+        Ok(other) => {
+            return Err(untrusted(&format!("it answered the hello with {} instead of a challenge", kind(&other))));
+        }
+        Err(e) => return Err(late(&e)),
+    };
+    link.send(&AgentMessage::Proof { proof }).map_err(|e| late(&e))?;
     match link.recv::<ControllerMessage>() {
         Ok(ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, agent }) => {
+            drop(watched);
             link.set_timeout(options.timeout).map_err(|e| unreachable(&e))?;
             Ok((link, agent))
         }
-        Ok(ControllerMessage::Welcome { protocol, .. }) | Ok(ControllerMessage::Reject { protocol, .. })
+        Ok(ControllerMessage::Welcome { protocol, .. } | ControllerMessage::Reject { protocol, .. })
             if protocol != PROTOCOL_VERSION =>
         {
-            let reason = format!(
-                "protocol version mismatch: the controller speaks version {protocol}, this agent version {PROTOCOL_VERSION}; \
-                 run agents of the same autoscale-sim release"
-            );
-            link.close(&reason);
-            Err(ConnectError::Rejected(reason))
+            Err(version_mismatch(&link, protocol))
         }
         Ok(ControllerMessage::Reject { reason, .. }) => Err(ConnectError::Rejected(reason)),
-        Ok(other) => Err(ConnectError::Unreachable(format!("expected a welcome, got {other:?}"))),
-        Err(e) => Err(unreachable(&e)),
+        Ok(other) => Err(untrusted(&format!("it answered the proof with {} instead of a welcome", kind(&other)))),
+        Err(e) => Err(late(&e)),
+    }
+}
+
+/// Closes the link for a controller of another version.
+fn version_mismatch(link: &Link, protocol: u32) -> ConnectError {
+    let reason = format!(
+        "protocol version mismatch: the controller speaks version {protocol}, this agent version {PROTOCOL_VERSION}; \
+         run agents of the same autoscale-sim release"
+    );
+    link.close(&reason);
+    ConnectError::Rejected(reason)
+}
+
+/// A message's type, for errors (never its content: a command from an
+/// untrusted controller is not even logged).
+fn kind(message: &ControllerMessage) -> &'static str {
+    match message {
+        ControllerMessage::Challenge { .. } => "a challenge",
+        ControllerMessage::Welcome { .. } => "a welcome",
+        ControllerMessage::Reject { .. } => "a reject",
+        ControllerMessage::Assign { .. } => "an assign",
+        ControllerMessage::Run { .. } => "a run",
+        ControllerMessage::Kill { .. } => "a kill",
+        ControllerMessage::Release => "a release",
+    }
+}
+
+/// Stops a [`Stop`] when dropped: ends the handshake's watchdog with the attempt.
+struct StopOnDrop(Arc<Stop>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.stop();
     }
 }
 
@@ -314,8 +383,10 @@ impl Session {
                 ControllerMessage::Run { spec } => Node::start(&self.node, spec),
                 ControllerMessage::Kill { key } => self.node.kill(&key),
                 ControllerMessage::Release => return Ok(()),
-                other @ (ControllerMessage::Welcome { .. } | ControllerMessage::Reject { .. }) => {
-                    return Err(LinkError::Malformed(format!("unexpected {other:?}")));
+                other @ (ControllerMessage::Welcome { .. }
+                | ControllerMessage::Reject { .. }
+                | ControllerMessage::Challenge { .. }) => {
+                    return Err(LinkError::Malformed(format!("unexpected {}", kind(&other))));
                 }
             }
         }

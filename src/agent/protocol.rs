@@ -7,18 +7,42 @@
 //! fields are listed below. A binary message, text that is not such an
 //! object, or a message of the wrong side is *malformed*.
 //!
-//! **Handshake.** Within [`HELLO_TIMEOUT`] of connecting, the agent sends
-//! `hello`. The controller reads its `protocol` field first, alone (so a
-//! hello of another version whose other fields changed still gets a clear
-//! answer), then checks the token in constant time. If both are right it
-//! answers `welcome` with the agent's id and reports `Joined`; otherwise it
-//! answers `reject` with the reason, logs it and closes the connection. An
-//! agent receiving `welcome` of another version closes the connection and
-//! exits; one receiving `reject` exits non-zero without retrying.
+//! **Handshake** (mutual challenge–response; the token never crosses the
+//! wire). Both sides hold the same token (at least
+//! `MIN_TOKEN_BYTES` (16) bytes; shorter ones
+//! are refused at start-up). A *proof* by side R is HMAC-SHA256 keyed with
+//! the token over R's label (`autoscale-sim protocol 3: agent proof` or
+//! `… controller proof`), a zero byte, the agent's nonce and the
+//! controller's nonce (raw bytes), sent as hex; nonces are 32 bytes from
+//! the OS-seeded generator, sent as 64 hex digits
+//! (`Token::proof` in the `token` module).
+//!
+//! 1. The agent sends `hello` with its nonce.
+//! 2. The controller reads its `protocol` field first, alone (so a hello
+//!    of another version whose other fields changed still gets a clear
+//!    answer), and answers `challenge`: its own nonce and its proof.
+//! 3. The agent checks that proof in constant time. If it is wrong the
+//!    controller does not know the token: the agent closes the connection
+//!    and exits non-zero without retrying, having sent nothing but its
+//!    nonce, hostname and slots and run nothing. Otherwise it sends `proof`.
+//! 4. The controller checks it in constant time and answers `welcome`
+//!    with the agent's id, reporting `Joined`; or `reject` with the reason
+//!    (wrong proof: "invalid token"; too many agents), logs it and closes.
+//!
+//! An agent receiving `challenge`, `welcome` or `reject` of another
+//! version closes the connection and exits with a version error; one
+//! receiving `reject` exits non-zero without retrying. The controller
+//! gives a connection [`HELLO_TIMEOUT`] *in all* from the TCP accept to the
+//! end of the handshake (WebSocket upgrade included; pings do not extend
+//! it), upgrades only requests for [`PATH`] (others get HTTP 404), and
+//! serves at most a fixed number of connections still in their handshake
+//! and of agents (`ControllerOptions`); connections beyond are closed at once.
 //!
 //! | direction | `type` | fields |
 //! | --- | --- | --- |
-//! | agent → controller | `hello` | `protocol` (u32), `token`, `hostname`, `slots` (u32) |
+//! | agent → controller | `hello` | `protocol` (u32), `nonce` (hex), `hostname`, `slots` (u32) |
+//! | controller → agent | `challenge` | `protocol`, `nonce` (hex), `proof` (hex): the controller's |
+//! | agent → controller | `proof` | `proof` (hex): the agent's |
 //! | controller → agent | `welcome` | `protocol`, `agent` (u64 id) |
 //! | controller → agent | `reject` | `protocol`, `reason` |
 //! | controller → agent | `assign` | `node`: [`NodeIdentity`] — once, before any task |
@@ -46,20 +70,42 @@
 //! shape or meaning; there is no negotiation, agents and controller come
 //! from the same release.
 //!
-//! **Security.** The token authenticates agents but travels in clear: keep
-//! the listener on loopback or a trusted network.
+//! **Threat model.** The transport is plain TCP: *nothing is encrypted*
+//! (TLS is not implemented yet). Against an attacker on the network who
+//! does not know the token:
+//!
+//! - *Cannot* learn the token from the handshake: only nonces and HMACs
+//!   cross the wire. It can try to guess the token offline from a recorded
+//!   proof, which is why tokens are at least 16 bytes: use a random one.
+//! - *Cannot* join as an agent (its proof would be wrong), nor replay a
+//!   recorded proof (the controller's nonce is fresh), nor reflect the
+//!   controller's proof back (the proofs carry the role's label).
+//! - *Cannot* pose as the controller to an agent: an agent that dials an
+//!   impostor (DNS spoofing, a stale address, a rogue listener on the port)
+//!   gets no valid `challenge`, disconnects and runs nothing.
+//! - *Cannot* hold the controller's threads or memory with half-open
+//!   handshakes for longer than [`HELLO_TIMEOUT`] each, nor beyond the cap
+//!   on pending handshakes (a flood delays other agents' joins until the
+//!   connections expire, but never exhausts threads).
+//! - *Can* read everything after the handshake (command lines, environment
+//!   variables, node identity, usage), and an attacker able to *modify*
+//!   traffic (man in the middle) can hijack an authenticated connection and
+//!   inject commands, since messages are not individually authenticated.
+//!   Keep the listener on loopback or a trusted network until TLS exists.
+//! - *Can* disconnect agents (reset connections), like any network fault.
 
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-/// The protocol's version, sent in `hello`, `welcome` and `reject`.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The protocol's version, sent in `hello`, `challenge`, `welcome` and
+/// `reject`. 3: mutual challenge–response instead of the token in `hello`.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The largest message or frame either side accepts (1 MiB): a task's
 /// command line and environment fit many times over.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 20;
-/// How long the controller waits for the WebSocket upgrade and `hello`
-/// after a TCP connection, and the agent for `welcome`.
+/// How long the controller gives a new TCP connection, in all, to upgrade
+/// to WebSocket and complete the handshake; and the agent, the controller.
 pub const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often each side pings by default.
 pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(5);
@@ -159,16 +205,21 @@ pub struct Usage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum AgentMessage {
-    /// The first message: who it is and what it proves.
+    /// The first message: who it is, and its challenge to the controller.
     Hello {
         /// [`PROTOCOL_VERSION`] of the agent.
         protocol: u32,
-        /// The shared secret.
-        token: String,
+        /// The agent's nonce: 32 random bytes in hex.
+        nonce: String,
         /// The machine's name, for logs.
         hostname: String,
         /// How many tasks it runs at once.
         slots: u32,
+    },
+    /// The agent's proof that it knows the token, once the controller proved it does.
+    Proof {
+        /// HMAC-SHA256 in hex (see the module documentation).
+        proof: String,
     },
     /// A task's process was spawned.
     Started {
@@ -195,14 +246,23 @@ pub enum AgentMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ControllerMessage {
-    /// The hello was accepted.
+    /// The answer to `hello`: the controller's proof and its challenge to the agent.
+    Challenge {
+        /// [`PROTOCOL_VERSION`] of the controller.
+        protocol: u32,
+        /// The controller's nonce: 32 random bytes in hex.
+        nonce: String,
+        /// HMAC-SHA256 in hex (see the module documentation).
+        proof: String,
+    },
+    /// The agent's proof was accepted.
     Welcome {
         /// [`PROTOCOL_VERSION`] of the controller.
         protocol: u32,
         /// The id the controller knows this connection by.
         agent: u64,
     },
-    /// The hello was refused; the connection closes.
+    /// The hello or proof was refused; the connection closes.
     Reject {
         /// [`PROTOCOL_VERSION`] of the controller.
         protocol: u32,
@@ -252,7 +312,7 @@ mod tests {
         let text = serde_json::to_string(&run).unwrap();
         assert_eq!(text, r#"{"type":"kill","key":{"job_id":"j","task_id":"t","run":3}}"#);
         assert_eq!(serde_json::from_str::<ControllerMessage>(&text).unwrap(), run);
-        let hello = r#"{"type":"hello","protocol":2,"token":"x","hostname":"h","slots":2}"#;
+        let hello = r#"{"type":"hello","protocol":3,"nonce":"00","hostname":"h","slots":2}"#;
         assert!(matches!(serde_json::from_str(hello), Ok(AgentMessage::Hello { slots: 2, .. })));
     }
 

@@ -47,7 +47,7 @@ fn a_scenario_runs_for_real_on_three_spawned_agents() {
     let (scenario, token, out, agents) =
         (dir.join("farm.toml"), dir.join("token"), dir.join("out"), dir.join("agents"));
     std::fs::write(&scenario, SCENARIO).unwrap();
-    std::fs::write(&token, "s3cret\n").unwrap();
+    std::fs::write(&token, "real-agents-shared-secret\n").unwrap();
     let path = |p: &Path| p.to_str().unwrap().to_owned();
     let run = cli(
         &[
@@ -126,6 +126,17 @@ fn real_agents_need_command_lines_and_a_token() {
     assert!(stderr.contains("jobs[0].command_line: real agents need a command line"), "{stderr}");
     let run = cli(&["run", s, "--agents", "real"], None);
     assert_eq!(run.status.code(), Some(64), "{}", String::from_utf8_lossy(&run.stderr));
+
+    // A scenario agents can run, but a token too short to be safe: refused, naming the file.
+    let farm = dir.join("farm.toml");
+    std::fs::write(&farm, SCENARIO).unwrap();
+    let run = cli(&["run", farm.to_str().unwrap(), "--agents", "real", "--token-file", token.to_str().unwrap()], None);
+    assert_eq!(run.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        stderr.contains(&format!("token file `{}` holds a token of 1 bytes; at least 16", token.display())),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -141,7 +152,7 @@ fn an_agent_killed_mid_task_loses_nothing_its_tasks_finish_elsewhere() {
         .replace("count = 50", "count = 12")
         .replace("sleep 4", "sleep 5");
     std::fs::write(&scenario, text).unwrap();
-    std::fs::write(&token, "s3cret\n").unwrap();
+    std::fs::write(&token, "real-agents-shared-secret\n").unwrap();
     let exe = env!("CARGO_BIN_EXE_autoscale-sim");
     let mut run = Command::new(exe)
         .args(["run", scenario.to_str().unwrap(), "--agents", "real", "--token-file", token.to_str().unwrap()])
