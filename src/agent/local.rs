@@ -25,7 +25,8 @@ pub fn spawn_local(
 /// `DIR/agent-i.log` rather than to the caller's terminal. The caller owns
 /// the processes: release them through the controller ([`Controller::release`](crate::agent::controller::Controller::release):
 /// they kill their tasks and exit), then wait for them. Killing an agent
-/// instead leaves the tasks it was running behind.
+/// instead kills its tasks' own processes too on Linux (parent-death
+/// signal, see [`runner`](crate::agent::runner)), but not what they started in the background.
 pub fn spawn_local_with(
     exe: &Path,
     n: u32,
