@@ -1,5 +1,29 @@
 //! The controller ↔ agent protocol, version [`PROTOCOL_VERSION`].
 //!
+//! **Threat model.** The transport is plain TCP: *nothing is encrypted*
+//! (TLS is not implemented yet). Against an attacker on the network who
+//! does not know the token:
+//!
+//! - *Cannot* learn the token from the handshake: only nonces and HMACs
+//!   cross the wire. It can try to guess the token offline from a recorded
+//!   proof, which is why tokens are at least 16 bytes: use a random one.
+//! - *Cannot* join as an agent (its proof would be wrong), nor replay a
+//!   recorded proof (the controller's nonce is fresh), nor reflect the
+//!   controller's proof back (the proofs carry the role's label).
+//! - *Cannot* pose as the controller to an agent: an agent that dials an
+//!   impostor (DNS spoofing, a stale address, a rogue listener on the port)
+//!   gets no valid `challenge`, disconnects and runs nothing.
+//! - *Cannot* hold the controller's threads or memory with half-open
+//!   handshakes for longer than [`HELLO_TIMEOUT`] each, nor beyond the cap
+//!   on pending handshakes (a flood delays other agents' joins until the
+//!   connections expire, but never exhausts threads).
+//! - *Can* read everything after the handshake (command lines, environment
+//!   variables, node identity, usage), and an attacker able to *modify*
+//!   traffic (man in the middle) can hijack an authenticated connection and
+//!   inject commands, since messages are not individually authenticated.
+//!   Keep the listener on loopback or a trusted network until TLS exists.
+//! - *Can* disconnect agents (reset connections), like any network fault.
+//!
 //! **Transport.** One WebSocket connection (RFC 6455, the `tungstenite`
 //! crate) per agent, over plain TCP: the agent is the client and opens
 //! `ws://HOST:PORT/agent`. Every protocol message is one WebSocket *text*
@@ -69,30 +93,6 @@
 //! **Versions.** [`PROTOCOL_VERSION`] changes whenever a message changes
 //! shape or meaning; there is no negotiation, agents and controller come
 //! from the same release.
-//!
-//! **Threat model.** The transport is plain TCP: *nothing is encrypted*
-//! (TLS is not implemented yet). Against an attacker on the network who
-//! does not know the token:
-//!
-//! - *Cannot* learn the token from the handshake: only nonces and HMACs
-//!   cross the wire. It can try to guess the token offline from a recorded
-//!   proof, which is why tokens are at least 16 bytes: use a random one.
-//! - *Cannot* join as an agent (its proof would be wrong), nor replay a
-//!   recorded proof (the controller's nonce is fresh), nor reflect the
-//!   controller's proof back (the proofs carry the role's label).
-//! - *Cannot* pose as the controller to an agent: an agent that dials an
-//!   impostor (DNS spoofing, a stale address, a rogue listener on the port)
-//!   gets no valid `challenge`, disconnects and runs nothing.
-//! - *Cannot* hold the controller's threads or memory with half-open
-//!   handshakes for longer than [`HELLO_TIMEOUT`] each, nor beyond the cap
-//!   on pending handshakes (a flood delays other agents' joins until the
-//!   connections expire, but never exhausts threads).
-//! - *Can* read everything after the handshake (command lines, environment
-//!   variables, node identity, usage), and an attacker able to *modify*
-//!   traffic (man in the middle) can hijack an authenticated connection and
-//!   inject commands, since messages are not individually authenticated.
-//!   Keep the listener on loopback or a trusted network until TLS exists.
-//! - *Can* disconnect agents (reset connections), like any network fault.
 
 use std::time::Duration;
 
