@@ -25,8 +25,7 @@ pub fn spawn_local(
 /// `DIR/agent-i.log` rather than to the caller's terminal. The caller owns
 /// the processes: release them through the controller ([`Controller::release`](crate::agent::controller::Controller::release):
 /// they kill their tasks and exit), then wait for them. Killing an agent
-/// instead kills its tasks' own processes too on Linux (parent-death
-/// signal, see [`runner`](crate::agent::runner)), but not what they started in the background.
+/// instead leaves the tasks it was running behind.
 pub fn spawn_local_with(
     exe: &Path,
     n: u32,

@@ -29,22 +29,7 @@
 //! input is empty. A start task gets no job variables.
 //!
 //! On Unix each task runs in its own process group so that killing it
-//! kills whatever it started too.
-//!
-//! **Tasks die with their agent** (Linux). An agent that is killed outright
-//! (SIGKILL, the OOM killer) cannot kill its tasks, while the controller
-//! runs them again elsewhere: the work would run twice. So each task's
-//! process is started with a parent-death signal, `prctl(PR_SET_PDEATHSIG,
-//! SIGKILL)`: the kernel kills it when the agent's thread that spawned it
-//! ends, however the agent dies. (That thread is the session's, which ends
-//! only after killing every task.) If the agent died between the fork and
-//! the `prctl`, the child sees it has another parent and does not start.
-//! The alternative, making the agent a child subreaper, was not chosen: it
-//! only adopts orphaned grandchildren and needs the agent alive to kill
-//! them, which is exactly what SIGKILL rules out. Limit: the signal reaches
-//! the task's own process only; processes it started in the background
-//! outlive a SIGKILLed agent (a normal kill or loss of the controller
-//! kills the whole group). Exit codes: the process's own; a process
+//! kills whatever it started too. Exit codes: the process's own; a process
 //! killed by signal N reports 128 + N, like a shell; -1 when it could not
 //! start (bad id or command line, program not found), with the reason in
 //! its `stderr.txt` when its folder could be made.
@@ -228,8 +213,6 @@ pub fn spawn(dirs: &NodeDirs, spec: &TaskSpec) -> Result<Child, RunError> {
     command.envs(env).envs(spec.env.iter().map(|(k, v)| (k, v)));
     #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut command, 0);
-    #[cfg(target_os = "linux")]
-    die_with_the_agent(&mut command);
     let stderr_for_child = stderr.try_clone().map_err(folder_error(&stderr_path))?;
     command.stderr(stderr_for_child);
     command.spawn().map_err(|source| {
@@ -239,29 +222,6 @@ pub fn spawn(dirs: &NodeDirs, spec: &TaskSpec) -> Result<Child, RunError> {
         let _ = writeln!(stderr, "autoscale-sim agent: {error}");
         error
     })
-}
-
-/// Makes the child get SIGKILL when the agent (the spawning thread) dies; see the module documentation.
-#[cfg(target_os = "linux")]
-#[allow(unsafe_code)]
-fn die_with_the_agent(command: &mut Command) {
-    use nix::sys::signal::Signal;
-    let agent = nix::unistd::getpid();
-    let child_setup = move || -> std::io::Result<()> {
-        nix::sys::prctl::set_pdeathsig(Signal::SIGKILL)?;
-        // The agent died before the prctl: the signal will never come.
-        if nix::unistd::getppid() != agent {
-            return Err(nix::errno::Errno::ESRCH.into());
-        }
-        Ok(())
-    };
-    // SAFETY: the closure runs in the child between fork and exec, where
-    // only async-signal-safe calls are allowed: it makes two system calls
-    // (prctl, getppid) and allocates nothing (an `io::Error` from an errno
-    // is not boxed).
-    unsafe {
-        std::os::unix::process::CommandExt::pre_exec(command, child_setup);
-    }
 }
 
 /// A finished process's exit code: its own, or 128 + the signal that killed it (Unix), or -1.

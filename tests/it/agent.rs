@@ -916,23 +916,3 @@ fn a_connection_flood_is_capped_and_other_paths_get_404() {
     }
     first.send(Message::Ping(Default::default())).unwrap();
 }
-
-#[test]
-fn a_sigkilled_agent_leaves_no_task_running() {
-    let mut fixture = Fixture::new("sigkill");
-    let (agent, root) = fixture.join_one("victim", 1);
-    fixture.controller.assign(agent, identity("victim")).unwrap();
-    let pid_file = root.join("task.pid");
-    let line = format!("sh -c 'echo $$ > {}; exec sleep 30'", pid_file.display());
-    let spec = TaskSpec { key: key("j", "sleeper"), kind: TaskKind::Task, command_line: line, env: Vec::new() };
-    fixture.controller.run_task(agent, spec).unwrap();
-    let pid = read_pid(&pid_file);
-    assert!(Path::new(&format!("/proc/{pid}")).exists() || !cfg!(target_os = "linux"));
-    // SIGKILL: the agent gets no chance to kill its task itself.
-    let victim = fixture.agents.last_mut().unwrap();
-    victim.kill().unwrap();
-    victim.wait().unwrap();
-    let started = Instant::now();
-    assert_ends(&pid);
-    assert!(started.elapsed() < Duration::from_secs(2), "the task outlived its agent by {:?}", started.elapsed());
-}
