@@ -343,7 +343,7 @@ fn any_expression() -> BoxedStrategy<String> {
 
 /// A few statements assigning user variables and the service's targets;
 /// `$a` and `$b` are assigned first, so most reads of them are defined.
-fn formula() -> BoxedStrategy<String> {
+pub(crate) fn formula() -> BoxedStrategy<String> {
     let target = pick(&[
         "$a",
         "$b",

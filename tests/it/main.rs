@@ -11,6 +11,7 @@ mod docs_examples;
 mod fmt;
 mod functions;
 mod fuzz;
+mod fuzz_scenario;
 mod jobs;
 mod lifecycle;
 mod limits;
