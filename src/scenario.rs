@@ -60,6 +60,10 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 pub const MAX_TARGET: u32 = 100_000;
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
+/// The most memory one running task may use, in MiB (1 TiB): the pool's
+/// memory sums, over every task running at once, then stay far below
+/// `u64::MAX`.
+pub const MAX_TASK_MEMORY_MIB: u64 = 1 << 20;
 /// The most tasks a scenario may have, as estimated before it runs: the
 /// expected count of every generator over its active window, plus every
 /// `tasks` entry's count and every trace row. A year of the largest

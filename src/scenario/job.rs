@@ -149,6 +149,10 @@ pub(super) fn build(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots:
     }
     let exit_codes = exit_codes(&check, j.failure_probability, j.exit_codes)?;
     check_job_tasks(&check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
+    if j.memory_mib > super::MAX_TASK_MEMORY_MIB {
+        let limit = super::MAX_TASK_MEMORY_MIB;
+        return check.fail("memory_mib", format!("{} is above the limit, {limit} MiB (1 TiB) per task", j.memory_mib));
+    }
     if j.cpu_percent > 100 {
         return check.fail("cpu_percent", format!("{} is above 100", j.cpu_percent));
     }

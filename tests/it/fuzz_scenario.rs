@@ -21,7 +21,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use autoscale_sim::scenario::{Generator, Scenario, Source};
+use autoscale_sim::scenario::{Generator, MAX_TASK_MEMORY_MIB, Scenario, Source};
 use autoscale_sim::sim::Simulation;
 use autoscale_sim::time::SimDuration;
 use proptest::prelude::*;
@@ -116,16 +116,8 @@ fn exercise(text: &str) -> Result<(), TestCaseError> {
     }
 }
 
-/// A job's `memory_mib` above which the pool's memory sums can overflow:
-/// not simulated until that is fixed (see
-/// [`huge_memory_per_task_keeps_the_usage_sums`]).
-const MAX_SIMULATED_MEMORY_MIB: u64 = 1 << 40;
-
 /// Short, and with few tasks expected and none submitted in bulk.
 fn small_enough(scenario: &Scenario) -> bool {
-    if scenario.jobs.iter().any(|j| j.memory_mib > MAX_SIMULATED_MEMORY_MIB) {
-        return false;
-    }
     let sources = || scenario.jobs.iter().flat_map(|j| &j.sources);
     let expected: f64 = sources().map(|s| s.expected_tasks(scenario.duration).0).sum();
     let bulk = sources().any(|s| match s {
@@ -1159,26 +1151,23 @@ fn non_ascii_formula_text_fits_a_test_threads_stack() {
     }
 }
 
-/// Found by `fuzz_scenario_grammar` in a release run with
-/// `PROPTEST_CASES=500000` (before it reached 500 000), minimised:
-/// `memory_mib` is unbounded (`src/scenario/job.rs` takes any TOML integer
-/// up to 2^63 - 1), and three tasks of 2^63 - 1 MiB running at once pass
-/// `u64::MAX`. `Nodes::add_usage` (`src/sim/node.rs`) saturates the pool's
-/// memory sum, so it goes wrong when the tasks end (the recorded
-/// `$MemoryBytes` with it), and the invariant check fails, in debug and
-/// release: `usage sums (200, 1) != recount (200, 18446744073709551614)`
-/// after 50 events. (The recount in `Nodes::check` adds without a check:
-/// three such tasks running at once overflow it.) Ignored until
-/// the loader bounds `memory_mib` or the sums widen; the fuzz properties
-/// skip simulating such scenarios meanwhile ([`MAX_SIMULATED_MEMORY_MIB`]).
+/// Found by `fuzz_scenario_grammar` with `PROPTEST_CASES=500000`: a job's
+/// `memory_mib` near 2^63 made the pool's memory sums overflow (three such
+/// tasks running at once pass `u64::MAX`), so `$MemoryBytes` went wrong
+/// and the invariant check failed. The loader now refuses more than
+/// `MAX_TASK_MEMORY_MIB` per task, naming the key, and the most it
+/// accepts keeps the sums right.
 #[test]
-#[ignore = "memory_mib near 2^63 overflows the pool's memory sums (src/scenario/job.rs, src/sim/node.rs)"]
-fn huge_memory_per_task_keeps_the_usage_sums() {
-    let text = "duration = \"30m\"\n\n[pool]\nvm = { cores = 1, dedicated_price = 0.096 }\ntarget_low_priority = 4\n\n\
-                [[jobs]]\nmemory_mib = 9223372036854775807\ntasks = [{ duration = \"5m\", count = 10 }]\n";
-    match Scenario::from_toml(text, SHOWN, "fuzzed", &EMPTY_BASE) {
-        // Refusing the value is a fix too.
-        Err(e) => assert!(e.to_string().contains("memory_mib"), "{e}"),
-        Ok(scenario) => simulate(scenario).unwrap_or_else(|e| panic!("{e}")),
-    }
+fn task_memory_is_bounded_so_the_pool_sums_cannot_overflow() {
+    let text = |mib: u64| {
+        format!(
+            "duration = \"30m\"\n\n[pool]\nvm = {{ cores = 1, dedicated_price = 0.096 }}\ntarget_low_priority = 4\n\n\
+             [[jobs]]\nmemory_mib = {mib}\ntasks = [{{ duration = \"5m\", count = 10 }}]\n"
+        )
+    };
+    let refused = Scenario::from_toml(&text(i64::MAX as u64), SHOWN, "fuzzed", &EMPTY_BASE);
+    let error = refused.expect_err("a task of 2^63 - 1 MiB is refused").to_string();
+    assert!(error.contains("jobs[0].memory_mib"), "{error}");
+    let largest = Scenario::from_toml(&text(MAX_TASK_MEMORY_MIB), SHOWN, "fuzzed", &EMPTY_BASE);
+    simulate(largest.unwrap_or_else(|e| panic!("{e}"))).unwrap_or_else(|e| panic!("{e}"));
 }
