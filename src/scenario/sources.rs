@@ -212,6 +212,23 @@ fn task_list(check: &Check<'_>, mut entries: Vec<TaskEntry>, slots: u32) -> Resu
     Ok(Source::List(entries.into()))
 }
 
+/// The time between a generator's arrivals (its key, what it is, its
+/// value) is above zero, and the tasks of one arrival (key, value) are at
+/// most [`MAX_COUNT`].
+fn check_spacing(
+    check: &Check<'_>,
+    (gap_key, gap_name, gap): (&str, &str, SimDuration),
+    (count_key, count): (&str, u32),
+) -> Result<(), ScenarioError> {
+    if gap == SimDuration::ZERO {
+        return check.fail(gap_key, format!("{gap_name} must be above 0s"));
+    }
+    if count > MAX_COUNT {
+        return check.fail(count_key, format!("{count} is above {MAX_COUNT}"));
+    }
+    Ok(())
+}
+
 /// One generator: a rate, period or gap above zero, counts in range, and
 /// an active window that does not end before it starts.
 fn check_generator(check: &Check<'_>, g: &Generator) -> Result<(), ScenarioError> {
@@ -223,21 +240,11 @@ fn check_generator(check: &Check<'_>, g: &Generator) -> Result<(), ScenarioError
             (*from, *until, *slots)
         }
         Generator::Periodic { every, count, from, until, slots, .. } => {
-            if *every == SimDuration::ZERO {
-                return check.fail("every", "the period must be above 0s");
-            }
-            if *count > MAX_COUNT {
-                return check.fail("count", format!("{count} is above {MAX_COUNT}"));
-            }
+            check_spacing(check, ("every", "the period", *every), ("count", *count))?;
             (*from, *until, *slots)
         }
         Generator::Bursty { mean_gap, size, from, until, slots, .. } => {
-            if *mean_gap == SimDuration::ZERO {
-                return check.fail("mean_gap", "the mean gap must be above 0s");
-            }
-            if *size > MAX_COUNT {
-                return check.fail("size", format!("{size} is above {MAX_COUNT}"));
-            }
+            check_spacing(check, ("mean_gap", "the mean gap", *mean_gap), ("size", *size))?;
             (*from, *until, *slots)
         }
     };
