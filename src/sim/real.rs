@@ -30,7 +30,7 @@ impl Simulation {
 
     /// Whether `node` still names a node in the pool.
     fn current(&self, node: NodeRef) -> bool {
-        self.pool.nodes.get(node.index).is_some_and(|n| n.id == node.id)
+        self.pool.nodes.node_ref(node.index) == Some(node)
     }
 
     /// A machine took node `node`: it is allocated and starts at once.
