@@ -1,6 +1,6 @@
 //! The evaluation context: the instant, the pool's state and the metric
-//! samples an evaluation sees. `eval --context` reads it from TOML or JSON in
-//! the schema of the oracle (`shared/oracle/README.md`).
+//! samples an evaluation sees. `eval --context` reads it from TOML or JSON,
+//! in the schema of the oracle cases (`tests/oracle/cases.json`).
 
 use std::collections::BTreeMap;
 use std::fmt;

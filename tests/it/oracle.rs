@@ -1,5 +1,5 @@
-//! Every case the real service answered (tests/oracle/cases.json, copied
-//! from shared/oracle) must give the identical results string and error,
+//! Every case the real service answered (tests/oracle/cases.json) must
+//! give the identical results string and error,
 //! through the library and through `autoscale-sim eval --format json`.
 
 use serde::Deserialize;
