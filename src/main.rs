@@ -243,6 +243,9 @@ enum Command {
         after_help = "Examples:\n  echo \"$SECRET\" > agent.token\n  autoscale-sim agent --controller 127.0.0.1:7070 --token-file agent.token --slots 4 --root /mnt/batch"
     )]
     Agent(AgentArgs),
+    /// Started by `agent` itself: kills the agent's tasks when the agent dies (see the agent's keeper).
+    #[command(hide = true)]
+    AgentKeeper,
 }
 
 /// The `run` subcommand's options.
@@ -399,6 +402,7 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
         Command::Agent(args) => agent(args),
+        Command::AgentKeeper => agent_keeper(),
     };
     match result {
         Ok(code) => code,
@@ -748,7 +752,7 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
 /// `agent`: read the token, log to stderr and serve the controller until
 /// released or stopped by SIGINT or SIGTERM.
 fn agent(args: &AgentArgs) -> Result<ExitCode> {
-    use autoscale_sim::agent::{Token, logger, node};
+    use autoscale_sim::agent::{Keeper, Token, logger, node};
     let options = node::NodeOptions {
         slots: args.slots,
         usage_interval: args.usage_interval,
@@ -758,10 +762,30 @@ fn agent(args: &AgentArgs) -> Result<ExitCode> {
         ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
     };
     logger::log_to_stderr(log::LevelFilter::Info);
+    let keeper = match std::env::current_exe().and_then(|exe| Keeper::spawn(&exe)) {
+        Ok(keeper) => Some(std::sync::Arc::new(keeper)),
+        Err(e) => {
+            log::warn!("cannot start the keeper process ({e}): tasks would outlive a killed agent");
+            None
+        }
+    };
+    let options = node::NodeOptions { keeper, ..options };
     let stop = node::StopHandle::default();
     #[cfg(unix)]
     node::stop_on_signals(&stop)?;
     node::run_until(&options, &stop)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `agent-keeper`: watch the task groups the agent names on stdin; kill
+/// those left when it closes (the agent ended or died).
+fn agent_keeper() -> Result<ExitCode> {
+    let kill = |pid| {
+        if let Err(e) = autoscale_sim::agent::runner::kill(pid) {
+            to_stderr!("autoscale-sim agent-keeper: cannot kill task group {pid}: {e}");
+        }
+    };
+    autoscale_sim::agent::keeper::serve(std::io::stdin().lock(), kill)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::AgentError;
+use super::keeper::Keeper;
 use super::link::{Link, LinkError, Stop, Watchdog, every, lock};
 use super::protocol::{
     AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_USAGE_INTERVAL, HELLO_TIMEOUT,
@@ -58,6 +59,8 @@ pub struct NodeOptions {
     pub timeout: Duration,
     /// Failed connection attempts in a row before giving up (at least 1).
     pub connect_attempts: u32,
+    /// Kills the tasks if this process dies without doing it; see [`Keeper`].
+    pub keeper: Option<Arc<Keeper>>,
 }
 
 impl NodeOptions {
@@ -72,6 +75,7 @@ impl NodeOptions {
             ping_interval: DEFAULT_PING_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             connect_attempts: 10,
+            keeper: None,
         }
     }
 }
@@ -322,6 +326,7 @@ struct Running {
 struct Node {
     link: Link,
     slots: u32,
+    keeper: Option<Arc<Keeper>>,
     dirs: Mutex<Option<NodeDirs>>,
     /// By key, which names one run: the controller never sends a key twice.
     running: Mutex<HashMap<TaskKey, Running>>,
@@ -336,7 +341,13 @@ struct Session {
 
 impl Session {
     fn new(link: Link, options: &NodeOptions) -> Session {
-        let node = Node { link, slots: options.slots, dirs: Mutex::default(), running: Mutex::default() };
+        let node = Node {
+            link,
+            slots: options.slots,
+            keeper: options.keeper.clone(),
+            dirs: Mutex::default(),
+            running: Mutex::default(),
+        };
         Session { node: Arc::new(node), stop: Arc::default(), options: options.clone() }
     }
 
@@ -418,7 +429,11 @@ impl Node {
                 return;
             }
         };
-        running.insert(key.clone(), Running { kind: spec.kind, pid: child.id() });
+        let pid = child.id();
+        if let Some(keeper) = &node.keeper {
+            keeper.watch(pid);
+        }
+        running.insert(key.clone(), Running { kind: spec.kind, pid });
         // Sent while `running` is locked, so that the watcher's `exited` comes after it.
         let _ = node.link.send(&AgentMessage::Started { key: key.clone() });
         drop(running);
@@ -426,6 +441,9 @@ impl Node {
         let watching = Arc::clone(node);
         let watcher = std::thread::Builder::new().name("agent-task".to_owned()).spawn(move || {
             let exit_code = child.wait().map_or(-1, runner::exit_code);
+            if let Some(keeper) = &watching.keeper {
+                keeper.forget(pid);
+            }
             let mut running = lock(&watching.running);
             // A killed task was removed from `running`: it is not reported.
             if running.remove(&key).is_some() {

@@ -499,20 +499,27 @@ fn exit_codes_refusals_and_kills() {
 }
 
 #[test]
-fn a_killed_agent_leaves_and_the_others_keep_running() {
+fn a_killed_agent_leaves_takes_its_tasks_along_and_the_others_keep_running() {
     let mut fixture = Fixture::new("killed");
-    let (doomed, _) = fixture.join_one("a", 1);
+    let (doomed, root) = fixture.join_one("a", 1);
     let (survivor, _) = fixture.join_one("b", 1);
     fixture.controller.assign(doomed, identity("doomed")).unwrap();
     fixture.controller.assign(survivor, identity("survivor")).unwrap();
-    let spec =
-        TaskSpec { key: key("j", "long"), kind: TaskKind::Task, command_line: "sleep 5".to_owned(), env: Vec::new() };
+    // The task's shell and a process it starts in the background.
+    let spec = TaskSpec {
+        key: key("j", "long"),
+        kind: TaskKind::Task,
+        command_line: "sh -c 'sleep 60 & echo $! > child.txt; echo $$ > pid.txt; wait'".to_owned(),
+        env: Vec::new(),
+    };
     fixture.controller.run_task(doomed, spec).unwrap();
-    fixture.wait_for("the start", |e| {
-        matches!(e, ControllerEvent::Started { agent, .. } if agent == doomed).then_some(())
-    });
+    let wd = root.join("workitems/j/tasks/long/wd");
+    let (task, child) = (read_pid(&wd.join("pid.txt")), read_pid(&wd.join("child.txt")));
 
+    // SIGKILL: the agent cannot kill anything itself; its keeper does.
     fixture.agents[0].kill().unwrap();
+    assert_ends(&task);
+    assert_ends(&child);
     let reason = fixture.wait_for("the doomed agent's leave", |e| match e {
         ControllerEvent::Left { agent, reason } if agent == doomed => Some(reason),
         ControllerEvent::Left { agent, .. } => panic!("{agent:?} left too"),
