@@ -278,6 +278,13 @@ struct RunArgs {
     /// With --spawn-local: the agents' node folders and logs (default: DIR/agents with --out, else a temporary folder).
     #[arg(long, value_name = "DIR")]
     agent_root: Option<PathBuf>,
+    /// With real agents: use TLS with this certificate chain (PEM, the controller's own first);
+    /// agents pin its SHA-256 fingerprint, which is logged at start.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// With --tls-cert: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// With --spawn-local: how often the agents report their machine's usage.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
     agent_usage_interval: std::time::Duration,
@@ -318,6 +325,14 @@ struct AgentArgs {
     /// Failed connection attempts in a row before giving up.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connect_attempts: u32,
+    /// Connect with TLS and trust only the controller certificate with this SHA-256
+    /// fingerprint (as the controller logs it, or `openssl x509 -noout -fingerprint -sha256`).
+    #[arg(long, value_name = "HEX", value_parser = parse_fingerprint)]
+    tls_fingerprint: Option<autoscale_sim::agent::Fingerprint>,
+}
+
+fn parse_fingerprint(text: &str) -> std::result::Result<autoscale_sim::agent::Fingerprint, String> {
+    text.parse()
 }
 
 /// Where the formula comes from: a file (`-` for stdin) or `-e TEXT`.
@@ -601,6 +616,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::agent::driver::{self, RealAgents};
     use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
     let (out, seed) = (args.out.as_deref(), args.seed);
+    if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
+        anyhow::bail!("--tls-cert is for real agents: add --agents real");
+    }
     let scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
     let duration = scenario.duration;
     let bar = if std::io::stderr().is_terminal() {
@@ -624,7 +642,12 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 (None, Some(out)) => out.join("agents"),
                 (None, None) => std::env::temp_dir().join(format!("autoscale-sim-agents-{}", std::process::id())),
             };
+            let tls = match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => Some(autoscale_sim::agent::ServerTls::from_pem_files(cert, key)?),
+                _ => None,
+            };
             let options = RealAgents {
+                tls,
                 listen: args.listen,
                 token_file: token_file.clone(),
                 spawn_local: args.spawn_local,
@@ -752,13 +775,14 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
 /// `agent`: read the token, log to stderr and serve the controller until
 /// released or stopped by SIGINT or SIGTERM.
 fn agent(args: &AgentArgs) -> Result<ExitCode> {
-    use autoscale_sim::agent::{Keeper, Token, logger, node};
+    use autoscale_sim::agent::{ClientTls, Keeper, Token, logger, node};
     let options = node::NodeOptions {
         slots: args.slots,
         usage_interval: args.usage_interval,
         ping_interval: args.ping_interval,
         timeout: args.timeout,
         connect_attempts: args.connect_attempts,
+        tls: args.tls_fingerprint.map(ClientTls::pinned),
         ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
     };
     logger::log_to_stderr(log::LevelFilter::Info);

@@ -33,6 +33,7 @@ pub mod logger;
 pub mod node;
 pub mod protocol;
 pub mod runner;
+pub mod tls;
 pub mod token;
 pub mod usage;
 
@@ -41,4 +42,5 @@ pub use error::AgentError;
 pub use keeper::Keeper;
 pub use local::{spawn_local, spawn_local_with};
 pub use protocol::{NodeIdentity, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, Usage};
+pub use tls::{ClientTls, Fingerprint, ServerTls};
 pub use token::{Role, Token};

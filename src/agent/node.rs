@@ -32,6 +32,7 @@ use super::protocol::{
     PATH, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, websocket_config,
 };
 use super::runner::{self, NodeDirs};
+use super::tls::{ClientTls, ConnectFailure, Stream};
 use super::token::{self, Role, Token};
 use super::usage::UsageSampler;
 
@@ -61,6 +62,8 @@ pub struct NodeOptions {
     pub connect_attempts: u32,
     /// Kills the tasks if this process dies without doing it; see [`Keeper`].
     pub keeper: Option<Arc<Keeper>>,
+    /// TLS, trusting only the pinned controller certificate; plain TCP without.
+    pub tls: Option<ClientTls>,
 }
 
 impl NodeOptions {
@@ -76,6 +79,7 @@ impl NodeOptions {
             timeout: DEFAULT_TIMEOUT,
             connect_attempts: 10,
             keeper: None,
+            tls: None,
         }
     }
 }
@@ -205,7 +209,7 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
     }
 }
 
-/// One attempt: TCP, WebSocket upgrade, hello, challenge, proof, welcome,
+/// One attempt: TCP, TLS if pinned, WebSocket upgrade, hello, challenge, proof, welcome,
 /// all within [`HELLO_TIMEOUT`]. Returns the link and the agent's id.
 fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable(e.to_string());
@@ -231,7 +235,21 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     };
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
     stream.set_write_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
-    let url = format!("ws://{}{PATH}", options.controller);
+    let (stream, scheme) = match &options.tls {
+        Some(tls) => {
+            let host = options.controller.rsplit_once(':').map_or(options.controller.as_str(), |(host, _)| host);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match tls.connect(host, stream) {
+                Ok(stream) => (stream, "wss"),
+                Err(ConnectFailure::WrongCertificate(why)) => return Err(ConnectError::Untrusted(why)),
+                Err(ConnectFailure::Other(e)) => {
+                    return Err(late(&format!("TLS handshake failed (does the controller use --tls-cert?): {e}")));
+                }
+            }
+        }
+        None => (Stream::Plain(stream), "ws"),
+    };
+    let url = format!("{scheme}://{}{PATH}", options.controller);
     let (ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(websocket_config()))
         .map_err(|e| late(&format!("WebSocket handshake failed: {e}")))?;
     let link = Link::new(ws, HELLO_TIMEOUT).map_err(|e| unreachable(&e))?;

@@ -4,6 +4,7 @@
 //! that events arrive before [`WAIT`].
 
 mod handshake;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
@@ -40,11 +41,16 @@ impl Fixture {
     }
 
     fn with_timeout(name: &str, timeout: Duration) -> Fixture {
+        Fixture::with_options(name, quick(timeout))
+    }
+
+    fn with_options(name: &str, options: ControllerOptions) -> Fixture {
         capture_logs();
         let dir = scratch_dir(&format!("agent-{name}"));
         let token_file = dir.join("token");
         std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-        let controller = bind("127.0.0.1:0".parse().unwrap(), timeout).unwrap();
+        let controller =
+            Controller::bind_with("127.0.0.1:0".parse().unwrap(), Token::new(TOKEN).unwrap(), options).unwrap();
         Fixture { dir, token_file, controller, agents: Vec::new() }
     }
 
@@ -69,8 +75,14 @@ impl Fixture {
 
     /// Spawns `n` agents under `DIR/group`, reporting usage every second.
     fn spawn(&mut self, group: &str, n: u32, slots: u32) -> PathBuf {
+        self.spawn_with(group, n, slots, &[])
+    }
+
+    /// [`Fixture::spawn`] with more `agent` options.
+    fn spawn_with(&mut self, group: &str, n: u32, slots: u32, extra: &[&str]) -> PathBuf {
         let root = self.dir.join(group);
-        let args: Vec<OsString> = vec!["--usage-interval".into(), "1s".into()];
+        let mut args: Vec<OsString> = vec!["--usage-interval".into(), "1s".into()];
+        args.extend(extra.iter().map(OsString::from));
         let exe = Path::new(env!("CARGO_BIN_EXE_autoscale-sim"));
         self.agents.extend(spawn_local_with(exe, n, self.addr(), &self.token_file, &root, slots, &args).unwrap());
         root
@@ -127,15 +139,19 @@ impl Drop for Fixture {
     }
 }
 
-/// A controller with quick pings.
-fn bind(addr: SocketAddr, timeout: Duration) -> std::io::Result<Controller> {
-    let options = ControllerOptions {
+/// Quick pings, and `timeout` of silence before an agent is dropped.
+fn quick(timeout: Duration) -> ControllerOptions {
+    ControllerOptions {
         ping_interval: Duration::from_millis(200),
         timeout,
         hello_timeout: Duration::from_secs(5),
         ..ControllerOptions::default()
-    };
-    Controller::bind_with(addr, Token::new(TOKEN).unwrap(), options)
+    }
+}
+
+/// A controller with quick pings.
+fn bind(addr: SocketAddr, timeout: Duration) -> std::io::Result<Controller> {
+    Controller::bind_with(addr, Token::new(TOKEN).unwrap(), quick(timeout))
 }
 
 /// The process id a task wrote to `file`, once it is there.
