@@ -86,7 +86,7 @@ fn certificate_and_key_files_that_cannot_serve_are_named_in_the_error() {
 
 #[test]
 fn the_run_command_wants_both_tls_files_and_real_agents() {
-    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations/steady.toml");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations/bursty-day.toml");
     let (s, cert, key) = (scenario.to_str().unwrap(), file("controller.crt"), file("controller.key"));
     let only_cert = cli(&["run", s, "--tls-cert", cert.to_str().unwrap()], None);
     assert_eq!(only_cert.status.code(), Some(64));
