@@ -22,6 +22,7 @@ mod oracle;
 mod real_agents;
 mod requested_agents;
 mod sim;
+mod slurm;
 mod support;
 mod tables;
 mod testsuite;
