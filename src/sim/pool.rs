@@ -596,7 +596,9 @@ impl Pool {
         if node.drains() {
             self.draining[node.priority as usize] -= 1;
             if !self.drains() && self.control.waiting.is_some() {
-                // Applied once the event that ended the drain is through.
+                // Applied by an event of its own at this instant, not from
+                // here: a drain ends deep inside a task's end or a node's
+                // stop, where a resize could stop the tasks being visited.
                 env.q.schedule_in(SimDuration::ZERO, Event::DrainEnded);
             }
         }
