@@ -122,7 +122,8 @@ enum Command {
     ///
     /// Prints a summary (cost, node-hours, queue waits, tasks, evaluations)
     /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
-    /// tasks.csv, job_tasks.csv, summary.json and charts into DIR. A
+    /// operations.jsonl, tasks.csv, job_tasks.csv, summary.json and charts
+    /// into DIR. A
     /// progress bar shows on stderr when it is a terminal.
     ///
     /// With --agents real the same scenario runs on real machines, on the

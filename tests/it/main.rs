@@ -8,6 +8,7 @@ mod compare;
 mod diagnostics;
 mod differential;
 mod docs_examples;
+mod drains;
 mod fmt;
 mod functions;
 mod fuzz;
