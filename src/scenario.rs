@@ -25,6 +25,7 @@ pub mod job;
 mod pool;
 mod sources;
 pub mod trace;
+pub mod vm;
 
 use std::path::Path;
 
@@ -41,9 +42,10 @@ pub use error::{ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
 use pool::FormulaRefusal;
-pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling, VmSize};
+pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling};
 pub use sources::{Generator, Source, TaskEntry};
 pub use trace::{TracePreemption, TraceTask};
+pub use vm::VmSize;
 
 /// The shortest autoscale interval the service accepts.
 pub const MIN_INTERVAL: SimDuration = SimDuration::from_mins(5);

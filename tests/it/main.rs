@@ -28,3 +28,4 @@ mod support;
 mod tables;
 mod testsuite;
 mod timeline;
+mod vm_sizes;

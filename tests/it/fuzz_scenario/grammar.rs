@@ -210,16 +210,19 @@ fn formula(w: Wild) -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// A table of cores and prices (the cores from the catalog when a known
+/// size is named), or a size's name alone, which needs `pool.prices`.
 fn vm(w: Wild) -> BoxedStrategy<String> {
-    inline_table(
+    let table = inline_table(
         w,
         vec![
-            key("name", choice(w, &["\"Standard_D2s_v3\"", "\"\""], &[])),
+            key("name", choice(w, &["\"Standard_D2s_v3\"", "\"standard_f8s_v2\"", "\"\""], &["\"Standard_X9\""])),
             needed(w, "cores", choice(w, &["1", "2", "2", "4", "8"], &["0"])),
             needed(w, "dedicated_price", choice(w, &["0.096", "3.6", "0", "0.0"], &["-1", "nan"])),
             key("low_priority_price", choice(w, &["0.0192", "0.36", "0"], &["-0.5", "inf"])),
         ],
-    )
+    );
+    prop_oneof![9 => table, 1 => pick(&["\"Standard_D2s_v3\"", "\"Standard_X9\""])].boxed()
 }
 
 /// `[pool]`; its fixed targets only when it has no `[pool.autoscale]`,
