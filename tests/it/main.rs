@@ -13,6 +13,7 @@ mod fmt;
 mod functions;
 mod fuzz;
 mod fuzz_scenario;
+mod import;
 mod jobs;
 mod lifecycle;
 mod limits;
