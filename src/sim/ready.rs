@@ -88,20 +88,26 @@ struct Level {
 }
 
 /// Where a job's tasks wait: its level and its position in it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Seat {
-    level: usize,
-    pos: usize,
+    level: u32,
+    pos: u32,
 }
 
-/// The task whose turn it is, and where it waits.
+/// The task whose turn it is, and where it waits: its job's seat, or
+/// none for a restarting job manager.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Head {
     /// The task.
     pub(crate) task: u32,
-    /// A restarting job manager's: above every level.
-    pub(crate) restart: bool,
-    seat: Option<(usize, usize)>,
+    seat: Option<Seat>,
+}
+
+impl Head {
+    /// Whether it is a restarting job manager's turn, above every level.
+    pub(crate) fn is_restart(self) -> bool {
+        self.seat.is_none()
+    }
 }
 
 /// The active tasks waiting for a node, in the order described above.
@@ -131,7 +137,7 @@ impl ReadyQueue {
         for (job, p) in priorities.iter().enumerate() {
             let level = distinct.iter().position(|d| d == p).unwrap_or_default();
             let l = &mut levels[level];
-            seats.push(Seat { level, pos: l.jobs.len() });
+            seats.push(Seat { level: level as u32, pos: l.jobs.len() as u32 });
             l.jobs.push(job as u32);
             l.queues.push(TaskQueue::default());
         }
@@ -149,8 +155,8 @@ impl ReadyQueue {
             debug_assert!(false, "task {task} of job {job}, which has no place in the queue");
             return;
         };
-        let l = &mut self.levels[level];
-        l.queues[pos].push(task);
+        let l = &mut self.levels[level as usize];
+        l.queues[pos as usize].push(task);
         l.waiting += 1;
         self.len += 1;
     }
@@ -170,13 +176,29 @@ impl ReadyQueue {
     #[inline]
     pub(crate) fn head(&self, passed: &[u32]) -> Option<Head> {
         if let Some(task) = self.restarts.peek() {
-            return Some(Head { task, restart: true, seat: None });
+            return Some(Head { task, seat: None });
         }
-        let (level, l) = self.levels.iter().enumerate().find(|(_, l)| l.waiting > 0)?;
-        let n = l.jobs.len();
-        (1..=n).map(|k| (l.last + k) % n).find_map(|pos| {
-            let task = l.queues[pos].peek()?;
-            (!passed.contains(&l.jobs[pos])).then_some(Head { task, restart: false, seat: Some((level, pos)) })
+        let level = self.levels.iter().position(|l| l.waiting > 0)?;
+        let l = &self.levels[level];
+        let mut pos = l.last;
+        for _ in 0..l.jobs.len() {
+            pos = if pos + 1 == l.jobs.len() { 0 } else { pos + 1 };
+            if let Some(task) = l.queues[pos].peek()
+                && !passed.contains(&l.jobs[pos])
+            {
+                return Some(Head { task, seat: Some(Seat { level: level as u32, pos: pos as u32 }) });
+            }
+        }
+        None
+    }
+
+    /// Whether `head`'s job is the only one of its level with tasks
+    /// waiting: passing it over leaves nothing else to try.
+    #[inline]
+    pub(crate) fn alone(&self, head: Head) -> bool {
+        head.seat.is_none_or(|Seat { level, pos }| {
+            let l = &self.levels[level as usize];
+            l.waiting == l.queues[pos as usize].len()
         })
     }
 
@@ -188,13 +210,13 @@ impl ReadyQueue {
     pub(crate) fn take(&mut self, head: Head, served: bool) {
         let taken = match head.seat {
             None => self.restarts.pop(),
-            Some((level, pos)) => {
-                let l = &mut self.levels[level];
+            Some(Seat { level, pos }) => {
+                let l = &mut self.levels[level as usize];
                 l.waiting -= 1;
                 if served {
-                    l.last = pos;
+                    l.last = pos as usize;
                 }
-                l.queues[pos].pop()
+                l.queues[pos as usize].pop()
             }
         };
         debug_assert_eq!(taken, Some(head.task));
@@ -292,7 +314,9 @@ mod tests {
         ready.push(2, 2);
         let head = ready.head(&[0]).unwrap();
         assert_eq!(head.task, 1);
+        assert!(!ready.alone(head), "job 0 waits in the same level");
         ready.take(head, true);
+        assert!(ready.alone(ready.head(&[]).unwrap()), "only job 0 waits at its level now");
         assert_eq!(ready.head(&[0]), None, "the lower level waits");
         // Job 1 was served last: job 0's turn comes next.
         assert_eq!(ready.head(&[]).map(|h| h.task), Some(0));

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
 use super::node::{NodeState, Nodes, Placement};
-use super::ready::ReadyQueue;
+use super::ready::{Head, ReadyQueue};
 use super::task::{JobTaskKind, MultiRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
 use super::{Env, Event};
 use crate::scenario::{IdRange, NodeFill, TaskConstraints};
@@ -84,6 +84,10 @@ pub struct Scheduler {
     /// their job's preparation: they would block the queue for good. They
     /// try again at each scheduling pass.
     pub(crate) parked: Vec<u32>,
+    /// The jobs passed over in the current scheduling pass (see
+    /// [`Scheduler::place_waiting`]), kept between passes so that a pass
+    /// allocates nothing.
+    passed: Vec<u32>,
     /// Task time lost to requeues: runs cut short and queued again.
     pub(crate) requeued_work: SimDuration,
     /// What the metrics of the current sampling interval count.
@@ -408,35 +412,52 @@ impl Scheduler {
         if !self.parked.is_empty() {
             self.unpark();
         }
-        let mut passed = Vec::new();
+        let mut passed = std::mem::take(&mut self.passed);
+        passed.clear();
         while let Some(head) = self.ready.head(&passed) {
             let task = head.task;
             let t = &self.tasks[task as usize];
             let (job, slots) = (t.job, t.slots);
-            if t.instances > 1 {
+            // Whether the pass goes on.
+            let go_on = if t.instances > 1 {
                 match self.multi_nodes(task, pool) {
                     Some(nodes) => {
                         self.ready.take(head, true);
                         self.start_multi(task, &nodes, pool, env);
+                        true
                     }
-                    None => passed.push(job),
+                    None => self.pass_over(head, job, &mut passed),
                 }
-                continue;
-            }
-            if let Some(node) = self.pick(pool.nodes(), slots, Some(job)) {
+            } else if let Some(node) = self.pick(pool.nodes(), slots, Some(job)) {
                 self.ready.take(head, true);
                 self.start(task, node, true, pool, env);
+                true
             } else if self.prep_failures_seen && self.pick(pool.nodes(), slots, None).is_some() {
                 self.ready.take(head, false);
                 self.parked.push(task);
-            } else if head.restart {
-                if !self.make_room(job, pool, env) {
-                    break;
-                }
+                true
+            } else if head.is_restart() {
+                self.make_room(job, pool, env)
             } else {
-                passed.push(job);
+                self.pass_over(head, job, &mut passed)
+            };
+            if !go_on {
+                break;
             }
         }
+        self.passed = passed;
+    }
+
+    /// `head`, of job `job`, finds no room: its job is passed over for the
+    /// rest of the pass. Whether the pass goes on: not when nothing else
+    /// waits at its level.
+    #[inline(always)]
+    fn pass_over(&self, head: Head, job: u32, passed: &mut Vec<u32>) -> bool {
+        if self.ready.alone(head) {
+            return false;
+        }
+        passed.push(job);
+        true
     }
 
     /// A job manager of job `job` must restart and no node has room: the
