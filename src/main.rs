@@ -122,7 +122,8 @@ enum Command {
     ///
     /// Prints a summary (cost, node-hours, queue waits, tasks, evaluations)
     /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
-    /// tasks.csv, job_tasks.csv, summary.json and charts into DIR. A
+    /// operations.jsonl, tasks.csv, job_tasks.csv, summary.json and charts
+    /// into DIR. A
     /// progress bar shows on stderr when it is a terminal.
     ///
     /// With --agents real the same scenario runs on real machines, on the
@@ -243,6 +244,9 @@ enum Command {
         after_help = "Examples:\n  echo \"$SECRET\" > agent.token\n  autoscale-sim agent --controller 127.0.0.1:7070 --token-file agent.token --slots 4 --root /mnt/batch"
     )]
     Agent(AgentArgs),
+    /// Started by `agent` itself: kills the agent's tasks when the agent dies (see the agent's keeper).
+    #[command(hide = true)]
+    AgentKeeper,
 }
 
 /// The `run` subcommand's options.
@@ -275,6 +279,13 @@ struct RunArgs {
     /// With --spawn-local: the agents' node folders and logs (default: DIR/agents with --out, else a temporary folder).
     #[arg(long, value_name = "DIR")]
     agent_root: Option<PathBuf>,
+    /// With real agents: use TLS with this certificate chain (PEM, the controller's own first);
+    /// agents pin its SHA-256 fingerprint, which is logged at start.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// With --tls-cert: the certificate's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// With --spawn-local: how often the agents report their machine's usage.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
     agent_usage_interval: std::time::Duration,
@@ -315,6 +326,14 @@ struct AgentArgs {
     /// Failed connection attempts in a row before giving up.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
     connect_attempts: u32,
+    /// Connect with TLS and trust only the controller certificate with this SHA-256
+    /// fingerprint (as the controller logs it, or `openssl x509 -noout -fingerprint -sha256`).
+    #[arg(long, value_name = "HEX", value_parser = parse_fingerprint)]
+    tls_fingerprint: Option<autoscale_sim::agent::Fingerprint>,
+}
+
+fn parse_fingerprint(text: &str) -> std::result::Result<autoscale_sim::agent::Fingerprint, String> {
+    text.parse()
 }
 
 /// Where the formula comes from: a file (`-` for stdin) or `-e TEXT`.
@@ -399,6 +418,7 @@ fn main() -> ExitCode {
         Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
         Command::Agent(args) => agent(args),
+        Command::AgentKeeper => agent_keeper(),
     };
     match result {
         Ok(code) => code,
@@ -597,6 +617,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::agent::driver::{self, RealAgents};
     use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
     let (out, seed) = (args.out.as_deref(), args.seed);
+    if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
+        anyhow::bail!("--tls-cert is for real agents: add --agents real");
+    }
     let scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
     let duration = scenario.duration;
     let bar = if std::io::stderr().is_terminal() {
@@ -620,7 +643,12 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 (None, Some(out)) => out.join("agents"),
                 (None, None) => std::env::temp_dir().join(format!("autoscale-sim-agents-{}", std::process::id())),
             };
+            let tls = match (&args.tls_cert, &args.tls_key) {
+                (Some(cert), Some(key)) => Some(autoscale_sim::agent::ServerTls::from_pem_files(cert, key)?),
+                _ => None,
+            };
             let options = RealAgents {
+                tls,
                 listen: args.listen,
                 token_file: token_file.clone(),
                 spawn_local: args.spawn_local,
@@ -748,20 +776,41 @@ fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
 /// `agent`: read the token, log to stderr and serve the controller until
 /// released or stopped by SIGINT or SIGTERM.
 fn agent(args: &AgentArgs) -> Result<ExitCode> {
-    use autoscale_sim::agent::{Token, logger, node};
+    use autoscale_sim::agent::{ClientTls, Keeper, Token, logger, node};
     let options = node::NodeOptions {
         slots: args.slots,
         usage_interval: args.usage_interval,
         ping_interval: args.ping_interval,
         timeout: args.timeout,
         connect_attempts: args.connect_attempts,
+        tls: args.tls_fingerprint.map(ClientTls::pinned),
         ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
     };
     logger::log_to_stderr(log::LevelFilter::Info);
+    let keeper = match std::env::current_exe().and_then(|exe| Keeper::spawn(&exe)) {
+        Ok(keeper) => Some(std::sync::Arc::new(keeper)),
+        Err(e) => {
+            log::warn!("cannot start the keeper process ({e}): tasks would outlive a killed agent");
+            None
+        }
+    };
+    let options = node::NodeOptions { keeper, ..options };
     let stop = node::StopHandle::default();
     #[cfg(unix)]
     node::stop_on_signals(&stop)?;
     node::run_until(&options, &stop)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `agent-keeper`: watch the task groups the agent names on stdin; kill
+/// those left when it closes (the agent ended or died).
+fn agent_keeper() -> Result<ExitCode> {
+    let kill = |pid| {
+        if let Err(e) = autoscale_sim::agent::runner::kill(pid) {
+            to_stderr!("autoscale-sim agent-keeper: cannot kill task group {pid}: {e}");
+        }
+    };
+    autoscale_sim::agent::keeper::serve(std::io::stdin().lock(), kill)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -141,7 +141,7 @@ impl fmt::Display for SimTime {
 pub fn wall_clock(start: autoscale_runtime::Timestamp, t: SimTime) -> autoscale_runtime::Timestamp {
     const TICKS_PER_MS: i64 = 10_000;
     let ticks = i64::try_from(t.0).unwrap_or(i64::MAX).saturating_mul(TICKS_PER_MS);
-    start.checked_add(autoscale_runtime::Interval(ticks)).unwrap_or(start)
+    start.checked_add(autoscale_runtime::Interval(ticks)).unwrap_or(autoscale_runtime::Timestamp::MAX)
 }
 
 /// What a duration string looks like, for error messages.
@@ -176,6 +176,18 @@ mod tests {
     use rand_chacha::ChaCha8Rng;
 
     use super::*;
+
+    #[test]
+    fn the_wall_clock_saturates_at_the_end_of_9999() {
+        use autoscale_runtime::Timestamp;
+        let start = Timestamp::from_unix_ticks(0).unwrap();
+        assert_eq!(wall_clock(start, SimTime(1_500)).unix_ticks(), 15_000_000);
+        let late = Timestamp::MAX.sub_interval(autoscale_runtime::Interval::SECOND).unwrap();
+        assert_eq!(wall_clock(late, SimTime(999)), late.checked_add(autoscale_runtime::Interval(9_990_000)).unwrap());
+        assert_eq!(wall_clock(late, SimTime(1_000)), Timestamp::MAX);
+        assert_eq!(wall_clock(late, SimTime(u64::MAX)), Timestamp::MAX);
+        assert!(Timestamp::MAX.checked_add(autoscale_runtime::Interval(1)).is_err());
+    }
 
     #[test]
     fn fractional_milliseconds_round_as_f64_round_does() {

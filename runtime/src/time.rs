@@ -165,6 +165,9 @@ impl TimestampField {
 }
 
 impl Timestamp {
+    /// The last tick of the year 9999, the latest timestamp there is.
+    pub const MAX: Timestamp = Timestamp(MAX_UNIX_SECONDS * TICKS_PER_SECOND + TICKS_PER_SECOND - 1);
+
     /// The timestamp `ticks` after the Unix epoch, if within years 1 to 9999.
     pub fn from_unix_ticks(ticks: i64) -> Result<Timestamp, RuntimeError> {
         let seconds = ticks.div_euclid(TICKS_PER_SECOND);

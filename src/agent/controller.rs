@@ -21,6 +21,7 @@ use super::protocol::{
     AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, HELLO_TIMEOUT, NodeIdentity, PATH,
     PROTOCOL_VERSION, TaskKey, TaskSpec, Usage, VersionProbe, websocket_config,
 };
+use super::tls::{ServerTls, Stream};
 use super::token::{self, Role, Token};
 
 /// How many connections may be in their handshake at once, by default.
@@ -83,8 +84,8 @@ pub enum ControllerEvent {
 #[error("agent {0:?} is gone")]
 pub struct Gone(pub AgentId);
 
-/// Heartbeat settings and limits; the defaults are the protocol's.
-#[derive(Debug, Clone, Copy)]
+/// Heartbeat settings, limits and TLS; the defaults are the protocol's, on plain TCP.
+#[derive(Debug, Clone)]
 pub struct ControllerOptions {
     /// How often every agent is pinged.
     pub ping_interval: Duration,
@@ -96,6 +97,8 @@ pub struct ControllerOptions {
     pub max_pending: usize,
     /// How many agents may be joined at once; more are rejected.
     pub max_agents: usize,
+    /// TLS with this certificate; plain TCP without.
+    pub tls: Option<ServerTls>,
 }
 
 impl Default for ControllerOptions {
@@ -106,6 +109,7 @@ impl Default for ControllerOptions {
             hello_timeout: HELLO_TIMEOUT,
             max_pending: DEFAULT_MAX_PENDING,
             max_agents: DEFAULT_MAX_AGENTS,
+            tls: None,
         }
     }
 }
@@ -142,7 +146,7 @@ impl Controller {
         Controller::bind_with(addr, token, ControllerOptions::default())
     }
 
-    /// Binds `addr` with the given heartbeat settings.
+    /// Binds `addr` with the given heartbeat settings, limits and TLS.
     pub fn bind_with(addr: SocketAddr, token: Token, options: ControllerOptions) -> std::io::Result<Controller> {
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
@@ -150,6 +154,7 @@ impl Controller {
         let stop = Arc::<Stop>::default();
         let tick = (options.hello_timeout / 20).clamp(Duration::from_millis(10), Duration::from_millis(250));
         let watchdog = Watchdog::start(tick, Arc::clone(&stop))?;
+        let ping_interval = options.ping_interval;
         let shared = Arc::new(Shared {
             token,
             options,
@@ -162,7 +167,7 @@ impl Controller {
         let accepting = Arc::clone(&shared);
         std::thread::Builder::new().name("agent-accept".to_owned()).spawn(move || accept(&accepting, &listener))?;
         let pinging = Arc::clone(&shared);
-        every("agent-ping", options.ping_interval, Arc::clone(&shared.stop), move || {
+        every("agent-ping", ping_interval, Arc::clone(&shared.stop), move || {
             let connections: Vec<_> = lock(&pinging.agents).values().cloned().collect();
             for connection in connections {
                 // A failed ping shows up on the connection's reading thread.
@@ -351,7 +356,7 @@ fn serve(shared: &Shared, stream: TcpStream, watched: Watched) {
     let _ = shared.events.send(ControllerEvent::Left { agent, reason });
 }
 
-/// The WebSocket upgrade, for [`PATH`] only: any other path gets HTTP 404.
+/// TLS if configured, then the WebSocket upgrade, for [`PATH`] only: any other path gets HTTP 404.
 fn open(shared: &Shared, stream: TcpStream) -> Result<Link, String> {
     let hello_timeout = shared.options.hello_timeout;
     stream.set_read_timeout(Some(hello_timeout)).map_err(|e| e.to_string())?;
@@ -366,6 +371,10 @@ fn open(shared: &Shared, stream: TcpStream) -> Result<Link, String> {
             tungstenite::handshake::server::ErrorResponse::new(Some(format!("not found: agents connect to {PATH}\n")));
         *refusal.status_mut() = tungstenite::http::StatusCode::NOT_FOUND;
         Err(refusal)
+    };
+    let stream = match &shared.options.tls {
+        Some(tls) => tls.accept(stream).map_err(|e| format!("TLS handshake failed: {e}"))?,
+        None => Stream::Plain(stream),
     };
     let ws = tungstenite::accept_hdr_with_config(stream, check_path, Some(websocket_config()))
         .map_err(|e| format!("WebSocket handshake failed: {e}"))?;

@@ -16,10 +16,11 @@ use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use super::controller::{AgentId, Controller, ControllerEvent};
+use super::controller::{AgentId, Controller, ControllerEvent, ControllerOptions};
 use super::error::AgentError;
 use super::local::spawn_local_with;
 use super::protocol::{NodeIdentity, TaskKey, TaskKind, TaskSpec};
+use super::tls::ServerTls;
 use super::token::Token;
 use crate::scenario::Scenario;
 use crate::sim::{NodeRef, Output, Progress, Request, Simulation, TaskRole, Work};
@@ -41,6 +42,8 @@ pub struct RealAgents {
     pub root: PathBuf,
     /// How often the spawned agents report their machine's usage.
     pub usage_interval: Duration,
+    /// TLS with this certificate; plain TCP without.
+    pub tls: Option<ServerTls>,
 }
 
 /// Why a run on real agents could not be done.
@@ -142,14 +145,20 @@ pub fn run(
     let commands = Commands::of(&scenario)?;
     let token = Token::from_file(&options.token_file)?;
     let slots = scenario.pool.task_slots_per_node;
-    let controller = Controller::bind(options.listen, token)
+    let controller_options = ControllerOptions { tls: options.tls.clone(), ..ControllerOptions::default() };
+    let controller = Controller::bind_with(options.listen, token, controller_options)
         .map_err(|source| DriveError::Listen { addr: options.listen, source })?;
     log::info!("listening for agents on {}", controller.local_addr());
     let interval = humantime::format_duration(options.usage_interval).to_string();
+    let mut args = vec!["--usage-interval".into(), interval.into()];
+    if let Some(tls) = &options.tls {
+        let fingerprint = tls.fingerprint().to_string();
+        log::info!("TLS on: agents connect with --tls-fingerprint {fingerprint}");
+        args.extend(["--tls-fingerprint".into(), fingerprint.into()]);
+    }
     let children = std::env::current_exe()
         .and_then(|exe| {
             let (addr, token, root) = (controller.local_addr(), &options.token_file, &options.root);
-            let args = ["--usage-interval".into(), interval.into()];
             spawn_local_with(&exe, options.spawn_local, addr, token, root, slots, &args)
         })
         .map_err(|source| DriveError::Spawn { root: options.root.clone(), source })?;

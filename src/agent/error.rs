@@ -32,6 +32,14 @@ pub enum AgentError {
         /// The shortest length accepted.
         min: usize,
     },
+    /// A TLS certificate or key file that cannot be used (`--tls-cert` of a missing file, a key of another certificate).
+    #[error("cannot use `{}` for TLS: {why}", path.display())]
+    Tls {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
     /// The controller did not prove it knows the token: an impostor, or one
     /// started with another token file. The agent ran nothing it sent.
     #[error("the controller at {controller} is not trusted: {why}")]

@@ -8,7 +8,8 @@
 //! takes it and reads whatever complete messages have arrived in
 //! non-blocking mode. Writers hold it only while they write, so a command
 //! goes out at once and a heartbeat timeout is simply the socket's read
-//! timeout.
+//! timeout. Over TLS the same holds: bytes on the socket may be a partial
+//! record, which the non-blocking read keeps for the next round.
 
 use std::collections::VecDeque;
 use std::fmt;
@@ -24,6 +25,8 @@ use serde::de::DeserializeOwned;
 use tungstenite::protocol::CloseFrame;
 use tungstenite::protocol::frame::coding::CloseCode;
 use tungstenite::{Message, WebSocket};
+
+use super::tls::Stream;
 
 /// Locks a mutex, taking over the data if another thread panicked with it
 /// (every structure here stays consistent between statements).
@@ -95,7 +98,7 @@ struct Inbox {
 
 /// A WebSocket connection: one thread calls [`Link::recv`], any thread [`Link::send`].
 pub(crate) struct Link {
-    ws: Mutex<WebSocket<TcpStream>>,
+    ws: Mutex<WebSocket<Stream>>,
     /// A second handle on the socket, to wait for bytes without holding `ws`.
     watch: TcpStream,
     inbox: Mutex<Inbox>,
@@ -104,8 +107,8 @@ pub(crate) struct Link {
 
 impl Link {
     /// Wraps an open WebSocket; [`Link::recv`] gives up after `timeout` of silence.
-    pub(crate) fn new(ws: WebSocket<TcpStream>, timeout: Duration) -> io::Result<Link> {
-        let stream = ws.get_ref();
+    pub(crate) fn new(ws: WebSocket<Stream>, timeout: Duration) -> io::Result<Link> {
+        let stream = ws.get_ref().tcp();
         stream.set_nodelay(true)?;
         let watch = stream.try_clone()?;
         let link = Link { ws: Mutex::new(ws), watch, inbox: Mutex::default(), timeout: Mutex::new(timeout) };
@@ -195,7 +198,7 @@ impl Link {
     fn read_available(&self) {
         let mut ws = lock(&self.ws);
         let mut inbox = lock(&self.inbox);
-        if let Err(e) = ws.get_ref().set_nonblocking(true) {
+        if let Err(e) = ws.get_ref().tcp().set_nonblocking(true) {
             inbox.error = Some(LinkError::Io(e));
             return;
         }
@@ -209,7 +212,7 @@ impl Link {
                 }
             }
         }
-        if let Err(e) = ws.get_ref().set_nonblocking(false) {
+        if let Err(e) = ws.get_ref().tcp().set_nonblocking(false) {
             inbox.error.get_or_insert(LinkError::Io(e));
         }
     }

@@ -24,8 +24,8 @@ pub fn spawn_local(
 /// Agent `i` keeps its node root in `DIR/agent-i` and writes its log to
 /// `DIR/agent-i.log` rather than to the caller's terminal. The caller owns
 /// the processes: release them through the controller ([`Controller::release`](crate::agent::controller::Controller::release):
-/// they kill their tasks and exit), then wait for them. Killing an agent
-/// instead leaves the tasks it was running behind.
+/// they kill their tasks and exit), then wait for them. An agent killed
+/// instead leaves its tasks to its [`keeper`](crate::agent::keeper), which kills them.
 pub fn spawn_local_with(
     exe: &Path,
     n: u32,

@@ -4,8 +4,9 @@
 //! agents; each agent (`autoscale-sim agent`, [`node`]) joins it as one
 //! node, runs the tasks it is sent as child processes with the service's
 //! `AZ_BATCH_*` environment and directory layout ([`runner`]), and reports
-//! when they start and exit and what the machine uses ([`usage`]). The wire
-//! format is documented in [`protocol`].
+//! when they start and exit and what the machine uses ([`usage`]). A
+//! [`keeper`] process kills the tasks of an agent that dies without doing
+//! it. The wire format is documented in [`protocol`].
 //!
 //! ```no_run
 //! use std::time::{Duration, Instant};
@@ -25,17 +26,21 @@
 pub mod controller;
 pub mod driver;
 mod error;
+pub mod keeper;
 mod link;
 mod local;
 pub mod logger;
 pub mod node;
 pub mod protocol;
 pub mod runner;
+pub mod tls;
 pub mod token;
 pub mod usage;
 
 pub use controller::{AgentId, Controller, ControllerEvent, ControllerOptions, Gone};
 pub use error::AgentError;
+pub use keeper::Keeper;
 pub use local::{spawn_local, spawn_local_with};
 pub use protocol::{NodeIdentity, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, Usage};
+pub use tls::{ClientTls, Fingerprint, ServerTls};
 pub use token::{Role, Token};

@@ -25,12 +25,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::error::AgentError;
+use super::keeper::Keeper;
 use super::link::{Link, LinkError, Stop, Watchdog, every, lock};
 use super::protocol::{
     AgentMessage, ControllerMessage, DEFAULT_PING_INTERVAL, DEFAULT_TIMEOUT, DEFAULT_USAGE_INTERVAL, HELLO_TIMEOUT,
     PATH, PROTOCOL_VERSION, TaskKey, TaskKind, TaskSpec, websocket_config,
 };
 use super::runner::{self, NodeDirs};
+use super::tls::{ClientTls, ConnectFailure, Stream};
 use super::token::{self, Role, Token};
 use super::usage::UsageSampler;
 
@@ -58,6 +60,10 @@ pub struct NodeOptions {
     pub timeout: Duration,
     /// Failed connection attempts in a row before giving up (at least 1).
     pub connect_attempts: u32,
+    /// Kills the tasks if this process dies without doing it; see [`Keeper`].
+    pub keeper: Option<Arc<Keeper>>,
+    /// TLS, trusting only the pinned controller certificate; plain TCP without.
+    pub tls: Option<ClientTls>,
 }
 
 impl NodeOptions {
@@ -72,6 +78,8 @@ impl NodeOptions {
             ping_interval: DEFAULT_PING_INTERVAL,
             timeout: DEFAULT_TIMEOUT,
             connect_attempts: 10,
+            keeper: None,
+            tls: None,
         }
     }
 }
@@ -201,7 +209,7 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
     }
 }
 
-/// One attempt: TCP, WebSocket upgrade, hello, challenge, proof, welcome,
+/// One attempt: TCP, TLS if pinned, WebSocket upgrade, hello, challenge, proof, welcome,
 /// all within [`HELLO_TIMEOUT`]. Returns the link and the agent's id.
 fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable(e.to_string());
@@ -227,7 +235,21 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     };
     stream.set_read_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
     stream.set_write_timeout(Some(HELLO_TIMEOUT)).map_err(|e| unreachable(&e))?;
-    let url = format!("ws://{}{PATH}", options.controller);
+    let (stream, scheme) = match &options.tls {
+        Some(tls) => {
+            let host = options.controller.rsplit_once(':').map_or(options.controller.as_str(), |(host, _)| host);
+            let host = host.trim_start_matches('[').trim_end_matches(']');
+            match tls.connect(host, stream) {
+                Ok(stream) => (stream, "wss"),
+                Err(ConnectFailure::WrongCertificate(why)) => return Err(ConnectError::Untrusted(why)),
+                Err(ConnectFailure::Other(e)) => {
+                    return Err(late(&format!("TLS handshake failed (does the controller use --tls-cert?): {e}")));
+                }
+            }
+        }
+        None => (Stream::Plain(stream), "ws"),
+    };
+    let url = format!("{scheme}://{}{PATH}", options.controller);
     let (ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(websocket_config()))
         .map_err(|e| late(&format!("WebSocket handshake failed: {e}")))?;
     let link = Link::new(ws, HELLO_TIMEOUT).map_err(|e| unreachable(&e))?;
@@ -322,6 +344,7 @@ struct Running {
 struct Node {
     link: Link,
     slots: u32,
+    keeper: Option<Arc<Keeper>>,
     dirs: Mutex<Option<NodeDirs>>,
     /// By key, which names one run: the controller never sends a key twice.
     running: Mutex<HashMap<TaskKey, Running>>,
@@ -336,7 +359,13 @@ struct Session {
 
 impl Session {
     fn new(link: Link, options: &NodeOptions) -> Session {
-        let node = Node { link, slots: options.slots, dirs: Mutex::default(), running: Mutex::default() };
+        let node = Node {
+            link,
+            slots: options.slots,
+            keeper: options.keeper.clone(),
+            dirs: Mutex::default(),
+            running: Mutex::default(),
+        };
         Session { node: Arc::new(node), stop: Arc::default(), options: options.clone() }
     }
 
@@ -418,7 +447,11 @@ impl Node {
                 return;
             }
         };
-        running.insert(key.clone(), Running { kind: spec.kind, pid: child.id() });
+        let pid = child.id();
+        if let Some(keeper) = &node.keeper {
+            keeper.watch(pid);
+        }
+        running.insert(key.clone(), Running { kind: spec.kind, pid });
         // Sent while `running` is locked, so that the watcher's `exited` comes after it.
         let _ = node.link.send(&AgentMessage::Started { key: key.clone() });
         drop(running);
@@ -426,6 +459,9 @@ impl Node {
         let watching = Arc::clone(node);
         let watcher = std::thread::Builder::new().name("agent-task".to_owned()).spawn(move || {
             let exit_code = child.wait().map_or(-1, runner::exit_code);
+            if let Some(keeper) = &watching.keeper {
+                keeper.forget(pid);
+            }
             let mut running = lock(&watching.running);
             // A killed task was removed from `running`: it is not reported.
             if running.remove(&key).is_some() {

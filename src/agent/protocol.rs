@@ -1,8 +1,8 @@
 //! The controller ↔ agent protocol, version [`PROTOCOL_VERSION`].
 //!
-//! **Threat model.** The transport is plain TCP: *nothing is encrypted*
-//! (TLS is not implemented yet). Against an attacker on the network who
-//! does not know the token:
+//! **Threat model.** The transport is plain TCP, or TLS 1.3 when the
+//! controller has a certificate and the agents pin it ([`tls`](super::tls)).
+//! Against an attacker on the network who does not know the token:
 //!
 //! - *Cannot* learn the token from the handshake: only nonces and HMACs
 //!   cross the wire. It can try to guess the token offline from a recorded
@@ -17,16 +17,19 @@
 //!   handshakes for longer than [`HELLO_TIMEOUT`] each, nor beyond the cap
 //!   on pending handshakes (a flood delays other agents' joins until the
 //!   connections expire, but never exhausts threads).
-//! - *Can* read everything after the handshake (command lines, environment
-//!   variables, node identity, usage), and an attacker able to *modify*
-//!   traffic (man in the middle) can hijack an authenticated connection and
-//!   inject commands, since messages are not individually authenticated.
-//!   Keep the listener on loopback or a trusted network until TLS exists.
+//! - On plain TCP, *can* read everything after the handshake (command
+//!   lines, environment variables, node identity, usage), and an attacker
+//!   able to *modify* traffic (man in the middle) can hijack an
+//!   authenticated connection and inject commands, since messages are not
+//!   individually authenticated: plain TCP is for loopback and trusted
+//!   networks. Over TLS it *cannot*: the agent accepts only the pinned
+//!   certificate, and TLS protects every message that follows.
 //! - *Can* disconnect agents (reset connections), like any network fault.
 //!
 //! **Transport.** One WebSocket connection (RFC 6455, the `tungstenite`
-//! crate) per agent, over plain TCP: the agent is the client and opens
-//! `ws://HOST:PORT/agent`. Every protocol message is one WebSocket *text*
+//! crate) per agent, over plain TCP or TLS: the agent is the client and
+//! opens `ws://HOST:PORT/agent` (`wss://` over TLS, the TLS handshake
+//! first, within the same deadline). Every protocol message is one WebSocket *text*
 //! message holding one JSON object whose `"type"` field names it; other
 //! fields are listed below. A binary message, text that is not such an
 //! object, or a message of the wrong side is *malformed*.

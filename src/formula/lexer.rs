@@ -9,14 +9,14 @@ use super::ast::Span;
 /// unescaped text.
 #[derive(Logos, Debug, Clone, PartialEq)]
 #[logos(skip r"[ \t\r\n\f]+")]
-#[logos(skip(r"//[^\n]*", allow_greedy = true))]
+#[logos(skip("//", callback = line_comment))]
 pub enum Token<'src> {
     /// `12`, `0.7`, `.5`, `1e3`, `2.5E-2`.
     #[regex(r"[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?", number)]
     #[regex(r"\.[0-9]+([eE][+-]?[0-9]+)?", number)]
     Number(f64),
     /// `"..."`, with `\"` and `\\` unescaped.
-    #[regex(r#""([^"\\\n]|\\[^\n])*""#, string)]
+    #[token("\"", string)]
     Str(String),
     /// A name with a leading `$`: service variables and user variables.
     #[regex(r"\$[A-Za-z_][A-Za-z0-9_]*")]
@@ -72,20 +72,42 @@ fn number<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Option<f64> {
     lex.slice().parse().ok()
 }
 
-fn string<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> String {
-    let body = &lex.slice()[1..lex.slice().len() - 1];
-    let mut out = String::with_capacity(body.len());
-    let mut chars = body.chars();
-    while let Some(c) = chars.next() {
-        match (c, chars.clone().next()) {
-            ('\\', Some(next @ ('"' | '\\'))) => {
-                out.push(next);
-                chars.next();
+// Comments and strings are scanned by hand, not by logos regexes: in a
+// debug build the code logos generates for `[^\n]*` recurses once per
+// multi-byte character, so a few thousand `é` in a comment or string
+// overflowed the stack.
+
+/// Skips a `//` comment to the end of its line.
+fn line_comment<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> logos::Skip {
+    let rest = lex.remainder();
+    lex.bump(rest.find('\n').unwrap_or(rest.len()));
+    logos::Skip
+}
+
+/// The rest of a string literal after its `"`, unescaped: `\"` and `\\`
+/// stand for `"` and `\`, any other `\c` for itself. `None` (an error
+/// spanning the rest of the line) when the line ends first.
+fn string<'src>(lex: &mut logos::Lexer<'src, Token<'src>>) -> Option<String> {
+    let rest = lex.remainder();
+    let mut out = String::new();
+    let mut chars = rest.char_indices();
+    while let Some((i, c)) = chars.next() {
+        match c {
+            '"' => {
+                lex.bump(i + 1);
+                return Some(out);
             }
-            _ => out.push(c),
+            '\n' => break,
+            '\\' => match chars.next() {
+                None | Some((_, '\n')) => break,
+                Some((_, escaped @ ('"' | '\\'))) => out.push(escaped),
+                Some((_, other)) => out.extend(['\\', other]),
+            },
+            c => out.push(c),
         }
     }
-    out
+    lex.bump(rest.find('\n').unwrap_or(rest.len()));
+    None
 }
 
 /// A character sequence that is no token.
@@ -187,6 +209,35 @@ mod tests {
     #[test]
     fn strings_unescape() {
         assert_eq!(tokens(r#""a\"b\\c""#), [Token::Str(r#"a"b\c"#.into())]);
+    }
+
+    #[test]
+    fn strings_and_comments_of_any_length_lex_on_a_small_stack() {
+        let long = "é".repeat(3042);
+        let source = format!("\"{long}\" // {long}\n\"{long}");
+        let lex = move || {
+            let all: Vec<_> = Lexer::new(&source).map(|t| t.map(|(_, t, _)| t)).collect();
+            assert_eq!(all.len(), 2);
+            assert_eq!(all[0], Ok(Token::Str("é".repeat(3042))));
+            assert!(matches!(&all[1], Err(LexError { kind: LexErrorKind::UnterminatedString, .. })));
+        };
+        std::thread::Builder::new().stack_size(256 << 10).spawn(lex).unwrap().join().unwrap();
+    }
+
+    #[test]
+    fn escapes_and_unterminated_strings() {
+        assert_eq!(tokens(r#""\n\\" x"#), [Token::Str(r"\n\".into()), Token::Ident("x")]);
+        let all: Vec<_> = Lexer::new("a \"open x + 1\nb \"é\" // c\n\"x\\").collect();
+        assert_eq!(
+            all,
+            [
+                Ok((0, Token::Ident("a"), 1)),
+                Err(LexError { span: Span::new(2, 13), kind: LexErrorKind::UnterminatedString }),
+                Ok((14, Token::Ident("b"), 15)),
+                Ok((16, Token::Str("é".into()), 20)),
+                Err(LexError { span: Span::new(26, 29), kind: LexErrorKind::UnterminatedString }),
+            ]
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@
 mod analysis;
 mod transport;
 
-pub use transport::{MAX_HEADER_LINE, MAX_HEADERS, MAX_MESSAGE_BYTES};
+pub use transport::{MAX_HEADER_LINE, MAX_HEADERS, MAX_MESSAGE_BYTES, MAX_QUEUED};
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};

@@ -16,7 +16,8 @@
 //!   `Content-Length:` header, so the session goes on.
 //!
 //! The messages that do decode go to the server through an
-//! [`lsp_server::Connection`], as `Connection::stdio()` would send them.
+//! [`lsp_server::Connection`], as `Connection::stdio()` would send them,
+//! over channels of at most [`MAX_QUEUED`] messages.
 
 use std::io::{self, Read, Write};
 use std::thread::JoinHandle;
@@ -31,6 +32,10 @@ pub const MAX_MESSAGE_BYTES: usize = 4 << 20;
 pub const MAX_HEADER_LINE: usize = 1024;
 /// The most header lines one message may have.
 pub const MAX_HEADERS: usize = 16;
+
+/// The most messages waiting in each direction between the I/O threads
+/// and the server.
+pub const MAX_QUEUED: usize = 16;
 
 /// Where every message starts, compared without case.
 const CONTENT_LENGTH: &[u8] = b"content-length:";
@@ -299,8 +304,12 @@ impl IoThreads {
 
 /// A connection over stdin/stdout, framed as described above.
 pub(super) fn stdio() -> io::Result<(Connection, IoThreads)> {
-    let (server, transport) = Connection::memory();
-    let Connection { sender: to_server, receiver: from_server } = transport;
+    // Bounded both ways: a client that sends faster than the server analyses
+    // waits (its writes block once the pipe fills) instead of queueing
+    // messages of up to MAX_MESSAGE_BYTES without end.
+    let (to_server, from_client) = crossbeam_channel::bounded(MAX_QUEUED);
+    let (to_client, from_server) = crossbeam_channel::bounded(MAX_QUEUED);
+    let server = Connection { sender: to_client, receiver: from_client };
     std::thread::Builder::new().name("lsp-reader".to_owned()).spawn(move || {
         let mut reader = FrameReader::new(io::stdin().lock());
         loop {

@@ -1,6 +1,6 @@
 //! The output files of a run, each written whole or not at all:
-//! `timeline.csv`, `evaluations.jsonl`, `tasks.csv`, `job_tasks.csv` and
-//! `summary.json`.
+//! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`,
+//! `job_tasks.csv` and `summary.json`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -34,7 +34,8 @@ impl ReportError {
 }
 
 /// The file names, in the order they are written.
-pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
+pub const FILES: [&str; 6] =
+    ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 /// Writes every output file into `dir` (created if missing); returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -42,9 +43,10 @@ pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<P
     Ok(vec![
         atomically(dir, FILES[0], |w| timeline(output, w))?,
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
-        atomically(dir, FILES[2], |w| tasks(output, w))?,
-        atomically(dir, FILES[3], |w| job_tasks(output, w))?,
-        atomically(dir, FILES[4], |w| {
+        atomically(dir, FILES[2], |w| operations(output, w))?,
+        atomically(dir, FILES[3], |w| tasks(output, w))?,
+        atomically(dir, FILES[4], |w| job_tasks(output, w))?,
+        atomically(dir, FILES[5], |w| {
             serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })?,
@@ -131,6 +133,37 @@ fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
             elapsed_s: e.time.as_millis() as f64 / 1000.0,
             results: &e.results,
             error: e.error.as_ref(),
+        };
+        serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// One line of `operations.jsonl`: an operation the service refused,
+/// with the error it answered.
+#[derive(Serialize)]
+struct OperationLine {
+    timestamp: String,
+    elapsed_s: f64,
+    operation: String,
+    error: OperationErrorLine,
+}
+
+/// The error answered to a refused operation.
+#[derive(Serialize)]
+struct OperationErrorLine {
+    code: &'static str,
+    message: &'static str,
+}
+
+fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    for r in &output.refused_operations {
+        let line = OperationLine {
+            timestamp: output.timestamp(r.time).to_string(),
+            elapsed_s: r.time.as_millis() as f64 / 1000.0,
+            operation: r.operation.to_string(),
+            error: OperationErrorLine { code: r.error.as_str(), message: r.error.message() },
         };
         serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
         w.write_all(b"\n")?;

@@ -103,7 +103,8 @@ impl Grid {
 
     /// Number of grid points.
     pub fn points(&self) -> usize {
-        self.params.iter().map(|(_, v)| v.len()).product()
+        // Saturating: a merged `sweep.json` may claim any sizes.
+        self.params.iter().fold(1usize, |n, (_, v)| n.saturating_mul(v.len()))
     }
 
     /// The values of grid point `i`: the last parameter varies fastest.
@@ -205,12 +206,20 @@ fn runs_csv(rows: &[RunRow]) -> Result<Vec<u8>, csv::Error> {
 
 /// The rows of a `runs.csv` file, after checking that its header is the
 /// one [`runs_csv`] writes.
-fn read_runs_csv(file: &Path) -> Result<Vec<RunRow>, SweepError> {
+/// Reads the rows of a `runs*.csv` file, refusing more than `room` (what is
+/// left of the sweep's runs), so that a wrong or endless file cannot fill memory.
+fn read_runs_csv(file: &Path, room: u64) -> Result<Vec<RunRow>, SweepError> {
     let mut r = csv::Reader::from_path(file).map_err(|e| io(file, e))?;
     let header = r.headers().map_err(|e| io(file, e))?.clone();
     let mut rows = Vec::new();
     for record in r.records() {
         let record = record.map_err(|e| io(file, e))?;
+        if rows.len() as u64 == room {
+            return Err(SweepError::Merge(format!(
+                "{} holds more runs than the sweep has left ({room}); give each shard's folder once",
+                file.display()
+            )));
+        }
         if rows.is_empty() {
             let expected = expected_header().map_err(|e| io(file, e))?;
             if header != expected {
@@ -261,7 +270,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
             .map_err(|error| SweepError::Scenario { point: grid.label(p), error })?;
         scenarios.push(Arc::new(scenario));
     }
-    let total = grid.points() as u64 * grid.seeds;
+    let total = (grid.points() as u64).saturating_mul(grid.seeds);
     let mine: Vec<u64> = (0..total).filter(|k| k % shard.1 == shard.0).collect();
     let rows = mine
         .par_iter()
@@ -344,7 +353,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
     let mut rows: Vec<RunRow> = Vec::new();
     for dir in dirs {
         let path = dir.join("sweep.json");
-        let text = std::fs::read_to_string(&path).map_err(|e| io(&path, e))?;
+        let text = crate::input::read_settings(&path, "a sweep.json").map_err(|e| io(&path, e))?;
         let g: Grid = serde_json::from_str(&text).map_err(|e| io(&path, e))?;
         match &grid {
             Some(first) if Grid { shards: first.shards, ..g.clone() } != *first => {
@@ -353,6 +362,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
             Some(_) => {}
             None => grid = Some(g),
         }
+        let total = grid.as_ref().map_or(0, |g| (g.points() as u64).saturating_mul(g.seeds));
         let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
             .map_err(|e| io(dir, e))?
             .filter_map(|e| e.ok().map(|e| e.path()))
@@ -363,14 +373,15 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
             .collect();
         files.sort();
         for file in files {
-            rows.extend(read_runs_csv(&file)?);
+            let room = total.saturating_sub(rows.len() as u64);
+            rows.extend(read_runs_csv(&file, room)?);
         }
     }
     let Some(grid) = grid else {
         return Err(SweepError::Merge("no folder given".to_owned()));
     };
     rows.sort_by_key(|r| r.place.run);
-    let total = grid.points() as u64 * grid.seeds;
+    let total = (grid.points() as u64).saturating_mul(grid.seeds);
     for (expected, row) in (0..).zip(&rows) {
         let found = row.place.run;
         if found != expected {
@@ -425,9 +436,14 @@ mod tests {
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("runs.csv");
         std::fs::write(&file, &text).unwrap();
-        assert_eq!(read_runs_csv(&file).unwrap(), [row]);
+        assert_eq!(read_runs_csv(&file, 1).unwrap(), [row]);
+        let e = read_runs_csv(&file, 0).unwrap_err().to_string();
+        assert!(
+            e.ends_with("runs.csv holds more runs than the sweep has left (0); give each shard's folder once"),
+            "{e}"
+        );
         std::fs::write(&file, text.replacen("run,point", "point,run", 1)).unwrap();
-        let e = read_runs_csv(&file).unwrap_err().to_string();
+        let e = read_runs_csv(&file, 1).unwrap_err().to_string();
         assert!(e.contains("the columns are point,run,params"), "{e}");
         let _ = std::fs::remove_dir_all(&dir);
     }

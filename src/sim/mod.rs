@@ -31,6 +31,7 @@ mod deps;
 mod invariants;
 mod metrics;
 mod node;
+mod operations;
 mod pool;
 mod priority;
 mod queue;
@@ -47,6 +48,7 @@ pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
 pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
 pub use node::NodeState;
+pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
 pub use priority::Priority;
 pub use queue::Queue;
@@ -104,6 +106,8 @@ pub(crate) enum Event {
     RetentionExpired(u32),
     /// A leaving node is gone.
     Removed(u32),
+    /// The pool's last draining node is gone: targets set meanwhile apply.
+    DrainEnded,
     /// Metrics are sampled.
     Sample,
     /// The formula is evaluated.
@@ -169,6 +173,8 @@ pub struct Output {
     pub job_tasks: Vec<JobTaskRun>,
     /// Every resize error.
     pub resize_errors: Vec<ResizeErrorRecord>,
+    /// Every operation the service refused, in order.
+    pub refused_operations: Vec<RefusedOperation>,
     /// Seconds charged per priority (60 s minimum per billed period applied).
     pub charged_seconds: [u64; 2],
     /// Exact billed node time per priority.
@@ -183,7 +189,7 @@ pub struct Output {
 impl Output {
     /// The cost per priority: charged seconds × price.
     pub fn cost(&self) -> [f64; 2] {
-        [0, 1].map(|p| self.charged_seconds[p] as f64 * self.prices[p] / 3600.0)
+        cost::cost(self.charged_seconds, self.prices)
     }
 
     /// The timestamp of simulated time `t`.
@@ -321,7 +327,14 @@ impl Simulation {
             Event::Recovered(n) => pool.on_recovered(n, env),
             Event::RetentionExpired(n) => pool.on_retention_expired(n, sched, env),
             Event::Removed(n) => pool.on_removed(n, sched, env),
-            Event::Resize(i) => pool.on_manual_resize(i, sched, env),
+            Event::DrainEnded => {
+                pool.on_drain_ended(sched, env);
+                self.recorder.after_targets_set(env.q.now(), pool, sched);
+            }
+            Event::Resize(i) => {
+                pool.on_manual_resize(i, sched, env);
+                self.recorder.after_targets_set(env.q.now(), pool, sched);
+            }
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
         }
         true
@@ -332,21 +345,23 @@ impl Simulation {
         self.recorder.take_due_samples(self.env.q.now(), &self.pool, &mut self.sched);
     }
 
-    /// Evaluates the formula now, after the samples due, and applies the
-    /// targets of a successful evaluation.
+    /// Evaluates the formula now, after the samples due, applies the
+    /// targets of a successful evaluation, and shows them in this
+    /// instant's timeline row.
     fn on_evaluate(&mut self) {
         self.take_due_samples();
         let Some(autoscaler) = self.autoscaler.as_mut() else { return };
         if let Some((target, option)) = autoscaler.evaluate(&mut self.recorder, &self.pool, &mut self.env) {
             self.pool.apply_targets(target, option, &mut self.sched, &mut self.env);
         }
+        self.recorder.after_targets_set(self.env.q.now(), &self.pool, &self.sched);
     }
 
     /// Recounts everything from scratch and compares with the incremental
     /// counters: node counts by state sum to the pool size, every task is in
     /// exactly one place, billing equals the integral of billed nodes.
     pub fn check_invariants(&self) -> Result<(), String> {
-        invariants::check(&self.pool.nodes, &self.sched, self.env.q.now())
+        invariants::check(&self.pool, &self.sched, self.env.q.now())
     }
 
     /// Closes the books at the end of the scenario — open billed periods
@@ -372,6 +387,7 @@ impl Simulation {
             tasks: self.sched.tasks,
             job_tasks: self.sched.jobs.runs,
             resize_errors: self.pool.control.log,
+            refused_operations: self.pool.refused,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
             requeued_work: self.sched.requeued_work,

@@ -4,6 +4,7 @@
 //! that events arrive before [`WAIT`].
 
 mod handshake;
+mod tls;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ffi::OsString;
@@ -40,11 +41,16 @@ impl Fixture {
     }
 
     fn with_timeout(name: &str, timeout: Duration) -> Fixture {
+        Fixture::with_options(name, quick(timeout))
+    }
+
+    fn with_options(name: &str, options: ControllerOptions) -> Fixture {
         capture_logs();
         let dir = scratch_dir(&format!("agent-{name}"));
         let token_file = dir.join("token");
         std::fs::write(&token_file, format!("{TOKEN}\n")).unwrap();
-        let controller = bind("127.0.0.1:0".parse().unwrap(), timeout).unwrap();
+        let controller =
+            Controller::bind_with("127.0.0.1:0".parse().unwrap(), Token::new(TOKEN).unwrap(), options).unwrap();
         Fixture { dir, token_file, controller, agents: Vec::new() }
     }
 
@@ -69,8 +75,14 @@ impl Fixture {
 
     /// Spawns `n` agents under `DIR/group`, reporting usage every second.
     fn spawn(&mut self, group: &str, n: u32, slots: u32) -> PathBuf {
+        self.spawn_with(group, n, slots, &[])
+    }
+
+    /// [`Fixture::spawn`] with more `agent` options.
+    fn spawn_with(&mut self, group: &str, n: u32, slots: u32, extra: &[&str]) -> PathBuf {
         let root = self.dir.join(group);
-        let args: Vec<OsString> = vec!["--usage-interval".into(), "1s".into()];
+        let mut args: Vec<OsString> = vec!["--usage-interval".into(), "1s".into()];
+        args.extend(extra.iter().map(OsString::from));
         let exe = Path::new(env!("CARGO_BIN_EXE_autoscale-sim"));
         self.agents.extend(spawn_local_with(exe, n, self.addr(), &self.token_file, &root, slots, &args).unwrap());
         root
@@ -127,15 +139,19 @@ impl Drop for Fixture {
     }
 }
 
-/// A controller with quick pings.
-fn bind(addr: SocketAddr, timeout: Duration) -> std::io::Result<Controller> {
-    let options = ControllerOptions {
+/// Quick pings, and `timeout` of silence before an agent is dropped.
+fn quick(timeout: Duration) -> ControllerOptions {
+    ControllerOptions {
         ping_interval: Duration::from_millis(200),
         timeout,
         hello_timeout: Duration::from_secs(5),
         ..ControllerOptions::default()
-    };
-    Controller::bind_with(addr, Token::new(TOKEN).unwrap(), options)
+    }
+}
+
+/// A controller with quick pings.
+fn bind(addr: SocketAddr, timeout: Duration) -> std::io::Result<Controller> {
+    Controller::bind_with(addr, Token::new(TOKEN).unwrap(), quick(timeout))
 }
 
 /// The process id a task wrote to `file`, once it is there.
@@ -499,20 +515,27 @@ fn exit_codes_refusals_and_kills() {
 }
 
 #[test]
-fn a_killed_agent_leaves_and_the_others_keep_running() {
+fn a_killed_agent_leaves_takes_its_tasks_along_and_the_others_keep_running() {
     let mut fixture = Fixture::new("killed");
-    let (doomed, _) = fixture.join_one("a", 1);
+    let (doomed, root) = fixture.join_one("a", 1);
     let (survivor, _) = fixture.join_one("b", 1);
     fixture.controller.assign(doomed, identity("doomed")).unwrap();
     fixture.controller.assign(survivor, identity("survivor")).unwrap();
-    let spec =
-        TaskSpec { key: key("j", "long"), kind: TaskKind::Task, command_line: "sleep 5".to_owned(), env: Vec::new() };
+    // The task's shell and a process it starts in the background.
+    let spec = TaskSpec {
+        key: key("j", "long"),
+        kind: TaskKind::Task,
+        command_line: "sh -c 'sleep 60 & echo $! > child.txt; echo $$ > pid.txt; wait'".to_owned(),
+        env: Vec::new(),
+    };
     fixture.controller.run_task(doomed, spec).unwrap();
-    fixture.wait_for("the start", |e| {
-        matches!(e, ControllerEvent::Started { agent, .. } if agent == doomed).then_some(())
-    });
+    let wd = root.join("workitems/j/tasks/long/wd");
+    let (task, child) = (read_pid(&wd.join("pid.txt")), read_pid(&wd.join("child.txt")));
 
+    // SIGKILL: the agent cannot kill anything itself; its keeper does.
     fixture.agents[0].kill().unwrap();
+    assert_ends(&task);
+    assert_ends(&child);
     let reason = fixture.wait_for("the doomed agent's leave", |e| match e {
         ControllerEvent::Left { agent, reason } if agent == doomed => Some(reason),
         ControllerEvent::Left { agent, .. } => panic!("{agent:?} left too"),

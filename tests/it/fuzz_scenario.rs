@@ -562,10 +562,8 @@ fn mutated_scenario() -> BoxedStrategy<String> {
 // Properties.
 
 /// Runs `exercise` on the cases of the strategy `strategy` makes on a thread with the main
-/// thread's 8 MiB stack, as `autoscale-sim run` loads scenarios: in a debug
-/// build the formula lexer needs more than a test thread's 2 MiB for some
-/// formulas within the size limit (see
-/// [`non_ascii_formula_text_fits_a_test_threads_stack`]).
+/// thread's 8 MiB stack, as `autoscale-sim run` loads scenarios (a test
+/// thread has 2 MiB).
 fn check_property(strategy: fn() -> BoxedStrategy<String>) {
     let run = move || {
         let mut runner = TestRunner::new(config());
@@ -624,11 +622,9 @@ fn fuzz_scenario_inputs_reach_the_simulator() {
 /// `//` comment skip does the same) recurses once per byte of each
 /// non-ASCII character, and loading the scenario overflows a 2 MiB stack:
 /// a test thread's, or any worker thread's. The process aborts. (The main
-/// thread's 8 MiB holds the worst case, about 4 000 two-byte characters;
-/// a release build needs under 128 KiB.) Ignored until the lexer is fixed,
-/// since it aborts the whole test binary.
+/// thread's 8 MiB held the worst case, about 4 000 two-byte characters.)
+/// The lexer now scans strings and comments by hand.
 #[test]
-#[ignore = "aborts a debug build: the formula lexer overflows a 2 MiB stack (src/formula/lexer.rs)"]
 fn non_ascii_formula_text_fits_a_test_threads_stack() {
     let long = "é".repeat(3042);
     let formulas =

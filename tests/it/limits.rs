@@ -166,3 +166,36 @@ fn job_ids_are_unique() {
     let default = format!("duration = \"1d\"\n{POOL}[[jobs]]\nid = \"job-2\"\n[[jobs]]\n");
     refused("default-id", &default, &["jobs[1].id: `job-2` (the default id of this job) is already the id of jobs[0]"]);
 }
+
+/// `merge` reads what shards wrote, or what stands in their place: an
+/// endless `sweep.json` or a `runs.csv` with more rows than the sweep has
+/// fail at once instead of filling memory.
+#[cfg(unix)]
+#[test]
+fn merge_reads_shards_through_bounds() {
+    let dir = scratch_dir("limits-merge");
+    let endless = dir.join("endless");
+    std::fs::create_dir_all(&endless).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", endless.join("sweep.json")).unwrap();
+    let out = cli(&["merge", endless.to_str().unwrap()], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("a sweep.json is more than 16777216 bytes long (the limit)"), "{err}");
+
+    // A real one-run shard, then a runs.csv that repeats its row many times.
+    let scenario = dir.join("scenario.toml");
+    std::fs::write(&scenario, format!("duration = \"1h\"\n{POOL}")).unwrap();
+    let shard = dir.join("shard");
+    let sweep = cli(
+        &["sweep", scenario.to_str().unwrap(), "--param", "seed=1", "--seeds", "1", "--out", shard.to_str().unwrap()],
+        None,
+    );
+    assert!(sweep.status.success(), "{}", String::from_utf8_lossy(&sweep.stderr));
+    let runs = std::fs::read_to_string(shard.join("runs.csv")).unwrap();
+    let (header, row) = runs.split_once('\n').unwrap();
+    std::fs::write(shard.join("runs.csv"), format!("{header}\n{}", row.repeat(10_000))).unwrap();
+    let out = cli(&["merge", shard.to_str().unwrap()], None);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("runs.csv holds more runs than the sweep has left (1)"), "{err}");
+}

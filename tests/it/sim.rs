@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use crate::support::{cli, scratch_dir};
 use crate::timeline::{run_checked, scenario};
 
-const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
+const FILES: [&str; 6] =
+    ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -41,11 +42,17 @@ fn every_bundled_scenario_runs_through_the_binary() {
         for line in ["cost ", "node-hours ", "queue wait ", "tasks ", "evaluations "] {
             assert!(stdout.contains(line), "{name}: no `{line}` in\n{stdout}");
         }
-        // A pool with fixed targets has no evaluations.
+        // A pool with fixed targets has no evaluations; no bundled
+        // scenario calls an operation the service refuses.
         let autoscale = std::fs::read_to_string(&path).unwrap_or_default().contains("[pool.autoscale]");
         for file in FILES {
             let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
-            assert!(meta.len() > 0 || (file == "evaluations.jsonl" && !autoscale), "{name}: {file} is empty");
+            let empty = match file {
+                "evaluations.jsonl" => !autoscale,
+                "operations.jsonl" => true,
+                _ => false,
+            };
+            assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
         }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
         // The files, and each chart as SVG and PNG.
