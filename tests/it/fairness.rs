@@ -40,6 +40,22 @@ fn two_jobs_of_one_priority_take_turns_for_a_node() {
 }
 
 #[test]
+fn the_issues_example_two_jobs_of_four_tasks_alternate() {
+    let out = run(r#"
+        duration = "2h"
+        [pool]
+        target_dedicated = 1
+        [[jobs]]
+        tasks = [{ at = "5m", duration = "10m", count = 4 }]
+        [[jobs]]
+        tasks = [{ at = "5m", duration = "10m", count = 4 }]
+    "#);
+    // Before the turns, job 0's four tasks all ran before job 1's.
+    let expected = [(0, 5), (1, 15), (0, 25), (1, 35), (0, 45), (1, 55), (0, 65), (1, 75)];
+    assert_eq!(starts(&out), expected.map(|(j, m)| (j, min(m))));
+}
+
+#[test]
 fn a_task_retried_forever_does_not_starve_another_job_of_its_priority() {
     let out = run(r#"
         duration = "58m"
