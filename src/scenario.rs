@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+mod constraints;
 pub mod deps;
 pub mod dist;
 mod error;
@@ -35,6 +36,7 @@ use serde::Deserialize;
 use crate::formula::Engine;
 use crate::time::{SimDuration, SimTime};
 pub use actions::{NodeAction, NodeActionKind, StartTask};
+pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
 use error::Check;

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::summary::Summary;
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
-use crate::sim::{NodeState, Output, Priority};
+use crate::sim::{NodeState, Output, Priority, TaskFailure};
 use crate::time::SimTime;
 
 /// Why an output file could not be written.
@@ -173,7 +173,8 @@ fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
 
 fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    let header = ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "role"];
+    let header =
+        ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "failure", "role"];
     csv.write_record(header).map_err(csv_error)?;
     for (i, t) in output.tasks.iter().enumerate() {
         let job = output.jobs.get(t.job as usize).map_or("", String::as_str);
@@ -187,6 +188,7 @@ fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
             &t.attempts.to_string(),
             t.state.name(),
             &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+            t.failure.map_or("", TaskFailure::name),
             t.role.name(),
         ])
         .map_err(csv_error)?;

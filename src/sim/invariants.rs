@@ -4,13 +4,11 @@
 //! place, billing equals the integral of billed nodes, and no node is
 //! added beside a drain.
 
-use std::cmp::Reverse;
-
 use super::node::{NodeState, Nodes};
 use super::pool::Pool;
 use super::priority::Priority;
 use super::scheduler::Scheduler;
-use super::task::TaskState;
+use super::task::{TaskRole, TaskState};
 use crate::time::SimTime;
 
 /// Checks the nodes' counters at `now`, the drains, then the scheduler's counters.
@@ -89,10 +87,18 @@ fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String
             return Err(format!("task {t} is parked but {:?}", sched.tasks[t as usize].state));
         }
     }
-    for &(_, Reverse(t)) in sched.ready.iter() {
+    for (t, job) in sched.ready.iter() {
         places.mark(t, "ready queue")?;
-        if sched.tasks[t as usize].state != TaskState::Active {
-            return Err(format!("task {t} is queued but {:?}", sched.tasks[t as usize].state));
+        let task = &sched.tasks[t as usize];
+        if task.state != TaskState::Active {
+            return Err(format!("task {t} is queued but {:?}", task.state));
+        }
+        match job {
+            Some(job) if job != task.job => {
+                return Err(format!("task {t} of job {} waits in job {job}'s queue", task.job));
+            }
+            None if task.role != TaskRole::JobManager => return Err(format!("task {t} waits as a restarting manager")),
+            _ => {}
         }
     }
     Ok(())

@@ -52,7 +52,7 @@ pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
 pub use priority::Priority;
 pub use queue::Queue;
-pub use task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
+pub use task::{JobTaskKind, JobTaskRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
 
 use std::sync::Arc;
 
@@ -90,6 +90,8 @@ pub(crate) enum Event {
     Restarted(u32),
     /// A task's run ended.
     TaskEnd { node: u32, task: u32 },
+    /// A task's run reached its own `max_wall_clock_time`.
+    TaskTimeout { node: u32, task: u32 },
     /// A job preparation task ended on a node, successfully or not.
     PrepEnded { node: u32, job: u32, ok: bool },
     /// A job release task ended on a node.
@@ -239,10 +241,10 @@ impl Simulation {
         let pool = Pool::new(&scenario, &mut q);
         let workload = Workload::new(&scenario, seed, end, &mut q);
         let spec = &scenario.pool;
-        let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
+        let priorities: Vec<i16> = scenario.jobs.iter().map(|j| j.priority).collect();
         let mut sim = Simulation {
             pool,
-            sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, priorities),
+            sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, &priorities),
             recorder: Recorder::new(&scenario, rng(seed, Concern::Metrics)),
             env: Env { rngs: Streams::new(seed, scenario.jobs.len() as u32), scenario, q, agents },
             seed,
@@ -317,6 +319,7 @@ impl Simulation {
             Event::StartTaskEnded(n) => pool.on_start_task_ended(n, sched, env),
             Event::NodeAction(i) => pool.on_node_action(i, sched, env),
             Event::TaskEnd { node, task } => sched.task_ended(node, task, None, pool, env),
+            Event::TaskTimeout { node, task } => sched.task_timed_out(node, task, pool, env),
             Event::PrepEnded { node, job, ok } => sched.on_prep_ended(node, job, ok, pool, env),
             Event::ReleaseEnded { node, job, ok } => sched.on_release_ended(node, job, ok, pool, env),
             Event::Preempt(n) => pool.on_preempt(n, sched, env),
