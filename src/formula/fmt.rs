@@ -13,10 +13,13 @@ use super::lexer::{Lexer, Token};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FmtError {
     /// The formula does not parse; formatting it could only hide the mistake.
-    #[error("the formula has a syntax error at byte {offset}: {message}")]
+    #[error("{line}:{column}: syntax error (E0001): {message}")]
     Syntax {
-        /// Where.
-        offset: usize,
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1, in characters as `check` counts them (a
+        /// leading byte-order mark is not one).
+        column: usize,
         /// The parser's message.
         message: String,
     },
@@ -42,22 +45,20 @@ struct Item<'src> {
 
 /// Formats `source`. Fails on a formula that does not parse. A leading
 /// UTF-8 byte-order mark (editors on Windows write one) is kept as it is
-/// and the rest formatted; an error's offset counts it.
+/// and the rest formatted.
 pub fn format(source: &str) -> Result<String, FmtError> {
     const BOM: char = '\u{feff}';
     if let Some(rest) = source.strip_prefix(BOM) {
-        return match format(rest) {
-            Ok(out) => Ok(format!("{BOM}{out}")),
-            Err(FmtError::Syntax { offset, message }) => {
-                Err(FmtError::Syntax { offset: offset + BOM.len_utf8(), message })
-            }
-            Err(e) => Err(e),
-        };
+        return format(rest).map(|out| format!("{BOM}{out}"));
     }
+    let syntax = |offset: usize, message: String| {
+        let (line, column) = super::diag::LineIndex::new(source).line_col(source, offset);
+        FmtError::Syntax { line, column, message }
+    };
     if let Err(e) = super::parse::parse(source) {
-        return Err(FmtError::Syntax { offset: e.span.start, message: e.message });
+        return Err(syntax(e.span.start, e.message));
     }
-    let items = items(source)?;
+    let items = items(source).map_err(|(offset, message)| syntax(offset, message))?;
     let out = print(&items);
     if normalized(&out) != normalized(source) {
         return Err(FmtError::Changed);
@@ -70,12 +71,11 @@ pub fn format(source: &str) -> Result<String, FmtError> {
 
 /// The tokens and comments of `source`, in order. Comments are what the
 /// lexer skips: the only non-blank text between two tokens.
-fn items(source: &str) -> Result<Vec<Item<'_>>, FmtError> {
+fn items(source: &str) -> Result<Vec<Item<'_>>, (usize, String)> {
     let mut items = Vec::new();
     let mut last = 0;
     for token in Lexer::new(source) {
-        let (start, token, end) =
-            token.map_err(|e| FmtError::Syntax { offset: e.span.start, message: e.to_string() })?;
+        let (start, token, end) = token.map_err(|e| (e.span.start, e.to_string()))?;
         let rest = push_gap(source, &mut items, last, start);
         items.push(Item {
             text: &source[start..end],
@@ -293,14 +293,18 @@ mod tests {
 
     #[test]
     fn refuses_broken_formulas() {
-        assert!(matches!(format("a = (1"), Err(FmtError::Syntax { .. })));
+        assert_eq!(
+            format("a = 1 +;").unwrap_err(),
+            FmtError::Syntax { line: 1, column: 8, message: "unexpected `;`, expected an expression".to_owned() }
+        );
     }
 
     #[test]
     fn keeps_a_byte_order_mark() {
         assert_eq!(format("\u{feff}a=1;b=a").unwrap(), "\u{feff}a = 1;\nb = a;\n");
         assert_eq!(format("\u{feff}").unwrap(), "\u{feff}");
-        // The offset counts the mark: it is where the error is in the file.
-        assert!(matches!(format("\u{feff}a = (1"), Err(FmtError::Syntax { offset: 9, .. })));
+        // Columns do not count the mark, as `check`'s do not: editors hide it.
+        let error = format("\u{feff}a = 1;\nb = (1").unwrap_err();
+        assert_eq!(error.to_string(), "2:7: syntax error (E0001): unexpected end of formula, expected `)`");
     }
 }

@@ -21,6 +21,7 @@ mod operators;
 mod oracle;
 mod real_agents;
 mod requested_agents;
+mod scenario_errors;
 mod sim;
 mod support;
 mod tables;
