@@ -78,8 +78,8 @@ enum Command {
         #[arg(value_name = "LINT_OR_CODE")]
         lint: Option<String>,
     },
-    /// Format formula files in place: one statement per line, spaces around
-    /// operators, comments kept.
+    /// Format formula files in place: each statement on its own lines (its
+    /// line breaks kept), spaces around operators, comments kept.
     ///
     /// `-` formats standard input to standard output.
     ///

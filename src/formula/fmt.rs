@@ -1,5 +1,8 @@
-//! The formatter: one statement per line, spaces around binary operators,
-//! comments kept where they were.
+//! The formatter: each statement starts a line, spaces around binary
+//! operators, comments kept where they were, and a statement's line breaks
+//! kept where the author put them (its continuation lines indented by four
+//! spaces): a long formula stays readable, and formatting twice changes
+//! nothing more.
 //!
 //! It re-spaces the *tokens* of the formula rather than printing the syntax
 //! tree, so parentheses, number spellings and names stay exactly as written;
@@ -130,7 +133,7 @@ fn print(items: &[Item<'_>]) -> String {
         match &item.token {
             None => printer.comment(item),
             Some(Token::Semi) => printer.semicolon(),
-            Some(token) => printer.token(token, item.text, item.blank_before),
+            Some(token) => printer.token(token, item.text, item.newline_before, item.blank_before),
         }
     }
     printer.finish()
@@ -197,10 +200,11 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// Any other token: the first of a statement starts a line, one at the
-    /// start of a continuation line is indented, and the others are spaced
-    /// from the previous token unless they are written tight against it.
-    fn token(&mut self, token: &'a Token<'a>, text: &'a str, blank_before: bool) {
+    /// Any other token: the first of a statement starts a line; within a
+    /// statement, one the source put on a new line starts a continuation
+    /// line, indented; the others are spaced from the previous token unless
+    /// they are written tight against it.
+    fn token(&mut self, token: &'a Token<'a>, text: &'a str, newline_before: bool, blank_before: bool) {
         if self.after_semi {
             self.flush();
             self.after_semi = false;
@@ -210,6 +214,9 @@ impl<'a> Printer<'a> {
                 self.flush();
             }
             self.keep_blank_line(blank_before);
+        } else if newline_before && !self.line.trim().is_empty() {
+            self.flush();
+            self.line.push_str("    ");
         } else if self.line.is_empty() {
             self.line.push_str("    ");
         } else if let Some((p, p_text, p_unary)) = self.prev
@@ -281,6 +288,14 @@ mod tests {
             format("a=1+2*-3;b=max(a,2)?$x.GetSample(1):!a").unwrap(),
             "a = 1 + 2 * -3;\nb = max(a, 2) ? $x.GetSample(1) : !a;\n"
         );
+    }
+
+    #[test]
+    fn keeps_a_statements_line_breaks_where_the_author_put_them() {
+        let src = "$x = (a > 1) ?\n  max(a,\n2) :\n\n3;b=1;\n";
+        let out = format(src).unwrap();
+        assert_eq!(out, "$x = (a > 1) ?\n    max(a,\n    2) :\n    3;\nb = 1;\n");
+        assert_eq!(format(&out).unwrap(), out);
     }
 
     #[test]
