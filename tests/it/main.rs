@@ -19,6 +19,7 @@ mod lints;
 mod lsp;
 mod operators;
 mod oracle;
+mod readme;
 mod real_agents;
 mod requested_agents;
 mod scenario_errors;
