@@ -6,7 +6,8 @@
 //! then [`Scenario::from_toml`] checks ranges, loads referenced files and
 //! checks the formula (keeping its text: each run compiles it), naming the
 //! key path and the fix in every error.
-//! The full schema, with an example, is in the README.
+//! Every key is documented in `docs/scenario.md` (a test checks it against
+//! the parser); the README has an example of each.
 //!
 //! This module is the public face: the [`Scenario`], the limits a scenario
 //! may ask for, the two small sections (account and metrics), and

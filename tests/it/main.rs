@@ -22,6 +22,7 @@ mod oracle;
 mod readme;
 mod real_agents;
 mod requested_agents;
+mod scenario_docs;
 mod scenario_errors;
 mod sim;
 mod support;
