@@ -57,6 +57,10 @@ const SUITE: &[(&str, &str)] = &[
 /// comments dropped), and how it is checked.
 const COMMANDS: &[(&str, Check)] = &[
     (
+        "cargo install --path .",
+        Check::NotRun("builds and installs into ~/.cargo/bin; `cargo test` built the same binary"),
+    ),
+    (
         "cargo run --release -- run simulations/bursty-day.toml",
         Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
     ),
