@@ -309,7 +309,7 @@ async function showSeen(index, row) {
   const pane = $("seen");
   pane.textContent = "…";
   try {
-    const seen = await post("/api/evaluation", { ...setup(), index });
+    const seen = await post("/api/evaluation", { run: setup(), index });
     const table = document.createElement("table");
     const add = (k, v) => {
       const tr = table.insertRow();
@@ -335,7 +335,7 @@ async function compare() {
   table.textContent = "running…";
   const formulas = [$("formula").value, $("formula-b").value];
   try {
-    const results = await post("/api/compare", { ...setup(), formulas, seeds: number("seeds") || 5 });
+    const results = await post("/api/compare", { run: setup(), formulas, seeds: number("seeds") || 5 });
     table.replaceChildren();
     const head = table.insertRow();
     for (const h of ["formula", "mean cost", "mean wait", "seeds"]) head.insertCell().textContent = h;

@@ -42,7 +42,7 @@ pub const MAX_LOAD: f64 = 100.0;
 #[error("{0}")]
 pub struct BadRequest(pub String);
 
-/// What to run: every request's common part.
+/// What to run: the body of `POST /api/run`, and part of the others.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Setup {
@@ -82,30 +82,23 @@ pub struct Knobs {
     pub load: Option<f64>,
 }
 
-/// `POST /api/run`.
-#[derive(Debug, Deserialize)]
-pub struct RunRequest {
-    /// What to run.
-    #[serde(flatten)]
-    pub setup: Setup,
-}
-
 /// `POST /api/evaluation`: what evaluation `index` of the run saw.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct EvaluationRequest {
-    /// What to run.
-    #[serde(flatten)]
-    pub setup: Setup,
+    /// What to run (the body of `POST /api/run`).
+    pub run: Setup,
     /// The evaluation, counted from 0.
     pub index: usize,
 }
 
 /// `POST /api/compare`: formulas × seeds, in cost and queue wait.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CompareRequest {
-    /// What to run; its formula is ignored: `formulas` are compared.
-    #[serde(flatten)]
-    pub setup: Setup,
+    /// What to run (the body of `POST /api/run`); its formula is ignored:
+    /// `formulas` are compared.
+    pub run: Setup,
     /// The formulas, at least one.
     pub formulas: Vec<String>,
     /// Seeds per formula: the seed and the ones after it.
@@ -200,12 +193,12 @@ pub struct Compared {
 }
 
 /// `POST /api/run`.
-pub fn run(catalog: &Catalog, request: RunRequest) -> Result<RunAnswer, BadRequest> {
+pub fn run(catalog: &Catalog, setup: Setup) -> Result<RunAnswer, BadRequest> {
     let deadline = Instant::now() + RUN_TIME_LIMIT;
-    let Prepared { diagnostics, ready } = prepare(catalog, &request.setup)?;
+    let Prepared { diagnostics, ready } = prepare(catalog, &setup)?;
     let Some(Ready { scenario, toml: scenario_toml }) = ready else { return Ok(RunAnswer { diagnostics, run: None }) };
     let started = Instant::now();
-    let output = simulate(Simulation::new(scenario, request.setup.seed), deadline, |_| false)?.finish();
+    let output = simulate(Simulation::new(scenario, setup.seed), deadline, |_| false)?.finish();
     let simulated_in_ms = started.elapsed().as_secs_f64() * 1000.0;
     let summary = Summary::of(&output);
     let run = RunResult {
@@ -223,11 +216,11 @@ pub fn run(catalog: &Catalog, request: RunRequest) -> Result<RunAnswer, BadReque
 /// context (the samples it saw stay in it until the next evaluation).
 pub fn evaluation(catalog: &Catalog, request: EvaluationRequest) -> Result<Seen, BadRequest> {
     let deadline = Instant::now() + RUN_TIME_LIMIT;
-    let Some(Ready { scenario, .. }) = prepare(catalog, &request.setup)?.ready else {
+    let Some(Ready { scenario, .. }) = prepare(catalog, &request.run)?.ready else {
         return Err(BadRequest("the formula does not check: there is no evaluation to show".to_owned()));
     };
     let (index, start) = (request.index, scenario.start);
-    let sim = simulate(Simulation::new(scenario, request.setup.seed), deadline, |sim| sim.evaluations().len() > index)?;
+    let sim = simulate(Simulation::new(scenario, request.run.seed), deadline, |sim| sim.evaluations().len() > index)?;
     let (Some(record), Some(ctx)) = (sim.evaluations().get(index), sim.eval_context()) else {
         let n = sim.evaluations().len();
         return Err(BadRequest(format!("the run has {n} evaluations; there is no evaluation {index}")));
@@ -258,10 +251,10 @@ pub fn compare(catalog: &Catalog, request: CompareRequest) -> Result<Vec<Compare
     let mut compared = Vec::with_capacity(request.formulas.len());
     let mut jobs = Vec::new();
     for (i, formula) in request.formulas.into_iter().enumerate() {
-        let setup = Setup { formula: Some(formula), ..request.setup.clone() };
+        let setup = Setup { formula: Some(formula), ..request.run.clone() };
         let Prepared { diagnostics, ready } = prepare(catalog, &setup)?;
         if let Some(Ready { scenario, .. }) = ready {
-            let first = request.setup.seed.unwrap_or(scenario.seed);
+            let first = request.run.seed.unwrap_or(scenario.seed);
             let scenario = std::sync::Arc::new(scenario);
             jobs.extend((0..request.seeds).map(|k| (i, std::sync::Arc::clone(&scenario), first.wrapping_add(k))));
         }

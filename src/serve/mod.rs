@@ -121,11 +121,13 @@ impl Server {
             (Method::Post, "/api/run") => self.call(request, |body| api::run(&self.catalog, body)),
             (Method::Post, "/api/evaluation") => self.call(request, |body| api::evaluation(&self.catalog, body)),
             (Method::Post, "/api/compare") => self.call(request, |body| api::compare(&self.catalog, body)),
+            (method, "/api/scenarios" | "/api/run" | "/api/evaluation" | "/api/compare") => {
+                Answer::error(405, &format!("{path} does not take {method}"))
+            }
             (Method::Get, _) => match ASSETS.iter().find(|(p, _, _)| *p == path) {
                 Some((_, content, kind)) => Answer { status: 200, body: content.as_bytes().to_vec(), kind },
                 None => Answer::error(404, &format!("nothing at {path}")),
             },
-            (_, p) if p.starts_with("/api/") => Answer::error(405, &format!("{p} does not take {}", request.method())),
             _ => Answer::error(405, "only GET and POST"),
         }
     }

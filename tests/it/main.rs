@@ -21,6 +21,7 @@ mod operators;
 mod oracle;
 mod real_agents;
 mod requested_agents;
+mod serve;
 mod sim;
 mod slurm;
 mod support;
