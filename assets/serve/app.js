@@ -295,7 +295,7 @@ function drawEvaluations(evaluations) {
     const tr = document.createElement("tr");
     const time = document.createElement("td");
     const what = document.createElement("td");
-    time.textContent = e.timestamp.replace("T", " ").replace("Z", "");
+    time.textContent = e.timestamp.slice(0, 16).replace("T", " ");
     what.textContent = e.error ? `${e.error.code}: ${e.error.message}` : e.results;
     if (e.error) what.className = "failed";
     tr.append(time, what);

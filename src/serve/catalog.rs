@@ -63,7 +63,8 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The bundled scenarios, and `given` first when there is one.
+    /// The bundled scenarios, and `given` first when there is one (in
+    /// place of the bundled one of the same name).
     pub fn new(given: Option<&Path>) -> Result<Catalog, CatalogError> {
         let mut entries = Vec::with_capacity(BUNDLED.len() + 1);
         if let Some(path) = given {
@@ -71,6 +72,10 @@ impl Catalog {
         }
         for (file, text) in BUNDLED {
             let name = file.trim_end_matches(".toml");
+            // A given scenario of the same name stands for the bundled one.
+            if entries.iter().any(|e: &Entry| e.name == name) {
+                continue;
+            }
             let fail = |message: String| CatalogError { path: format!("simulations/{file}"), message };
             let text = inline_formula(text, |formula| {
                 BUNDLED_FORMULAS
@@ -171,6 +176,22 @@ mod tests {
         assert_eq!(formula, include_str!("../../simulations/formulas/pending-tasks.formula"));
         // The rest of the file is as written, comments included.
         assert!(bursty.text.starts_with("# The docs' pending-tasks formula on a bursty day"));
+    }
+
+    #[test]
+    fn the_given_scenario_comes_first_with_its_formula_file_read() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations/working-week.toml");
+        let catalog = Catalog::new(Some(&path)).unwrap();
+        let given = &catalog.entries()[0];
+        assert_eq!(given.name, "working-week");
+        assert_eq!(given.base.as_deref(), path.parent());
+        // It stands for the bundled copy, which reads the same.
+        assert_eq!(catalog.entries().len(), 7);
+        assert_eq!(catalog.get("working-week").map(|e| e.base.is_some()), Some(true));
+        assert_eq!(given.text, Catalog::new(None).unwrap().get("working-week").unwrap().text);
+        let missing = Path::new("no/such/scenario.toml");
+        let message = Catalog::new(Some(missing)).unwrap_err().to_string();
+        assert!(message.starts_with("no/such/scenario.toml: "), "{message}");
     }
 
     #[test]
