@@ -488,3 +488,27 @@ fn evaluations(output: &Output) -> Vec<Evaluation> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A run that passes its deadline stops after the batch it is in and
+    /// says how far it got; one within it runs to the end.
+    #[test]
+    fn a_run_past_its_deadline_is_refused_saying_how_far_it_got() {
+        let catalog = Catalog::new(None).unwrap();
+        let setup =
+            Setup { scenario: "bursty-day".to_owned(), toml: None, formula: None, knobs: Knobs::default(), seed: None };
+        let Some(Ready { scenario, .. }) = prepare(&catalog, &setup).unwrap().ready else { panic!("it checks") };
+        let late = simulate(Simulation::new(scenario.clone(), None), Instant::now(), |_| false).unwrap_err();
+        // 1024 events of bursty-day take it to +3h 47m 30s.
+        assert_eq!(
+            late.0,
+            "the simulation passed the 10-second limit at +3h 47m 30s of the scenario: shorten its duration or \
+             lighten its load"
+        );
+        let sim = simulate(Simulation::new(scenario, None), Instant::now() + RUN_TIME_LIMIT, |_| false).unwrap();
+        assert_eq!(sim.now().as_millis(), 24 * 3_600_000);
+    }
+}
