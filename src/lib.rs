@@ -27,6 +27,7 @@ pub mod input;
 pub mod lsp;
 pub mod report;
 pub mod scenario;
+pub mod serve;
 pub mod sim;
 pub mod testsuite;
 pub mod time;

@@ -287,6 +287,27 @@ enum Command {
         after_help = "Examples:\n  echo \"$SECRET\" > agent.token\n  autoscale-sim agent --controller 127.0.0.1:7070 --token-file agent.token --slots 4 --root /mnt/batch"
     )]
     Agent(AgentArgs),
+    /// Serve the playground: a page to edit a formula and see the run redrawn.
+    ///
+    /// Listens on 127.0.0.1 only and prints the page's address. The page
+    /// re-runs the scenario on every edit of the formula or of the main
+    /// settings (interval, VM, load) and draws the nodes, the queue and the
+    /// cost; it offers the bundled scenarios, and SCENARIO first when given.
+    /// Stop it with Ctrl-C.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim serve\n  autoscale-sim serve simulations/bursty-day.toml --port 8080 --open"
+    )]
+    Serve {
+        /// A scenario to offer first, besides the bundled ones.
+        #[arg(value_name = "SCENARIO")]
+        scenario: Option<PathBuf>,
+        /// The port; 0 picks a free one.
+        #[arg(long, value_name = "P", default_value_t = 7878)]
+        port: u16,
+        /// Open the page in the default browser.
+        #[arg(long)]
+        open: bool,
+    },
     /// Started by `agent` itself: kills the agent's tasks when the agent dies (see the agent's keeper).
     #[command(hide = true)]
     AgentKeeper,
@@ -469,6 +490,7 @@ fn main() -> ExitCode {
         }
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
         Command::Agent(args) => agent(args),
+        Command::Serve { scenario, port, open } => serve(scenario.as_deref(), *port, *open),
         Command::AgentKeeper => agent_keeper(),
     };
     match result {
@@ -869,6 +891,20 @@ fn agent_keeper() -> Result<ExitCode> {
         }
     };
     autoscale_sim::agent::keeper::serve(std::io::stdin().lock(), kill)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `serve`: bind loopback, print the page's address, answer until stopped.
+fn serve(scenario: Option<&Path>, port: u16, open: bool) -> Result<ExitCode> {
+    use autoscale_sim::serve::{Catalog, Server};
+    let catalog = Catalog::new(scenario)?;
+    let server = Server::bind(std::net::SocketAddr::from(([127, 0, 0, 1], port)), catalog)?;
+    print(&format!("playground at {}\n", server.url()))?;
+    if open && let Err(e) = open::that_detached(server.url()) {
+        to_stderr!("warning: cannot open a browser ({e}); open {} yourself", server.url());
+    }
+    autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Warn);
+    server.run();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -15,7 +15,7 @@ use serde::{Deserialize, Deserializer};
 use super::builtins::Metric;
 
 /// The pool as the formula sees it.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PoolState {
     /// The dedicated target before this evaluation.

@@ -36,6 +36,13 @@ use lsp_types::{
 /// `ulimit -s`.
 const STACK_BYTES: usize = 64 << 20;
 
+/// The diagnostics the server publishes for a document holding `text`:
+/// the compiler's errors and the linter's warnings (the playground of
+/// `serve` shows the same).
+pub fn diagnostics(text: &str) -> Vec<lsp_types::Diagnostic> {
+    analysis::diagnostics(&Document::new(text.to_owned()))
+}
+
 /// Runs the server on stdin/stdout until the client says `exit`.
 pub fn run() -> anyhow::Result<()> {
     let server = std::thread::Builder::new().name("lsp".to_owned()).stack_size(STACK_BYTES).spawn(serve)?;

@@ -138,7 +138,8 @@ pub fn parse_shard(text: &str) -> Result<(u64, u64), SweepError> {
 
 /// Sets `path` (dotted keys) to `value` in the scenario document: a TOML
 /// value when it parses as one (`3`, `0.5`, `true`), else a string (`5m`).
-fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), SweepError> {
+/// The playground (`serve`) sets its knobs with it too.
+pub fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), SweepError> {
     let keys: Vec<&str> = path.split('.').collect();
     let Some((last, parents)) = keys.split_last() else {
         return Err(SweepError::Param(path.to_owned()));

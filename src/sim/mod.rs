@@ -293,6 +293,11 @@ impl Simulation {
         self.recorder.kept.as_deref().unwrap_or(&[])
     }
 
+    /// The evaluations so far (none for a pool with fixed targets).
+    pub fn evaluations(&self) -> &[EvaluationRecord] {
+        self.autoscaler.as_ref().map_or(&[], |a| &a.evaluations)
+    }
+
     /// The evaluation context as the last evaluation saw it.
     pub fn eval_context(&self) -> Option<&EvalContext> {
         self.autoscaler.as_ref().map(Autoscaler::context)

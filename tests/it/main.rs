@@ -28,6 +28,7 @@ mod real_agents;
 mod requested_agents;
 mod scenario_docs;
 mod scenario_errors;
+mod serve;
 mod sim;
 mod slurm;
 mod support;

@@ -70,6 +70,10 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::Run { files: &[], code: 0, stdout: Shown::Anything, stderr: Shown::Nothing },
     ),
     (
+        "cargo run --release -- serve --open",
+        Check::NotRun("serves until stopped; tests/it/serve.rs runs the server, tests/it/serve/browser.rs the page"),
+    ),
+    (
         "cargo run --release -- eval simulations/formulas/pending-tasks.formula --context simulations/contexts/busy.toml",
         Check::Run { files: &[], code: 0, stdout: Shown::Block("$TargetDedicatedNodes=10;"), stderr: Shown::Nothing },
     ),
@@ -111,6 +115,11 @@ const COMMANDS: &[(&str, Check)] = &[
     (
         "autoscale-sim fmt - < pool.formula",
         Check::Run { files: &[("pool.formula", PENDING)], code: 0, stdout: Shown::Anything, stderr: Shown::Nothing },
+    ),
+    ("autoscale-sim serve", Check::NotRun("serves until stopped; tests/it/serve.rs runs the server")),
+    (
+        "autoscale-sim serve my-pool.toml --port 8080 --open",
+        Check::NotRun("serves until stopped and opens a browser; tests/it/serve.rs serves a scenario given"),
     ),
     (
         "autoscale-sim eval pool.formula --context ctx.toml",
