@@ -170,12 +170,12 @@ fn drive(session: &Session, url: &str) {
     session.wait_for("the first run", "return document.body.dataset.runs !== undefined");
     session.type_into("#formula", formulas[0]);
     session.wait_for("the summary of the typed formula", &shows_cost(&costs[0]));
-    // The target line: 0 at the first sample (before the first
-    // evaluation), then 5 all day: two heights.
+    // The target line: 5 all day, from the first sample on (the row at
+    // t = 0 shows the first evaluation's target): one height.
     let ys = session
         .js("return [...new Set(document.querySelector('#chart-nodes polyline[data-name=\"target dedicated\"]')\
          .getAttribute('points').split(' ').map(p => p.split(',')[1]))].length");
-    assert_eq!(ys, json!(2));
+    assert_eq!(ys, json!(1));
     // Hovering a chart shows the values at the cursor.
     session.js(
         "const svg = document.getElementById('chart-tasks'); const r = svg.getBoundingClientRect();\
