@@ -679,6 +679,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         anyhow::bail!("--tls-cert is for real agents: add --agents real");
     }
     let scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
+    for note in &scenario.notes {
+        to_stderr!("note: {note}");
+    }
     let duration = scenario.duration;
     let bar = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(duration.as_millis() / 1000);

@@ -27,6 +27,7 @@ pub mod job;
 mod pool;
 mod read;
 mod sources;
+pub mod swf;
 pub mod trace;
 pub mod vm;
 
@@ -104,6 +105,9 @@ pub struct Scenario {
     pub metrics: Metrics,
     /// The workload.
     pub jobs: Vec<Job>,
+    /// What loading it read that the user should know (records of an SWF
+    /// trace skipped, its header), for `run` to print.
+    pub notes: Vec<String>,
 }
 
 // Shared by the worker threads of `compare`, `sweep` and `test`.
@@ -205,9 +209,10 @@ impl Scenario {
         let pool = pool::build(&check, root.pool, base, shown)?;
         let mut jobs = Vec::with_capacity(root.jobs.len());
         let mut named = Vec::with_capacity(root.jobs.len());
+        let mut notes = Vec::new();
         for (i, job) in root.jobs.into_iter().enumerate() {
             named.push(job.id.is_some());
-            jobs.push(job::build(&check, i, job, base, pool.task_slots_per_node)?);
+            jobs.push(job::build(&check, i, job, base, &pool, &mut notes)?);
         }
         check_job_ids(&check, &jobs, &named)?;
         check_workload(&check, &jobs, root.duration)?;
@@ -224,6 +229,7 @@ impl Scenario {
             pool,
             metrics: root.metrics,
             jobs,
+            notes,
         })
     }
 

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
+use super::sources::FileTrace;
 use super::vm::FileVm;
 use super::{
     Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
@@ -112,7 +113,7 @@ pub(super) struct FileJob {
     pub(super) memory_mib: u64,
     #[serde(default)]
     pub(super) tasks: Vec<TaskEntry>,
-    pub(super) trace: Option<PathBuf>,
+    pub(super) trace: Option<FileTrace>,
     #[serde(default)]
     pub(super) generate: Vec<Generator>,
 }

@@ -136,10 +136,18 @@ impl ExitCodes {
     }
 }
 
-/// Builds job `i` (from 0) of the file; `slots` is the pool's task slots
-/// per node, and trace files are found under `base`. The checks run in a
-/// fixed order, so that of two mistakes the same one is always reported.
-pub(super) fn build(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots: u32) -> Result<Job, ScenarioError> {
+/// Builds job `i` (from 0) of the file for `pool`; trace files are found
+/// under `base`, and what reading them says goes to `notes`. The checks
+/// run in a fixed order, so that of two mistakes the same one is always
+/// reported.
+pub(super) fn build(
+    check: &Check<'_>,
+    i: usize,
+    j: FileJob,
+    base: &Path,
+    pool: &super::Pool,
+    notes: &mut Vec<String>,
+) -> Result<Job, ScenarioError> {
     let check = check.within(&format!("jobs[{i}]"));
     if !(-1000..=1000).contains(&j.priority) {
         return check.fail("priority", format!("{} is out of range; give -1000 to 1000", j.priority));
@@ -156,7 +164,7 @@ pub(super) fn build(check: &Check<'_>, i: usize, j: FileJob, base: &Path, slots:
     if j.cpu_percent > 100 {
         return check.fail("cpu_percent", format!("{} is above 100", j.cpu_percent));
     }
-    let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, slots)?;
+    let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, pool, notes)?;
     Ok(Job {
         id: j.id.unwrap_or_else(|| format!("job-{}", i + 1)),
         priority: j.priority,

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::Check;
 use super::file::one;
-use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, TraceTask, deps, trace};
+use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, TraceTask, deps, swf, trace};
 use crate::time::SimDuration;
 
 /// Where a job's tasks come from.
@@ -202,31 +202,138 @@ pub enum Generator {
 }
 
 /// A job's task sources, in this order: its `tasks` list (checked against
-/// the pool's task `slots` per node), its trace (read from `base`), then
-/// its generators. `check` names keys within the job.
+/// the pool's task slots per node), its trace (read from `base`: CSV, or
+/// SWF by its extension), then its generators. `check` names keys within
+/// the job; what an SWF trace's reading says goes to `notes`.
 pub(super) fn build(
     check: &Check<'_>,
     tasks: Vec<TaskEntry>,
-    trace_file: Option<PathBuf>,
+    trace_spec: Option<FileTrace>,
     generate: Vec<Generator>,
     base: &Path,
-    slots: u32,
+    pool: &super::Pool,
+    notes: &mut Vec<String>,
 ) -> Result<Vec<Source>, ScenarioError> {
     let mut sources = Vec::new();
     if !tasks.is_empty() {
-        sources.push(task_list(check, tasks, slots)?);
+        sources.push(task_list(check, tasks, pool.task_slots_per_node)?);
     }
-    if let Some(path) = trace_file {
-        match trace::read_tasks(&base.join(path)) {
-            Ok(tasks) => sources.push(Source::Trace(tasks.into())),
-            Err(e) => return check.file_error("trace", e),
-        }
+    if let Some(spec) = trace_spec {
+        sources.push(Source::Trace(trace_tasks(check, spec, base, pool, notes)?.into()));
     }
     for (n, g) in generate.into_iter().enumerate() {
         check_generator(&check.within(&format!("generate[{n}]")), &g)?;
         sources.push(Source::Generate(g));
     }
     Ok(sources)
+}
+
+/// The `trace` key: a file's path, or `{ file, processors_per_node }` for
+/// an SWF log.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FileTrace {
+    file: PathBuf,
+    processors_per_node: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for FileTrace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileTrace, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            file: PathBuf,
+            processors_per_node: Option<u32>,
+        }
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FileTrace;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a trace file's path, or { file = \"log.swf\", processors_per_node = 8 }")
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<FileTrace, E> {
+                Ok(FileTrace { file: PathBuf::from(path), processors_per_node: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileTrace, A::Error> {
+                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FileTrace { file: t.file, processors_per_node: t.processors_per_node })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The tasks of a trace, sorted by submit time (stably).
+fn trace_tasks(
+    check: &Check<'_>,
+    spec: FileTrace,
+    base: &Path,
+    pool: &super::Pool,
+    notes: &mut Vec<String>,
+) -> Result<Vec<TraceTask>, ScenarioError> {
+    let path = base.join(&spec.file);
+    if !swf::is_swf(&path) {
+        if spec.processors_per_node.is_some() {
+            return check.fail("trace.processors_per_node", "only an SWF trace (`.swf`, `.swf.gz`) has processors");
+        }
+        return trace::read_tasks(&path).or_else(|e| check.file_error("trace", e));
+    }
+    let per_node = spec.processors_per_node.unwrap_or(pool.vm.cores);
+    if per_node == 0 {
+        return check.fail("trace.processors_per_node", "a node has at least 1 processor");
+    }
+    let log = swf::read(&path).or_else(|e| check.file_error("trace", e))?;
+    let mut tasks = Vec::with_capacity(log.jobs.len());
+    for job in &log.jobs {
+        let instances = job.processors.div_ceil(per_node);
+        if instances > 1 && pool.task_slots_per_node != 1 {
+            return check.fail(
+                "trace",
+                format!(
+                    "{}: a record needs {} processors, {instances} nodes of {per_node}: a multi-instance task, \
+                     which needs pool.task_slots_per_node = 1",
+                    spec.file.display(),
+                    job.processors
+                ),
+            );
+        }
+        if instances > MAX_TARGET {
+            return check.fail("trace", format!("{}: a record needs {instances} nodes", spec.file.display()));
+        }
+        tasks.push(TraceTask {
+            submit: job.submit,
+            duration: job.run_time,
+            slots: 1,
+            constraints: TaskConstraints::default(),
+            instances,
+            exit_code: job.failed.then_some(1),
+        });
+    }
+    tasks.sort_by_key(|t| t.submit);
+    let shown = spec.file.display();
+    let header = match (log.unix_start_time, log.max_procs) {
+        (None, None) => String::new(),
+        (start, procs) => format!(
+            " (header: {}{})",
+            start.map_or(String::new(), |s| format!("UnixStartTime {s}")),
+            procs.map_or(String::new(), |p| format!("{}MaxProcs {p}", if start.is_some() { ", " } else { "" }))
+        ),
+    };
+    let count = |n: u64, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
+    notes.push(format!(
+        "{shown}: {} as tasks on nodes of {}{header}",
+        count(tasks.len() as u64, "record"),
+        count(u64::from(per_node), "processor")
+    ));
+    if log.skipped > 0 {
+        notes.push(format!("{shown}: {} with no run time skipped", count(log.skipped, "record")));
+    }
+    if log.assumed_one_processor > 0 {
+        notes.push(format!(
+            "{shown}: {} with no processor count taken as 1",
+            count(log.assumed_one_processor, "record")
+        ));
+    }
+    Ok(tasks)
 }
 
 /// The `tasks` list: counts, slots and instances in range, ids and

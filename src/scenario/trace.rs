@@ -27,6 +27,11 @@ pub struct TraceTask {
     pub slots: u32,
     /// The constraints it sets for itself.
     pub constraints: TaskConstraints,
+    /// Nodes it runs on at once (an SWF record needing several nodes' processors).
+    pub instances: u32,
+    /// How every run of it ends, when the trace logged that (an SWF record
+    /// that failed or was cancelled: 1); else the job's exit codes decide.
+    pub exit_code: Option<i32>,
 }
 
 /// One line of a preemption trace: `nodes` low-priority nodes are reclaimed at `at`.
@@ -72,7 +77,7 @@ fn parse_time(text: &str) -> Result<SimDuration, String> {
 /// A trace file as the CSV reader sees it: an error instead of more than
 /// [`MAX_TRACE_BYTES`] in all or [`MAX_TRACE_LINE_BYTES`] on one line, so
 /// that `/dev/zero` (one endless line) fails after a few kilobytes.
-struct Bounded<R> {
+pub(super) struct Bounded<R> {
     inner: R,
     /// Bytes read so far.
     total: u64,
@@ -80,6 +85,12 @@ struct Bounded<R> {
     line: u64,
     /// Line breaks so far.
     lines: u64,
+}
+
+impl<R> Bounded<R> {
+    pub(super) fn new(inner: R) -> Bounded<R> {
+        Bounded { inner, total: 0, line: 0, lines: 0 }
+    }
 }
 
 impl<R: Read> Read for Bounded<R> {
@@ -117,12 +128,7 @@ fn read<R: for<'de> Deserialize<'de>, T>(
     let shown = path.display().to_string();
     let file =
         std::fs::File::open(path).map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(Bounded {
-        inner: file,
-        total: 0,
-        line: 0,
-        lines: 0,
-    });
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(Bounded::new(file));
     let headers = reader.headers().map_err(|e| trace_error(&shown, &e))?.clone();
     let mut out = Vec::new();
     let mut record = csv::StringRecord::new();
@@ -174,6 +180,8 @@ pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
             duration,
             slots,
             constraints,
+            instances: 1,
+            exit_code: None,
         })
     })?;
     tasks.sort_by_key(|t| t.submit);
@@ -209,9 +217,30 @@ mod tests {
         assert_eq!(
             tasks,
             [
-                TraceTask { submit: SimTime(0), duration: SimDuration(30_000), slots: 1, constraints: none },
-                TraceTask { submit: SimTime(90_000), duration: SimDuration(600_000), slots: 2, constraints: none },
-                TraceTask { submit: SimTime(3_600_000), duration: SimDuration(1_500), slots: 1, constraints: none },
+                TraceTask {
+                    submit: SimTime(0),
+                    duration: SimDuration(30_000),
+                    slots: 1,
+                    constraints: none,
+                    instances: 1,
+                    exit_code: None
+                },
+                TraceTask {
+                    submit: SimTime(90_000),
+                    duration: SimDuration(600_000),
+                    slots: 2,
+                    constraints: none,
+                    instances: 1,
+                    exit_code: None
+                },
+                TraceTask {
+                    submit: SimTime(3_600_000),
+                    duration: SimDuration(1_500),
+                    slots: 1,
+                    constraints: none,
+                    instances: 1,
+                    exit_code: None
+                },
             ]
         );
     }

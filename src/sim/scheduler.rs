@@ -75,6 +75,10 @@ pub struct Scheduler {
     /// The constraints tasks set for themselves, by task number: most
     /// tasks set none, and then nothing is stored or looked up.
     constraints: HashMap<u32, TaskConstraints>,
+    /// How every run of a task ends, by task number, for the tasks whose
+    /// trace logged it (an SWF record that failed); the others draw from
+    /// their job's exit codes.
+    logged_exit_codes: HashMap<u32, i32>,
     /// Who waits for whom.
     pub(crate) deps: Dependencies,
     /// Whether a job preparation task has failed anywhere yet: until then
@@ -190,6 +194,11 @@ impl Scheduler {
         if !constraints.is_empty() {
             self.constraints.insert(self.tasks.len() as u32 - 1, constraints);
         }
+    }
+
+    /// Every run of the task submitted last ends with `code`, as its trace logged.
+    pub(crate) fn log_exit_code(&mut self, code: i32) {
+        self.logged_exit_codes.insert(self.tasks.len() as u32 - 1, code);
     }
 
     /// The constraints task `task` set for itself.
@@ -608,7 +617,10 @@ impl Scheduler {
         let code = match (failure.or(reported), role, &j.manager) {
             (Some(code), ..) => code,
             (None, TaskRole::JobManager, Some(m)) => i32::from(!m.succeeds(&mut env.rngs.job_tasks)),
-            (None, ..) => j.exit_codes.draw(&mut env.rngs.failures[job]),
+            (None, ..) => match self.logged_exit_codes.get(&task) {
+                Some(&code) => code,
+                None => j.exit_codes.draw(&mut env.rngs.failures[job]),
+            },
         };
         let failed = code != 0;
         let retries = self.own_constraints(task).max_task_retry_count.unwrap_or(j.max_task_retry_count);

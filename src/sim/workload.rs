@@ -34,6 +34,8 @@ pub struct Batch<'a> {
     pub instances: u32,
     /// The constraints each sets for itself.
     pub constraints: TaskConstraints,
+    /// How each run ends, when the trace logged it.
+    pub exit_code: Option<i32>,
 }
 
 impl Batch<'_> {
@@ -46,6 +48,7 @@ impl Batch<'_> {
         depends_on: &[],
         instances: 1,
         constraints: TaskConstraints::EMPTY,
+        exit_code: None,
     };
 }
 
@@ -137,6 +140,9 @@ impl Workload {
             let id = batch.id.map(|first| first + k);
             sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
             sched.constrain(batch.constraints);
+            if let Some(code) = batch.exit_code {
+                sched.log_exit_code(code);
+            }
         }
         match next {
             Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
@@ -215,6 +221,7 @@ impl Source {
                     depends_on,
                     instances: e.instances,
                     constraints,
+                    exit_code: None,
                 };
                 (batch, following)
             }
@@ -231,8 +238,9 @@ impl Source {
                         duration,
                         id: None,
                         depends_on: &[],
-                        instances: 1,
+                        instances: row.instances,
                         constraints,
+                        exit_code: row.exit_code,
                     },
                     following,
                 )
@@ -251,7 +259,17 @@ impl Source {
                 // A zero gap would stall the clock; arrivals are at least 1 ms apart.
                 let following = Some(now + gap.max(SimDuration(1))).filter(|t| t <= until);
                 let duration = Durations::Drawn(dist, &mut self.durations);
-                (Batch { count, slots, duration, id: None, depends_on: &[], instances: 1, constraints }, following)
+                let batch = Batch {
+                    count,
+                    slots,
+                    duration,
+                    id: None,
+                    depends_on: &[],
+                    instances: 1,
+                    constraints,
+                    exit_code: None,
+                };
+                (batch, following)
             }
         }
     }

@@ -32,6 +32,7 @@ mod serve;
 mod sim;
 mod slurm;
 mod support;
+mod swf;
 mod tables;
 mod testsuite;
 mod timeline;
