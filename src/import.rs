@@ -17,8 +17,11 @@
 //!   (`JOB.csv`); others to a task list in the scenario.
 //! - Failures: every run that failed (`retryCount`, and the last run when
 //!   its result is `failure`) counts towards the job's
-//!   `failure_probability`, the share of failed runs; the job's retry count
-//!   is the tasks' most common `maxTaskRetryCount`.
+//!   `failure_probability`, the share of failed runs.
+//! - Constraints: the job's retry count is its tasks' most common
+//!   `maxTaskRetryCount`; a task with another count, a `maxWallClockTime`
+//!   or a `retentionTime` other than 7 days keeps its own (the service's
+//!   "unlimited" is none).
 //!
 //! Everything not mapped is said in the notes the command prints.
 
@@ -82,6 +85,9 @@ struct Done {
     failed_runs: u32,
     runs: u32,
     max_task_retry_count: Option<i32>,
+    /// Its own limits; `None` when unlimited.
+    max_wall_clock_time: Option<SimDuration>,
+    retention: Option<SimDuration>,
 }
 
 /// One job's tasks, and what was left out.
@@ -161,6 +167,7 @@ fn completed(task: &service::Task) -> Result<Option<Done>, String> {
     // Ticks of 100 ns to milliseconds, to the nearest.
     let run = SimDuration(((end - start) as u64 + 5_000) / 10_000);
     let retries = info.retry_count.unwrap_or(0);
+    let constraints = task.constraints.as_ref();
     let failed_last = info.result.as_deref() == Some("failure") || info.exit_code.is_some_and(|c| c != 0);
     Ok(Some(Done {
         created,
@@ -171,8 +178,15 @@ fn completed(task: &service::Task) -> Result<Option<Done>, String> {
         depends_on: task.depends_on.clone(),
         failed_runs: retries + u32::from(failed_last),
         runs: retries + 1,
-        max_task_retry_count: task.constraints.as_ref().and_then(|c| c.max_task_retry_count),
+        max_task_retry_count: constraints.and_then(|c| c.max_task_retry_count),
+        max_wall_clock_time: iso(constraints.and_then(|c| c.max_wall_clock_time.as_deref()), "maxWallClockTime")?,
+        retention: iso(constraints.and_then(|c| c.retention_time.as_deref()), "retentionTime")?,
     }))
+}
+
+/// A constraint's ISO 8601 duration: `None` when absent or unlimited.
+fn iso(text: Option<&str>, field: &str) -> Result<Option<SimDuration>, String> {
+    text.map(service::duration).transpose().map(Option::flatten).map_err(|e| format!("constraints.{field}: {e}"))
 }
 
 /// Reads `path` as JSON of type `T`, within the settings bound.

@@ -182,16 +182,16 @@ fn job_table(
     done.sort_by_key(|d| d.created);
     let mut t = Table::new();
     t["id"] = value(id);
-    if let Some(retries) = most_common(done.iter().filter_map(|d| d.max_task_retry_count)) {
+    // The job's retry count is its tasks' most common; the others keep their own.
+    let retries = most_common(done.iter().filter_map(|d| d.max_task_retry_count));
+    if let Some(retries) = retries {
         t["max_task_retry_count"] = value(i64::from(retries));
-        let others = done.iter().filter(|d| d.max_task_retry_count.is_some_and(|r| r != retries)).count();
-        if others > 0 {
-            notes.push(format!(
-                "job {id}: {} another maxTaskRetryCount than the job's {retries}",
-                tasks(others, "has", "have")
-            ));
-        }
     }
+    let own = |d: &Done| Own {
+        max_wall_clock_time: d.max_wall_clock_time,
+        max_task_retry_count: d.max_task_retry_count.filter(|&r| Some(r) != retries),
+        retention: d.retention.filter(|&r| r != DEFAULT_RETENTION),
+    };
     let (failed, runs) =
         done.iter().fold((0u64, 0u64), |(f, r), d| (f + u64::from(d.failed_runs), r + u64::from(d.runs)));
     if failed > 0 {
@@ -208,9 +208,18 @@ fn job_table(
     });
     if plain {
         let name = format!("{}.csv", file_stem(id));
-        let mut csv = String::from("submit,duration,slots\n");
+        let constrained = done.iter().any(|d| !own(d).is_empty());
+        let mut csv = String::from("submit,duration,slots");
+        csv += if constrained { ",max_wall_clock_time,max_task_retry_count,retention\n" } else { "\n" };
         for d in &done {
-            let _ = writeln!(csv, "{},{},{}", seconds(at(d)), seconds(d.run), d.slots);
+            let _ = write!(csv, "{},{},{}", seconds(at(d)), seconds(d.run), d.slots);
+            if constrained {
+                let o = own(d);
+                let text = |d: Option<SimDuration>| d.map_or(String::new(), |d| d.written().to_string());
+                let retries = o.max_task_retry_count.map_or(String::new(), |r| r.to_string());
+                let _ = write!(csv, ",{},{retries},{}", text(o.max_wall_clock_time), text(o.retention));
+            }
+            csv.push('\n');
         }
         files.push((out.join(&name), csv.into_bytes()));
         t["trace"] = value(name);
@@ -230,6 +239,16 @@ fn job_table(
             }
             if d.instances != 1 {
                 e.insert("instances", i64::from(d.instances).into());
+            }
+            let o = own(d);
+            if let Some(limit) = o.max_wall_clock_time {
+                e.insert("max_wall_clock_time", limit.written().to_string().into());
+            }
+            if let Some(retries) = o.max_task_retry_count {
+                e.insert("max_task_retry_count", i64::from(retries).into());
+            }
+            if let Some(retention) = o.retention {
+                e.insert("retention", retention.written().to_string().into());
             }
             e.insert("id", (n as i64).into());
             let mut deps = Array::new();
@@ -264,6 +283,23 @@ fn job_table(
         t["tasks"] = value(list);
     }
     Ok(t)
+}
+
+/// How long the service keeps a task's data by default, as the scenario does.
+const DEFAULT_RETENTION: SimDuration = SimDuration(7 * 86_400_000);
+
+/// A task's constraints that differ from its job's.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Own {
+    max_wall_clock_time: Option<SimDuration>,
+    max_task_retry_count: Option<i32>,
+    retention: Option<SimDuration>,
+}
+
+impl Own {
+    fn is_empty(&self) -> bool {
+        self.max_wall_clock_time.is_none() && self.max_task_retry_count.is_none() && self.retention.is_none()
+    }
 }
 
 /// `1 task has`, `2 tasks have`.

@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
-use super::sources::FileTrace;
 use super::vm::FileVm;
 use super::{
     Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
@@ -136,4 +135,38 @@ pub(super) fn deallocation<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Dea
             "unknown deallocation option `{word}`; use requeue, terminate, taskcompletion or retaineddata"
         ))
     })
+}
+
+/// The `trace` key: a file's path, or `{ file, processors_per_node }` for
+/// an SWF log.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct FileTrace {
+    pub(super) file: PathBuf,
+    pub(super) processors_per_node: Option<u32>,
+}
+
+impl<'de> Deserialize<'de> for FileTrace {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileTrace, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            file: PathBuf,
+            processors_per_node: Option<u32>,
+        }
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = FileTrace;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a trace file's path, or { file = \"log.swf\", processors_per_node = 8 }")
+            }
+            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<FileTrace, E> {
+                Ok(FileTrace { file: PathBuf::from(path), processors_per_node: None })
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileTrace, A::Error> {
+                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(FileTrace { file: t.file, processors_per_node: t.processors_per_node })
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
 }

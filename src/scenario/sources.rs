@@ -2,12 +2,13 @@
 //! trace, random generators — and the checks that build them from a
 //! `[[jobs]]` table's `tasks`, `trace` and `generate` keys.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use serde::Deserialize;
 
 use super::error::Check;
+use super::file::FileTrace;
 use super::file::one;
 use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, TraceTask, deps, swf, trace};
 use crate::time::SimDuration;
@@ -226,40 +227,6 @@ pub(super) fn build(
         sources.push(Source::Generate(g));
     }
     Ok(sources)
-}
-
-/// The `trace` key: a file's path, or `{ file, processors_per_node }` for
-/// an SWF log.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) struct FileTrace {
-    file: PathBuf,
-    processors_per_node: Option<u32>,
-}
-
-impl<'de> Deserialize<'de> for FileTrace {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileTrace, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Table {
-            file: PathBuf,
-            processors_per_node: Option<u32>,
-        }
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = FileTrace;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a trace file's path, or { file = \"log.swf\", processors_per_node = 8 }")
-            }
-            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<FileTrace, E> {
-                Ok(FileTrace { file: PathBuf::from(path), processors_per_node: None })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileTrace, A::Error> {
-                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(FileTrace { file: t.file, processors_per_node: t.processors_per_node })
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
 }
 
 /// The tasks of a trace, sorted by submit time (stably).

@@ -33,7 +33,6 @@ fn exports_become_a_scenario_that_replays_each_run_time() {
              note: duration 3h: the tasks' span to the next hour, plus an hour for a pool slower than the real one\n\
              note: the start task's duration is not in the export: 1m assumed\n\
              note: the start task's maxTaskRetryCount is not simulated (its failures are not either)\n\
-             note: job frames: 1 task has another maxTaskRetryCount than the job's 2\n\
              note: job frames: 3 of 6 runs failed: failure_probability 0.5\n"
         )
     );
@@ -43,8 +42,9 @@ fn exports_become_a_scenario_that_replays_each_run_time() {
         "vm = { name = \"Standard_D2s_v3\", cores = 2, dedicated_price = 0.096, low_priority_price = 0.0 }",
         "node_fill = \"pack\"",
         "interval = \"5m\"",
-        "  { at = \"30m\", duration = \"10m\", id = 2, depends_on = [0] },",
-        "  { at = \"45m\", duration = \"30m 250ms\", instances = 3, id = 3 },",
+        "max_task_retry_count = 2",
+        "  { at = \"30m\", duration = \"10m\", max_wall_clock_time = \"1h\", id = 2, depends_on = [0] },",
+        "  { at = \"45m\", duration = \"30m 250ms\", instances = 3, max_task_retry_count = 0, id = 3 },",
         "trace = \"thumbs.csv\"",
     ] {
         assert!(scenario.lines().any(|l| l == line), "no `{line}` in\n{scenario}");
