@@ -168,7 +168,8 @@ enum Command {
     /// Run a grid of scenario parameters × seeds; optionally one shard of it.
     ///
     /// Each --param sets a dotted key of the scenario to each of its values
-    /// (a TOML value, or else a string). Prints the table of `compare`, one
+    /// (a TOML value, or else a string); `formula.NAME` sets the number the
+    /// formula assigns to its variable NAME. Prints the table of `compare`, one
     /// row per grid point; with --out writes runs.csv, summary.csv,
     /// sweep.json, charts and report.html. With --shard I/N runs only shard
     /// I (0-based) of N and writes runs-I-of-N.csv and sweep.json, for `merge`.
