@@ -29,3 +29,4 @@ pub mod scenario;
 pub mod sim;
 pub mod testsuite;
 pub mod time;
+pub mod tune;

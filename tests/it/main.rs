@@ -26,3 +26,4 @@ mod support;
 mod tables;
 mod testsuite;
 mod timeline;
+mod tune;
