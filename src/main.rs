@@ -202,7 +202,8 @@ enum Command {
     /// --slo apply to seed means. A Bayesian optimiser picks --budget
     /// points, --batch at a time, run in parallel. Prints the best feasible
     /// point with 95 % intervals, the runner-ups and the saving against the
-    /// scenario as written; with --out writes trials.csv and tuned.formula.
+    /// scenario as written; with --out writes trials.csv, tuned.formula, the
+    /// cost-vs-wait chart and report.html.
     /// Exits 2 when no point meets the objectives, naming the closest one.
     #[command(
         after_help = "Examples:\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --out out/tune"
@@ -336,7 +337,7 @@ struct TuneArgs {
     /// Seed of the search itself (its first points).
     #[arg(long, value_name = "N", default_value_t = 0)]
     search_seed: u64,
-    /// Folder for trials.csv and tuned.formula (created if missing).
+    /// Folder for trials.csv, tuned.formula, the chart and report.html (created if missing).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
 }

@@ -179,8 +179,9 @@ fn run_points(
     batch: usize,
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Trial> {
-    let scenarios: Vec<Arc<Scenario>> = points.iter().map(|(_, _, s)| Arc::new(s.clone())).collect();
-    let jobs: Vec<(usize, u64)> = (0..points.len()).flat_map(|p| seeds.iter().map(move |&s| (p, s))).collect();
+    let (places, scenarios): (Vec<(Point, String)>, Vec<Arc<Scenario>>) =
+        points.into_iter().map(|(point, label, scenario)| ((point, label), Arc::new(scenario))).unzip();
+    let jobs: Vec<(usize, u64)> = (0..places.len()).flat_map(|p| seeds.iter().map(move |&s| (p, s))).collect();
     let runs: Vec<SeedRun> = jobs
         .par_iter()
         .map(|&(p, seed)| {
@@ -190,9 +191,9 @@ fn run_points(
         })
         .collect();
     let mut runs = runs.into_iter();
-    points
+    places
         .into_iter()
-        .map(|(point, label, _)| Trial { point, label, batch, runs: runs.by_ref().take(seeds.len()).collect() })
+        .map(|(point, label)| Trial { point, label, batch, runs: runs.by_ref().take(seeds.len()).collect() })
         .collect()
 }
 

@@ -5,10 +5,12 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+use super::slo::Bound;
 use super::slo::Metric;
 use super::{Trial, Tuning};
 use crate::atomic_write::write_atomically;
 use crate::formula::params::{constant, set_constant};
+use crate::report::charts::{ChartError, TradeOff, write_trade_off};
 use crate::report::compare::paired_t;
 use crate::report::params::Key;
 
@@ -17,16 +19,22 @@ const RUNNER_UPS: usize = 5;
 
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
-pub struct OutputError {
-    /// The file.
-    pub path: String,
-    /// The reason.
-    pub message: String,
+pub enum OutputError {
+    /// `trials.csv` or `tuned.formula`.
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: String,
+        /// The reason.
+        message: String,
+    },
+    /// The chart or `report.html`.
+    #[error(transparent)]
+    Chart(#[from] ChartError),
 }
 
 fn fail(path: &Path, e: impl std::fmt::Display) -> OutputError {
-    OutputError { path: path.display().to_string(), message: e.to_string() }
+    OutputError::File { path: path.display().to_string(), message: e.to_string() }
 }
 
 /// `12.34 ±0.56`, `25m 3s ±1m 2s`, or the mean alone with one seed.
@@ -186,8 +194,34 @@ impl Tuning {
         Some(source)
     }
 
-    /// Writes `trials.csv` and, when a point is feasible, `tuned.formula`
-    /// into `dir`; returns the paths.
+    /// The evaluated points as a chart: the objective against the first
+    /// constrained wait (else the p95 wait), in minutes; points whose wait
+    /// is infinite (an unfinished makespan) are left out.
+    pub fn trade_off(&self) -> TradeOff {
+        let slo = self.slos.iter().find(|s| s.metric.is_duration());
+        let across = slo.map_or(Metric::P95Wait, |s| s.metric);
+        let points = self
+            .trials
+            .iter()
+            .map(|t| (t.mean(across).0 / 60.0, t.mean(self.objective).0, self.feasible(t)))
+            .filter(|p| p.0.is_finite())
+            .collect();
+        TradeOff {
+            title: format!(
+                "{}: {} against {}, one point per parameter set",
+                self.scenario,
+                self.objective.name(),
+                across.name()
+            ),
+            x_desc: format!("{} (minutes, mean over the seeds)", across.name()),
+            y_desc: format!("{} (mean over the seeds)", self.objective.name()),
+            points,
+            x_limit: slo.filter(|s| s.bound == Bound::AtMost).map(|s| s.limit / 60.0),
+        }
+    }
+
+    /// Writes `trials.csv`, the `cost-vs-wait` chart, `report.html` and,
+    /// when a point is feasible, `tuned.formula` into `dir`; returns the paths.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, OutputError> {
         std::fs::create_dir_all(dir).map_err(|e| fail(dir, e))?;
         let mut written = Vec::new();
@@ -195,6 +229,7 @@ impl Tuning {
         let csv = self.trials_csv().map_err(|e| fail(&path, e))?;
         write_atomically(&path, &csv).map_err(|e| fail(&path, e))?;
         written.push(path);
+        written.extend(write_trade_off(&self.trade_off(), &self.to_text(), dir)?);
         if let Some(formula) = self.tuned_formula() {
             let path = dir.join("tuned.formula");
             write_atomically(&path, formula.as_bytes()).map_err(|e| fail(&path, e))?;

@@ -101,9 +101,9 @@ pub fn search<E>(
     let pool = candidates(space, &mut rng);
     while done.len() < budget {
         let room = batch.min(budget - done.len());
+        // The initial design runs as one batch, whatever its size.
         let points: Vec<Point> = if !first.is_empty() {
-            let n = first.len().min(budget - done.len());
-            first.drain(..).take(n).collect()
+            std::mem::take(&mut first)
         } else {
             match settings.method {
                 Method::Bayes => next_batch(space, &pool, &done, &seen, room),

@@ -85,6 +85,14 @@ fn fifteen_points_come_within_two_percent_of_the_cheapest_of_all_forty() {
     let tuned = std::fs::read_to_string(dir.join("tuned.formula")).expect("tuned.formula");
     assert_eq!(tuned, written.replace("maxNumberofVMs = 25;", &format!("maxNumberofVMs = {best};")));
     assert!(stdout.contains("\nas written (formula.maxNumberofVMs=25): cost "), "{stdout}");
+    // The chart: the points, their front, the region where the wait is met; the report holds it.
+    let svg = std::fs::read_to_string(dir.join("cost-vs-wait.svg")).expect("chart");
+    for label in ["Pareto front", "where the wait objective is met", "fails an objective", "p95_wait (minutes"] {
+        assert!(svg.contains(label), "the chart lacks {label:?}");
+    }
+    assert_eq!(svg.matches("<circle").count(), 15 + 2, "a circle per point and two in the legend");
+    let html = std::fs::read_to_string(dir.join("report.html")).expect("report.html");
+    assert!(html.contains(&format!("best: formula.maxNumberofVMs={best}\n")) && html.contains("<svg"), "{html}");
 }
 
 #[test]
