@@ -843,8 +843,7 @@ fn tune(args: &TuneArgs) -> Result<ExitCode> {
         },
         search_seed: args.search_seed,
     };
-    // The scenario as written runs too, on the same seeds.
-    let bar = progress_bar((args.budget as u64).saturating_add(1).saturating_mul(args.seeds));
+    let bar = progress_bar(spec.planned_runs());
     let tuning = autoscale_sim::tune::tune(&spec, &|| bar.inc(1))?;
     bar.finish_and_clear();
     if let Some(dir) = &args.out {

@@ -53,6 +53,16 @@ pub struct TuneSpec {
     pub search_seed: u64,
 }
 
+impl TuneSpec {
+    /// The simulations `tune` will run: the budget (at most the lattice's
+    /// size) plus the scenario as written, on every seed (no point when
+    /// the parameters are malformed: then `tune` fails before any run).
+    pub fn planned_runs(&self) -> u64 {
+        let points = Space::parse(&self.params).map_or(0, |s| s.size().min(self.budget as u64));
+        points.saturating_add(1).saturating_mul(self.seeds)
+    }
+}
+
 /// Why `tune` could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum TuneError {
@@ -230,5 +240,28 @@ impl Tuning {
 
     fn mean(&self, trial: &Trial) -> f64 {
         trial.mean(self.objective).0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_planned_runs_are_the_budget_within_the_lattice_and_the_scenario_as_written() {
+        let spec = |params: &[&str], budget| TuneSpec {
+            scenario: PathBuf::from("s.toml"),
+            params: params.iter().map(|p| (*p).to_owned()).collect(),
+            slos: Vec::new(),
+            objective: Metric::Cost,
+            seeds: 3,
+            budget,
+            batch: 2,
+            method: Method::Bayes,
+            search_seed: 0,
+        };
+        assert_eq!(spec(&["formula.cap=1..4"], 10).planned_runs(), 15);
+        assert_eq!(spec(&["formula.cap=1..4"], 2).planned_runs(), 9);
+        assert_eq!(spec(&["formula.cap"], 2).planned_runs(), 3);
     }
 }
