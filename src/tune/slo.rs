@@ -174,7 +174,9 @@ impl fmt::Display for Slo {
             Bound::AtMost => "<=",
             Bound::AtLeast => ">=",
         };
-        write!(f, "{}{op}{}", self.metric.name(), self.metric.show(self.limit))
+        // A duration as a duration; a number as written (`0`, not `0.00`).
+        let limit = if self.metric.is_duration() { self.metric.show(self.limit) } else { self.limit.to_string() };
+        write!(f, "{}{op}{limit}", self.metric.name())
     }
 }
 
@@ -190,6 +192,7 @@ mod tests {
         assert_eq!((s.excess(900.0), s.excess(2700.0)), (-0.5, 0.5));
         let f = Slo::parse(" failed_evaluations <= 0").unwrap();
         assert_eq!((f.excess(0.0), f.excess(2.0)), (0.0, 2.0));
+        assert_eq!(f.to_string(), "failed_evaluations<=0");
         let n = Slo::parse("node_hours>=10").unwrap();
         assert_eq!((n.bound, n.excess(5.0)), (Bound::AtLeast, 0.5));
     }
