@@ -22,6 +22,7 @@
 pub mod agent;
 pub mod atomic_write;
 pub mod formula;
+pub mod import;
 pub mod input;
 pub mod lsp;
 pub mod report;

@@ -123,7 +123,8 @@ enum Command {
     ///
     /// Prints a summary (cost, node-hours, queue waits, tasks, evaluations)
     /// on stdout. With --out, also writes timeline.csv, evaluations.jsonl,
-    /// tasks.csv, job_tasks.csv, summary.json and charts into DIR. A
+    /// operations.jsonl, tasks.csv, job_tasks.csv, summary.json and charts
+    /// into DIR. A
     /// progress bar shows on stderr when it is a terminal.
     ///
     /// With --agents real the same scenario runs on real machines, on the
@@ -209,6 +210,43 @@ enum Command {
         after_help = "Examples:\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --out out/tune"
     )]
     Tune(TuneArgs),
+    /// Make a scenario from the service's exports of a pool and its tasks.
+    ///
+    /// Reads the pool as `az batch pool show` prints it and task lists as
+    /// `az batch task list` (or the REST API) prints them, and writes into
+    /// --out a scenario.toml that `run` runs unchanged: the pool's VM size,
+    /// slots, formula (formula.formula) or targets, and each job's completed
+    /// tasks at their creation times with their real run times (a CSV trace
+    /// per job, or a task list when tasks have dependencies or instances).
+    /// Prints what it mapped and what it could not.
+    #[command(after_help = "Examples:
+  az batch pool show --pool-id render > pool.json
+  az batch task list --job-id frames > tasks.json
+  autoscale-sim import --pool pool.json --tasks tasks.json --dedicated-price 0.096 --out imported
+  autoscale-sim run imported/scenario.toml")]
+    Import {
+        /// The pool's JSON export.
+        #[arg(long, value_name = "POOL.json")]
+        pool: PathBuf,
+        /// A task list (a JSON array or a REST page); repeat for more pages or jobs.
+        #[arg(long = "tasks", value_name = "TASKS.json", required = true)]
+        tasks: Vec<PathBuf>,
+        /// The job of tasks whose `url` names none (default: `imported`).
+        #[arg(long, value_name = "ID")]
+        job: Option<String>,
+        /// The VM's cores, for a size the bundled catalog does not know.
+        #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+        cores: Option<u32>,
+        /// Price per hour of a dedicated node (default 0: no costs).
+        #[arg(long, value_name = "PRICE", value_parser = parse_price, allow_negative_numbers = true)]
+        dedicated_price: Option<f64>,
+        /// Price per hour of a low-priority node (default 0).
+        #[arg(long, value_name = "PRICE", value_parser = parse_price, allow_negative_numbers = true)]
+        low_priority_price: Option<f64>,
+        /// Folder for scenario.toml and the files it names (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Join the folders of a sharded sweep into the table and files of an unsharded one.
     #[command(
         after_help = "Examples:\n  autoscale-sim merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/sweep"
@@ -484,6 +522,17 @@ fn main() -> ExitCode {
         }
         Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
         Command::Tune(args) => tune(args),
+        Command::Import { pool, tasks, job, cores, dedicated_price, low_priority_price, out } => {
+            let options = autoscale_sim::import::Options {
+                pool: pool.clone(),
+                tasks: tasks.clone(),
+                job: job.clone(),
+                cores: *cores,
+                dedicated_price: *dedicated_price,
+                low_priority_price: *low_priority_price,
+            };
+            import(&options, out)
+        }
         Command::Test { paths, filter, junit, bless } => test(paths, filter.as_deref(), junit.as_deref(), *bless),
         Command::Agent(args) => agent(args),
         Command::AgentKeeper => agent_keeper(),
@@ -863,6 +912,28 @@ fn tune(args: &TuneArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::from(2))
+}
+
+/// `import`: write the scenario, then say what was written and what was not mapped.
+fn import(options: &autoscale_sim::import::Options, out: &Path) -> Result<ExitCode> {
+    let written = autoscale_sim::import::import(options, out)?;
+    let mut text = String::new();
+    for file in &written.files {
+        text += &format!("wrote {}\n", file.display());
+    }
+    for note in &written.notes {
+        text += &format!("note: {note}\n");
+    }
+    print(&text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A price per hour: a number, 0 or more.
+fn parse_price(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(price) if price.is_finite() && price >= 0.0 => Ok(price),
+        _ => Err(format!("`{s}` is not a price per hour (a number, 0 or more)")),
+    }
 }
 
 /// `HOST:PORT` with a valid port, for `agent --controller`; the host is

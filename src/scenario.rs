@@ -17,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actions;
+mod constraints;
 pub mod deps;
 pub mod dist;
 mod error;
@@ -25,6 +26,7 @@ pub mod job;
 mod pool;
 mod sources;
 pub mod trace;
+pub mod vm;
 
 use std::path::Path;
 
@@ -34,6 +36,7 @@ use serde::Deserialize;
 use crate::formula::Engine;
 use crate::time::{SimDuration, SimTime};
 pub use actions::{NodeAction, NodeActionKind, StartTask};
+pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
 use error::Check;
@@ -41,9 +44,10 @@ pub use error::{ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
 use pool::FormulaRefusal;
-pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling, VmSize};
+pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling};
 pub use sources::{Generator, Source, TaskEntry};
 pub use trace::{TracePreemption, TraceTask};
+pub use vm::VmSize;
 
 /// The shortest autoscale interval the service accepts.
 pub const MIN_INTERVAL: SimDuration = SimDuration::from_mins(5);

@@ -1,6 +1,6 @@
 //! The output files of a run, each written whole or not at all:
-//! `timeline.csv`, `evaluations.jsonl`, `tasks.csv`, `job_tasks.csv` and
-//! `summary.json`.
+//! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`,
+//! `job_tasks.csv` and `summary.json`.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::summary::Summary;
 use crate::atomic_write::write_atomically_with;
 use crate::formula::results::ServiceError;
-use crate::sim::{NodeState, Output, Priority};
+use crate::sim::{NodeState, Output, Priority, TaskFailure};
 use crate::time::SimTime;
 
 /// Why an output file could not be written.
@@ -34,7 +34,8 @@ impl ReportError {
 }
 
 /// The file names, in the order they are written.
-pub const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
+pub const FILES: [&str; 6] =
+    ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 /// Writes every output file into `dir` (created if missing); returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
@@ -42,9 +43,10 @@ pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<P
     Ok(vec![
         atomically(dir, FILES[0], |w| timeline(output, w))?,
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
-        atomically(dir, FILES[2], |w| tasks(output, w))?,
-        atomically(dir, FILES[3], |w| job_tasks(output, w))?,
-        atomically(dir, FILES[4], |w| {
+        atomically(dir, FILES[2], |w| operations(output, w))?,
+        atomically(dir, FILES[3], |w| tasks(output, w))?,
+        atomically(dir, FILES[4], |w| job_tasks(output, w))?,
+        atomically(dir, FILES[5], |w| {
             serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
             w.write_all(b"\n")
         })?,
@@ -138,9 +140,41 @@ fn evaluations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
+/// One line of `operations.jsonl`: an operation the service refused,
+/// with the error it answered.
+#[derive(Serialize)]
+struct OperationLine {
+    timestamp: String,
+    elapsed_s: f64,
+    operation: String,
+    error: OperationErrorLine,
+}
+
+/// The error answered to a refused operation.
+#[derive(Serialize)]
+struct OperationErrorLine {
+    code: &'static str,
+    message: &'static str,
+}
+
+fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
+    for r in &output.refused_operations {
+        let line = OperationLine {
+            timestamp: output.timestamp(r.time).to_string(),
+            elapsed_s: r.time.as_millis() as f64 / 1000.0,
+            operation: r.operation.to_string(),
+            error: OperationErrorLine { code: r.error.as_str(), message: r.error.message() },
+        };
+        serde_json::to_writer(&mut *w, &line).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
 fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     let mut csv = csv::Writer::from_writer(w);
-    let header = ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "role"];
+    let header =
+        ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "failure", "role"];
     csv.write_record(header).map_err(csv_error)?;
     for (i, t) in output.tasks.iter().enumerate() {
         let job = output.jobs.get(t.job as usize).map_or("", String::as_str);
@@ -154,6 +188,7 @@ fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
             &t.attempts.to_string(),
             t.state.name(),
             &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+            t.failure.map_or("", TaskFailure::name),
             t.role.name(),
         ])
         .map_err(csv_error)?;

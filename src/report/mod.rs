@@ -1,6 +1,6 @@
 //! What a simulation run leaves behind: the summary (as text for people
 //! and as `summary.json`), and the files `timeline.csv`,
-//! `evaluations.jsonl`, `tasks.csv` and `job_tasks.csv`.
+//! `evaluations.jsonl`, `operations.jsonl`, `tasks.csv` and `job_tasks.csv`.
 //!
 //! Every file is written to a temporary name in the output folder and
 //! renamed when complete, so a reader never sees half a file.

@@ -32,6 +32,9 @@ pub struct Summary {
     pub evaluations: Evaluations,
     /// Resize errors by code.
     pub resize_errors: BTreeMap<&'static str, u64>,
+    /// Operations the service refused (manual resizes and node removals
+    /// while the pool was resizing), by error code.
+    pub refused_operations: BTreeMap<&'static str, u64>,
     /// Jobs refused by the account's active-job quota
     /// (`ActiveJobAndScheduleQuotaReached`), by id.
     pub refused_jobs: Vec<String>,
@@ -123,6 +126,10 @@ impl Summary {
         for e in &output.resize_errors {
             *resize_errors.entry(e.code.as_str()).or_insert(0) += 1;
         }
+        let mut refused_operations = BTreeMap::new();
+        for r in &output.refused_operations {
+            *refused_operations.entry(r.error.as_str()).or_insert(0) += 1;
+        }
         let hours = output.billed.map(|d| d.as_millis() as f64 / 3_600_000.0);
         Summary {
             scenario: output.name.clone(),
@@ -135,6 +142,7 @@ impl Summary {
             queue_wait_seconds: wait_stats(&mut waits),
             evaluations: Evaluations { ok: output.evaluations.len() as u64 - failed, failed },
             resize_errors,
+            refused_operations,
             refused_jobs: output.refused_jobs.clone(),
             events: output.events,
         }
@@ -182,6 +190,10 @@ impl Summary {
         if !self.resize_errors.is_empty() {
             let list: Vec<String> = self.resize_errors.iter().map(|(code, n)| format!("{code} x{n}")).collect();
             let _ = writeln!(s, "resize errors  {}", list.join(", "));
+        }
+        if !self.refused_operations.is_empty() {
+            let list: Vec<String> = self.refused_operations.iter().map(|(code, n)| format!("{code} x{n}")).collect();
+            let _ = writeln!(s, "refused calls  {} (operations.jsonl)", list.join(", "));
         }
         if !self.refused_jobs.is_empty() {
             let _ = writeln!(

@@ -10,8 +10,9 @@ use std::path::PathBuf;
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
+use super::vm::FileVm;
 use super::{
-    Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry, VmSize,
+    Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
 };
 use crate::time::SimDuration;
 
@@ -42,7 +43,8 @@ pub(super) struct FileRoot {
 pub(super) struct FilePool {
     #[serde(default = "default_pool_id")]
     pub(super) id: String,
-    pub(super) vm: VmSize,
+    pub(super) vm: FileVm,
+    pub(super) prices: Option<PathBuf>,
     #[serde(default = "one")]
     pub(super) task_slots_per_node: u32,
     #[serde(default)]

@@ -26,14 +26,14 @@ pub struct Job {
     pub priority: i16,
     /// Retries of a failed task; −1 = unlimited.
     pub max_task_retry_count: i32,
-    /// How long the job may run from the start; then it ends and so do
-    /// its tasks.
+    /// How long the job may run from its creation (the start); then it
+    /// ends and so do its tasks.
     pub max_wall_clock_time: Option<SimDuration>,
     /// What a real agent runs for each task (program and arguments, no
     /// shell); simulated agents only wait for the task's duration.
     pub command_line: Option<String>,
-    /// The job manager task: queued first when the job is created, ahead
-    /// of every other task; the job ends when it completes.
+    /// The job manager task: queued when the job is created, as its
+    /// first task; the job ends when it completes.
     pub manager: Option<JobTask>,
     /// The job preparation task, run on each node before the job's first
     /// task there.

@@ -9,28 +9,13 @@ use serde::Deserialize;
 
 use super::error::Check;
 use super::file::{FileAutoscale, FilePool, FilePreemption, deallocation};
+use super::vm::{self, VmSize};
 use super::{
     Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask, TracePreemption, trace,
 };
 use crate::formula::diag::{Diagnostic, render_to_string};
 use crate::formula::{Engine, Formula};
 use crate::time::SimDuration;
-
-/// A VM size: cores and hourly prices.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct VmSize {
-    /// For reports, e.g. `Standard_D2s_v3`.
-    #[serde(default)]
-    pub name: String,
-    /// Cores per node: what quotas count.
-    pub cores: u32,
-    /// Price of a dedicated node per hour.
-    pub dedicated_price: f64,
-    /// Price of a low-priority (spot) node per hour.
-    #[serde(default)]
-    pub low_priority_price: f64,
-}
 
 /// How nodes are filled with tasks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
@@ -170,7 +155,8 @@ pub struct Pool {
 /// checks run in a fixed order, so that of two mistakes the same one is
 /// always reported.
 pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) -> Result<Pool, ScenarioError> {
-    check_vm(check, &p.vm, p.task_slots_per_node)?;
+    let vm = vm::resolve(check, p.vm, p.prices.as_deref(), base)?;
+    check_vm(check, &vm, p.task_slots_per_node)?;
     if let Some(st) = &p.start_task
         && !(0.0..=1.0).contains(&st.failure_probability)
     {
@@ -200,7 +186,7 @@ pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) ->
     node_actions.sort_by_key(|a| a.at);
     Ok(Pool {
         id: p.id,
-        vm: p.vm,
+        vm,
         task_slots_per_node: p.task_slots_per_node,
         node_fill: p.node_fill,
         image: p.image,

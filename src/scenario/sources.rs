@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::error::Check;
 use super::file::one;
-use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TraceTask, deps, trace};
+use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, TraceTask, deps, trace};
 use crate::time::SimDuration;
 
 /// Where a job's tasks come from.
@@ -62,6 +62,16 @@ impl Source {
 }
 
 impl Generator {
+    /// The constraints its tasks set for themselves.
+    pub fn constraints(&self) -> TaskConstraints {
+        let (Generator::Poisson { max_wall_clock_time, max_task_retry_count, retention, .. }
+        | Generator::Periodic { max_wall_clock_time, max_task_retry_count, retention, .. }
+        | Generator::Bursty { max_wall_clock_time, max_task_retry_count, retention, .. }) = self;
+        let (max_wall_clock_time, max_task_retry_count, retention) =
+            (*max_wall_clock_time, *max_task_retry_count, *retention);
+        TaskConstraints { max_wall_clock_time, max_task_retry_count, retention }
+    }
+
     /// `from` and `until`.
     fn window(&self) -> (SimDuration, Option<SimDuration>) {
         match self {
@@ -97,6 +107,24 @@ pub struct TaskEntry {
     /// Nodes each task runs on at once (multi-instance; default 1).
     #[serde(default = "one")]
     pub instances: u32,
+    /// Each task's wall-clock limit per run (default: none of its own).
+    #[serde(default)]
+    pub max_wall_clock_time: Option<SimDuration>,
+    /// Each task's retries, instead of the job's.
+    #[serde(default)]
+    pub max_task_retry_count: Option<i32>,
+    /// How long each task's data is retained, instead of the job's.
+    #[serde(default)]
+    pub retention: Option<SimDuration>,
+}
+
+impl TaskEntry {
+    /// The constraints its tasks set for themselves.
+    pub fn constraints(&self) -> TaskConstraints {
+        let (max_wall_clock_time, max_task_retry_count, retention) =
+            (self.max_wall_clock_time, self.max_task_retry_count, self.retention);
+        TaskConstraints { max_wall_clock_time, max_task_retry_count, retention }
+    }
 }
 
 /// A random arrival process, active from `from` until `until`.
@@ -117,6 +145,12 @@ pub enum Generator {
         from: SimDuration,
         /// End of the arrivals (default: the end of the simulation).
         until: Option<SimDuration>,
+        /// Each task's wall-clock limit per run.
+        max_wall_clock_time: Option<SimDuration>,
+        /// Each task's retries, instead of the job's.
+        max_task_retry_count: Option<i32>,
+        /// How long each task's data is retained, instead of the job's.
+        retention: Option<SimDuration>,
     },
     /// `count` tasks every `every`, the first at `from`.
     Periodic {
@@ -135,6 +169,12 @@ pub enum Generator {
         from: SimDuration,
         /// End of the arrivals.
         until: Option<SimDuration>,
+        /// Each task's wall-clock limit per run.
+        max_wall_clock_time: Option<SimDuration>,
+        /// Each task's retries, instead of the job's.
+        max_task_retry_count: Option<i32>,
+        /// How long each task's data is retained, instead of the job's.
+        retention: Option<SimDuration>,
     },
     /// Bursts of `size` tasks submitted at once, exponential gaps of mean `mean_gap`.
     Bursty {
@@ -152,6 +192,12 @@ pub enum Generator {
         from: SimDuration,
         /// End of the arrivals.
         until: Option<SimDuration>,
+        /// Each task's wall-clock limit per run.
+        max_wall_clock_time: Option<SimDuration>,
+        /// Each task's retries, instead of the job's.
+        max_task_retry_count: Option<i32>,
+        /// How long each task's data is retained, instead of the job's.
+        retention: Option<SimDuration>,
     },
 }
 
@@ -204,6 +250,9 @@ fn task_list(check: &Check<'_>, mut entries: Vec<TaskEntry>, slots: u32) -> Resu
                 format!("a multi-instance task needs pool.task_slots_per_node = 1 (the pool has {slots})"),
             );
         }
+        if let Err((key, message)) = e.constraints().check() {
+            return check.fail(format!("tasks[{n}].{key}"), message);
+        }
     }
     if let Err((k, message)) = deps::check(&entries) {
         return check.fail(k, message);
@@ -254,5 +303,5 @@ fn check_generator(check: &Check<'_>, g: &Generator) -> Result<(), ScenarioError
     if until.is_some_and(|u| u < from) {
         return check.fail("until", "`until` is before `from`");
     }
-    Ok(())
+    g.constraints().check().or_else(|(key, message)| check.fail(key, message))
 }

@@ -1,5 +1,7 @@
-//! CSV traces a scenario can point at: task arrivals (`submit,duration,slots`)
-//! and low-priority preemptions (`at,nodes`). Read with the `csv` crate;
+//! CSV traces a scenario can point at: task arrivals (`submit,duration,slots`,
+//! and optionally each task's constraints: `max_wall_clock_time`,
+//! `max_task_retry_count`, `retention`) and low-priority preemptions
+//! (`at,nodes`). Read with the `csv` crate;
 //! times are seconds (`90`, `12.5`) or humantime text (`"1h 30m"`), counted
 //! from the scenario's start. Lines starting with `#` are comments.
 //! Read a row at a time, within bounds: [`MAX_TRACE_BYTES`] in all,
@@ -10,7 +12,7 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use super::{MAX_TASKS, MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, ScenarioError};
+use super::{MAX_TASKS, MAX_TRACE_BYTES, MAX_TRACE_LINE_BYTES, ScenarioError, TaskConstraints};
 use crate::time::parse_duration;
 use crate::time::{SimDuration, SimTime};
 
@@ -23,6 +25,8 @@ pub struct TraceTask {
     pub duration: SimDuration,
     /// Task slots it needs on one node.
     pub slots: u32,
+    /// The constraints it sets for itself.
+    pub constraints: TaskConstraints,
 }
 
 /// One line of a preemption trace: `nodes` low-priority nodes are reclaimed at `at`.
@@ -41,6 +45,12 @@ struct TaskRow {
     duration: String,
     #[serde(default)]
     slots: Option<u32>,
+    #[serde(default)]
+    max_wall_clock_time: Option<String>,
+    #[serde(default)]
+    max_task_retry_count: Option<i32>,
+    #[serde(default)]
+    retention: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,10 +160,20 @@ pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
         if slots == 0 {
             return Err("slots: a task needs at least 1 slot".into());
         }
+        let optional = |text: Option<String>, key: &str| {
+            text.filter(|t| !t.is_empty()).map(|t| parse_time(&t).map_err(|e| format!("{key}: {e}"))).transpose()
+        };
+        let constraints = TaskConstraints {
+            max_wall_clock_time: optional(row.max_wall_clock_time, "max_wall_clock_time")?,
+            max_task_retry_count: row.max_task_retry_count,
+            retention: optional(row.retention, "retention")?,
+        };
+        constraints.check().map_err(|(key, message)| format!("{key}: {message}"))?;
         Ok(TraceTask {
             submit: SimTime(parse_time(&row.submit).map_err(|e| format!("submit: {e}"))?.0),
             duration,
             slots,
+            constraints,
         })
     })?;
     tasks.sort_by_key(|t| t.submit);
@@ -185,14 +205,33 @@ mod tests {
     fn task_traces_take_seconds_or_humantime_and_are_sorted() {
         let path = write("tasks.csv", "submit,duration,slots\n# a comment\n90, 10m, 2\n0,30,\n1h,1.5,1\n");
         let tasks = read_tasks(&path).unwrap();
+        let none = TaskConstraints::default();
         assert_eq!(
             tasks,
             [
-                TraceTask { submit: SimTime(0), duration: SimDuration(30_000), slots: 1 },
-                TraceTask { submit: SimTime(90_000), duration: SimDuration(600_000), slots: 2 },
-                TraceTask { submit: SimTime(3_600_000), duration: SimDuration(1_500), slots: 1 },
+                TraceTask { submit: SimTime(0), duration: SimDuration(30_000), slots: 1, constraints: none },
+                TraceTask { submit: SimTime(90_000), duration: SimDuration(600_000), slots: 2, constraints: none },
+                TraceTask { submit: SimTime(3_600_000), duration: SimDuration(1_500), slots: 1, constraints: none },
             ]
         );
+    }
+
+    #[test]
+    fn task_traces_may_give_each_task_its_constraints() {
+        let path = write(
+            "constrained.csv",
+            "submit,duration,max_wall_clock_time,max_task_retry_count,retention\n0,1m,30s,-1,1h\n5,1m,,,\n",
+        );
+        let tasks = read_tasks(&path).unwrap();
+        let own = TaskConstraints {
+            max_wall_clock_time: Some(SimDuration(30_000)),
+            max_task_retry_count: Some(-1),
+            retention: Some(SimDuration::from_hours(1)),
+        };
+        assert_eq!(tasks.iter().map(|t| t.constraints).collect::<Vec<_>>(), [own, TaskConstraints::default()]);
+        let path = write("bad-retries.csv", "submit,duration,max_task_retry_count\n0,1m,-3\n");
+        let e = read_tasks(&path).unwrap_err().to_string();
+        assert!(e.contains("bad-retries.csv: line 2: max_task_retry_count: -3 is out of range"), "{e}");
     }
 
     #[test]

@@ -6,18 +6,19 @@
 //! `taskcompletion` (and `retaineddata`) let them finish — the node is
 //! `offline` meanwhile and the reboot or reimage starts when the last one
 //! ends. A removed node leaves as in a shrink, and the target drops by
-//! one, as the service's remove-nodes call does. A failed node is
-//! `unusable` and its tasks are requeued whatever the option (they cannot
-//! finish on a broken node); a reboot or reimage brings it back. An action
-//! naming a node
-//! that is not in the pool, or not up (allocating, booting, preempted,
-//! leaving, restarting), is ignored.
-
+//! one, as the service's remove-nodes call does; like a manual resize, a
+//! removal is refused with `PoolNotSteady` while the pool is resizing. A
+//! failed node is `unusable` and its tasks are requeued whatever the
+//! option (they cannot finish on a broken node); a reboot or reimage
+//! brings it back. An action naming a node that is not in the pool, or
+//! not up (allocating, booting, preempted, leaving, restarting), is
+//! ignored.
 use autoscale_runtime::DeallocationOption;
 
 use super::agents::Agents;
 
 use super::node::NodeState;
+use super::operations::Operation;
 use super::pool::Pool;
 use super::scheduler::{Scheduler, forget_jobs};
 use super::{Env, Event};
@@ -50,6 +51,9 @@ impl Pool {
         }
         match action.action {
             NodeActionKind::Remove => {
+                if !self.steady_for(Operation::RemoveNode { node: action.node }, env.q.now()) {
+                    return;
+                }
                 let p = priority as usize;
                 self.control.target[p] = self.control.target[p].saturating_sub(1);
                 self.remove_node(index, action.deallocation, sched, env);

@@ -5,6 +5,12 @@
 //! it leaves the pool, except while `preempted`. Each uninterrupted billed
 //! period is charged in whole seconds, rounded up, and at least 60 s — the
 //! VM's minimum; a preempted node that comes back starts a new period.
+//!
+//! The cost so far, which the timeline shows, charges the open periods as
+//! if they closed at that instant, by the same rule: so the last row of a
+//! run equals its final bill.
+
+use std::collections::BTreeMap;
 
 use super::priority::Priority;
 use crate::time::{SimDuration, SimTime};
@@ -20,6 +26,13 @@ pub struct Meter {
     /// Σ start times of the open periods, in ms: with `open`, gives the
     /// open periods' accrued time at any instant without visiting them.
     open_since_sum: u128,
+    /// Σ start times of the open periods, in whole seconds rounded down:
+    /// with `open`, what the open periods would be charged, rounded up,
+    /// if they closed at a whole second.
+    open_since_secs_sum: u64,
+    /// How many open periods began at each instant (ms): those of the
+    /// last minute are charged the minimum instead.
+    open_starts: BTreeMap<u64, u32>,
     /// Seconds charged for closed periods (rounded up, 60 s minimum).
     pub charged_seconds: u64,
     /// Exact milliseconds of the closed periods.
@@ -41,6 +54,26 @@ impl Meter {
     fn open_ms(&self, now: SimTime) -> u128 {
         u128::from(self.open) * u128::from(now.as_millis()) - self.open_since_sum
     }
+
+    /// Seconds charged if every open period closed at `now_s` (whole
+    /// seconds): the closed periods' charge, plus each open period's
+    /// length rounded up (for a whole-second end, its end minus its start
+    /// rounded down), plus what the minimum adds to the periods shorter
+    /// than it — the few of the last minute, not every open one.
+    fn charged_at(&self, now_s: u64) -> u64 {
+        let now = SimTime(now_s * 1000);
+        let rounded_up = self.open * now_s - self.open_since_secs_sum;
+        let recent = now.as_millis().saturating_sub(MINIMUM_SECONDS * 1000);
+        let minimum: u64 = self
+            .open_starts
+            .range(recent..)
+            .map(|(&since, &n)| {
+                let length = now.since(SimTime(since));
+                u64::from(n) * (charged_seconds(length) - length.ceil_secs())
+            })
+            .sum();
+        self.charged_seconds + rounded_up + minimum
+    }
 }
 
 /// Billing of the whole pool.
@@ -56,6 +89,8 @@ impl Billing {
         m.advance(now);
         m.open += 1;
         m.open_since_sum += u128::from(now.as_millis());
+        m.open_since_secs_sum += now.as_millis() / 1000;
+        *m.open_starts.entry(now.as_millis()).or_insert(0) += 1;
     }
 
     /// A node's billed period that began at `since` ends at `now`.
@@ -65,6 +100,13 @@ impl Billing {
         debug_assert!(m.open > 0, "closing a period that is not open");
         m.open = m.open.saturating_sub(1);
         m.open_since_sum -= u128::from(since.as_millis());
+        m.open_since_secs_sum -= since.as_millis() / 1000;
+        if let std::collections::btree_map::Entry::Occupied(mut starts) = m.open_starts.entry(since.as_millis()) {
+            *starts.get_mut() -= 1;
+            if *starts.get() == 0 {
+                starts.remove();
+            }
+        }
         let length = now.since(since);
         m.closed_ms += length.as_millis();
         m.charged_seconds += charged_seconds(length);
@@ -76,14 +118,10 @@ impl Billing {
         &self.meters[priority as usize]
     }
 
-    /// Cost accrued by `now` at per-hour `prices` (dedicated, low-priority):
-    /// closed periods as charged, open ones by the second so far.
-    pub fn accrued(&self, now: SimTime, prices: [f64; 2]) -> f64 {
-        self.meters
-            .iter()
-            .zip(prices)
-            .map(|(m, price)| (m.charged_seconds as f64 + m.open_ms(now) as f64 / 1000.0) * price / 3600.0)
-            .sum()
+    /// Seconds charged per priority if every open period closed at
+    /// `now_s`, in whole seconds (every sampling instant is one).
+    pub fn charged_at(&self, now_s: u64) -> [u64; 2] {
+        [0, 1].map(|p| self.meters[p].charged_at(now_s))
     }
 
     /// Checks that the integral of billed nodes equals the closed periods
@@ -104,6 +142,13 @@ impl Billing {
 /// Seconds charged for one period: rounded up, at least the minimum.
 pub fn charged_seconds(length: SimDuration) -> u64 {
     length.ceil_secs().max(MINIMUM_SECONDS)
+}
+
+/// The cost per priority of `charged` seconds at hourly `prices`
+/// (dedicated, low-priority): the one conversion the timeline and the
+/// summary share, so that they agree to the last bit.
+pub fn cost(charged: [u64; 2], prices: [f64; 2]) -> [f64; 2] {
+    [0, 1].map(|p| charged[p] as f64 * prices[p] / 3600.0)
 }
 
 #[cfg(test)]
@@ -128,8 +173,25 @@ mod tests {
         b.check(SimTime(50_000)).unwrap();
         let d = b.meter(Priority::Dedicated);
         assert_eq!((d.open, d.closed_ms, d.charged_seconds, d.periods), (1, 30_000, 60, 1));
-        // 60 s charged + 50 s open dedicated at $3.6/h, 48 s open low-priority at $0.36/h.
-        let cost = b.accrued(SimTime(50_000), [3.6, 0.36]);
-        assert!((cost - (0.110 + 0.0048)).abs() < 1e-12, "{cost}");
+        // 60 s charged + 50 s open dedicated, charged 60 if it closed now;
+        // 48 s open low-priority, charged 60 too.
+        assert_eq!(b.charged_at(50), [120, 60]);
+        // At 2 min: the open dedicated period (since 0) is charged 120 s, the
+        // low-priority one (since 2 s) 118 s.
+        assert_eq!(b.charged_at(120), [180, 118]);
+    }
+
+    #[test]
+    fn the_charge_so_far_is_the_bill_if_the_periods_closed_then() {
+        let mut b = Billing::default();
+        for since in [0, 1_500, 30_250, 89_999] {
+            b.open(Priority::Dedicated, SimTime(since));
+        }
+        let at_two_minutes = b.charged_at(120)[0];
+        for since in [0, 1_500, 30_250, 89_999] {
+            b.close(Priority::Dedicated, SimTime(since), SimTime(120_000));
+        }
+        // 120 + ceil(118.5) + ceil(89.75) + max(ceil(30.001), 60).
+        assert_eq!((at_two_minutes, b.meter(Priority::Dedicated).charged_seconds), (389, 389));
     }
 }

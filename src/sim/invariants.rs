@@ -1,18 +1,21 @@
 //! The invariants a run keeps, recounted from scratch and compared with
 //! the incremental counters (tests call this after every event): node
 //! counts by state sum to the pool size, every task is in exactly one
-//! place, billing equals the integral of billed nodes.
-
-use std::cmp::Reverse;
+//! place, billing equals the integral of billed nodes, and no node is
+//! added beside a drain.
 
 use super::node::{NodeState, Nodes};
+use super::pool::Pool;
+use super::priority::Priority;
 use super::scheduler::Scheduler;
-use super::task::TaskState;
+use super::task::{TaskRole, TaskState};
 use crate::time::SimTime;
 
-/// Checks the nodes' counters at `now`, then the scheduler's.
-pub(crate) fn check(nodes: &Nodes, sched: &Scheduler, now: SimTime) -> Result<(), String> {
+/// Checks the nodes' counters at `now`, the drains, then the scheduler's counters.
+pub(crate) fn check(pool: &Pool, sched: &Scheduler, now: SimTime) -> Result<(), String> {
+    let nodes = &pool.nodes;
     nodes.check(now)?;
+    check_drains(pool)?;
     check_places(sched, nodes)?;
     let placed = u64::from(sched.active_tasks())
         + u64::from(sched.running_tasks())
@@ -23,6 +26,27 @@ pub(crate) fn check(nodes: &Nodes, sched: &Scheduler, now: SimTime) -> Result<()
         + sched.terminated;
     if placed != sched.tasks.len() as u64 {
         return Err(format!("{} tasks submitted, {placed} accounted for", sched.tasks.len()));
+    }
+    Ok(())
+}
+
+/// The draining nodes recounted, and none being created beside them: a
+/// `taskcompletion` or `retaineddata` drain blocks every resize, so nodes
+/// of its priority are only added once it has ended (a resize that
+/// shrinks one priority may grow the other).
+fn check_drains(pool: &Pool) -> Result<(), String> {
+    let mut draining = [0; 2];
+    for (_, node) in pool.nodes.iter().filter(|(_, n)| n.drains()) {
+        draining[node.priority as usize] += 1;
+    }
+    if draining != pool.draining {
+        return Err(format!("draining nodes: counter {:?} != recount {draining:?}", pool.draining));
+    }
+    for p in Priority::ALL {
+        let creating = pool.nodes.count(p, NodeState::Creating);
+        if draining[p as usize] > 0 && creating > 0 {
+            return Err(format!("{creating} {} nodes created while {draining:?} drain", p.name()));
+        }
     }
     Ok(())
 }
@@ -63,10 +87,18 @@ fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String
             return Err(format!("task {t} is parked but {:?}", sched.tasks[t as usize].state));
         }
     }
-    for &(_, Reverse(t)) in sched.ready.iter() {
+    for (t, job) in sched.ready.iter() {
         places.mark(t, "ready queue")?;
-        if sched.tasks[t as usize].state != TaskState::Active {
-            return Err(format!("task {t} is queued but {:?}", sched.tasks[t as usize].state));
+        let task = &sched.tasks[t as usize];
+        if task.state != TaskState::Active {
+            return Err(format!("task {t} is queued but {:?}", task.state));
+        }
+        match job {
+            Some(job) if job != task.job => {
+                return Err(format!("task {t} of job {} waits in job {job}'s queue", task.job));
+            }
+            None if task.role != TaskRole::JobManager => return Err(format!("task {t} waits as a restarting manager")),
+            _ => {}
         }
     }
     Ok(())

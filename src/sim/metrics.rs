@@ -8,6 +8,7 @@ use std::collections::VecDeque;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::cost::cost;
 use super::node::NodeState;
 use super::pool::{AllocationState, Pool, ResizeErrorCode};
 use super::priority::Priority;
@@ -61,7 +62,8 @@ pub struct TimelineRow {
     pub failed: u64,
     /// `$CPUPercent`.
     pub cpu_percent: f64,
-    /// Cost accrued so far.
+    /// Cost so far: every billed period, the open ones as if they closed
+    /// now (so the last row, at the end, is the run's cost).
     pub cost: f64,
     /// Resize errors on the pool.
     pub errors: Vec<ResizeErrorCode>,
@@ -162,25 +164,44 @@ impl Recorder {
             if self.autoscale {
                 self.pending.push_back(sample);
             }
-            let mut nodes = [[0; NodeState::COUNT]; 2];
-            for (p, row) in nodes.iter_mut().enumerate() {
-                for s in NodeState::ALL {
-                    row[s as usize] = pool.nodes.count(Priority::ALL[p], s);
-                }
+            self.timeline.push(self.row(time, pool, sched));
+        }
+    }
+
+    /// The timeline row of `now`, read again after an evaluation, a manual
+    /// resize or the end of a drain at the same instant: the row shows the
+    /// targets just set and the resize they started, while the sample the
+    /// formula saw was taken before.
+    pub(crate) fn after_targets_set(&mut self, now: SimTime, pool: &Pool, sched: &Scheduler) {
+        if self.timeline.last().is_some_and(|row| row.time == now) {
+            let row = self.row(now, pool, sched);
+            if let Some(last) = self.timeline.last_mut() {
+                *last = row;
             }
-            self.timeline.push(TimelineRow {
-                time,
-                allocation_state: pool.allocation_state(),
-                target: pool.control.target,
-                nodes,
-                active_tasks: sched.active(),
-                running_tasks: sched.running,
-                succeeded: sched.succeeded,
-                failed: sched.failed,
-                cpu_percent: cpu,
-                cost: pool.nodes.billing.accrued(now, self.prices),
-                errors: pool.control.errors.clone(),
-            });
+        }
+    }
+
+    /// The pool at sampling instant `time` (a whole second), from the counters.
+    fn row(&self, time: SimTime, pool: &Pool, sched: &Scheduler) -> TimelineRow {
+        let mut nodes = [[0; NodeState::COUNT]; 2];
+        for (p, row) in nodes.iter_mut().enumerate() {
+            for s in NodeState::ALL {
+                row[s as usize] = pool.nodes.count(Priority::ALL[p], s);
+            }
+        }
+        let [dedicated, low_priority] = cost(pool.nodes.billing.charged_at(time.as_millis() / 1000), self.prices);
+        TimelineRow {
+            time,
+            allocation_state: pool.allocation_state(),
+            target: pool.control.target,
+            nodes,
+            active_tasks: sched.active(),
+            running_tasks: sched.running,
+            succeeded: sched.succeeded,
+            failed: sched.failed,
+            cpu_percent: pool.nodes.usage().0,
+            cost: dedicated + low_priority,
+            errors: pool.control.errors.clone(),
         }
     }
 

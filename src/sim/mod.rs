@@ -31,6 +31,7 @@ mod deps;
 mod invariants;
 mod metrics;
 mod node;
+mod operations;
 mod pool;
 mod priority;
 mod queue;
@@ -47,10 +48,11 @@ pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
 pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
 pub use node::NodeState;
+pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
 pub use priority::Priority;
 pub use queue::Queue;
-pub use task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
+pub use task::{JobTaskKind, JobTaskRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
 
 use std::sync::Arc;
 
@@ -88,6 +90,8 @@ pub(crate) enum Event {
     Restarted(u32),
     /// A task's run ended.
     TaskEnd { node: u32, task: u32 },
+    /// A task's run reached its own `max_wall_clock_time`.
+    TaskTimeout { node: u32, task: u32 },
     /// A job preparation task ended on a node, successfully or not.
     PrepEnded { node: u32, job: u32, ok: bool },
     /// A job release task ended on a node.
@@ -102,6 +106,8 @@ pub(crate) enum Event {
     RetentionExpired(u32),
     /// A leaving node is gone.
     Removed(u32),
+    /// The pool's last draining node is gone: targets set meanwhile apply.
+    DrainEnded,
     /// Metrics are sampled.
     Sample,
     /// The formula is evaluated.
@@ -167,6 +173,8 @@ pub struct Output {
     pub job_tasks: Vec<JobTaskRun>,
     /// Every resize error.
     pub resize_errors: Vec<ResizeErrorRecord>,
+    /// Every operation the service refused, in order.
+    pub refused_operations: Vec<RefusedOperation>,
     /// Seconds charged per priority (60 s minimum per billed period applied).
     pub charged_seconds: [u64; 2],
     /// Exact billed node time per priority.
@@ -181,7 +189,7 @@ pub struct Output {
 impl Output {
     /// The cost per priority: charged seconds × price.
     pub fn cost(&self) -> [f64; 2] {
-        [0, 1].map(|p| self.charged_seconds[p] as f64 * self.prices[p] / 3600.0)
+        cost::cost(self.charged_seconds, self.prices)
     }
 
     /// The timestamp of simulated time `t`.
@@ -233,10 +241,10 @@ impl Simulation {
         let pool = Pool::new(&scenario, &mut q);
         let workload = Workload::new(&scenario, seed, end, &mut q);
         let spec = &scenario.pool;
-        let priorities = scenario.jobs.iter().map(|j| j.priority).collect();
+        let priorities: Vec<i16> = scenario.jobs.iter().map(|j| j.priority).collect();
         let mut sim = Simulation {
             pool,
-            sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, priorities),
+            sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, &priorities),
             recorder: Recorder::new(&scenario, rng(seed, Concern::Metrics)),
             env: Env { rngs: Streams::new(seed, scenario.jobs.len() as u32), scenario, q, agents },
             seed,
@@ -311,6 +319,7 @@ impl Simulation {
             Event::StartTaskEnded(n) => pool.on_start_task_ended(n, sched, env),
             Event::NodeAction(i) => pool.on_node_action(i, sched, env),
             Event::TaskEnd { node, task } => sched.task_ended(node, task, None, pool, env),
+            Event::TaskTimeout { node, task } => sched.task_timed_out(node, task, pool, env),
             Event::PrepEnded { node, job, ok } => sched.on_prep_ended(node, job, ok, pool, env),
             Event::ReleaseEnded { node, job, ok } => sched.on_release_ended(node, job, ok, pool, env),
             Event::Preempt(n) => pool.on_preempt(n, sched, env),
@@ -318,7 +327,14 @@ impl Simulation {
             Event::Recovered(n) => pool.on_recovered(n, env),
             Event::RetentionExpired(n) => pool.on_retention_expired(n, sched, env),
             Event::Removed(n) => pool.on_removed(n, sched, env),
-            Event::Resize(i) => pool.on_manual_resize(i, sched, env),
+            Event::DrainEnded => {
+                pool.on_drain_ended(sched, env);
+                self.recorder.after_targets_set(env.q.now(), pool, sched);
+            }
+            Event::Resize(i) => {
+                pool.on_manual_resize(i, sched, env);
+                self.recorder.after_targets_set(env.q.now(), pool, sched);
+            }
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
         }
         true
@@ -329,21 +345,23 @@ impl Simulation {
         self.recorder.take_due_samples(self.env.q.now(), &self.pool, &mut self.sched);
     }
 
-    /// Evaluates the formula now, after the samples due, and applies the
-    /// targets of a successful evaluation.
+    /// Evaluates the formula now, after the samples due, applies the
+    /// targets of a successful evaluation, and shows them in this
+    /// instant's timeline row.
     fn on_evaluate(&mut self) {
         self.take_due_samples();
         let Some(autoscaler) = self.autoscaler.as_mut() else { return };
         if let Some((target, option)) = autoscaler.evaluate(&mut self.recorder, &self.pool, &mut self.env) {
             self.pool.apply_targets(target, option, &mut self.sched, &mut self.env);
         }
+        self.recorder.after_targets_set(self.env.q.now(), &self.pool, &self.sched);
     }
 
     /// Recounts everything from scratch and compares with the incremental
     /// counters: node counts by state sum to the pool size, every task is in
     /// exactly one place, billing equals the integral of billed nodes.
     pub fn check_invariants(&self) -> Result<(), String> {
-        invariants::check(&self.pool.nodes, &self.sched, self.env.q.now())
+        invariants::check(&self.pool, &self.sched, self.env.q.now())
     }
 
     /// Closes the books at the end of the scenario — open billed periods
@@ -369,6 +387,7 @@ impl Simulation {
             tasks: self.sched.tasks,
             job_tasks: self.sched.jobs.runs,
             resize_errors: self.pool.control.log,
+            refused_operations: self.pool.refused,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
             requeued_work: self.sched.requeued_work,

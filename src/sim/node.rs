@@ -216,6 +216,13 @@ impl Node {
     pub fn state(&self) -> NodeState {
         self.state
     }
+
+    /// Whether it is leaving with `taskcompletion` or `retaineddata`: a
+    /// drain, which blocks the pool's resizes until the node has gone.
+    pub fn drains(&self) -> bool {
+        self.state == NodeState::LeavingPool
+            && matches!(self.leaving, Some(DeallocationOption::TaskCompletion | DeallocationOption::RetainedData))
+    }
 }
 
 /// Every node of the pool, and the counters their states add up to.

@@ -2,6 +2,12 @@
 //! clamping and the resize timeout, shrinking with the four deallocation
 //! options), and each node's life in it (boot, start task, preemption,
 //! recovery, removal). Node actions are in `actions.rs`.
+//!
+//! A `taskcompletion` or `retaineddata` shrink blocks the pool's resizes
+//! until its nodes have gone: targets set meanwhile are recorded, and the
+//! latest is applied when the last draining node goes; a manual resize or
+//! a node removal asked meanwhile (or during any resize) is refused with
+//! `PoolNotSteady`.
 
 use std::collections::BinaryHeap;
 
@@ -11,6 +17,7 @@ use rand::RngExt;
 use super::agents::{Agents, Completion};
 
 use super::node::{Node, NodeState, Nodes};
+use super::operations::{Operation, OperationError, RefusedOperation};
 use super::priority::Priority;
 use super::queue::Queue;
 use super::scheduler::{NodeSide, Scheduler, forget_jobs};
@@ -47,8 +54,6 @@ pub enum ResizeErrorCode {
     AccountLowPriorityCoreQuotaReached,
     /// Nodes were not allocated within the resize timeout.
     AllocationTimedout,
-    /// A manual resize was refused because the pool was not steady.
-    PoolNotSteady,
 }
 
 impl ResizeErrorCode {
@@ -58,7 +63,6 @@ impl ResizeErrorCode {
             ResizeErrorCode::AccountCoreQuotaReached => "AccountCoreQuotaReached",
             ResizeErrorCode::AccountLowPriorityCoreQuotaReached => "AccountLowPriorityCoreQuotaReached",
             ResizeErrorCode::AllocationTimedout => "AllocationTimedout",
-            ResizeErrorCode::PoolNotSteady => "PoolNotSteady",
         }
     }
 }
@@ -77,8 +81,12 @@ pub struct ResizeErrorRecord {
 /// The pool's targets and resize errors.
 #[derive(Debug, Clone, Default)]
 pub struct PoolControl {
-    /// Dedicated and low-priority targets.
+    /// Dedicated and low-priority targets: the latest set, even while a
+    /// drain holds back the resize to them.
     pub target: [u32; 2],
+    /// Targets were set while a drain blocked resizes: the resize to
+    /// them, with this deallocation option, starts when the drain ends.
+    pub waiting: Option<DeallocationOption>,
     /// The errors of the last resize; they stay until the next one.
     pub errors: Vec<ResizeErrorCode>,
     /// Every resize error, in order.
@@ -101,6 +109,12 @@ pub struct Pool {
     pub(crate) control: PoolControl,
     /// A fixed pool's resizes, its initial targets first.
     resizes: Vec<ManualResize>,
+    /// Nodes of each priority leaving with `taskcompletion` or
+    /// `retaineddata` (see [`Node::drains`]): while any drains, no
+    /// resize starts.
+    pub(crate) draining: [u32; 2],
+    /// The operations refused, in order.
+    pub(crate) refused: Vec<RefusedOperation>,
 }
 
 impl Pool {
@@ -132,7 +146,13 @@ impl Pool {
         for (i, a) in spec.node_actions.iter().enumerate() {
             q.schedule(SimTime(a.at.as_millis()), Event::NodeAction(i as u32));
         }
-        Pool { nodes: Nodes::new(spec.task_slots_per_node), control: PoolControl::default(), resizes }
+        Pool {
+            nodes: Nodes::new(spec.task_slots_per_node),
+            control: PoolControl::default(),
+            resizes,
+            draining: [0; 2],
+            refused: Vec::new(),
+        }
     }
 
     /// The pool's allocation state, derived from the node counts: resizing
@@ -157,7 +177,15 @@ impl Pool {
         self.nodes.total(p) - self.nodes.count(p, NodeState::LeavingPool)
     }
 
-    /// Sets new targets; starts a resize when the pool does not match them.
+    /// Whether a `taskcompletion` or `retaineddata` shrink is draining.
+    pub(crate) fn drains(&self) -> bool {
+        self.draining != [0; 2]
+    }
+
+    /// Sets new targets. Targets equal to the current ones start nothing
+    /// (so a pool held short by a quota does not record the error again);
+    /// while a drain blocks resizes they are recorded and wait for it to
+    /// end; otherwise a resize starts now.
     pub(crate) fn apply_targets(
         &mut self,
         target: [u32; 2],
@@ -166,11 +194,34 @@ impl Pool {
         env: &mut Env,
     ) {
         let target = target.map(|t| t.min(crate::scenario::MAX_TARGET));
-        self.control.target = target;
-        if Priority::ALL.iter().all(|&p| self.staying(p) == target[p as usize]) {
+        if target == self.control.target {
             return;
         }
+        self.control.target = target;
+        if self.drains() {
+            self.control.waiting = Some(option);
+        } else {
+            self.resize(option, sched, env);
+        }
+    }
+
+    /// The last draining node has gone: the latest targets set meanwhile
+    /// apply now.
+    pub(crate) fn on_drain_ended(&mut self, sched: &mut Scheduler, env: &mut Env) {
+        if !self.drains()
+            && let Some(option) = self.control.waiting
+        {
+            self.resize(option, sched, env);
+        }
+    }
+
+    /// A resize to the current targets: nodes are added or removed until
+    /// the nodes staying in the pool match them. It clears the previous
+    /// resize's errors.
+    fn resize(&mut self, option: DeallocationOption, sched: &mut Scheduler, env: &mut Env) {
         self.control.errors.clear();
+        self.control.waiting = None;
+        let target = self.control.target;
         for p in Priority::ALL {
             let (have, want) = (self.staying(p), target[p as usize]);
             if want > have {
@@ -185,15 +236,22 @@ impl Pool {
     /// A manual resize of a fixed pool: refused unless the pool is steady.
     pub(crate) fn on_manual_resize(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         let Some(r) = self.resizes.get(index as usize).cloned() else { return };
-        if index > 0 && self.allocation_state() != AllocationState::Steady {
-            let message = format!(
-                "resize to {} dedicated, {} low-priority refused: the pool is resizing",
-                r.target_dedicated, r.target_low_priority
-            );
-            self.record_error(env.q.now(), ResizeErrorCode::PoolNotSteady, message);
+        let target = [r.target_dedicated, r.target_low_priority];
+        // The initial targets are the pool's creation, not a call.
+        if index > 0 && !self.steady_for(Operation::Resize { target }, env.q.now()) {
             return;
         }
-        self.apply_targets([r.target_dedicated, r.target_low_priority], r.deallocation, sched, env);
+        self.apply_targets(target, r.deallocation, sched, env);
+    }
+
+    /// Whether the pool is steady, as `operation` needs; if not, the
+    /// operation is refused with `PoolNotSteady`.
+    pub(crate) fn steady_for(&mut self, operation: Operation, now: SimTime) -> bool {
+        let steady = self.allocation_state() == AllocationState::Steady;
+        if !steady {
+            self.refused.push(RefusedOperation { time: now, operation, error: OperationError::PoolNotSteady });
+        }
+        steady
     }
 
     fn grow(&mut self, p: Priority, wanted: u32, env: &mut Env) {
@@ -455,7 +513,7 @@ impl Pool {
     pub(crate) fn remove_node(&mut self, index: u32, option: DeallocationOption, sched: &mut Scheduler, env: &mut Env) {
         let Some(node) = self.nodes.get_mut(index) else { return };
         node.pending = None;
-        let state = node.state();
+        let (state, drained) = (node.state(), node.drains());
         if let Some(timer) = node.timer.take() {
             env.q.cancel(timer);
         }
@@ -477,10 +535,15 @@ impl Pool {
             | NodeState::Rebooting
             | NodeState::Reimaging => {}
         }
+        self.nodes.set_state(index, NodeState::LeavingPool, env.q.now());
         if let Some(node) = self.nodes.get_mut(index) {
             node.leaving = Some(option);
+            match (drained, node.drains()) {
+                (false, true) => self.draining[node.priority as usize] += 1,
+                (true, false) => self.draining[node.priority as usize] -= 1,
+                _ => {}
+            }
         }
-        self.nodes.set_state(index, NodeState::LeavingPool, env.q.now());
         self.continue_leaving(index, sched, env);
     }
 
@@ -529,7 +592,16 @@ impl Pool {
             env.q.cancel(timer);
         }
         sched.make_unschedulable(&mut self.nodes, index);
-        self.nodes.remove(index, env.q.now());
+        let Some(node) = self.nodes.remove(index, env.q.now()) else { return };
+        if node.drains() {
+            self.draining[node.priority as usize] -= 1;
+            if !self.drains() && self.control.waiting.is_some() {
+                // Applied by an event of its own at this instant, not from
+                // here: a drain ends deep inside a task's end or a node's
+                // stop, where a resize could stop the tasks being visited.
+                env.q.schedule_in(SimDuration::ZERO, Event::DrainEnded);
+            }
+        }
     }
 }
 

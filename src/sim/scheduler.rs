@@ -1,11 +1,13 @@
-//! Tasks and their placement: the ready queue (job priority, then FIFO),
-//! free-slot buckets for `spread` and `pack`, task starts and ends,
-//! retries, and stopping tasks when their node goes.
+//! Tasks and their placement: the ready queue (job priority, jobs of a
+//! priority in turn, then FIFO within a job — see `ready.rs`), free-slot
+//! buckets for `spread` and `pack`, task starts and ends, retries, and
+//! stopping tasks when their node goes.
 //!
 //! Tasks need `slots` slots of one node; a task needing more slots than a
-//! node has is never placed and stays active, as in the service. Only the
-//! head of the queue is placed: a task that does not fit blocks the ones
-//! behind it, which keeps priorities strict.
+//! node has is never placed and stays active, as in the service. A job
+//! whose next task does not fit waits for the rest of a scheduling pass,
+//! and with it the tasks behind it in its job and the lower priorities,
+//! which keeps priorities strict; the other jobs of its priority go on.
 
 mod jobs;
 mod multi;
@@ -16,10 +18,10 @@ use std::collections::HashMap;
 use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
 use super::node::{NodeState, Nodes, Placement};
-use super::ready::ReadyQueue;
-use super::task::{JobTaskKind, MultiRun, Task, TaskRole, TaskState};
+use super::ready::{Head, ReadyQueue};
+use super::task::{JobTaskKind, MultiRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
 use super::{Env, Event};
-use crate::scenario::{IdRange, NodeFill};
+use crate::scenario::{IdRange, NodeFill, TaskConstraints};
 use crate::time::{SimDuration, SimTime};
 pub(crate) use jobs::forget_jobs;
 use jobs::{Jobs, Preparation};
@@ -53,8 +55,6 @@ pub struct Scheduler {
     /// node indices with exactly `k` free slots.
     pub(crate) buckets: Vec<Vec<u32>>,
     fill: NodeFill,
-    /// Priority of each job.
-    priorities: Vec<i16>,
     /// Tasks needing more slots than a node has: active forever.
     pub unplaceable: u32,
     /// Tasks running.
@@ -72,6 +72,9 @@ pub struct Scheduler {
     pub(crate) extra_queued: u32,
     /// Multi-instance tasks running: their nodes and instances left.
     pub(crate) multi: HashMap<u32, MultiRun>,
+    /// The constraints tasks set for themselves, by task number: most
+    /// tasks set none, and then nothing is stored or looked up.
+    constraints: HashMap<u32, TaskConstraints>,
     /// Who waits for whom.
     pub(crate) deps: Dependencies,
     /// Whether a job preparation task has failed anywhere yet: until then
@@ -81,6 +84,10 @@ pub struct Scheduler {
     /// their job's preparation: they would block the queue for good. They
     /// try again at each scheduling pass.
     pub(crate) parked: Vec<u32>,
+    /// The jobs passed over in the current scheduling pass (see
+    /// [`Scheduler::place_waiting`]), kept between passes so that a pass
+    /// allocates nothing.
+    passed: Vec<u32>,
     /// Task time lost to requeues: runs cut short and queued again.
     pub(crate) requeued_work: SimDuration,
     /// What the metrics of the current sampling interval count.
@@ -138,8 +145,13 @@ impl IntervalCounts {
 
 impl Scheduler {
     /// A scheduler for nodes of `slots` slots and jobs of `priorities`.
-    pub(crate) fn new(slots: u32, fill: NodeFill, priorities: Vec<i16>) -> Scheduler {
-        Scheduler { buckets: vec![Vec::new(); slots as usize + 1], fill, priorities, ..Scheduler::default() }
+    pub(crate) fn new(slots: u32, fill: NodeFill, priorities: &[i16]) -> Scheduler {
+        Scheduler {
+            buckets: vec![Vec::new(); slots as usize + 1],
+            fill,
+            ready: ReadyQueue::new(priorities),
+            ..Scheduler::default()
+        }
     }
 
     /// A new task of job `job`, submitted at `now`, joins the queue, or
@@ -170,6 +182,23 @@ impl Scheduler {
                 self.resolve(number, false);
             }
         }
+    }
+
+    /// The task submitted last sets `constraints` for itself.
+    #[inline]
+    pub(crate) fn constrain(&mut self, constraints: TaskConstraints) {
+        if !constraints.is_empty() {
+            self.constraints.insert(self.tasks.len() as u32 - 1, constraints);
+        }
+    }
+
+    /// The constraints task `task` set for itself.
+    #[inline(always)]
+    fn own_constraints(&self, task: u32) -> TaskConstraints {
+        if self.constraints.is_empty() {
+            return TaskConstraints::EMPTY;
+        }
+        self.constraints.get(&task).copied().unwrap_or(TaskConstraints::EMPTY)
     }
 
     /// Task `task` finished for good, or was blocked: its dependents join
@@ -208,12 +237,17 @@ impl Scheduler {
         if t.slots as usize >= self.buckets.len() {
             self.unplaceable += 1;
         } else {
-            let priority = match t.role {
-                // Above any job's priority (at most 1000).
-                TaskRole::JobManager => i16::MAX,
-                TaskRole::Task => self.priorities.get(t.job as usize).copied().unwrap_or(0),
-            };
-            self.ready.push((priority, Reverse(task)));
+            self.ready.push(task, t.job);
+        }
+    }
+
+    /// Queues a task again after a failed run: a job manager restarts
+    /// above every job's tasks, any other task goes back to its place.
+    fn retry(&mut self, task: u32) {
+        match self.tasks[task as usize].role {
+            // One slot, one instance: it always fits a node.
+            TaskRole::JobManager => self.ready.push_restart(task),
+            TaskRole::Task => self.enqueue(task),
         }
     }
 
@@ -327,7 +361,7 @@ impl Scheduler {
     fn terminate_queued(&mut self, job: u32, now: SimTime) {
         let tasks = &self.tasks;
         let before = self.ready.len() + self.parked.len();
-        self.ready.retain(|&(_, Reverse(t))| tasks[t as usize].job != job);
+        self.ready.retain(|t| tasks[t as usize].job != job);
         self.parked.retain(|&t| tasks[t as usize].job != job);
         let mut from_queue = (before - self.ready.len() - self.parked.len()) as u32;
         for t in 0..self.tasks.len() as u32 {
@@ -365,7 +399,11 @@ impl Scheduler {
         }
     }
 
-    /// [`Scheduler::schedule`] when tasks wait.
+    /// [`Scheduler::schedule`] when tasks wait: the queue's head is placed
+    /// while one fits. A job whose head finds no node is passed over for
+    /// the rest of the pass (nodes only fill up during it); a restarting
+    /// job manager that finds none makes room (see
+    /// [`Scheduler::make_room`]).
     #[inline(never)]
     fn place_waiting<P: NodeSide>(&mut self, pool: &mut P, env: &mut Env) {
         // Parked tasks try again whenever anything changed: slots freed on
@@ -374,25 +412,83 @@ impl Scheduler {
         if !self.parked.is_empty() {
             self.unpark();
         }
-        while let Some((_, Reverse(task))) = self.ready.peek() {
+        let mut passed = std::mem::take(&mut self.passed);
+        passed.clear();
+        while let Some(head) = self.ready.head(&passed) {
+            let task = head.task;
             let t = &self.tasks[task as usize];
-            if t.instances > 1 {
-                if !self.start_multi(task, pool, env) {
-                    break;
+            let (job, slots) = (t.job, t.slots);
+            // Whether the pass goes on.
+            let go_on = if t.instances > 1 {
+                match self.multi_nodes(task, pool) {
+                    Some(nodes) => {
+                        self.ready.take(head, true);
+                        self.start_multi(task, &nodes, pool, env);
+                        true
+                    }
+                    None => self.pass_over(head, job, &mut passed),
                 }
-                continue;
-            }
-            let Some(node) = self.pick(pool.nodes(), t.slots, Some(t.job)) else {
-                if self.prep_failures_seen && self.pick(pool.nodes(), t.slots, None).is_some() {
-                    self.ready.pop();
-                    self.parked.push(task);
-                    continue;
-                }
-                break;
+            } else if let Some(node) = self.pick(pool.nodes(), slots, Some(job)) {
+                self.ready.take(head, true);
+                self.start(task, node, true, pool, env);
+                true
+            } else if self.prep_failures_seen && self.pick(pool.nodes(), slots, None).is_some() {
+                self.ready.take(head, false);
+                self.parked.push(task);
+                true
+            } else if head.is_restart() {
+                self.make_room(job, pool, env)
+            } else {
+                self.pass_over(head, job, &mut passed)
             };
-            self.ready.pop();
-            self.start(task, node, true, pool, env);
+            if !go_on {
+                break;
+            }
         }
+        self.passed = passed;
+    }
+
+    /// `head`, of job `job`, finds no room: its job is passed over for the
+    /// rest of the pass. Whether the pass goes on: not when nothing else
+    /// waits at its level.
+    #[inline(always)]
+    fn pass_over(&self, head: Head, job: u32, passed: &mut Vec<u32>) -> bool {
+        if self.ready.alone(head) {
+            return false;
+        }
+        passed.push(job);
+        true
+    }
+
+    /// A job manager of job `job` must restart and no node has room: the
+    /// service may stop a running task to make room. Stops the task most
+    /// recently started among those of the lowest job priority, on a node
+    /// that may run `job`'s tasks (never another job manager), and queues
+    /// it again without using a retry. False when there is none.
+    fn make_room<P: NodeSide>(&mut self, job: u32, pool: &mut P, env: &mut Env) -> bool {
+        let priority = |t: u32| env.scenario.jobs.get(self.tasks[t as usize].job as usize).map_or(0, |j| j.priority);
+        let victim = pool
+            .nodes()
+            .iter()
+            .filter(|(_, n)| n.bucket_pos.is_some() && !n.prep_failed.contains(&job))
+            .flat_map(|(i, n)| n.running.iter().map(move |p| (i, p)))
+            .filter(|(_, p)| self.tasks[p.task as usize].role == TaskRole::Task)
+            .min_by_key(|(_, p)| (priority(p.task), Reverse(p.since), Reverse(p.task)))
+            .map(|(i, p)| (i, p.task));
+        let Some((index, victim)) = victim else { return false };
+        let now = env.q.now();
+        self.requeued_work += self.time_on_nodes(victim, index, now, pool.nodes());
+        let nodes = pool.nodes_mut();
+        let mut emptied = self.stop_run(victim, index, now, nodes, env);
+        if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
+            emptied.push(index);
+        }
+        self.tasks[victim as usize].state = TaskState::Active;
+        self.enqueue(victim);
+        for n in emptied {
+            pool.node_emptied(n, self, env);
+        }
+        true
     }
 
     /// Starts `task` (or one instance of it) on node `index`, with its
@@ -444,11 +540,18 @@ impl Scheduler {
             debug_assert!(false, "task {task} started on node {index}, which is not in the pool");
             return;
         };
+        let limit = self.own_constraints(task).max_wall_clock_time;
         let t = &mut self.tasks[task as usize];
         t.state = TaskState::Running;
+        let timeout = Event::TaskTimeout { node: index, task };
+        // A run past its task's wall-clock limit ends at the limit; a real
+        // agent's run is stopped there unless it reported its end first.
         let end = match env.agents.run(node, Work::Task { task }, t.duration) {
-            Completion::After(took) => Some(env.q.schedule_in(took, Event::TaskEnd { node: index, task })),
-            Completion::Reported => None,
+            Completion::After(took) => match limit {
+                Some(limit) if limit < took => Some(env.q.schedule_in(limit, timeout)),
+                _ => Some(env.q.schedule_in(took, Event::TaskEnd { node: index, task })),
+            },
+            Completion::Reported => limit.map(|limit| env.q.schedule_in(limit, timeout)),
         };
         if let Some(p) = nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
             *p = Placement { task, end, preparing: false, since: now };
@@ -463,7 +566,7 @@ impl Scheduler {
             (t.job as usize, t.slots)
         };
         let j = &env.scenario.jobs[job];
-        let retention = now + j.retention;
+        let retention = now + self.own_constraints(task).retention.unwrap_or(j.retention);
         env.agents.task_usage(nodes, index, -i64::from(j.cpu_percent), -(j.memory_mib as i64));
         self.running -= 1;
         self.counts.running_changed(now, self.running);
@@ -487,6 +590,12 @@ impl Scheduler {
         env: &mut Env,
     ) {
         let now = env.q.now();
+        if reported.is_some()
+            && let Some(timeout) = pool.nodes().get(index).and_then(|n| n.running.iter().find(|p| p.task == task)?.end)
+        {
+            // A real agent's report came before the task's wall-clock limit.
+            env.q.cancel(timeout);
+        }
         let empty = self.unplace(task, index, now, pool.nodes_mut(), env);
         let InstanceEnd::Last { failure } = self.instance_ended(task, reported) else {
             if empty {
@@ -502,17 +611,18 @@ impl Scheduler {
             (None, ..) => j.exit_codes.draw(&mut env.rngs.failures[job]),
         };
         let failed = code != 0;
+        let retries = self.own_constraints(task).max_task_retry_count.unwrap_or(j.max_task_retry_count);
         let t = &mut self.tasks[task as usize];
         t.exit_code = Some(code);
-        let retry = failed && (j.max_task_retry_count < 0 || i32::from(t.failures) < j.max_task_retry_count);
+        let retry = failed && (retries < 0 || i32::from(t.failures) < retries);
         if failed {
             t.failures = t.failures.saturating_add(1);
         }
         if retry {
             t.state = TaskState::Active;
-            self.enqueue(task);
+            self.retry(task);
         } else {
-            self.finish_task(task, !failed, now, pool, env);
+            self.finish_task(task, failed.then_some(TaskFailure::FailureExitCode), now, pool, env);
         }
         if empty {
             pool.node_emptied(index, self, env);
@@ -520,10 +630,44 @@ impl Scheduler {
         self.schedule(pool, env);
     }
 
-    /// `task` completed for good at `now`; a job manager's end ends its job.
-    fn finish_task<P: NodeSide>(&mut self, task: u32, succeeded: bool, now: SimTime, pool: &mut P, env: &mut Env) {
+    /// Task `task`'s run on node `index` reached the task's own wall-clock
+    /// limit: the service ends it (on every node, for a multi-instance
+    /// task), and it completes as failed, without a retry.
+    pub(crate) fn task_timed_out<P: NodeSide>(&mut self, index: u32, task: u32, pool: &mut P, env: &mut Env) {
+        let now = env.q.now();
+        let nodes = pool.nodes_mut();
+        // This event is the run's end: nothing left to cancel for it.
+        if let Some(p) = nodes.get_mut(index).and_then(|n| n.running.iter_mut().find(|p| p.task == task)) {
+            p.end = None;
+        }
+        let mut emptied = self.stop_run(task, index, now, nodes, env);
+        if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
+            emptied.push(index);
+        }
+        self.finish_task(task, Some(TaskFailure::TaskEnded), now, pool, env);
+        for n in emptied {
+            pool.node_emptied(n, self, env);
+        }
+        self.schedule(pool, env);
+    }
+
+    /// `task` completed for good at `now`, successfully unless `failure`
+    /// says why not; a job manager's end ends its job.
+    fn finish_task<P: NodeSide>(
+        &mut self,
+        task: u32,
+        failure: Option<TaskFailure>,
+        now: SimTime,
+        pool: &mut P,
+        env: &mut Env,
+    ) {
         let t = &mut self.tasks[task as usize];
         t.end = Some(now);
+        t.failure = failure;
+        if failure == Some(TaskFailure::TaskEnded) {
+            t.exit_code = Some(TASK_ENDED_EXIT_CODE);
+        }
+        let succeeded = failure.is_none();
         if succeeded {
             t.state = TaskState::Succeeded;
             self.succeeded += 1;
@@ -566,7 +710,7 @@ impl Scheduler {
                 self.tasks[p.task as usize].state = TaskState::Active;
                 self.enqueue(p.task);
             } else {
-                self.finish_task(p.task, false, now, pool, env);
+                self.finish_task(p.task, Some(TaskFailure::TaskEnded), now, pool, env);
             }
         }
     }

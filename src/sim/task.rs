@@ -67,10 +67,40 @@ pub struct Task {
     pub instances: u32,
     /// Where it is.
     pub state: TaskState,
-    /// The exit code of its last run that ended on its own.
+    /// The exit code of its last run that ended on its own, or
+    /// [`TASK_ENDED_EXIT_CODE`] when the service ended it.
     pub exit_code: Option<i32>,
+    /// Why it completed as failed.
+    pub failure: Option<TaskFailure>,
     /// A job's ordinary task, or its job manager.
     pub role: TaskRole,
+}
+
+/// The exit code of a task the service ends: `0xC000013A` as a signed
+/// 32-bit value.
+pub const TASK_ENDED_EXIT_CODE: i32 = 0xC000_013A_u32 as i32;
+
+/// Why a task completed as failed: the code of the service's task failure
+/// information.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskFailure {
+    /// Its last run exited with a non-zero code, and no retry was left
+    /// (category `UserError`).
+    FailureExitCode,
+    /// The service ended it while it ran — a wall-clock limit (its own or
+    /// its job's), its job's end, or the `terminate` deallocation option
+    /// (category `ServerError`); its exit code is [`TASK_ENDED_EXIT_CODE`].
+    TaskEnded,
+}
+
+impl TaskFailure {
+    /// As in `tasks.csv`: the service's code.
+    pub fn name(self) -> &'static str {
+        match self {
+            TaskFailure::FailureExitCode => "FailureExitCode",
+            TaskFailure::TaskEnded => "TaskEnded",
+        }
+    }
 }
 
 /// What a task is to its job.
@@ -78,8 +108,9 @@ pub struct Task {
 pub enum TaskRole {
     /// One of the job's tasks.
     Task,
-    /// The job manager: queued ahead of every other task, its node is
-    /// removed last, and the job ends when it completes.
+    /// The job manager: its job's first task (ahead of its own job's
+    /// tasks only), restarting after a failure above every job's tasks;
+    /// its node is removed last, and the job ends when it completes.
     JobManager,
 }
 
@@ -109,6 +140,7 @@ impl Task {
             instances,
             state: TaskState::Active,
             exit_code: None,
+            failure: None,
             role,
         }
     }

@@ -12,7 +12,9 @@ use super::scheduler::{NodeSide, Scheduler};
 use super::streams::{Concern, rng};
 use super::{Env, Event};
 
-use crate::scenario::{Dist, Generator, IdRange, Scenario, Source as SourceSpec, TaskEntry, TraceTask};
+use crate::scenario::{
+    Dist, Generator, IdRange, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TraceTask,
+};
 use crate::time::{SimDuration, SimTime};
 
 /// Tasks submitted at one instant.
@@ -30,6 +32,8 @@ pub struct Batch<'a> {
     pub depends_on: &'a [IdRange],
     /// Nodes each runs on at once.
     pub instances: u32,
+    /// The constraints each sets for itself.
+    pub constraints: TaskConstraints,
 }
 
 impl Batch<'_> {
@@ -41,6 +45,7 @@ impl Batch<'_> {
         id: None,
         depends_on: &[],
         instances: 1,
+        constraints: TaskConstraints::EMPTY,
     };
 }
 
@@ -131,6 +136,7 @@ impl Workload {
             let duration = batch.duration.draw();
             let id = batch.id.map(|first| first + k);
             sched.submit(job, now, duration, [batch.slots, batch.instances], id, batch.depends_on);
+            sched.constrain(batch.constraints);
         }
         match next {
             Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
@@ -200,17 +206,39 @@ impl Source {
                 *next += 1;
                 let following = entries.get(*next).map(|e| SimTime(e.at.as_millis()));
                 let duration = Durations::Drawn(&e.duration, &mut self.durations);
-                let (id, depends_on) = (e.id, e.depends_on.as_slice());
-                (Batch { count: e.count, slots: e.slots, duration, id, depends_on, instances: e.instances }, following)
+                let (id, depends_on, constraints) = (e.id, e.depends_on.as_slice(), e.constraints());
+                let batch = Batch {
+                    count: e.count,
+                    slots: e.slots,
+                    duration,
+                    id,
+                    depends_on,
+                    instances: e.instances,
+                    constraints,
+                };
+                (batch, following)
             }
             Kind::Trace { rows, next } => {
                 let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
                 let following = rows.get(*next).map(|r| r.submit);
                 let duration = Durations::Fixed(row.duration);
-                (Batch { count: 1, slots: row.slots, duration, id: None, depends_on: &[], instances: 1 }, following)
+                let constraints = row.constraints;
+                (
+                    Batch {
+                        count: 1,
+                        slots: row.slots,
+                        duration,
+                        id: None,
+                        depends_on: &[],
+                        instances: 1,
+                        constraints,
+                    },
+                    following,
+                )
             }
             Kind::Generate { generator, until } => {
+                let constraints = generator.constraints();
                 let (count, slots, gap, dist) = match generator {
                     Generator::Poisson { rate_per_hour, slots, duration, .. } => {
                         (1, *slots, exponential(&mut self.arrivals, 3_600_000.0 / *rate_per_hour), &*duration)
@@ -223,7 +251,7 @@ impl Source {
                 // A zero gap would stall the clock; arrivals are at least 1 ms apart.
                 let following = Some(now + gap.max(SimDuration(1))).filter(|t| t <= until);
                 let duration = Durations::Drawn(dist, &mut self.durations);
-                (Batch { count, slots, duration, id: None, depends_on: &[], instances: 1 }, following)
+                (Batch { count, slots, duration, id: None, depends_on: &[], instances: 1, constraints }, following)
             }
         }
     }
@@ -253,6 +281,9 @@ mod tests {
             slots: 1,
             from: SimDuration::from_mins(5),
             until: None,
+            max_wall_clock_time: None,
+            max_task_retry_count: None,
+            retention: None,
         };
         let s = Source::new(0, 0, &SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
         let minutes: Vec<_> = drain(s).into_iter().map(|(t, n)| (t.as_millis() / 60_000, n)).collect();
@@ -267,6 +298,9 @@ mod tests {
             slots: 1,
             from: SimDuration::ZERO,
             until: None,
+            max_wall_clock_time: None,
+            max_task_retry_count: None,
+            retention: None,
         };
         let end = SimTime(SimDuration::from_hours(100).as_millis());
         let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end)).len();
@@ -285,6 +319,9 @@ mod tests {
             id: None,
             depends_on: Vec::new(),
             instances: 1,
+            max_wall_clock_time: None,
+            max_task_retry_count: None,
+            retention: None,
         };
         let s = Source::new(0, 0, &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()), 1, SimTime(u64::MAX));
         assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);

@@ -1,10 +1,12 @@
 //! What an autoscale formula sees and when it runs: metric samples appear
 //! after their visibility delay, within the history kept, minus drop-outs;
-//! evaluations run when autoscale is enabled and every interval after.
+//! evaluations run when autoscale is enabled and every interval after;
+//! targets equal to the pool's start no resize.
 
+use autoscale_sim::sim::{AllocationState, ResizeErrorCode};
 use autoscale_sim::time::SimTime;
 
-use crate::timeline::{min, row, run};
+use crate::timeline::{dedicated, min, row, run};
 
 /// An autoscale run whose formula reports how many `$PendingTasks` samples it sees.
 fn counting(metrics: &str) -> Vec<String> {
@@ -48,4 +50,49 @@ fn evaluations_run_at_enable_time_and_every_interval_and_failures_change_nothing
     assert_eq!(row(&out, min(29)).target, [0, 0]);
     assert_eq!(row(&out, SimTime(min(30).0 + 30_000)).target, [5, 0]);
     assert!(out.evaluations[2].results.starts_with("$TargetDedicatedNodes=5;"));
+}
+
+#[test]
+fn the_first_row_shows_the_first_evaluations_targets_and_resize() {
+    let out = run(r#"
+        duration = "10m"
+        [pool]
+        autoscale = { formula = "$TargetDedicatedNodes = 2;", interval = "5m" }
+    "#);
+    let r = row(&out, SimTime(0));
+    assert_eq!((r.target, r.allocation_state), ([2, 0], AllocationState::Resizing));
+    assert_eq!(dedicated(&out, SimTime(0)), [("creating", 2)]);
+}
+
+#[test]
+fn targets_equal_to_the_current_ones_start_no_resize_so_a_quota_error_is_recorded_once() {
+    let out = run(r#"
+        duration = "1h"
+        [account]
+        dedicated_cores = 4
+        [pool]
+        autoscale = { formula = "$TargetDedicatedNodes = 3;", interval = "5m" }
+    "#);
+    assert_eq!(out.evaluations.len(), 13);
+    let errors: Vec<_> = out.resize_errors.iter().map(|e| (e.time, e.code)).collect();
+    assert_eq!(errors, [(SimTime(0), ResizeErrorCode::AccountCoreQuotaReached)]);
+    // It stays on the pool, since no later resize starts.
+    assert!(out.timeline.iter().all(|r| r.errors == [ResizeErrorCode::AccountCoreQuotaReached]));
+    assert_eq!(dedicated(&out, min(60)), [("idle", 2)]);
+}
+
+#[test]
+fn a_pool_short_of_its_target_after_a_timeout_is_not_resized_again_by_the_same_target() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        allocation_time = "20m"
+        resize_timeout = "15m"
+        autoscale = { formula = "$TargetDedicatedNodes = 2;", interval = "5m" }
+    "#);
+    let errors: Vec<_> = out.resize_errors.iter().map(|e| (e.time, e.code)).collect();
+    assert_eq!(errors, [(min(15), ResizeErrorCode::AllocationTimedout); 2]);
+    let r = row(&out, min(60));
+    assert_eq!((r.target, r.allocation_state, dedicated(&out, min(60))), ([2, 0], AllocationState::Steady, vec![]));
+    assert_eq!(out.charged_seconds, [0, 0]);
 }

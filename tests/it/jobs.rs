@@ -3,7 +3,7 @@
 //! preparation and release tasks, exit codes and the active-job quota.
 
 use autoscale_sim::report::Summary;
-use autoscale_sim::sim::{JobTaskKind, Output, TaskRole, TaskState};
+use autoscale_sim::sim::{JobTaskKind, Output, TaskState};
 
 use crate::timeline::{dedicated, ends, min, row, run};
 
@@ -208,8 +208,10 @@ fn a_job_preparation_task_runs_once_per_node_before_the_jobs_first_task() {
         tasks = [{ at = "1m", duration = "1m" }]
     "#);
     let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
-    // Prepared 4–6 min before the first task; again after the reboot.
-    let expected = [(4, 16), (16, 26), (26, 36), (36, 37), (50, 62)];
+    // Prepared 4–6 min before the first task; the two jobs then take
+    // turns (the other job's task runs at 16); prepared again after the
+    // reboot.
+    let expected = [(4, 16), (17, 27), (27, 37), (16, 17), (50, 62)];
     assert_eq!(runs, expected.map(|(s, e)| (Some(min(s)), Some(min(e)))));
     assert_eq!(
         job_tasks(&out),
@@ -324,30 +326,6 @@ fn job_release_tasks_run_where_the_job_was_prepared_when_it_ends_and_hold_a_leav
     assert_eq!(dedicated(&out, min(24)), [("leavingpool", 1)]);
     assert_eq!(dedicated(&out, min(26)), []);
     assert_eq!(out.charged_seconds, [22 * 60, 0]);
-}
-
-#[test]
-fn the_job_manager_runs_first_restarts_first_and_ends_its_job() {
-    let out = run(r#"
-        duration = "1h"
-        [pool]
-        target_dedicated = 1
-        [[jobs]]
-        priority = 100
-        tasks = [{ duration = "10m", count = 2 }]
-        [[jobs]]
-        priority = -5
-        max_task_retry_count = 1
-        manager = { duration = "15m", failure_probability = 1.0 }
-        tasks = [{ duration = "5m" }]
-    "#);
-    // Task 0 is the manager, queued when the job is created; it runs ahead
-    // of the priority-100 job at 4–19, fails, reruns ahead again at 19–34,
-    // fails for good, and its job ends with it.
-    let m = &out.tasks[0];
-    assert_eq!((m.role, m.state, m.attempts, m.end), (TaskRole::JobManager, TaskState::Failed, 2, Some(min(34))));
-    assert_eq!(ends(&out)[1..3], [(TaskState::Succeeded, Some(min(44)), 1), (TaskState::Succeeded, Some(min(54)), 1)]);
-    assert_eq!(ends(&out)[3], (TaskState::Terminated, Some(min(34)), 0));
 }
 
 #[test]

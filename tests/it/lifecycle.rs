@@ -3,6 +3,7 @@
 //! preemption, the start task, node actions and the image.
 
 use autoscale_sim::formula::builtins::Metric;
+use autoscale_sim::report::{Summary, write_all};
 use autoscale_sim::sim::{AllocationState, NodeState, Output, Priority, ResizeErrorCode, Simulation, TaskState};
 use autoscale_sim::time::{SimDuration, SimTime};
 
@@ -18,7 +19,9 @@ fn nodes_go_creating_starting_idle_running_and_are_billed_from_allocation() {
         [[jobs]]
         tasks = [{ duration = "10m" }]
     "#);
-    assert_eq!(dedicated(&out, SimTime(0)), []);
+    // The row at 0 shows the pool after its creation at that instant.
+    assert_eq!(dedicated(&out, SimTime(0)), [("creating", 1)]);
+    assert_eq!(row(&out, SimTime(0)).target, [1, 0]);
     assert_eq!(dedicated(&out, min(1)), [("creating", 1)]);
     assert_eq!(dedicated(&out, min(3)), [("starting", 1)]);
     assert_eq!(dedicated(&out, min(4)), [("running", 1)]);
@@ -143,9 +146,11 @@ fn quota_clamps_a_grow_and_the_error_stays_until_the_next_resize() {
             (SimTime(0), ResizeErrorCode::AccountLowPriorityCoreQuotaReached)
         ]
     );
-    // The resize at 30 min finds the pool at its new targets: no resize,
-    // so the errors stay.
-    assert_eq!(row(&out, min(31)).errors.len(), 2);
+    // The resize at 30 min to the nodes the pool has adds and removes
+    // nothing, but it is a new resize: the errors go.
+    assert_eq!(row(&out, SimTime(min(30).0 - 30_000)).errors.len(), 2);
+    assert_eq!((row(&out, min(30)).target, row(&out, min(30)).errors.len()), ([2, 1], 0));
+    assert_eq!(dedicated(&out, min(31)), [("idle", 2)]);
 }
 
 #[test]
@@ -171,13 +176,55 @@ fn nodes_not_allocated_within_the_resize_timeout_are_abandoned() {
 #[test]
 fn a_manual_resize_is_refused_while_the_pool_is_resizing() {
     let out = run(r#"
+        start = "2024-01-01T00:00:00Z"
         duration = "1h"
         [pool]
         target_dedicated = 1
         resizes = [{ at = "1m", target_dedicated = 5 }]
     "#);
     assert_eq!(row(&out, min(10)).target, [1, 0]);
-    assert_eq!(out.resize_errors[0].code, ResizeErrorCode::PoolNotSteady);
+    // An error answered to the caller, not a resize error kept on the pool.
+    assert_eq!(out.resize_errors, []);
+    assert!(out.timeline.iter().all(|r| r.errors.is_empty()));
+    let dir = scratch_dir("sim-pool-not-steady");
+    let summary = Summary::of(&out);
+    write_all(&out, &summary, &dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("operations.jsonl")).unwrap(),
+        "{\"timestamp\":\"2024-01-01T00:01:00.000Z\",\"elapsed_s\":60.0,\
+         \"operation\":\"resize to 5 dedicated, 0 low-priority nodes\",\
+         \"error\":{\"code\":\"PoolNotSteady\",\
+         \"message\":\"the pool is resizing; this operation needs a steady pool\"}}\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        (&json["refused_operations"], &json["resize_errors"]),
+        (&serde_json::json!({"PoolNotSteady": 1}), &serde_json::json!({}))
+    );
+    assert!(summary.to_text(out.duration).contains("refused calls  PoolNotSteady x1 (operations.jsonl)\n"));
+}
+
+#[test]
+fn the_last_rows_cost_is_the_runs_cost_with_the_minute_minimum() {
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        allocation_time = "30s"
+        resizes = [{ at = "59m", target_dedicated = 2 }]
+    "#);
+    // Node 0 billed from 1:30 to the end (3 570 s); node 1 from 59:30, 30 s
+    // charged as the 60-s minimum, in the last row as in the summary.
+    assert_eq!(out.charged_seconds, [3630, 0]);
+    let last = out.timeline.last().unwrap();
+    assert_eq!((last.time, last.cost), (min(60), Summary::of(&out).cost.total));
+    assert!((last.cost - 3.63).abs() < 1e-9, "{}", last.cost);
+    // Mid-run, open periods count as if they closed then: node 1's first
+    // instant already costs its minute.
+    let at = |t: SimTime| row(&out, t).cost;
+    assert!((at(min(59)) - 3.51).abs() < 1e-9, "{}", at(min(59)));
+    assert!((at(SimTime(min(59).0 + 30_000)) - 3.6).abs() < 1e-9);
 }
 
 #[test]

@@ -5,7 +5,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::{NodeRef, NodeState, Output, Request, ResizeErrorCode, Simulation, TaskState, Work};
+use autoscale_sim::sim::{
+    NodeRef, NodeState, Output, Request, ResizeErrorCode, Simulation, TaskFailure, TaskState, Work,
+};
 use autoscale_sim::time::{SimDuration, SimTime};
 
 /// A report a fake machine will make, and when.
@@ -227,4 +229,39 @@ fn the_workload_is_done_when_nothing_more_arrives_and_every_task_finished() {
     let mut sim = Simulation::new(scenario(&text(2)), None);
     sim.advance_to(SimTime(30 * 60_000));
     assert!(!sim.workload_done());
+}
+
+#[test]
+fn a_real_agents_run_past_its_tasks_wall_clock_limit_is_killed_and_one_within_it_is_not() {
+    let text = r#"
+        duration = "10m"
+        [pool]
+        vm = { cores = 1, dedicated_price = 1.0 }
+        target_dedicated = 1
+        [[jobs]]
+        tasks = [{ duration = "1h", max_wall_clock_time = "30s" }, { duration = "1h", max_wall_clock_time = "2m" }]
+    "#;
+    let scenario = Scenario::from_toml(text, "t.toml", "t", Path::new(".")).unwrap_or_else(|e| panic!("{e}"));
+    let mut farm = Farm::new(|_, _| 0);
+    let out = farm.drive(Simulation::with_real_agents(scenario, None), None);
+    let node = NodeRef { index: 0, id: 0 };
+    let log: Vec<_> = farm.log.iter().map(|(t, r)| (t.0 / 1000, r.clone())).collect();
+    // The machine joins at 30 s. Task 0 runs from 30 s and is killed at
+    // its limit, 60 s; task 1 runs from 60 s and exits on its own after a
+    // minute, within its limit.
+    let expected = [
+        (0, Request::Allocate(node)),
+        (30, Request::Run(node, Work::Task { task: 0 })),
+        (60, Request::Kill(node, Work::Task { task: 0 })),
+        (60, Request::Run(node, Work::Task { task: 1 })),
+    ];
+    assert_eq!(log, expected);
+    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.end, t.exit_code, t.failure)).collect();
+    assert_eq!(
+        ends,
+        [
+            (TaskState::Failed, Some(secs(60)), Some(-1_073_741_510), Some(TaskFailure::TaskEnded)),
+            (TaskState::Succeeded, Some(secs(120)), Some(0), None),
+        ]
+    );
 }

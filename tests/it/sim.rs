@@ -12,7 +12,8 @@ use proptest::prelude::*;
 use crate::support::{cli, scratch_dir};
 use crate::timeline::{run_checked, scenario};
 
-const FILES: [&str; 5] = ["timeline.csv", "evaluations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
+const FILES: [&str; 6] =
+    ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -41,11 +42,17 @@ fn every_bundled_scenario_runs_through_the_binary() {
         for line in ["cost ", "node-hours ", "queue wait ", "tasks ", "evaluations "] {
             assert!(stdout.contains(line), "{name}: no `{line}` in\n{stdout}");
         }
-        // A pool with fixed targets has no evaluations.
+        // A pool with fixed targets has no evaluations; no bundled
+        // scenario calls an operation the service refuses.
         let autoscale = std::fs::read_to_string(&path).unwrap_or_default().contains("[pool.autoscale]");
         for file in FILES {
             let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
-            assert!(meta.len() > 0 || (file == "evaluations.jsonl" && !autoscale), "{name}: {file} is empty");
+            let empty = match file {
+                "evaluations.jsonl" => !autoscale,
+                "operations.jsonl" => true,
+                _ => false,
+            };
+            assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
         }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
         // The files, and each chart as SVG and PNG.
@@ -61,8 +68,8 @@ fn tasks_csv_and_job_tasks_csv_show_exit_codes_roles_and_preparations() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let tasks = std::fs::read_to_string(dir.join("tasks.csv")).unwrap();
     let mut lines = tasks.lines();
-    assert_eq!(lines.next(), Some("task,job,submit_s,start_s,end_s,node,attempts,outcome,exit_code,role"));
-    assert!(lines.all(|l| l.ends_with(",succeeded,0,task")), "{tasks}");
+    assert_eq!(lines.next(), Some("task,job,submit_s,start_s,end_s,node,attempts,outcome,exit_code,failure,role"));
+    assert!(lines.all(|l| l.ends_with(",succeeded,0,,task")), "{tasks}");
     let job_tasks = std::fs::read_to_string(dir.join("job_tasks.csv")).unwrap();
     let rows: Vec<&str> = job_tasks.lines().collect();
     assert_eq!(rows[0], "kind,job,node,start_s,end_s,outcome");
@@ -126,7 +133,8 @@ fn the_summary_alone_without_out_and_errors_with_the_key_path() {
 
 /// A random but valid scenario: fixed or autoscaled, dedicated and
 /// low-priority, with preemption, quotas, slots, failures, every
-/// deallocation option, task dependencies, a job wall-clock limit,
+/// deallocation option, task dependencies, a job wall-clock limit, tasks'
+/// own constraints (wall-clock limits, retry counts, retention),
 /// multi-instance tasks, a start task that may fail and node actions.
 #[allow(clippy::too_many_arguments)]
 fn random_scenario(
@@ -207,8 +215,8 @@ priority = -5
 exit_codes = {{ 0 = 9, 3 = 1 }}
 max_task_retry_count = 2
 manager = {{ duration = "150m", failure_probability = {failure} }}
-tasks = [{{ at = "10m", duration = {{ dist = "normal", mean = "20m", std_dev = "10m" }}, count = 30 }}]
-generate = [{{ kind = "bursty", mean_gap = "1h", size = 25, duration = "12m" }}]
+tasks = [{{ at = "10m", duration = {{ dist = "normal", mean = "20m", std_dev = "10m" }}, count = 30, max_wall_clock_time = "30m", max_task_retry_count = -1 }}]
+generate = [{{ kind = "bursty", mean_gap = "1h", size = 25, duration = "12m", max_task_retry_count = 0, retention = "1h" }}]
 [[jobs]]
 priority = 2
 failure_probability = {failure}
@@ -218,7 +226,7 @@ release = {{ duration = {{ dist = "uniform", min = "0s", max = "2m" }} }}
 tasks = [
   {{ id = 30, at = "1m", duration = "5m", count = 5, depends_on = [4, "10..12"] }},
   {{ id = 1, at = "5m", duration = "10m", count = 3 }},
-  {{ id = 4, at = "5m", duration = {{ dist = "uniform", min = "1m", max = "9m" }}, count = 20, depends_on = ["1..3"] }},
+  {{ id = 4, at = "5m", duration = {{ dist = "uniform", min = "1m", max = "9m" }}, count = 20, depends_on = ["1..3"], max_wall_clock_time = "8m", retention = "2m" }},
   {{ id = 50, at = "20m", duration = "15m", count = 4, instances = {instances}, depends_on = [1] }},
 ]
 "#

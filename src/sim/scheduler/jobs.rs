@@ -17,7 +17,7 @@
 use super::{NodeSide, Scheduler};
 use crate::sim::agents::{Agents, Completion, Work};
 use crate::sim::node::{JobStep, Node, Nodes};
-use crate::sim::task::{JobTaskKind, JobTaskRun, Task, TaskRole, TaskState};
+use crate::sim::task::{JobTaskKind, JobTaskRun, Task, TaskFailure, TaskRole, TaskState};
 use crate::sim::{Env, Event};
 use crate::time::{SimDuration, SimTime};
 
@@ -155,7 +155,7 @@ impl Scheduler {
             if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
                 emptied.push(index);
             }
-            self.finish_task(task, false, now, pool, env);
+            self.finish_task(task, Some(TaskFailure::TaskEnded), now, pool, env);
             for node in emptied {
                 pool.node_emptied(node, self, env);
             }

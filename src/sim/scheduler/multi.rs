@@ -26,9 +26,9 @@ pub(crate) enum InstanceEnd {
 }
 
 impl Scheduler {
-    /// Starts the multi-instance task at the head of the queue if enough
-    /// nodes have a free slot; false when it must wait.
-    pub(super) fn start_multi<P: NodeSide>(&mut self, task: u32, pool: &mut P, env: &mut Env) -> bool {
+    /// Nodes with a free slot for each instance of multi-instance task
+    /// `task`, if enough have one now.
+    pub(super) fn multi_nodes<P: NodeSide>(&mut self, task: u32, pool: &mut P) -> Option<Vec<u32>> {
         let (n, job) = (self.tasks[task as usize].instances, self.tasks[task as usize].job);
         let mut nodes = Vec::with_capacity(n as usize);
         // One slot per node: a node that fits has exactly one free slot.
@@ -42,20 +42,21 @@ impl Scheduler {
             nodes.push(node);
             self.make_unschedulable(pool.nodes_mut(), node);
         }
-        let enough = nodes.len() as u32 == n;
         for &node in &nodes {
             self.make_schedulable(pool.nodes_mut(), node);
         }
-        if !enough {
-            return false;
-        }
-        self.ready.pop();
+        (nodes.len() as u32 == n).then_some(nodes)
+    }
+
+    /// Starts multi-instance task `task`, taken off the queue, with one
+    /// instance on each of `nodes` (from [`Scheduler::multi_nodes`]).
+    pub(super) fn start_multi<P: NodeSide>(&mut self, task: u32, nodes: &[u32], pool: &mut P, env: &mut Env) {
+        let n = nodes.len() as u32;
         self.extra_queued -= n - 1;
         for (k, &node) in nodes.iter().enumerate() {
             self.start(task, node, k == 0, pool, env);
         }
-        self.multi.insert(task, MultiRun { nodes, left: n, failure: None });
-        true
+        self.multi.insert(task, MultiRun { nodes: nodes.to_vec(), left: n, failure: None });
     }
 
     /// An instance of `task` ended on its own (already taken off its

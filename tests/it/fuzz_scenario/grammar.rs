@@ -210,16 +210,19 @@ fn formula(w: Wild) -> BoxedStrategy<String> {
     .boxed()
 }
 
+/// A table of cores and prices (the cores from the catalog when a known
+/// size is named), or a size's name alone, which needs `pool.prices`.
 fn vm(w: Wild) -> BoxedStrategy<String> {
-    inline_table(
+    let table = inline_table(
         w,
         vec![
-            key("name", choice(w, &["\"Standard_D2s_v3\"", "\"\""], &[])),
+            key("name", choice(w, &["\"Standard_D2s_v3\"", "\"standard_f8s_v2\"", "\"\""], &["\"Standard_X9\""])),
             needed(w, "cores", choice(w, &["1", "2", "2", "4", "8"], &["0"])),
             needed(w, "dedicated_price", choice(w, &["0.096", "3.6", "0", "0.0"], &["-1", "nan"])),
             key("low_priority_price", choice(w, &["0.0192", "0.36", "0"], &["-0.5", "inf"])),
         ],
-    )
+    );
+    prop_oneof![9 => table, 1 => pick(&["\"Standard_D2s_v3\"", "\"Standard_X9\""])].boxed()
 }
 
 /// `[pool]`; its fixed targets only when it has no `[pool.autoscale]`,
@@ -318,6 +321,15 @@ fn job_task(w: Wild) -> BoxedStrategy<String> {
     )
 }
 
+/// A task's own constraints, as a `tasks` entry or a generator gives them.
+fn task_constraints(w: Wild) -> Vec<BoxedStrategy<Option<String>>> {
+    vec![
+        seldom(0.2, "max_wall_clock_time", choice(w, &["\"30s\"", "\"5m\"", "\"1h\""], &["\"0s\"", "\"366d\""])),
+        seldom(0.2, "max_task_retry_count", choice(w, &["0", "2", "-1"], &["-2", "2147483648"])),
+        seldom(0.2, "retention", duration(w)),
+    ]
+}
+
 fn job(w: Wild) -> BoxedStrategy<String> {
     let depends_on = choice(
         w,
@@ -326,23 +338,31 @@ fn job(w: Wild) -> BoxedStrategy<String> {
     );
     let task = inline_table(
         w,
-        vec![
-            key("at", duration(w)),
-            needed(w, "duration", dist(w)),
-            key("count", count(w)),
-            seldom(0.2, "slots", choice(w, &["1"], &["0", "2", "257"])),
-            seldom(if w.edges { 0.5 } else { 0.0 }, "id", count(w)),
-            seldom(if w.edges { 0.2 } else { 0.0 }, "depends_on", depends_on),
-            seldom(0.2, "instances", choice(w, &["1", "2", "3"], &["0", "100001"])),
-        ],
+        [
+            vec![
+                key("at", duration(w)),
+                needed(w, "duration", dist(w)),
+                key("count", count(w)),
+                seldom(0.2, "slots", choice(w, &["1"], &["0", "2", "257"])),
+                seldom(if w.edges { 0.5 } else { 0.0 }, "id", count(w)),
+                seldom(if w.edges { 0.2 } else { 0.0 }, "depends_on", depends_on),
+                seldom(0.2, "instances", choice(w, &["1", "2", "3"], &["0", "100001"])),
+            ],
+            task_constraints(w),
+        ]
+        .concat(),
     );
     let until = if w.edges { 0.5 } else { 0.0 };
     let window = || {
-        vec![
-            seldom(0.2, "slots", choice(w, &["1"], &["0", "2"])),
-            key("from", duration(w)),
-            seldom(until, "until", duration(w)),
+        [
+            vec![
+                seldom(0.2, "slots", choice(w, &["1"], &["0", "2"])),
+                key("from", duration(w)),
+                seldom(until, "until", duration(w)),
+            ],
+            task_constraints(w),
         ]
+        .concat()
     };
     let kind = |kind: &'static str| Just(Some(format!("kind = \"{kind}\""))).boxed();
     let rate = choice(w, &["1", "30", "150", "0.5"], &["0", "-1", "nan", "1e308"]);
