@@ -30,6 +30,8 @@ macro_rules! to_stderr {
     }};
 }
 
+mod formula_commands;
+
 /// Compile, test and simulate batch-pool autoscale formulas offline.
 ///
 /// `check` finds the errors in a formula before the service does; `eval`
@@ -65,18 +67,22 @@ enum Command {
         #[arg(long, value_name = "WHAT", value_parser = ["warnings"])]
         deny: Option<String>,
     },
-    /// Explain a lint: why the pattern is a problem and what to write instead.
+    /// Explain a lint or an error code: what it means and what to write instead.
     ///
-    /// Without a name, lists every lint.
+    /// Without a name, lists every lint and error code.
     #[command(
-        after_help = "Examples:\n  autoscale-sim explain percent-compared-with-fraction\n  autoscale-sim explain"
+        after_help = "Examples:\n  autoscale-sim explain percent-compared-with-fraction\n  autoscale-sim explain E0100\n  autoscale-sim explain"
     )]
     Explain {
-        /// The lint's name, as `check` prints it in `warning[NAME]`.
+        /// The lint's name, as `check` prints it in `warning[NAME]`, or an
+        /// error's code, as in `error[E0100]`.
+        #[arg(value_name = "LINT_OR_CODE")]
         lint: Option<String>,
     },
-    /// Format formula files in place: one statement per line, spaces around
-    /// operators, comments kept.
+    /// Format formula files in place: each statement on its own lines (its
+    /// line breaks kept), spaces around operators, comments kept.
+    ///
+    /// `-` formats standard input to standard output.
     ///
     /// With --check, changes nothing: names the files that would change and
     /// exits 1 if there are any. A file that does not parse is left alone
@@ -90,7 +96,7 @@ enum Command {
         /// Report the files that are not formatted instead of rewriting them.
         #[arg(long)]
         check: bool,
-        /// The formula files.
+        /// The formula files; `-` for standard input.
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
     },
@@ -484,10 +490,7 @@ impl FormulaArg {
         match (&self.expr, &self.file) {
             (Some(text), _) => Ok(("<expr>".to_owned(), text.clone())),
             (None, Some(path)) if path == Path::new("-") => {
-                let bytes =
-                    input::read_bounded_from(std::io::stdin().lock(), input::MAX_CLI_FORMULA_BYTES, "the formula")
-                        .context("cannot read the formula from standard input")?;
-                let text = String::from_utf8(bytes).context("cannot read the formula from standard input")?;
+                let text = formula_commands::read_stdin()?;
                 Ok(("<stdin>".to_owned(), input::strip_bom(&text).to_owned()))
             }
             (None, Some(path)) => {
@@ -500,7 +503,7 @@ impl FormulaArg {
 }
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match Cli::try_parse().and_then(Cli::refuse_ignored_flags) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
@@ -509,8 +512,8 @@ fn main() -> ExitCode {
     };
     let result = match &cli.command {
         Command::Check { formula, deny } => check(formula, deny.is_some()),
-        Command::Explain { lint } => explain(lint.as_deref()),
-        Command::Fmt { check, files } => fmt(files, *check),
+        Command::Explain { lint } => formula_commands::explain(lint.as_deref()),
+        Command::Fmt { check, files } => formula_commands::fmt(files, *check),
         Command::Lsp => autoscale_sim::lsp::run().map(|()| ExitCode::SUCCESS),
         Command::Eval { formula, context, format, engine } => eval(formula, context.as_deref(), *format, *engine),
         Command::Run(args) => run(args),
@@ -540,9 +543,42 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => code,
         Err(e) => {
-            to_stderr!("error: {e:#}");
+            to_stderr!("error: {}", causes(&e));
             ExitCode::from(1)
         }
+    }
+}
+
+/// `e` and its causes, each said once: an error that shows its source
+/// (`cannot read token file `x`: No such file…`) is not followed by it again.
+fn causes(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let said = cause.to_string();
+        if !text.contains(&said) {
+            text.push_str(": ");
+            text.push_str(&said);
+        }
+    }
+    text
+}
+
+impl Cli {
+    /// Refuses, as clap refuses a usage error, a flag that the other flags
+    /// would make do nothing: `run --spawn-local N` without `--agents real`.
+    fn refuse_ignored_flags(self) -> Result<Cli, clap::Error> {
+        if let Command::Run(args) = &self.command
+            && args.spawn_local > 0
+            && args.agents != AgentsArg::Real
+        {
+            let cli = <Cli as clap::CommandFactory>::command();
+            let run = cli.find_subcommand("run").cloned().unwrap_or(cli);
+            return Err(run.bin_name("autoscale-sim run").error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                "--spawn-local starts real agents: add `--agents real` (and `--token-file FILE`)",
+            ));
+        }
+        Ok(self)
     }
 }
 
@@ -631,54 +667,6 @@ fn check(arg: &FormulaArg, deny_warnings: bool) -> Result<ExitCode> {
         writeln!(err, "warning: {n} warning{} in {name}", if n == 1 { "" } else { "s" })?;
     }
     let failed = !diagnostics.is_empty() || (deny_warnings && !lints.is_empty());
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-/// `explain`: one lint's explanation, or the list of lints.
-fn explain(name: Option<&str>) -> Result<ExitCode> {
-    use autoscale_sim::formula::lint;
-    let text = match name {
-        Some(name) => match lint::explain(name) {
-            Some(info) => format!("{}: {}\n\n{}", info.name, info.summary, info.explanation),
-            None => {
-                to_stderr!("error: no lint named `{name}`; `autoscale-sim explain` lists them");
-                return Ok(ExitCode::from(64));
-            }
-        },
-        None => lint::LINTS.iter().map(|l| format!("{:32} {}\n", l.name, l.summary)).collect(),
-    };
-    print(&text)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// `fmt`: rewrite each file (through its links: a symbolic link's target,
-/// every name of a hard-linked file), or with `check` list the files that
-/// would change.
-fn fmt(files: &[PathBuf], check: bool) -> Result<ExitCode> {
-    use autoscale_sim::formula::fmt;
-    let mut failed = false;
-    for path in files {
-        // A byte-order mark stays: the formatter keeps it.
-        let source = read_formula_file(path)?;
-        let formatted = match fmt::format(&source) {
-            Ok(text) => text,
-            Err(e) => {
-                to_stderr!("error: {}: {e}", path.display());
-                failed = true;
-                continue;
-            }
-        };
-        if formatted == source {
-            continue;
-        }
-        if check {
-            print(&format!("{}\n", path.display()))?;
-            failed = true;
-        } else {
-            autoscale_sim::atomic_write::write_through_links(path, formatted.as_bytes())
-                .with_context(|| format!("cannot write formula file `{}`", path.display()))?;
-        }
-    }
     Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
@@ -947,10 +935,10 @@ fn parse_host_port(s: &str) -> Result<String, String> {
 
 /// A positive duration such as `30s` or `500ms`.
 fn parse_interval(s: &str) -> Result<std::time::Duration, String> {
-    match humantime::parse_duration(s) {
-        Ok(d) if !d.is_zero() => Ok(d),
+    match autoscale_sim::time::parse_duration(s) {
+        Ok(d) if d.as_millis() > 0 => Ok(d.to_std()),
         Ok(_) => Err("must be longer than zero".to_owned()),
-        Err(e) => Err(format!("{e} (expected a duration such as 30s or 500ms)")),
+        Err(e) => Err(e),
     }
 }
 

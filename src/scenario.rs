@@ -6,7 +6,8 @@
 //! then [`Scenario::from_toml`] checks ranges, loads referenced files and
 //! checks the formula (keeping its text: each run compiles it), naming the
 //! key path and the fix in every error.
-//! The full schema, with an example, is in the README.
+//! Every key is documented in `docs/scenario.md` (a test checks it against
+//! the parser); the README has an example of each.
 //!
 //! This module is the public face: the [`Scenario`], the limits a scenario
 //! may ask for, the two small sections (account and metrics), and
@@ -24,6 +25,7 @@ mod error;
 mod file;
 pub mod job;
 mod pool;
+mod read;
 mod sources;
 pub mod trace;
 pub mod vm;
@@ -40,7 +42,7 @@ pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
 use error::Check;
-pub use error::{ReplaceFormulaError, ScenarioError};
+pub use error::{Refusal, ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
 use pool::FormulaRefusal;
@@ -157,6 +159,9 @@ impl Scenario {
     /// files are found relative to it.
     pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
         let shown = path.display().to_string();
+        if path.extension().is_some_and(|e| e == "formula") {
+            return Err(ScenarioError::NotAScenario { path: shown });
+        }
         let io = |message: String| ScenarioError::Io { path: shown.clone(), message };
         let bytes =
             crate::input::read_bounded(path, MAX_SCENARIO_BYTES, "the scenario file").map_err(|e| io(e.to_string()))?;
@@ -169,15 +174,26 @@ impl Scenario {
     /// Parses scenario text. `shown` names it in errors, `stem` is the
     /// default name, `base` is the folder relative paths start from.
     pub fn from_toml(text: &str, shown: &str, stem: &str, base: &Path) -> Result<Scenario, ScenarioError> {
-        let root: FileRoot =
-            toml::from_str(text).map_err(|e| ScenarioError::Toml { path: shown.to_owned(), message: e.to_string() })?;
+        let root: FileRoot = read::read(text, shown)?;
+        Scenario::build(root, shown, stem, base).map_err(|e| read::with_line(e, text))
+    }
+
+    /// Checks the file's keys, names every refused one by its path.
+    fn build(root: FileRoot, shown: &str, stem: &str, base: &Path) -> Result<Scenario, ScenarioError> {
         let check = Check::new(shown);
         let start_text = root.start.as_deref().unwrap_or(DEFAULT_START);
         let Ok(start) = Timestamp::parse(start_text) else {
             return check.fail("start", format!("`{start_text}` is not a date; write e.g. \"{DEFAULT_START}\""));
         };
         if root.duration == SimDuration::ZERO || root.duration > MAX_DURATION {
-            return check.fail("duration", format!("{} is out of range; give 1s to {MAX_DURATION}", root.duration));
+            return check.fail(
+                "duration",
+                format!(
+                    "{} is out of range; give a duration between 1ms and {}",
+                    root.duration.written(),
+                    MAX_DURATION.written()
+                ),
+            );
         }
         check_end(&check, start, root.duration)?;
         if root.account.pools == 0 {
@@ -315,8 +331,9 @@ fn check_workload(check: &Check<'_>, jobs: &[Job], duration: SimDuration) -> Res
                 return check.fail(
                     key,
                     format!(
-                        "{what} over {duration}; a scenario may have at most {MAX_TASKS} (each task takes memory \
-                         for the whole run): lower the rate or counts, or shorten the duration"
+                        "{what} over {}; a scenario may have at most {MAX_TASKS} (each task takes memory \
+                         for the whole run): lower the rate or counts, or shorten the duration",
+                        duration.written()
                     ),
                 );
             }

@@ -147,11 +147,71 @@ pub fn wall_clock(start: autoscale_runtime::Timestamp, t: SimTime) -> autoscale_
 /// What a duration string looks like, for error messages.
 pub(crate) const DURATION_HINT: &str = "a duration such as \"30s\", \"15m\", \"2h 30m\" or \"7d\"";
 
-/// Parses humantime text: `"90s"`, `"15m"`, `"1h 30m"`, `"7d"`.
+/// The units a duration may use, longest first where one is a prefix of
+/// another (`ms` before `m`), with their length in milliseconds.
+const UNITS: [(&str, u64); 5] = [("ms", 1), ("s", 1_000), ("d", 86_400_000), ("h", 3_600_000), ("m", 60_000)];
+
+/// Parses a duration as scenario files, traces and flags write it: one or
+/// more whole numbers each followed by a unit — `ms`, `s`, `m`, `h` or `d`
+/// — optionally separated by spaces, added up: `"90s"`, `"15m"`,
+/// `"1h 30m"`, `"7d"`. One small grammar, the one `docs/scenario.md`
+/// documents, rather than humantime's (which also reads `"1.5h"`,
+/// `"5 minutes"`, and months of 30.44 days); text humantime reads is
+/// refused with the same length in this grammar as the fix.
 pub fn parse_duration(text: &str) -> Result<SimDuration, String> {
-    humantime::parse_duration(text.trim())
-        .map(SimDuration::from_std)
-        .map_err(|e| format!("invalid duration `{text}` ({e}); write {DURATION_HINT}"))
+    parse_groups(text.trim()).ok_or_else(|| match humantime::parse_duration(text.trim()) {
+        Ok(d) if d.subsec_nanos() % 1_000_000 == 0 => {
+            let d = SimDuration::from_std(d);
+            format!("`{text}` is not a duration here; write \"{}\" (whole numbers with ms, s, m, h or d)", d.written())
+        }
+        _ => format!("`{text}` is not a duration; write {DURATION_HINT} (whole numbers with ms, s, m, h or d)"),
+    })
+}
+
+/// The sum of `text`'s number-unit groups, or `None` if it has none, has
+/// anything else, or overflows.
+fn parse_groups(text: &str) -> Option<SimDuration> {
+    let mut rest = text;
+    let mut total = 0u64;
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let number: u64 = rest[..digits].parse().ok()?;
+        let after = &rest[digits..];
+        let (unit, millis) = UNITS.iter().find(|(unit, _)| after.starts_with(unit))?;
+        total = total.checked_add(number.checked_mul(*millis)?)?;
+        rest = after[unit.len()..].trim_start();
+    }
+    (!text.is_empty()).then_some(SimDuration(total))
+}
+
+impl SimDuration {
+    /// This length as [`parse_duration`] reads it, for messages that tell
+    /// the user what to write: `"366d"`, `"1h 30m"`, `"0s"` — where
+    /// `Display` (humantime's rendering, in reports) says `1year 18h`.
+    pub fn written(self) -> impl fmt::Display {
+        Written(self)
+    }
+}
+
+/// See [`SimDuration::written`].
+struct Written(SimDuration);
+
+impl fmt::Display for Written {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0.0;
+        if rest == 0 {
+            return f.write_str("0s");
+        }
+        let mut first = true;
+        for (unit, millis) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000), ("ms", 1)] {
+            if rest >= millis {
+                write!(f, "{}{}{unit}", if first { "" } else { " " }, rest / millis)?;
+                rest %= millis;
+                first = false;
+            }
+        }
+        Ok(())
+    }
 }
 
 impl<'de> Deserialize<'de> for SimDuration {
@@ -226,5 +286,26 @@ mod tests {
         assert_eq!(SimTime(5).since(SimTime(9)), SimDuration::ZERO);
         assert_eq!(SimTime(u64::MAX) + SimDuration(1), SimTime(u64::MAX));
         assert_eq!(SimDuration::from_mins(90).to_string(), "1h 30m");
+    }
+
+    #[test]
+    fn durations_read_one_grammar_and_refusals_give_the_fix() {
+        let ok = [("30s", 30_000), ("15m", 900_000), ("1h 30m", 5_400_000), ("7d", 604_800_000), ("250ms", 250)];
+        for (text, ms) in ok.into_iter().chain([("1h30m", 5_400_000), (" 2d 1s ", 172_801_000), ("0s", 0)]) {
+            assert_eq!(parse_duration(text), Ok(SimDuration(ms)), "{text}");
+        }
+        assert_eq!(
+            parse_duration("5 minutes"),
+            Err("`5 minutes` is not a duration here; write \"5m\" (whole numbers with ms, s, m, h or d)".to_owned())
+        );
+        assert_eq!(
+            parse_duration("1.5h"),
+            Err("`1.5h` is not a duration here; write \"1h 30m\" (whole numbers with ms, s, m, h or d)".to_owned())
+        );
+        for bad in ["", "5", "m", "5 m", "1w", "-1s", "18446744073709551615d"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(SimDuration::from_hours(24 * 366).written().to_string(), "366d");
+        assert_eq!(SimDuration(90_061_001).written().to_string(), "1d 1h 1m 1s 1ms");
     }
 }

@@ -26,6 +26,10 @@ use crate::scenario::Scenario;
 use crate::sim::{NodeRef, Output, Progress, Request, Simulation, TaskRole, Work};
 use crate::time::{SimDuration, SimTime};
 
+/// How long a node waits for an agent before the run says so: agents
+/// spawned on this machine join within a second or two.
+const WAIT_WARNING: Duration = Duration::from_secs(10);
+
 /// The account name agents give their tasks (`AZ_BATCH_ACCOUNT_NAME`).
 const ACCOUNT: &str = "autoscale-sim";
 
@@ -170,6 +174,7 @@ pub fn run(
         start: Instant::now(),
         idle: VecDeque::new(),
         waiting: VecDeque::new(),
+        waiting_since: HashMap::new(),
         nodes: HashMap::new(),
         agents: HashMap::new(),
         runs: Runs::default(),
@@ -189,6 +194,9 @@ struct Driver {
     idle: VecDeque<AgentId>,
     /// Nodes waiting for an agent, oldest first.
     waiting: VecDeque<NodeRef>,
+    /// Since when each waiting node has waited, until it is said (see
+    /// [`Driver::warn_waiting`]).
+    waiting_since: HashMap<u32, Instant>,
     /// The agent of each node, by node id.
     nodes: HashMap<u32, AgentId>,
     /// The node of each agent that has one.
@@ -261,6 +269,7 @@ impl Driver {
         loop {
             let requests = sim.take_requests();
             self.carry_out(&mut sim, requests);
+            self.warn_waiting();
             // Start tasks not waited for may run for ever (a daemon); they
             // are killed with the rest when the agents are released.
             let busy = self.runs.busy();
@@ -291,7 +300,10 @@ impl Driver {
             match r {
                 Request::Allocate(node) => match self.idle.pop_front() {
                     Some(agent) => self.assign(sim, agent, node),
-                    None => self.waiting.push_back(node),
+                    None => {
+                        self.waiting_since.insert(node.id, Instant::now());
+                        self.waiting.push_back(node);
+                    }
                 },
                 Request::Run(node, work) => {
                     let Some(&agent) = self.nodes.get(&node.id) else {
@@ -374,6 +386,24 @@ impl Driver {
         }
     }
 
+    /// Says, once per node, that a node has waited [`WAIT_WARNING`] for an
+    /// agent: with fewer agents than nodes, one stays `creating` for the
+    /// whole run, which the outputs alone do not explain.
+    fn warn_waiting(&mut self) {
+        let addr = self.controller.local_addr();
+        self.waiting_since.retain(|node, since| {
+            let late = since.elapsed() >= WAIT_WARNING;
+            if late {
+                log::warn!(
+                    "node-{node} has waited {}s for an agent: every agent that joined has a node; start another \
+                     (autoscale-sim agent --controller {addr} --token-file FILE)",
+                    WAIT_WARNING.as_secs()
+                );
+            }
+            !late
+        });
+    }
+
     /// Gives `node` to `agent`; if the agent is gone, the node waits on.
     fn assign(&mut self, sim: &mut Simulation, agent: AgentId, node: NodeRef) {
         let identity = NodeIdentity {
@@ -385,6 +415,7 @@ impl Driver {
             self.waiting.push_front(node);
             return;
         }
+        self.waiting_since.remove(&node.id);
         self.nodes.insert(node.id, agent);
         self.agents.insert(agent, node);
         sim.machine_ready(node);

@@ -47,6 +47,59 @@ pub enum Code {
 }
 
 impl Code {
+    /// Every code, in the order of their identifiers.
+    pub const ALL: [Code; 15] = [
+        Code::Syntax,
+        Code::TooLong,
+        Code::TooManyStatements,
+        Code::TooDeep,
+        Code::UndefinedSymbol,
+        Code::UnknownFunction,
+        Code::UnknownMethod,
+        Code::UnknownMember,
+        Code::ReadOnly,
+        Code::OperatorType,
+        Code::ArgumentType,
+        Code::MetricAsValue,
+        Code::DeallocationValue,
+        Code::TernaryType,
+        Code::AssignType,
+    ];
+
+    /// The code of identifier `id` (`E0100`, any case), for `explain`.
+    pub fn from_id(id: &str) -> Option<Code> {
+        Code::ALL.into_iter().find(|c| c.id().eq_ignore_ascii_case(id))
+    }
+
+    /// What the error is, in a line, and a formula that has it: the table
+    /// of checker codes in `docs/formula-language.md` (a test compares them).
+    pub fn explain(self) -> (&'static str, Option<&'static str>) {
+        match self {
+            Code::Syntax => ("syntax error", Some("$x = (1 + ;")),
+            Code::TooLong => ("formula over 8192 bytes", None),
+            Code::TooManyStatements => ("more than 100 statements", None),
+            Code::TooDeep => ("expression nested more than 100 levels deep", Some("$x = ------…1")),
+            Code::UndefinedSymbol => ("variable read before any assignment", Some("$TargetDedicatedNodes = $Foo;")),
+            Code::UnknownFunction => ("unknown function", Some("average(1, 2)")),
+            Code::UnknownMethod => ("method a metric does not have", Some("$CPUPercent.GetSamples(1)")),
+            Code::UnknownMember => ("unknown member, or a method on a non-metric", Some("time().hours")),
+            Code::ReadOnly => ("assignment to a read-only name or constant", Some("$CurrentDedicatedNodes = 3")),
+            Code::OperatorType => ("operator applied to types it does not take", Some("time() + 1")),
+            Code::ArgumentType => ("wrong number or types of arguments", Some("avg(time())")),
+            Code::MetricAsValue => ("metric used as a number", Some("$PendingTasks + 1")),
+            Code::DeallocationValue => (
+                "bad value for `$NodeDeallocationOption`, or an option used elsewhere",
+                Some("$NodeDeallocationOption = \"requeue\""),
+            ),
+            Code::TernaryType => {
+                ("`?:` branches of different types, or a condition that is not a double", Some("1 ? 2 : time()"))
+            }
+            Code::AssignType => {
+                ("a target assigned something other than a double", Some("$TargetDedicatedNodes = time()"))
+            }
+        }
+    }
+
     /// The stable identifier, e.g. `E0100`.
     pub fn id(self) -> &'static str {
         match self {

@@ -1,5 +1,8 @@
-//! The formatter: one statement per line, spaces around binary operators,
-//! comments kept where they were.
+//! The formatter: each statement starts a line, spaces around binary
+//! operators, comments kept where they were, and a statement's line breaks
+//! kept where the author put them (its continuation lines indented by four
+//! spaces): a long formula stays readable, and formatting twice changes
+//! nothing more.
 //!
 //! It re-spaces the *tokens* of the formula rather than printing the syntax
 //! tree, so parentheses, number spellings and names stay exactly as written;
@@ -13,10 +16,13 @@ use super::lexer::{Lexer, Token};
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum FmtError {
     /// The formula does not parse; formatting it could only hide the mistake.
-    #[error("the formula has a syntax error at byte {offset}: {message}")]
+    #[error("{line}:{column}: syntax error (E0001): {message}")]
     Syntax {
-        /// Where.
-        offset: usize,
+        /// The line, from 1.
+        line: usize,
+        /// The column, from 1, in characters as `check` counts them (a
+        /// leading byte-order mark is not one).
+        column: usize,
         /// The parser's message.
         message: String,
     },
@@ -42,22 +48,20 @@ struct Item<'src> {
 
 /// Formats `source`. Fails on a formula that does not parse. A leading
 /// UTF-8 byte-order mark (editors on Windows write one) is kept as it is
-/// and the rest formatted; an error's offset counts it.
+/// and the rest formatted.
 pub fn format(source: &str) -> Result<String, FmtError> {
     const BOM: char = '\u{feff}';
     if let Some(rest) = source.strip_prefix(BOM) {
-        return match format(rest) {
-            Ok(out) => Ok(format!("{BOM}{out}")),
-            Err(FmtError::Syntax { offset, message }) => {
-                Err(FmtError::Syntax { offset: offset + BOM.len_utf8(), message })
-            }
-            Err(e) => Err(e),
-        };
+        return format(rest).map(|out| format!("{BOM}{out}"));
     }
+    let syntax = |offset: usize, message: String| {
+        let (line, column) = super::diag::LineIndex::new(source).line_col(source, offset);
+        FmtError::Syntax { line, column, message }
+    };
     if let Err(e) = super::parse::parse(source) {
-        return Err(FmtError::Syntax { offset: e.span.start, message: e.message });
+        return Err(syntax(e.span.start, e.message));
     }
-    let items = items(source)?;
+    let items = items(source).map_err(|(offset, message)| syntax(offset, message))?;
     let out = print(&items);
     if normalized(&out) != normalized(source) {
         return Err(FmtError::Changed);
@@ -70,12 +74,11 @@ pub fn format(source: &str) -> Result<String, FmtError> {
 
 /// The tokens and comments of `source`, in order. Comments are what the
 /// lexer skips: the only non-blank text between two tokens.
-fn items(source: &str) -> Result<Vec<Item<'_>>, FmtError> {
+fn items(source: &str) -> Result<Vec<Item<'_>>, (usize, String)> {
     let mut items = Vec::new();
     let mut last = 0;
     for token in Lexer::new(source) {
-        let (start, token, end) =
-            token.map_err(|e| FmtError::Syntax { offset: e.span.start, message: e.to_string() })?;
+        let (start, token, end) = token.map_err(|e| (e.span.start, e.to_string()))?;
         let rest = push_gap(source, &mut items, last, start);
         items.push(Item {
             text: &source[start..end],
@@ -130,7 +133,7 @@ fn print(items: &[Item<'_>]) -> String {
         match &item.token {
             None => printer.comment(item),
             Some(Token::Semi) => printer.semicolon(),
-            Some(token) => printer.token(token, item.text, item.blank_before),
+            Some(token) => printer.token(token, item.text, item.newline_before, item.blank_before),
         }
     }
     printer.finish()
@@ -197,10 +200,11 @@ impl<'a> Printer<'a> {
         }
     }
 
-    /// Any other token: the first of a statement starts a line, one at the
-    /// start of a continuation line is indented, and the others are spaced
-    /// from the previous token unless they are written tight against it.
-    fn token(&mut self, token: &'a Token<'a>, text: &'a str, blank_before: bool) {
+    /// Any other token: the first of a statement starts a line; within a
+    /// statement, one the source put on a new line starts a continuation
+    /// line, indented; the others are spaced from the previous token unless
+    /// they are written tight against it.
+    fn token(&mut self, token: &'a Token<'a>, text: &'a str, newline_before: bool, blank_before: bool) {
         if self.after_semi {
             self.flush();
             self.after_semi = false;
@@ -210,6 +214,9 @@ impl<'a> Printer<'a> {
                 self.flush();
             }
             self.keep_blank_line(blank_before);
+        } else if newline_before && !self.line.trim().is_empty() {
+            self.flush();
+            self.line.push_str("    ");
         } else if self.line.is_empty() {
             self.line.push_str("    ");
         } else if let Some((p, p_text, p_unary)) = self.prev
@@ -284,6 +291,14 @@ mod tests {
     }
 
     #[test]
+    fn keeps_a_statements_line_breaks_where_the_author_put_them() {
+        let src = "$x = (a > 1) ?\n  max(a,\n2) :\n\n3;b=1;\n";
+        let out = format(src).unwrap();
+        assert_eq!(out, "$x = (a > 1) ?\n    max(a,\n    2) :\n    3;\nb = 1;\n");
+        assert_eq!(format(&out).unwrap(), out);
+    }
+
+    #[test]
     fn keeps_comments() {
         let src = "// head\n\na = 1; // trailing\n// own line\nb = a\n  // inside\n  + 2;;\n";
         let out = format(src).unwrap();
@@ -293,14 +308,18 @@ mod tests {
 
     #[test]
     fn refuses_broken_formulas() {
-        assert!(matches!(format("a = (1"), Err(FmtError::Syntax { .. })));
+        assert_eq!(
+            format("a = 1 +;").unwrap_err(),
+            FmtError::Syntax { line: 1, column: 8, message: "unexpected `;`, expected an expression".to_owned() }
+        );
     }
 
     #[test]
     fn keeps_a_byte_order_mark() {
         assert_eq!(format("\u{feff}a=1;b=a").unwrap(), "\u{feff}a = 1;\nb = a;\n");
         assert_eq!(format("\u{feff}").unwrap(), "\u{feff}");
-        // The offset counts the mark: it is where the error is in the file.
-        assert!(matches!(format("\u{feff}a = (1"), Err(FmtError::Syntax { offset: 9, .. })));
+        // Columns do not count the mark, as `check`'s do not: editors hide it.
+        let error = format("\u{feff}a = 1;\nb = (1").unwrap_err();
+        assert_eq!(error.to_string(), "2:7: syntax error (E0001): unexpected end of formula, expected `)`");
     }
 }

@@ -47,9 +47,10 @@ pub(super) fn scenario(
     // The tasks' span, to the next hour, and an hour more for a slower pool.
     let span_ms = (last_end.unwrap_or(first) - first).max(0) as u64 / 10_000;
     let duration = SimDuration((span_ms / 3_600_000 + 2) * 3_600_000);
-    doc["duration"] = value(duration.to_string());
+    doc["duration"] = value(duration.written().to_string());
     notes.push(format!(
-        "duration {duration}: the tasks' span to the next hour, plus an hour for a pool slower than the real one"
+        "duration {}: the tasks' span to the next hour, plus an hour for a pool slower than the real one",
+        duration.written()
     ));
 
     let mut p = Table::new();
@@ -71,7 +72,7 @@ pub(super) fn scenario(
         p["image"] = value("gallery");
     }
     if let Some(timeout) = iso(pool.resize_timeout.as_deref(), "resizeTimeout")? {
-        p["resize_timeout"] = value(timeout.to_string());
+        p["resize_timeout"] = value(timeout.written().to_string());
     }
     if let Some(st) = &pool.start_task {
         let mut t = InlineTable::new();
@@ -94,7 +95,7 @@ pub(super) fn scenario(
         let mut a = Table::new();
         a["formula_file"] = value("formula.formula");
         match iso(pool.auto_scale_evaluation_interval.as_deref(), "autoScaleEvaluationInterval")? {
-            Some(interval) => a["interval"] = value(interval.to_string()),
+            Some(interval) => a["interval"] = value(interval.written().to_string()),
             None => notes.push("no autoScaleEvaluationInterval: the service's default, 15m".to_owned()),
         }
         p["autoscale"] = Item::Table(a);
@@ -222,8 +223,8 @@ fn job_table(
         let mut dropped = 0;
         for (n, d) in done.iter().enumerate() {
             let mut e = InlineTable::new();
-            e.insert("at", at(d).to_string().into());
-            e.insert("duration", d.run.to_string().into());
+            e.insert("at", at(d).written().to_string().into());
+            e.insert("duration", d.run.written().to_string().into());
             if d.slots != 1 {
                 e.insert("slots", i64::from(d.slots).into());
             }

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
+use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
+use plotters_backend::{BackendCoord, DrawingErrorKind};
 
 use super::compare::{Comparison, Series, mean_ci};
 use crate::atomic_write::{TempFile, write_atomically};
@@ -109,6 +111,64 @@ fn pareto(points: &[(f64, f64, bool)]) -> Vec<(f64, f64)> {
 /// A line to draw: legend label, style, dashed or not, points.
 type Line = (String, ShapeStyle, bool, Vec<(f64, f64)>);
 
+/// The plot area of a drawn chart, in pixels: columns and rows.
+type PlotArea = (std::ops::Range<i32>, std::ops::Range<i32>);
+
+/// How a backend draws lines wider than a pixel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stroke {
+    /// As one path: SVG joins its segments itself.
+    Path,
+    /// Segment by segment: plotters turns a wide path into one polygon for
+    /// a bitmap, which a step line (a spike up and down one pixel column,
+    /// two points on the same pixel) breaks into gaps and miter spikes
+    /// running off the chart; each segment alone is a plain quadrilateral.
+    Segments,
+}
+
+/// How a chart is drawn: its lines, and whether with its legend (a chart
+/// always has one; the tests draw it without, to find where it went).
+#[derive(Debug, Clone, Copy)]
+struct Render {
+    stroke: Stroke,
+    legend: bool,
+}
+
+/// A line drawn as separate segments with the backend's own `draw_line`
+/// (see [`Stroke::Segments`]), skipping segments that round to no length.
+struct Segments {
+    points: Vec<(f64, f64)>,
+    style: ShapeStyle,
+}
+
+impl<'a> PointCollection<'a, (f64, f64)> for &'a Segments {
+    type Point = &'a (f64, f64);
+    type IntoIter = &'a [(f64, f64)];
+    fn point_iter(self) -> &'a [(f64, f64)] {
+        &self.points
+    }
+}
+
+impl<DB: DrawingBackend> Drawable<DB> for Segments {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        pixels: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> Result<(), DrawingErrorKind<DB::ErrorType>> {
+        let mut from: Option<BackendCoord> = None;
+        for to in pixels {
+            match from {
+                Some(f) if f == to => continue,
+                Some(f) => backend.draw_line(f, to, &self.style)?,
+                None => {}
+            }
+            from = Some(to);
+        }
+        Ok(())
+    }
+}
+
 /// At most this many points per line: a week of 30 s samples would make
 /// megabyte SVGs, and a chart 960 pixels wide shows no more.
 const MAX_POINTS: usize = 1000;
@@ -156,18 +216,26 @@ fn upper(max: f64) -> f64 {
 }
 
 impl Chart<'_> {
-    /// Draws the chart on `root`: a white page, the chart, and its legend.
-    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<(), String> {
+    /// Draws the chart on `root`: a white page, the chart, and its legend;
+    /// returns where the plot area is.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, render: Render) -> Result<PlotArea, String> {
         root.fill(&WHITE).map_err(message)?;
-        match self {
-            Chart::Nodes(runs) => draw_lines(root, "Nodes over time (dashed: target)", "nodes", runs, node_lines(runs)),
-            Chart::Queue(runs) => draw_lines(root, "Queue length over time", "tasks waiting", runs, queue_lines(runs)),
-            Chart::Cost(runs) => draw_lines(root, "Cumulative cost", "cost (price currency)", runs, cost_lines(runs)),
-            Chart::Scatter(c) => draw_scatter(root, c),
-            Chart::Distribution(c) => draw_distribution(root, c),
-            Chart::TradeOff(t) => draw_trade_off(root, t),
+        let area = match self {
+            Chart::Nodes(runs) => {
+                draw_lines(root, render, "Nodes over time (dashed: target)", "nodes", runs, node_lines(runs))
+            }
+            Chart::Queue(runs) => {
+                draw_lines(root, render, "Queue length over time", "tasks waiting", runs, queue_lines(runs))
+            }
+            Chart::Cost(runs) => {
+                draw_lines(root, render, "Cumulative cost", "cost (price currency)", runs, cost_lines(runs))
+            }
+            Chart::Scatter(c) => draw_scatter(root, render, c),
+            Chart::Distribution(c) => draw_distribution(root, render, c),
+            Chart::TradeOff(t) => draw_trade_off(root, render, t),
         }?;
-        root.present().map_err(message)
+        root.present().map_err(message)?;
+        Ok(area)
     }
 }
 
@@ -224,11 +292,12 @@ fn cost_lines(runs: &[(String, &Series)]) -> Vec<Line> {
 /// longest run, with the legend in the upper left.
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
+    render: Render,
     title: &str,
     y_desc: &str,
     runs: &[(String, &Series)],
     lines: Vec<Line>,
-) -> Result<(), String> {
+) -> Result<PlotArea, String> {
     let hours = runs.iter().map(|(_, s)| s.hours.last().copied().unwrap_or(0.0)).fold(0.0, f64::max);
     let top = upper(lines.iter().flat_map(|l| l.3.iter().map(|p| p.1)).fold(0.0, f64::max));
     let mut chart = frame(root, title).build_cartesian_2d(0.0..hours.max(1e-9), 0.0..top).map_err(message)?;
@@ -240,18 +309,24 @@ fn draw_lines<DB: DrawingBackend>(
         .draw()
         .map_err(message)?;
     for (label, style, dashed, points) in lines {
-        let series = if dashed {
-            chart.draw_series(DashedLineSeries::new(points, 6, 4, style)).map_err(message)?
-        } else {
-            chart.draw_series(LineSeries::new(points, style)).map_err(message)?
-        };
+        let series = match (dashed, render.stroke) {
+            (true, _) => chart.draw_series(DashedLineSeries::new(points, 6, 4, style)),
+            (false, Stroke::Path) => chart.draw_series(LineSeries::new(points, style)),
+            (false, Stroke::Segments) => chart.draw_series(std::iter::once(Segments { points, style })),
+        }
+        .map_err(message)?;
         series.label(label).legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperLeft).map_err(message)
+    legend(&mut chart, render, SeriesLabelPosition::UpperLeft).map_err(message)?;
+    Ok(chart.plotting_area().get_pixel_range())
 }
 
 /// Cost against p95 queue wait: one point per formula and seed.
-fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison) -> Result<(), String> {
+fn draw_scatter<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    render: Render,
+    c: &Comparison,
+) -> Result<PlotArea, String> {
     let points: Vec<Vec<(f64, f64)>> =
         c.runs.iter().map(|runs| runs.iter().map(|r| (r.p95_wait_s.unwrap_or(0.0) / 60.0, r.cost)).collect()).collect();
     let x_top = upper(max_of(points.iter().flatten().map(|p| &p.0)));
@@ -274,12 +349,17 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Compariso
             .label(name.clone())
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
     }
-    legend(&mut chart, SeriesLabelPosition::LowerRight).map_err(message)
+    legend(&mut chart, render, SeriesLabelPosition::LowerRight).map_err(message)?;
+    Ok(chart.plotting_area().get_pixel_range())
 }
 
 /// The feasible region shaded, the points (filled: feasible) and their
 /// Pareto front.
-fn draw_trade_off<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &TradeOff) -> Result<(), String> {
+fn draw_trade_off<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    render: Render,
+    t: &TradeOff,
+) -> Result<PlotArea, String> {
     let x_top = upper(max_of(t.points.iter().map(|p| &p.0)).max(t.x_limit.unwrap_or(0.0)));
     let y_top = upper(max_of(t.points.iter().map(|p| &p.1)));
     let mut chart = frame(root, &t.title).build_cartesian_2d(0.0..x_top, 0.0..y_top).map_err(message)?;
@@ -299,11 +379,14 @@ fn draw_trade_off<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &TradeOf
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], shade.filled()));
     }
     let front = pareto(&t.points);
-    chart
-        .draw_series(LineSeries::new(front, RED.stroke_width(2)))
-        .map_err(message)?
-        .label("Pareto front")
-        .legend(|(x, y)| PathElement::new([(x, y), (x + 20, y)], RED.stroke_width(2)));
+    let style = RED.stroke_width(2);
+    match render.stroke {
+        Stroke::Path => chart.draw_series(LineSeries::new(front, style)),
+        Stroke::Segments => chart.draw_series(std::iter::once(Segments { points: front, style })),
+    }
+    .map_err(message)?
+    .label("Pareto front")
+    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
     let (feasible, infeasible): (Vec<&(f64, f64, bool)>, Vec<_>) = t.points.iter().partition(|p| p.2);
     let blue = BLUE;
     chart
@@ -316,49 +399,91 @@ fn draw_trade_off<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &TradeOf
         .map_err(message)?
         .label("fails an objective")
         .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.mix(0.5).stroke_width(2)));
-    legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(message)
+    legend(&mut chart, render, SeriesLabelPosition::UpperRight).map_err(message)?;
+    Ok(chart.plotting_area().get_pixel_range())
 }
 
-/// A box of each formula's costs over the seeds, its mean in the legend.
-fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comparison) -> Result<(), String> {
+/// A box of each formula's costs over the seeds (the quartiles, the
+/// median across it), whiskers to the lowest and highest cost, its mean
+/// in the legend. The legend, upper right, gets rows of its own above the
+/// data, so that it covers no box.
+fn draw_distribution<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    render: Render,
+    c: &Comparison,
+) -> Result<PlotArea, String> {
     let costs: Vec<Vec<f64>> = (0..c.formulas.len()).map(|f| c.costs(f)).collect();
-    let top = upper(max_of(costs.iter().flatten())) as f32;
     let n = c.formulas.len();
+    // The plot is about 400 pixels high; a legend row takes 20, its frame 20.
+    let legend_share = ((20 * n + 20) as f64 / 400.0).min(0.6);
+    let top = upper(max_of(costs.iter().flatten())) / (1.0 - legend_share);
     let mut chart = frame(root, "Cost per run, by formula (box: quartiles, whiskers: range)")
-        .build_cartesian_2d((0..n.saturating_sub(1)).into_segmented(), 0f32..top)
+        .build_cartesian_2d(-0.5..n as f64 - 0.5, 0.0..top)
         .map_err(message)?;
     let names = c.formulas.clone();
     chart
         .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n.max(2))
         .x_desc(c.what)
         .y_desc("cost per run (price currency)")
         .label_style(("sans-serif", 16))
-        .x_label_formatter(&move |v| match v {
-            SegmentValue::CenterOf(i) => names.get(*i).cloned().unwrap_or_default(),
-            _ => String::new(),
+        .x_label_formatter(&move |v| {
+            let i = v.round();
+            let named = (v - i).abs() < 1e-9 && i >= 0.0;
+            if named { names.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
         })
         .draw()
         .map_err(message)?;
     for (i, values) in costs.iter().enumerate() {
         let (mean, _) = mean_ci(values);
         let color = Palette99::pick(i);
-        let boxplot = Boxplot::new_vertical(SegmentValue::CenterOf(i), &Quartiles::new(values))
-            .width(40)
-            .style(color.stroke_width(2));
+        let style = color.stroke_width(2);
+        let [low, q1, median, q3, high] = five_numbers(values);
+        let x = i as f64;
+        let (half, cap) = (0.2, 0.1);
+        let path = |points: Vec<(f64, f64)>| PathElement::new(points, style);
+        let parts = [
+            Rectangle::new([(x - half, q1), (x + half, q3)], style).into_dyn(),
+            path(vec![(x - half, median), (x + half, median)]).into_dyn(),
+            path(vec![(x, q3), (x, high)]).into_dyn(),
+            path(vec![(x, q1), (x, low)]).into_dyn(),
+            path(vec![(x - cap, high), (x + cap, high)]).into_dyn(),
+            path(vec![(x - cap, low), (x + cap, low)]).into_dyn(),
+        ];
         chart
-            .draw_series(std::iter::once(boxplot))
+            .draw_series(parts)
             .map_err(message)?
             .label(format!("{} (mean {mean:.2})", c.formulas[i]))
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], color.stroke_width(2)));
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], style));
     }
-    legend(&mut chart, SeriesLabelPosition::UpperRight).map_err(message)
+    legend(&mut chart, render, SeriesLabelPosition::UpperRight).map_err(message)?;
+    Ok(chart.plotting_area().get_pixel_range())
+}
+
+/// The lowest value, the quartiles and the highest, linearly interpolated
+/// between the sorted values (as plotters' box plots interpolate them).
+fn five_numbers(values: &[f64]) -> [f64; 5] {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let at = |q: f64| {
+        let Some(last) = sorted.len().checked_sub(1) else { return 0.0 };
+        let rank = q * last as f64;
+        let (below, above) = (rank.floor() as usize, rank.ceil() as usize);
+        sorted[below] + (sorted[above] - sorted[below]) * (rank - below as f64)
+    };
+    [at(0.0), at(0.25), at(0.5), at(0.75), at(1.0)]
 }
 
 /// Draws the legend box where the chart's data usually leaves room.
 fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
+    render: Render,
     position: SeriesLabelPosition,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    if !render.legend {
+        return Ok(());
+    }
     chart
         .configure_series_labels()
         .position(position)
@@ -375,7 +500,7 @@ fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
-        chart.draw(&root).map_err(fail)?;
+        chart.draw(&root, Render { stroke: Stroke::Path, legend: true }).map_err(fail)?;
     }
     let svg_path = dir.join(format!("{stem}.svg"));
     write_atomically(&svg_path, svg.as_bytes()).map_err(|e| io_error(&svg_path, e))?;
@@ -384,7 +509,7 @@ fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf
     let temp = TempFile::beside(&png_path, ".png").map_err(|e| io_error(&png_path, e))?;
     {
         let root = BitMapBackend::new(temp.path(), SIZE).into_drawing_area();
-        chart.draw(&root).map_err(fail)?;
+        chart.draw(&root, Render { stroke: Stroke::Segments, legend: true }).map_err(fail)?;
     }
     temp.persist().map_err(|e| io_error(&png_path, e))?;
     Ok((vec![svg_path, png_path], svg))
@@ -522,28 +647,4 @@ fn html(c: &Comparison, svgs: &[String]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn steps_keep_only_changes() {
-        let xs = [0.0, 1.0, 2.0, 3.0, 4.0];
-        let ys = [1.0, 1.0, 3.0, 3.0, 3.0];
-        assert_eq!(steps(&xs, &ys), vec![(0.0, 1.0), (2.0, 1.0), (2.0, 3.0), (4.0, 3.0), (4.0, 3.0)]);
-    }
-
-    #[test]
-    fn the_pareto_front_keeps_the_points_nothing_beats() {
-        let points = [(3.0, 1.0, true), (1.0, 5.0, false), (2.0, 2.0, true), (2.5, 4.0, true), (1.0, 6.0, false)];
-        assert_eq!(pareto(&points), vec![(1.0, 5.0), (2.0, 2.0), (3.0, 1.0)]);
-    }
-
-    #[test]
-    fn cap_keeps_spikes() {
-        let mut points: Vec<(f64, f64)> = (0..5000).map(|i| (i as f64, 0.0)).collect();
-        points[2501].1 = 9.0;
-        let capped = cap(points);
-        assert!(capped.len() <= MAX_POINTS);
-        assert!(capped.iter().any(|p| p.1 == 9.0));
-    }
-}
+mod tests;

@@ -151,13 +151,15 @@ mod tests {
     }
 
     #[test]
-    fn fixed_durations_are_humantime() {
+    fn fixed_durations_read_the_duration_grammar() {
         assert_eq!(parse(r#"d = "15m""#), Ok(Dist::Fixed(SimDuration::from_mins(15))));
         assert_eq!(parse(r#"d = "7d""#), Ok(Dist::Fixed(SimDuration::from_hours(168))));
         assert_eq!(parse(r#"d = "1h 30m""#), Ok(Dist::Fixed(SimDuration::from_mins(90))));
         assert_eq!(parse(r#"d = { dist = "fixed", value = "250ms" }"#), Ok(Dist::Fixed(SimDuration(250))));
         let e = parse(r#"d = "15 minutes please""#).unwrap_err();
-        assert!(e.contains("invalid duration `15 minutes please`") && e.contains("line 1"), "{e}");
+        assert!(e.contains("`15 minutes please` is not a duration;") && e.contains("line 1"), "{e}");
+        let e = parse(r#"d = "15 minutes""#).unwrap_err();
+        assert!(e.contains("`15 minutes` is not a duration here; write \"15m\""), "{e}");
         let e = parse("d = 15").unwrap_err();
         assert!(e.contains("a duration such as"), "{e}");
     }

@@ -16,6 +16,27 @@ pub enum ReplaceFormulaError {
     HasErrors(String),
 }
 
+/// A scenario file toml or serde refused: `t.toml:31:1:
+/// jobs[1].generate[0].rate_per_hr: unknown key `rate_per_hr`; did you
+/// mean `rate_per_hour`?`, then that line with the refused text underlined.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{path}:{line}:{column}: {}{message}\n{excerpt}", key_prefix(key))]
+pub struct Refusal {
+    /// The scenario file.
+    pub path: String,
+    /// The refused key's line, from 1.
+    pub line: usize,
+    /// Its column, from 1, in characters.
+    pub column: usize,
+    /// The key path, e.g. `jobs[1].generate[0].rate_per_hr`; empty for a
+    /// syntax error.
+    pub key: String,
+    /// What is wrong and how to fix it.
+    pub message: String,
+    /// The line, with the refused text underlined.
+    pub excerpt: String,
+}
+
 /// Why a scenario cannot be run. Every variant names the file.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ScenarioError {
@@ -30,21 +51,29 @@ pub enum ScenarioError {
         /// The operating system's reason.
         message: String,
     },
-    /// Not TOML, an unknown key, or a value of the wrong type: toml's
-    /// message with line, column and the offending text.
-    #[error("{path}: {message}")]
-    Toml {
-        /// The scenario file.
+    /// Not TOML, an unknown key, or a value of the wrong type, at the
+    /// refused key's own line, in the user's words (see [`Refusal`]).
+    #[error("{0}")]
+    Toml(Box<Refusal>),
+    /// A formula file given where a scenario was expected: `run
+    /// x.formula`. Formulas run inside a scenario's pool.
+    #[error(
+        "{path} is a formula, not a scenario: a scenario (a .toml file such as simulations/bursty-day.toml) names \
+         its formula in [pool.autoscale] formula_file; `autoscale-sim check {path}` checks the formula alone"
+    )]
+    NotAScenario {
+        /// The formula file.
         path: String,
-        /// toml's message.
-        message: String,
     },
     /// Well-formed, but a value is out of range or keys conflict:
-    /// `scenario.toml: pool.autoscale.interval: 2m is below the minimum 5m`.
-    #[error("{path}: {key}: {message}")]
+    /// `scenario.toml:24: pool.autoscale.interval: 2m is below the minimum 5m`.
+    #[error("{path}{}: {key}: {message}", line.map(|l| format!(":{l}")).unwrap_or_default())]
     Invalid {
         /// The scenario file.
         path: String,
+        /// The key's line, from 1, where the file has the key (a default
+        /// value has none).
+        line: Option<usize>,
         /// The key path, e.g. `jobs[1].generate[0].rate_per_hour`.
         key: String,
         /// What is wrong and how to fix it.
@@ -73,6 +102,11 @@ pub enum ScenarioError {
     },
 }
 
+/// `key: `, or nothing for a refusal at no key.
+fn key_prefix(key: &str) -> String {
+    if key.is_empty() { String::new() } else { format!("{key}: ") }
+}
+
 /// Builds validation errors for one file: every refused value is
 /// reported as `file: key: message`, the key's full path from the file's
 /// root, so that the user can find it.
@@ -98,7 +132,7 @@ impl<'a> Check<'a> {
     /// Refuses the value at `key`, saying what is wrong and how to fix it.
     pub(super) fn fail<T>(&self, key: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
         let key = format!("{}{}", self.prefix, key.into());
-        Err(ScenarioError::Invalid { path: self.path.to_owned(), key, message: message.into() })
+        Err(ScenarioError::Invalid { path: self.path.to_owned(), line: None, key, message: message.into() })
     }
 
     /// Refuses the file `key` names with the error reading it gave, so that

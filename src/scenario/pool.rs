@@ -167,8 +167,10 @@ pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) ->
     }
     let resize_timeout = p.resize_timeout.unwrap_or(SimDuration::from_mins(15));
     if resize_timeout < MIN_RESIZE_TIMEOUT {
-        return check
-            .fail("pool.resize_timeout", format!("{resize_timeout} is below the minimum {MIN_RESIZE_TIMEOUT}"));
+        return check.fail(
+            "pool.resize_timeout",
+            format!("{} is below the minimum {}", resize_timeout.written(), MIN_RESIZE_TIMEOUT.written()),
+        );
     }
     let scaling = match p.autoscale {
         Some(_) if p.target_dedicated.is_some() || p.target_low_priority.is_some() || !p.resizes.is_empty() => {
@@ -256,10 +258,16 @@ fn build_preemption(check: &Check<'_>, f: FilePreemption, base: &Path) -> Result
 fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str) -> Result<Autoscale, ScenarioError> {
     let interval = a.interval.unwrap_or(SimDuration::from_mins(15));
     if interval < MIN_INTERVAL {
-        return check.fail("pool.autoscale.interval", format!("{interval} is below the minimum {MIN_INTERVAL}"));
+        return check.fail(
+            "pool.autoscale.interval",
+            format!("{} is below the minimum {}", interval.written(), MIN_INTERVAL.written()),
+        );
     }
     if interval > MAX_INTERVAL {
-        return check.fail("pool.autoscale.interval", format!("{interval} is above the maximum {MAX_INTERVAL}"));
+        return check.fail(
+            "pool.autoscale.interval",
+            format!("{} is above the maximum {}", interval.written(), MAX_INTERVAL.written()),
+        );
     }
     let (source_name, source) = match (a.formula, a.formula_file) {
         (Some(text), None) => (format!("{shown}: pool.autoscale.formula"), text),

@@ -238,7 +238,7 @@ mod tests {
     fn bad_rows_name_the_file_and_line() {
         let path = write("bad.csv", "submit,duration\n0,10m\n5,soon\n");
         let e = read_tasks(&path).unwrap_err().to_string();
-        assert!(e.contains("bad.csv: line 3: duration: invalid duration `soon`"), "{e}");
+        assert!(e.contains("bad.csv: line 3: duration: `soon` is not a duration;"), "{e}");
         let path = write("short.csv", "submit,duration\n0\n");
         let e = read_tasks(&path).unwrap_err().to_string();
         assert!(e.contains("short.csv: line 2"), "{e}");

@@ -208,3 +208,21 @@ fn eval_reports_the_limits() {
     assert_eq!(code, "AutoScalingFormulaSyntaxError");
     assert_eq!(message, "Line 2, Col 106: The expression is nested more than 100 levels deep");
 }
+
+/// `explain E0100` says what the language reference's table of checker
+/// codes says, for every code and no other.
+#[test]
+fn every_error_code_is_explained_as_the_language_reference_says() {
+    let reference = include_str!("../../docs/formula-language.md");
+    let rows: Vec<String> = reference.lines().filter(|l| l.starts_with("| E0")).map(str::to_owned).collect();
+    let explained: Vec<String> = Code::ALL
+        .iter()
+        .map(|c| {
+            let (meaning, example) = c.explain();
+            format!("| {} | {meaning} | {} |", c.id(), example.map(|e| format!("`{e}`")).unwrap_or_default())
+        })
+        .collect();
+    assert_eq!(rows, explained.iter().map(|r| r.replace("|  |", "| |")).collect::<Vec<_>>());
+    assert_eq!(Code::from_id("e0205"), Some(Code::AssignType));
+    assert_eq!(Code::from_id("E0999"), None);
+}

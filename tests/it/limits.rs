@@ -39,14 +39,14 @@ fn a_runaway_poisson_rate_is_refused_with_its_key() {
         "rate-1e308",
         &poisson("1e308"),
         &[
-            "scenario.toml: jobs[0].generate[0].rate_per_hour: an unbounded number of tasks expected over 1day",
+            "scenario.toml:8: jobs[0].generate[0].rate_per_hour: an unbounded number of tasks expected over 1d;",
             "at most 200000000",
         ],
     );
     refused(
         "rate-4e9",
         &poisson("4e9"),
-        &["scenario.toml: jobs[0].generate[0].rate_per_hour: about 96000000000 tasks expected over 1day"],
+        &["scenario.toml:8: jobs[0].generate[0].rate_per_hour: about 96000000000 tasks expected over 1d;"],
     );
 }
 
@@ -62,7 +62,7 @@ fn the_task_estimate_adds_every_source() {
         "sum",
         &scenario,
         &[
-            "scenario.toml: jobs[1].generate[0].every: about 120500000 tasks expected, about 220500000 with the ones before",
+            "scenario.toml:8: jobs[1].generate[0].every: about 120500000 tasks expected, about 220500000 with the ones before",
         ],
     );
     let bursty = format!(
@@ -78,7 +78,7 @@ fn endless_files_fail_at_once_naming_the_key() {
     refused(
         "trace-dev-zero",
         &trace,
-        &["scenario.toml: jobs[0].trace: cannot read /dev/zero: line 1 is longer than 65536 bytes (the limit)"],
+        &["scenario.toml:6: jobs[0].trace: cannot read /dev/zero: line 1 is longer than 65536 bytes (the limit)"],
     );
     let formula = "duration = \"1d\"\n[pool]\nvm = { cores = 2, dedicated_price = 0.1 }\n\
                    autoscale = { formula_file = \"/dev/zero\" }\n";
@@ -86,11 +86,11 @@ fn endless_files_fail_at_once_naming_the_key() {
         "formula-dev-zero",
         formula,
         &[
-            "scenario.toml: pool.autoscale.formula_file: /dev/zero: the formula is more than 8192 bytes long (the limit)",
+            "scenario.toml:4: pool.autoscale.formula_file: /dev/zero: the formula is more than 8192 bytes long (the limit)",
         ],
     );
     let preemption = format!("duration = \"1d\"\n{POOL}preemption = {{ trace = \"/dev/zero\" }}\n");
-    refused("preemption-dev-zero", &preemption, &["scenario.toml: pool.preemption.trace: cannot read /dev/zero"]);
+    refused("preemption-dev-zero", &preemption, &["scenario.toml:5: pool.preemption.trace: cannot read /dev/zero"]);
     let out = cli(&["run", "/dev/zero"], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
@@ -125,10 +125,10 @@ fn missing_files_name_the_scenario_and_the_key() {
     refused(
         "missing-formula",
         formula,
-        &["scenario.toml: pool.autoscale.formula_file: cannot read ", "nope.formula: "],
+        &["scenario.toml:4: pool.autoscale.formula_file: cannot read ", "nope.formula: "],
     );
     let trace = format!("duration = \"1d\"\n{POOL}[[jobs]]\nid = \"a\"\n[[jobs]]\ntrace = \"nope.csv\"\n");
-    refused("missing-trace", &trace, &["scenario.toml: jobs[1].trace: cannot read ", "nope.csv: "]);
+    refused("missing-trace", &trace, &["scenario.toml:8: jobs[1].trace: cannot read ", "nope.csv: "]);
     let bad_row = format!("duration = \"1d\"\n{POOL}[[jobs]]\ntrace = \"bad.csv\"\n");
     let dir = scratch_dir("limits-bad-row");
     std::fs::write(dir.join("bad.csv"), "submit,duration\n0,soon\n").unwrap();
@@ -136,7 +136,7 @@ fn missing_files_name_the_scenario_and_the_key() {
     let out = cli(&["run", dir.join("scenario.toml").to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("scenario.toml: jobs[0].trace: ") && err.contains("bad.csv: line 2: duration:"), "{err}");
+    assert!(err.contains("scenario.toml:6: jobs[0].trace: ") && err.contains("bad.csv: line 2: duration:"), "{err}");
 }
 
 #[test]
@@ -145,7 +145,7 @@ fn dates_past_the_year_9999_are_refused() {
     refused(
         "start-9999",
         &scenario,
-        &["scenario.toml: start: 9999-12-31T23:00:00.000Z plus the duration 2h ends after 9999-12-31T23:59:59Z"],
+        &["scenario.toml:1: start: 9999-12-31T23:00:00.000Z plus the duration 2h ends after 9999-12-31T23:59:59Z"],
     );
     // Up to the last second is fine.
     let (code, out, err) =
@@ -160,7 +160,7 @@ fn job_ids_are_unique() {
     refused(
         "same-id",
         &twice,
-        &["scenario.toml: jobs[2].id: `a` is already the id of jobs[0]; give each job its own id"],
+        &["scenario.toml:10: jobs[2].id: `a` is already the id of jobs[0]; give each job its own id"],
     );
     // A default id (`job-N`) counts too.
     let default = format!("duration = \"1d\"\n{POOL}[[jobs]]\nid = \"job-2\"\n[[jobs]]\n");

@@ -197,3 +197,26 @@ fn an_agent_killed_mid_task_loses_nothing_its_tasks_finish_elsewhere() {
     );
     assert!(rows.iter().any(|(_, _, attempts, ..)| *attempts >= 2), "a task was requeued: {rows:?}");
 }
+
+/// A pool of three nodes and two agents: the third node waits, and the
+/// run says so (with how to start another agent) instead of staying silent.
+#[test]
+fn a_node_that_waits_for_an_agent_is_reported() {
+    let dir = scratch_dir("real-agents-waiting");
+    let (scenario, token) = (dir.join("three.toml"), dir.join("token"));
+    std::fs::write(
+        &scenario,
+        "duration = \"1m\"\n[pool]\nvm = { cores = 1, dedicated_price = 1 }\ntarget_dedicated = 3\n\
+         [[jobs]]\ncommand_line = \"sleep 12\"\ntasks = [{ duration = \"1s\" }]\n",
+    )
+    .unwrap();
+    std::fs::write(&token, "real-agents-shared-secret\n").unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let run =
+        cli(&["run", &path(&scenario), "--agents", "real", "--spawn-local", "2", "--token-file", &path(&token)], None);
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(0), "{err}");
+    let waits: Vec<&str> = err.lines().filter(|l| l.contains("for an agent")).collect();
+    assert_eq!(waits.len(), 1, "{err}");
+    assert!(waits[0].contains("WARN  node-2 has waited 10s for an agent: every agent that joined has a node"), "{err}");
+}

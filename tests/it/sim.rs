@@ -125,7 +125,7 @@ fn the_summary_alone_without_out_and_errors_with_the_key_path() {
     let out = cli(&["run", bad.to_str().unwrap_or_default()], None);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("bad.toml: pool.autoscale.interval: 2m is below the minimum 5m"), "{err}");
+    assert!(err.contains("bad.toml:4: pool.autoscale.interval: 2m is below the minimum 5m"), "{err}");
     let out = cli(&["run", "simulations/no-such.toml"], None);
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out.stderr).contains("cannot read simulations/no-such.toml"), "{}", text(&out.stderr));

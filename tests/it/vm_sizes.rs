@@ -44,14 +44,17 @@ fn vm_mistakes_say_what_to_write() {
     );
     assert!(
         error("vm = { name = \"Standard_D4sv3\", dedicated_price = 1 }")
-            .starts_with("s.toml: pool.vm.name: `Standard_D4sv3` is not a VM size this simulator knows (closest: "),
+            .starts_with("s.toml:3: pool.vm.name: `Standard_D4sv3` is not a VM size this simulator knows (closest: "),
     );
     assert_eq!(
         error("vm = { dedicated_price = 1 }"),
-        "s.toml: pool.vm: give the VM's cores (`cores = 2`) or a known size's `name`"
+        "s.toml:3: pool.vm: give the VM's cores (`cores = 2`) or a known size's `name`"
     );
     let unknown_key = error("vm = { cores = 2, dedicated_prize = 1 }");
-    assert!(unknown_key.contains("unknown field `dedicated_prize`"), "{unknown_key}");
+    assert!(
+        unknown_key.contains("pool.vm.dedicated_prize: unknown key `dedicated_prize`; did you mean `dedicated_price`?"),
+        "{unknown_key}"
+    );
     let missing = error("vm = \"Standard_D4s_v3\"\nprices = \"nope.toml\"");
-    assert!(missing.starts_with("s.toml: pool.prices: cannot read"), "{missing}");
+    assert!(missing.starts_with("s.toml:4: pool.prices: cannot read"), "{missing}");
 }
