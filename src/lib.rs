@@ -31,3 +31,4 @@ pub mod serve;
 pub mod sim;
 pub mod testsuite;
 pub mod time;
+pub mod tune;

@@ -3,7 +3,8 @@
 //!
 //! Exit codes: 0 success; 1 the formula has errors (`check`) or an input
 //! could not be read (`test`: a suite is malformed); 2 the evaluation
-//! failed (`eval`) or a case failed (`test`); 64 bad command-line usage.
+//! failed (`eval`), a case failed (`test`) or no point meets the objectives
+//! (`tune`); 64 bad command-line usage.
 //! `agent` exits 0 when released, 1 when rejected, unreachable or given an
 //! unreadable token file.
 use std::io::{IsTerminal, Write};
@@ -175,7 +176,8 @@ enum Command {
     /// Run a grid of scenario parameters × seeds; optionally one shard of it.
     ///
     /// Each --param sets a dotted key of the scenario to each of its values
-    /// (a TOML value, or else a string). Prints the table of `compare`, one
+    /// (a TOML value, or else a string); `formula.NAME` sets the number the
+    /// formula assigns to its variable NAME. Prints the table of `compare`, one
     /// row per grid point; with --out writes runs.csv, summary.csv,
     /// sweep.json, charts and report.html. With --shard I/N runs only shard
     /// I (0-based) of N and writes runs-I-of-N.csv and sweep.json, for `merge`.
@@ -199,6 +201,21 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Find the cheapest parameters that meet service-level objectives.
+    ///
+    /// Each --param is a formula constant (formula.NAME) or a scenario key,
+    /// with an integer range LO..HI, a real range (100 steps) or a list
+    /// A,B,C. Each point runs on the same --seeds; the objective and every
+    /// --slo apply to seed means. A Bayesian optimiser picks --budget
+    /// points, --batch at a time, run in parallel. Prints the best feasible
+    /// point with 95 % intervals, the runner-ups and the saving against the
+    /// scenario as written; with --out writes trials.csv, tuned.formula, the
+    /// cost-vs-wait chart and report.html.
+    /// Exits 2 when no point meets the objectives, naming the closest one.
+    #[command(
+        after_help = "Examples:\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --out out/tune"
+    )]
+    Tune(TuneArgs),
     /// Make a scenario from the service's exports of a pool and its tasks.
     ///
     /// Reads the pool as `az batch pool show` prints it and task lists as
@@ -355,6 +372,57 @@ struct RunArgs {
     agent_usage_interval: std::time::Duration,
 }
 
+/// The `tune` subcommand's options.
+#[derive(Debug, Args)]
+struct TuneArgs {
+    /// The scenario file.
+    #[arg(value_name = "SCENARIO")]
+    scenario: PathBuf,
+    /// A parameter and its values: KEY=LO..HI or KEY=A,B,C; repeat for more.
+    #[arg(long = "param", value_name = "KEY=VALUES", required = true)]
+    params: Vec<String>,
+    /// A constraint on a seed mean: METRIC<=VALUE or METRIC>=VALUE, e.g. 'p95_wait<=30m'.
+    #[arg(long = "slo", value_name = "CONSTRAINT")]
+    slos: Vec<String>,
+    /// What to minimise.
+    #[arg(long, value_enum, default_value_t = ObjectiveArg::Cost)]
+    objective: ObjectiveArg,
+    /// Seeds per point: the scenario's seed and the ones after it.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    seeds: u64,
+    /// Points to evaluate (a point is one set of values on every seed).
+    #[arg(long, value_name = "K", default_value_t = 30)]
+    budget: usize,
+    /// Points chosen and run together; the result depends on it, not on the cores.
+    #[arg(long, value_name = "B", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..))]
+    batch: u16,
+    /// The search: Bayesian optimisation, or random points (a baseline).
+    #[arg(long, value_enum, default_value_t = SearchArg::Bayes)]
+    search: SearchArg,
+    /// Seed of the search itself (its first points).
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    search_seed: u64,
+    /// Folder for trials.csv, tuned.formula, the chart and report.html (created if missing).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ObjectiveArg {
+    /// Total cost.
+    Cost,
+    /// Billed node-hours.
+    NodeHours,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum SearchArg {
+    /// Constrained Bayesian optimisation.
+    Bayes,
+    /// Uniformly random points.
+    Random,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum AgentsArg {
     /// Durations from the scenario, on a virtual clock.
@@ -477,6 +545,7 @@ fn main() -> ExitCode {
             sweep(scenario, params, *seeds, shard.as_deref(), out.as_deref())
         }
         Command::Merge { dirs, out } => merge(dirs, out.as_deref()),
+        Command::Tune(args) => tune(args),
         Command::Import { pool, tasks, job, cores, dedicated_price, low_priority_price, out } => {
             let options = autoscale_sim::import::Options {
                 pool: pool.clone(),
@@ -814,6 +883,48 @@ fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<ExitCode> {
     let whole = autoscale_sim::report::sweep::merge(dirs)?;
     finish_sweep(&whole, out)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `tune`: the search with a progress bar; exit 2 when no point is feasible.
+fn tune(args: &TuneArgs) -> Result<ExitCode> {
+    use autoscale_sim::tune::{TuneSpec, search::Method, slo::Metric};
+    let spec = TuneSpec {
+        scenario: args.scenario.clone(),
+        params: args.params.clone(),
+        slos: args.slos.clone(),
+        objective: match args.objective {
+            ObjectiveArg::Cost => Metric::Cost,
+            ObjectiveArg::NodeHours => Metric::NodeHours,
+        },
+        seeds: args.seeds,
+        budget: args.budget,
+        batch: args.batch.into(),
+        method: match args.search {
+            SearchArg::Bayes => Method::Bayes,
+            SearchArg::Random => Method::Random,
+        },
+        search_seed: args.search_seed,
+    };
+    let bar = progress_bar(spec.planned_runs());
+    let tuning = autoscale_sim::tune::tune(&spec, &|| bar.inc(1))?;
+    bar.finish_and_clear();
+    if let Some(dir) = &args.out {
+        let written = tuning.write(dir)?;
+        to_stderr!("wrote {} files to {}", written.len(), dir.display());
+    }
+    print(&tuning.to_text())?;
+    if tuning.best().is_some() {
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(closest) = tuning.closest() {
+        let failing: Vec<String> = tuning.failing(closest).iter().map(ToString::to_string).collect();
+        to_stderr!(
+            "error: no point meets the constraints; the closest, {}, fails {}",
+            closest.label,
+            failing.join(", ")
+        );
+    }
+    Ok(ExitCode::from(2))
 }
 
 /// `import`: write the scenario, then say what was written and what was not mapped.

@@ -18,6 +18,7 @@ pub mod ir;
 pub mod jit;
 pub mod lexer;
 pub mod lint;
+pub mod params;
 pub mod parse;
 pub mod results;
 

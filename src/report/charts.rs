@@ -73,6 +73,39 @@ enum Chart<'a> {
     Scatter(&'a Comparison),
     /// A box per formula.
     Distribution(&'a Comparison),
+    /// The points `tune` evaluated, their Pareto front and the feasible region.
+    TradeOff(&'a TradeOff),
+}
+
+/// What `tune` evaluated, as a chart: one point per parameter set, a wait
+/// across and the objective up. Plain numbers, so that this module needs
+/// nothing from `tune`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TradeOff {
+    /// The chart's title.
+    pub title: String,
+    /// What is across (a wait, in minutes).
+    pub x_desc: String,
+    /// What is up (the objective).
+    pub y_desc: String,
+    /// Each point: across, up, whether it meets every objective.
+    pub points: Vec<(f64, f64, bool)>,
+    /// The bound on what is across, when there is one: the region left of it is shaded.
+    pub x_limit: Option<f64>,
+}
+
+/// The points no other point beats on both axes (both minimised), from
+/// left to right.
+fn pareto(points: &[(f64, f64, bool)]) -> Vec<(f64, f64)> {
+    let mut sorted: Vec<(f64, f64)> = points.iter().map(|&(x, y, _)| (x, y)).collect();
+    sorted.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+    let mut front: Vec<(f64, f64)> = Vec::new();
+    for p in sorted {
+        if front.last().is_none_or(|last| p.1 < last.1) {
+            front.push(p);
+        }
+    }
+    front
 }
 
 /// A line to draw: legend label, style, dashed or not, points.
@@ -199,6 +232,7 @@ impl Chart<'_> {
             }
             Chart::Scatter(c) => draw_scatter(root, render, c),
             Chart::Distribution(c) => draw_distribution(root, render, c),
+            Chart::TradeOff(t) => draw_trade_off(root, render, t),
         }?;
         root.present().map_err(message)?;
         Ok(area)
@@ -316,6 +350,56 @@ fn draw_scatter<DB: DrawingBackend>(
             .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
     }
     legend(&mut chart, render, SeriesLabelPosition::LowerRight).map_err(message)?;
+    Ok(chart.plotting_area().get_pixel_range())
+}
+
+/// The feasible region shaded, the points (filled: feasible) and their
+/// Pareto front.
+fn draw_trade_off<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    render: Render,
+    t: &TradeOff,
+) -> Result<PlotArea, String> {
+    let x_top = upper(max_of(t.points.iter().map(|p| &p.0)).max(t.x_limit.unwrap_or(0.0)));
+    let y_top = upper(max_of(t.points.iter().map(|p| &p.1)));
+    let mut chart = frame(root, &t.title).build_cartesian_2d(0.0..x_top, 0.0..y_top).map_err(message)?;
+    chart
+        .configure_mesh()
+        .x_desc(t.x_desc.as_str())
+        .y_desc(t.y_desc.as_str())
+        .label_style(("sans-serif", 16))
+        .draw()
+        .map_err(message)?;
+    if let Some(limit) = t.x_limit {
+        let shade = GREEN.mix(0.12);
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(0.0, 0.0), (limit, y_top)], shade.filled())))
+            .map_err(message)?
+            .label("where the wait objective is met")
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], shade.filled()));
+    }
+    let front = pareto(&t.points);
+    let style = RED.stroke_width(2);
+    match render.stroke {
+        Stroke::Path => chart.draw_series(LineSeries::new(front, style)),
+        Stroke::Segments => chart.draw_series(std::iter::once(Segments { points: front, style })),
+    }
+    .map_err(message)?
+    .label("Pareto front")
+    .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+    let (feasible, infeasible): (Vec<&(f64, f64, bool)>, Vec<_>) = t.points.iter().partition(|p| p.2);
+    let blue = BLUE;
+    chart
+        .draw_series(feasible.into_iter().map(|p| Circle::new((p.0, p.1), 5, blue.filled())))
+        .map_err(message)?
+        .label("meets every objective")
+        .legend(move |(x, y)| Circle::new((x + 10, y), 5, blue.filled()));
+    chart
+        .draw_series(infeasible.into_iter().map(|p| Circle::new((p.0, p.1), 5, BLACK.mix(0.5).stroke_width(2))))
+        .map_err(message)?
+        .label("fails an objective")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, BLACK.mix(0.5).stroke_width(2)));
+    legend(&mut chart, render, SeriesLabelPosition::UpperRight).map_err(message)?;
     Ok(chart.plotting_area().get_pixel_range())
 }
 
@@ -472,6 +556,26 @@ pub fn write_comparison(c: &Comparison, dir: &Path) -> Result<Vec<PathBuf>, Char
         svgs.push(svg);
     }
     let html = html(c, &svgs);
+    let path = dir.join("report.html");
+    write_atomically(&path, html.as_bytes()).map_err(|e| io_error(&path, e))?;
+    written.push(path);
+    Ok(written)
+}
+
+/// The chart of a `tune` (`cost-vs-wait`, SVG and PNG) and its
+/// `report.html`: `text`, the report as printed, then the chart.
+pub fn write_trade_off(t: &TradeOff, text: &str, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
+    font()?;
+    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
+    let (mut written, svg) = write_chart(dir, "cost-vs-wait", &Chart::TradeOff(t))?;
+    let title = esc(&t.title);
+    let html = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}\
+         svg{{max-width:100%;height:auto}}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
+         <pre>{}</pre>\n<figure>\n{svg}\n</figure>\n</body>\n</html>\n",
+        esc(text)
+    );
     let path = dir.join("report.html");
     write_atomically(&path, html.as_bytes()).map_err(|e| io_error(&path, e))?;
     written.push(path);

@@ -9,6 +9,7 @@
 pub mod charts;
 pub mod compare;
 mod files;
+pub mod params;
 mod summary;
 pub mod sweep;
 

@@ -11,14 +11,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::compare::{Comparison, SeedRun};
+use super::params::{Base, Key, PointError};
+use crate::atomic_write::write_atomically;
+use crate::sim::Simulation;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
-use toml_edit::{DocumentMut, Item, Table, Value};
-
-use super::compare::{Comparison, SeedRun};
-use crate::atomic_write::write_atomically;
-use crate::scenario::Scenario;
-use crate::sim::Simulation;
 
 /// Why a sweep or merge could not run.
 #[derive(Debug, thiserror::Error)]
@@ -29,30 +27,10 @@ pub enum SweepError {
     /// A `--shard` is not `I/N` with `I < N`.
     #[error("--shard {0}: write I/N with 0 <= I < N, e.g. 0/4")]
     Shard(String),
-    /// A parameter path crosses a value that is not a table.
-    #[error("--param {path}: `{key}` is not a table in the scenario")]
-    Path {
-        /// The parameter path.
-        path: String,
-        /// The key that is not a table.
-        key: String,
-    },
-    /// The scenario file is not TOML.
-    #[error("{path}: {message}")]
-    Toml {
-        /// The file.
-        path: String,
-        /// The parser's message.
-        message: String,
-    },
-    /// The scenario, with a grid point's values, is invalid.
-    #[error("{point}: {error}")]
-    Scenario {
-        /// The grid point, `a=1, b=2`.
-        point: String,
-        /// The scenario's error, naming the file and the key.
-        error: crate::scenario::ScenarioError,
-    },
+    /// A grid point's scenario could not be made: a bad path, an invalid
+    /// scenario, a formula constant that cannot be set.
+    #[error(transparent)]
+    Point(#[from] PointError),
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     Io {
@@ -134,27 +112,6 @@ pub fn parse_shard(text: &str) -> Result<(u64, u64), SweepError> {
         return Err(bad());
     }
     Ok((i, n))
-}
-
-/// Sets `path` (dotted keys) to `value` in the scenario document: a TOML
-/// value when it parses as one (`3`, `0.5`, `true`), else a string (`5m`).
-/// The playground (`serve`) sets its knobs with it too.
-pub fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), SweepError> {
-    let keys: Vec<&str> = path.split('.').collect();
-    let Some((last, parents)) = keys.split_last() else {
-        return Err(SweepError::Param(path.to_owned()));
-    };
-    let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-    for key in parents {
-        table = table
-            .entry(key)
-            .or_insert(Item::Table(Table::new()))
-            .as_table_like_mut()
-            .ok_or_else(|| SweepError::Path { path: path.to_owned(), key: (*key).to_owned() })?;
-    }
-    let value: Value = value.parse().unwrap_or_else(|_| Value::from(value));
-    table.insert(last, Item::Value(value));
-    Ok(())
 }
 
 /// Where a run is in the grid: the first columns of `runs.csv`.
@@ -252,24 +209,13 @@ pub struct Sweep {
 
 /// Runs the grid's runs that belong to `shard` (`(0, 1)`: all), in parallel.
 pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Result<Sweep, SweepError> {
-    let path = Path::new(&grid.scenario);
-    let text = std::fs::read_to_string(path).map_err(|e| io(path, e))?;
-    let doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| SweepError::Toml { path: grid.scenario.clone(), message: e.to_string() })?;
-    let base = path.parent().unwrap_or(Path::new("")).to_owned();
-    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario").to_owned();
-    // Every point's text, checked before any run starts.
+    let base = Base::load(Path::new(&grid.scenario))?;
+    let keys: Vec<Key> = grid.params.iter().map(|(path, _)| Key::parse(path)).collect();
+    // Every point's scenario, checked before any run starts.
     let mut scenarios = Vec::with_capacity(grid.points());
     for p in 0..grid.points() {
-        let mut doc = doc.clone();
-        for (k, v) in grid.point(p) {
-            set(&mut doc, k, v)?;
-        }
-        let text = doc.to_string();
-        let scenario = Scenario::from_toml(&text, &grid.scenario, &stem, &base)
-            .map_err(|error| SweepError::Scenario { point: grid.label(p), error })?;
-        scenarios.push(Arc::new(scenario));
+        let point: Vec<(&Key, &str)> = keys.iter().zip(grid.point(p)).map(|(k, (_, v))| (k, v)).collect();
+        scenarios.push(Arc::new(base.scenario(&point, &grid.label(p))?));
     }
     let total = (grid.points() as u64).saturating_mul(grid.seeds);
     let mine: Vec<u64> = (0..total).filter(|k| k % shard.1 == shard.0).collect();
@@ -277,7 +223,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
         .par_iter()
         .map(|&run| {
             let point = run / grid.seeds;
-            let scenario: &Arc<Scenario> = &scenarios[point as usize];
+            let scenario = &scenarios[point as usize];
             let seed = scenario.seed.wrapping_add(run % grid.seeds);
             let output = Simulation::new(Arc::clone(scenario), Some(seed)).run(&mut |_| {});
             let figures = SeedRun::of(&output, false);
@@ -400,20 +346,6 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Sweep, SweepError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn parameters_are_set_as_toml_values_or_strings() {
-        let mut doc: DocumentMut =
-            "[pool]\nvm = { cores = 2 }\n[pool.autoscale]\ninterval = \"15m\"\n".parse().unwrap();
-        set(&mut doc, "pool.autoscale.interval", "5m").unwrap();
-        set(&mut doc, "pool.vm.cores", "4").unwrap();
-        set(&mut doc, "seed", "9").unwrap();
-        let text = doc.to_string();
-        assert!(text.contains("interval = \"5m\""), "{text}");
-        assert!(text.contains("cores = 4"), "{text}");
-        assert!(text.contains("seed = 9"), "{text}");
-        assert!(matches!(set(&mut doc, "seed.x", "1"), Err(SweepError::Path { .. })));
-    }
 
     #[test]
     fn runs_csv_has_the_place_then_the_figures_and_reads_back_the_same() {

@@ -372,7 +372,7 @@ impl Knobs {
     /// Writes the knobs given into the scenario document.
     fn apply(&self, doc: &mut DocumentMut) -> Result<(), BadRequest> {
         let set = |doc: &mut DocumentMut, path: &str, value: Value| {
-            crate::report::sweep::set(doc, path, &value.to_string())
+            crate::report::params::set(doc, path, &value.to_string())
                 .map_err(|e| BadRequest(format!("knobs: cannot set {path}: {e}")))
         };
         if let Some(interval) = &self.interval {
@@ -502,11 +502,18 @@ mod tests {
             Setup { scenario: "bursty-day".to_owned(), toml: None, formula: None, knobs: Knobs::default(), seed: None };
         let Some(Ready { scenario, .. }) = prepare(&catalog, &setup).unwrap().ready else { panic!("it checks") };
         let late = simulate(Simulation::new(scenario.clone(), None), Instant::now(), |_| false).unwrap_err();
-        // 1024 events of bursty-day take it to +3h 47m 30s.
+        // It stops after one batch of events: where the same 1024 steps take it.
+        let mut batch = Simulation::new(scenario.clone(), None);
+        for _ in 0..1024 {
+            assert!(batch.step());
+        }
         assert_eq!(
             late.0,
-            "the simulation passed the 10-second limit at +3h 47m 30s of the scenario: shorten its duration or \
-             lighten its load"
+            format!(
+                "the simulation passed the 10-second limit at {} of the scenario: shorten its duration or \
+                 lighten its load",
+                batch.now()
+            )
         );
         let sim = simulate(Simulation::new(scenario, None), Instant::now() + RUN_TIME_LIMIT, |_| false).unwrap();
         assert_eq!(sim.now().as_millis(), 24 * 3_600_000);

@@ -95,6 +95,9 @@ struct FileScenario {
     inline: Option<toml::Table>,
     #[serde(default)]
     use_suite_formula: bool,
+    /// `"formula.NAME" = number`: the constants set in the case's formula.
+    #[serde(default)]
+    params: BTreeMap<String, toml::Value>,
     seeds: Option<Seeds>,
     #[serde(default)]
     expect: ScenarioExpect,
@@ -198,7 +201,24 @@ impl Suite {
                 }
                 Some(Seeds::List(list)) => list.into_iter().map(Some).collect(),
             };
-            let case = ScenarioCase { source, use_suite_formula: s.use_suite_formula, seeds, expect: s.expect };
+            let mut constants = Vec::with_capacity(s.params.len());
+            for (param, value) in s.params {
+                let at = [&key[..], &["params", param.as_str()]].concat();
+                let Some(variable) = param.strip_prefix("formula.") else {
+                    return check.fail(
+                        &at,
+                        "a case's parameters are formula constants, `formula.NAME`; set scenario keys in the scenario",
+                    );
+                };
+                let number = match value {
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    other => return check.fail(&at, format!("`{other}` is not a number")),
+                };
+                constants.push((variable.to_owned(), number));
+            }
+            let case =
+                ScenarioCase { source, use_suite_formula: s.use_suite_formula, constants, seeds, expect: s.expect };
             // Load the scenario once now so that a bad one is a load error;
             // the run loads it again on its worker thread.
             if let Err(message) = super::scenario::prepare(&shown, &dir, &name, &case, suite_formula.as_ref()) {

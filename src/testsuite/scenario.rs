@@ -10,13 +10,14 @@ use rayon::prelude::*;
 use super::outcome::{Mismatch, Outcome};
 use super::point::number;
 use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSource, Suite};
+use crate::formula::params::set_constant;
 use crate::report::Summary;
-use crate::scenario::{ReplaceFormulaError, Scenario};
+use crate::scenario::{ReplaceFormulaError, Scaling, Scenario};
 use crate::sim::{Output, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
-/// case asks. The error is a message for people.
+/// case asks, then its `params` constants set. The error is a message for people.
 pub(crate) fn prepare(
     shown: &str,
     dir: &Path,
@@ -46,7 +47,30 @@ pub(crate) fn prepare(
             }
         })?;
     }
+    set_constants(&mut scenario, &case.constants)?;
     Ok(scenario)
+}
+
+/// Sets each `(variable, number)` in the scenario's formula, through the
+/// syntax tree as `sweep` does, and checks the formula again.
+fn set_constants(scenario: &mut Scenario, constants: &[(String, String)]) -> Result<(), String> {
+    let Some((first, _)) = constants.first() else { return Ok(()) };
+    let Scaling::Autoscale(autoscale) = &scenario.pool.scaling else {
+        return Err(format!("`params.formula.{first}`: the scenario's pool has fixed targets, so there is no formula"));
+    };
+    let mut source = autoscale.formula.clone();
+    let mut set = Vec::with_capacity(constants.len());
+    for (name, value) in constants {
+        source = set_constant(&source, name, value).map_err(|e| format!("`params.formula.{name}`: {e}"))?;
+        set.push(format!("formula.{name}={value}"));
+    }
+    let shown = format!("{} with {}", autoscale.source_name, set.join(", "));
+    scenario.replace_formula(&source, &shown).map_err(|e| match e {
+        ReplaceFormulaError::FixedTargets => "the scenario's pool has fixed targets".to_owned(),
+        ReplaceFormulaError::DoesNotCompile(m) | ReplaceFormulaError::HasErrors(m) => {
+            format!("the formula has errors with {}: {m}", set.join(", "))
+        }
+    })
 }
 
 /// One seed's numbers that the bounds look at.

@@ -64,6 +64,9 @@ pub(crate) struct PointCase {
 pub(crate) struct ScenarioCase {
     pub source: ScenarioSource,
     pub use_suite_formula: bool,
+    /// `params`: each formula variable and the number it is set to, after
+    /// the suite's formula is swapped in.
+    pub constants: Vec<(String, String)>,
     /// `None` runs the scenario's own seed.
     pub seeds: Vec<Option<u64>>,
     pub expect: ScenarioExpect,

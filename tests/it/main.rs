@@ -36,4 +36,5 @@ mod swf;
 mod tables;
 mod testsuite;
 mod timeline;
+mod tune;
 mod vm_sizes;

@@ -243,6 +243,16 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("needs the four folders of a sharded sweep; tests/it/compare.rs merges shards"),
     ),
     (
+        "autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' \
+         --seeds 4 --budget 15 --out docs/tune",
+        Check::Run {
+            files: &[],
+            code: 0,
+            stdout: Shown::Block("tune-cap: 15 points of 40 x 4 seeds"),
+            stderr: Shown::Anything,
+        },
+    ),
+    (
         "autoscale-sim test simulations/",
         Check::Run { files: &[], code: 0, stdout: Shown::Anything, stderr: Shown::Nothing },
     ),

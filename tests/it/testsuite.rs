@@ -276,3 +276,39 @@ fn readme_example_suite_passes() {
     assert_eq!(code, Some(0), "{out}{err}");
     assert!(out.ends_with("\n3 passed, 0 failed\n"), "{out}");
 }
+
+/// `params` sets a constant of the case's formula, as `sweep --param
+/// formula.NAME` does: capped at 2 nodes, the pool never has more; as
+/// written (25), it does. A key that is not a formula constant, or one
+/// the formula does not assign, is an error naming it.
+#[test]
+fn scenario_cases_set_formula_constants() {
+    let dir = scratch_dir("testsuite-params");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/compare/small.toml");
+    let case = |name: &str, params: &str| {
+        format!(
+            "[scenarios.{name}]\nscenario = '{}'\n{params}\n[scenarios.{name}.expect]\nmax_nodes = 2\n",
+            scenario.display()
+        )
+    };
+    let suite = case("capped", "params = { \"formula.maxNumberofVMs\" = 2 }") + &case("as-written", "");
+    write(&dir, "params.autoscale-test.toml", &suite);
+    let (code, out, err) = test_cmd(&dir, &[&dir.display().to_string()]);
+    assert_eq!(code, Some(2), "{out}{err}");
+    assert!(out.contains("test [DIR]/params::capped ... ok\n"), "{out}");
+    assert!(out.contains("test [DIR]/params::as-written ... FAILED\n"), "{out}");
+    for (params, message) in [
+        (
+            "params = { \"pool.autoscale.interval\" = \"5m\" }",
+            "scenarios.bad.params.pool.autoscale.interval: a case's parameters are formula constants, \
+             `formula.NAME`; set scenario keys in the scenario",
+        ),
+        ("params = { \"formula.cap\" = 3 }", "scenarios.bad: `params.formula.cap`: the formula does not assign `cap`"),
+        ("params = { \"formula.maxNumberofVMs\" = \"x\" }", "`\"x\"` is not a number"),
+    ] {
+        write(&dir, "params.autoscale-test.toml", &case("bad", params));
+        let (code, _, err) = test_cmd(&dir, &[&dir.display().to_string()]);
+        assert_eq!(code, Some(1), "{params}");
+        assert!(err.contains(message), "{params}: {err}");
+    }
+}

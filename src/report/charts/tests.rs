@@ -179,3 +179,9 @@ fn boxes_stay_clear_of_the_frame_and_of_the_legend() {
         }
     }
 }
+
+#[test]
+fn the_pareto_front_keeps_the_points_nothing_beats() {
+    let points = [(3.0, 1.0, true), (1.0, 5.0, false), (2.0, 2.0, true), (2.5, 4.0, true), (1.0, 6.0, false)];
+    assert_eq!(pareto(&points), vec![(1.0, 5.0), (2.0, 2.0), (3.0, 1.0)]);
+}
