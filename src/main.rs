@@ -663,7 +663,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
         let mut written = report::write_all(&output, &summary, dir)?;
-        written.extend(report::charts::write_run(&output, dir)?);
+        written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&summary.to_text(duration))?;

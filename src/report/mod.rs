@@ -12,6 +12,8 @@ pub mod breakdown;
 pub mod charts;
 pub mod compare;
 mod files;
+pub mod run_charts;
+pub mod run_report;
 mod split;
 mod summary;
 pub mod sweep;
