@@ -205,3 +205,20 @@ fn sweep_reports_bad_parameters() {
     let out = cli(&["sweep", SMALL, "--seeds", "1", "--shard", "4/4"], None);
     assert!(text(&out.stderr).contains("I/N"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn run_formula_swaps_the_scenario_s_formula_as_compare_does() {
+    let plain = cli(&["run", SMALL], None);
+    let same = cli(&["run", SMALL, "--formula", "simulations/formulas/pending-tasks.formula"], None);
+    let other = cli(&["run", SMALL, "--formula", "simulations/compare/pending-tasks-10.formula"], None);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    assert_eq!(text(&same.stdout), text(&plain.stdout), "the scenario's own formula, given again");
+    assert_ne!(text(&other.stdout), text(&plain.stdout));
+    let missing = cli(&["run", SMALL, "--formula", "no-such.formula"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).starts_with("error: cannot read formula file `no-such.formula`: "),
+        "{}",
+        text(&missing.stderr)
+    );
+}
