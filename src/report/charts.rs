@@ -281,7 +281,7 @@ fn draw_distribution<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, c: &Comp
 }
 
 /// Draws the legend box where the chart's data usually leaves room.
-pub(super) fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
     position: SeriesLabelPosition,
 ) -> Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
