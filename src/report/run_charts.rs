@@ -481,18 +481,27 @@ fn name_bands<DB: DrawingBackend>(
         // Half the text's width, in samples (about 8 pixels a character
         // on a plot some 650 pixels wide).
         let half = (n * band.label.len() * 8 / 2 / 650).max(1);
-        let thickness = |i: usize| {
-            (i.saturating_sub(half)..(i + half + 1).min(n)).map(|j| upper[j] - lower[j]).fold(f64::INFINITY, f64::min)
+        // Over the text's stretch around sample `i`: the band's lowest top
+        // and highest bottom, between which the text stays on the band.
+        let span = |i: usize| {
+            let window = i.saturating_sub(half)..(i + half + 1).min(n);
+            let top = window.clone().map(|j| upper[j]).fold(f64::INFINITY, f64::min);
+            let bottom = window.map(|j| lower[j]).fold(f64::NEG_INFINITY, f64::max);
+            (bottom, top)
         };
-        let Some((i, thick)) =
-            (half..n.saturating_sub(half)).map(|i| (i, thickness(i))).max_by(|a, b| a.1.total_cmp(&b.1))
-        else {
+        // The middle of the first stretch where the band is thickest.
+        let spans: Vec<(f64, f64)> = (half..n.saturating_sub(half)).map(span).collect();
+        let thickest = spans.iter().map(|(b, t)| t - b).fold(f64::NEG_INFINITY, f64::max);
+        let Some(first) = spans.iter().position(|(b, t)| t - b >= thickest) else {
             continue;
         };
-        if thick < 0.06 * top {
+        let stretch = spans[first..].iter().take_while(|(b, t)| t - b >= thickest).count();
+        let middle = first + stretch / 2;
+        let (i, (bottom, top_of_band)) = (half + middle, spans[middle]);
+        if top_of_band - bottom < 0.06 * top {
             continue;
         }
-        let at = (xs[i], (lower[i] + upper[i]) / 2.0);
+        let at = (xs[i], (bottom + top_of_band) / 2.0);
         let (px, py) = chart.backend_coord(&at);
         let width = (band.label.len() * 8) as i32;
         let bounds = (px - width / 2..px + width / 2, py - 9..py + 9);
@@ -503,8 +512,12 @@ fn name_bands<DB: DrawingBackend>(
             continue;
         }
         placed.push(bounds);
+        // White on the dark bands, black on the light ones.
+        let RGBColor(r, g, b) = band.color;
+        let dark = 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b) < 110.0;
+        let ink = if dark { WHITE } else { BLACK };
         let style =
-            TextStyle::from(("sans-serif", 14).into_font()).color(&BLACK).pos(Pos::new(HPos::Center, VPos::Center));
+            TextStyle::from(("sans-serif", 14).into_font()).color(&ink).pos(Pos::new(HPos::Center, VPos::Center));
         chart.draw_series(std::iter::once(Text::new(band.label, at, style))).map_err(message)?;
     }
     Ok(())
@@ -658,6 +671,35 @@ mod tests {
         }
         assert_eq!(s.evaluations.len(), out.evaluations.len());
         assert_eq!(s.resize_errors.len(), out.resize_errors.len());
+    }
+
+    /// A small run on fixed timings: two nodes boot for 3 min and run
+    /// three 10-min tasks; at 40 min the pool shrinks to one node.
+    fn small_run() -> Output {
+        let text = r#"
+            start = "2024-03-04T08:00:00Z"
+            duration = "1h"
+            [pool]
+            vm = { cores = 2, dedicated_price = 3.6 }
+            allocation_time = "2m"
+            boot_time = "3m"
+            target_dedicated = 2
+            resizes = [{ at = "40m", target_dedicated = 1 }]
+            [[jobs]]
+            tasks = [{ duration = "10m", count = 3 }]
+        "#;
+        let scenario = Scenario::from_toml(text, "small.toml", "small", Path::new(".")).unwrap();
+        Simulation::new(scenario, None).run(&mut |_| {})
+    }
+
+    #[test]
+    fn the_nodes_chart_of_a_small_run_is_as_reviewed() {
+        let out = small_run();
+        let (series, axis) = (RunSeries::of(&out), TimeAxis::of(&out));
+        font().unwrap();
+        let mut svg = String::new();
+        RunChart::Nodes(&series, &axis).draw_in(&SVGBackend::with_string(&mut svg, SIZE).into_drawing_area()).unwrap();
+        insta::assert_snapshot!(svg);
     }
 
     /// Every point of `svg`'s polygons and polylines, element by element.
