@@ -342,6 +342,10 @@ struct RunArgs {
     /// Seed of every random stream, instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
+    /// An autoscale formula file to run instead of the scenario's, as
+    /// `compare` swaps them.
+    #[arg(long, value_name = "FILE")]
+    formula: Option<PathBuf>,
     /// Formula engine; both give identical results.
     #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
     engine: EngineArg,
@@ -747,7 +751,16 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
         anyhow::bail!("--tls-cert is for real agents: add --agents real");
     }
-    let scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
+    let mut scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
+    if let Some(path) = &args.formula {
+        // At most the service's limit, a byte-order mark dropped, as `compare` reads it.
+        let source = input::read_formula(path, autoscale_sim::formula::MAX_BYTES)
+            .map_err(|e| anyhow::anyhow!("cannot read formula file `{}`: {e}", path.display()))?;
+        let name = path.display().to_string();
+        scenario
+            .replace_formula(&source, &name)
+            .with_context(|| format!("{}: --formula {name}", args.scenario.display()))?;
+    }
     for note in &scenario.notes {
         to_stderr!("note: {note}");
     }
@@ -793,7 +806,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
         let mut written = report::write_all(&output, &summary, dir)?;
-        written.extend(report::charts::write_run(&output, dir)?);
+        written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&summary.to_text(duration))?;

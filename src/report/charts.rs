@@ -16,7 +16,6 @@ use plotters_backend::{BackendCoord, DrawingErrorKind};
 
 use super::compare::{Comparison, Series, mean_ci};
 use crate::atomic_write::{TempFile, write_atomically};
-use crate::sim::Output;
 
 /// DejaVu Sans, registered as plotters' `sans-serif`.
 const FONT: &[u8] = include_bytes!("../../assets/fonts/DejaVuSans.ttf");
@@ -26,9 +25,6 @@ pub const SIZE: (u32, u32) = (960, 540);
 
 /// The charts `compare --out` writes, each as `.svg` and `.png`.
 pub const COMPARE_CHARTS: [&str; 5] = ["nodes", "queue", "cost", "cost-vs-wait", "cost-distribution"];
-
-/// The charts `run --out` writes, each as `.svg` and `.png`.
-pub const RUN_CHARTS: [&str; 3] = ["nodes", "queue", "cost"];
 
 /// Why a chart could not be drawn or written.
 #[derive(Debug, thiserror::Error)]
@@ -55,7 +51,7 @@ pub enum ChartError {
 }
 
 /// Registers the embedded font once per process.
-fn font() -> Result<(), ChartError> {
+pub(super) fn font() -> Result<(), ChartError> {
     static REGISTERED: OnceLock<bool> = OnceLock::new();
     let ok = *REGISTERED.get_or_init(|| plotters::style::register_font("sans-serif", FontStyle::Normal, FONT).is_ok());
     if ok { Ok(()) } else { Err(ChartError::Font) }
@@ -112,7 +108,7 @@ fn pareto(points: &[(f64, f64, bool)]) -> Vec<(f64, f64)> {
 type Line = (String, ShapeStyle, bool, Vec<(f64, f64)>);
 
 /// The plot area of a drawn chart, in pixels: columns and rows.
-type PlotArea = (std::ops::Range<i32>, std::ops::Range<i32>);
+pub(super) type PlotArea = (std::ops::Range<i32>, std::ops::Range<i32>);
 
 /// How a backend draws lines wider than a pixel.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,7 +125,7 @@ enum Stroke {
 /// How a chart is drawn: its lines, and whether with its legend (a chart
 /// always has one; the tests draw it without, to find where it went).
 #[derive(Debug, Clone, Copy)]
-struct Render {
+pub(super) struct Render {
     stroke: Stroke,
     legend: bool,
 }
@@ -215,7 +211,14 @@ fn upper(max: f64) -> f64 {
     if max > 0.0 { max * 1.08 } else { 1.0 }
 }
 
-impl Chart<'_> {
+/// A chart that draws the same on any backend: SVG and PNG are one
+/// drawing, but for how `render` strokes wide lines.
+pub(super) trait Draw {
+    /// Draws the chart on `root` and presents it; returns where the plot area is.
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, render: Render) -> Result<PlotArea, String>;
+}
+
+impl Draw for Chart<'_> {
     /// Draws the chart on `root`: a white page, the chart, and its legend;
     /// returns where the plot area is.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>, render: Render) -> Result<PlotArea, String> {
@@ -240,7 +243,7 @@ impl Chart<'_> {
 }
 
 /// Plotters' error as the message of [`ChartError::Draw`].
-fn message<E: std::fmt::Display>(e: E) -> String {
+pub(super) fn message<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
@@ -495,7 +498,7 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
 
 /// Writes `stem.svg` and `stem.png` into `dir`, each under a temporary name
 /// renamed when complete; returns the SVG text for the HTML report.
-fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf>, String), ChartError> {
+pub(super) fn write_chart(dir: &Path, stem: &str, chart: &impl Draw) -> Result<(Vec<PathBuf>, String), ChartError> {
     let fail = |message: String| ChartError::Draw { chart: stem.to_owned(), message };
     let mut svg = String::new();
     {
@@ -515,21 +518,8 @@ fn write_chart(dir: &Path, stem: &str, chart: &Chart<'_>) -> Result<(Vec<PathBuf
     Ok((vec![svg_path, png_path], svg))
 }
 
-fn io_error(path: &Path, e: std::io::Error) -> ChartError {
+pub(super) fn io_error(path: &Path, e: std::io::Error) -> ChartError {
     ChartError::Io { path: path.to_owned(), message: e.to_string() }
-}
-
-/// The single-formula charts of one run (`run --out`).
-pub fn write_run(output: &Output, dir: &Path) -> Result<Vec<PathBuf>, ChartError> {
-    font()?;
-    std::fs::create_dir_all(dir).map_err(|e| io_error(dir, e))?;
-    let series = Series::of(output);
-    let runs = [(output.name.clone(), &series)];
-    let mut written = Vec::new();
-    for (stem, chart) in RUN_CHARTS.iter().zip([Chart::Nodes(&runs), Chart::Queue(&runs), Chart::Cost(&runs)]) {
-        written.extend(write_chart(dir, stem, &chart)?.0);
-    }
-    Ok(written)
 }
 
 /// The comparison's charts and `report.html` (`compare --out`, and the
@@ -570,10 +560,8 @@ pub fn write_trade_off(t: &TradeOff, text: &str, dir: &Path) -> Result<Vec<PathB
     let (mut written, svg) = write_chart(dir, "cost-vs-wait", &Chart::TradeOff(t))?;
     let title = esc(&t.title);
     let html = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
-         <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}\
-         svg{{max-width:100%;height:auto}}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
-         <pre>{}</pre>\n<figure>\n{svg}\n</figure>\n</body>\n</html>\n",
+        "{}<h1>{title}</h1>\n<pre>{}</pre>\n<figure>\n{svg}\n</figure>\n</body>\n</html>\n",
+        page_head(&title, ""),
         esc(text)
     );
     let path = dir.join("report.html");
@@ -583,22 +571,28 @@ pub fn write_trade_off(t: &TradeOff, text: &str, dir: &Path) -> Result<Vec<PathB
 }
 
 /// Escapes text for HTML.
-fn esc(s: &str) -> String {
+pub(super) fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// The start of a self-contained page, up to its `<body>`: its title and
+/// its style, with `css` added (no script, no external file: it opens
+/// from disk, offline).
+pub(super) fn page_head(title: &str, css: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>\n\
+         <style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}\
+         table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
+         td:first-child,th:first-child{{text-align:left}}svg{{max-width:100%;height:auto}}{css}</style>\n\
+         </head>\n<body>\n"
+    )
 }
 
 /// One self-contained page: the table, the tests, every chart inline.
 fn html(c: &Comparison, svgs: &[String]) -> String {
     let mut h = String::new();
     let title = format!("{}: formula comparison", esc(&c.scenario));
-    let _ =
-        writeln!(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>{title}</title>");
-    let _ = writeln!(
-        h,
-        "<style>body{{font-family:sans-serif;max-width:1000px;margin:2em auto;padding:0 1em}}\
-         table{{border-collapse:collapse}}th,td{{border:1px solid #ccc;padding:4px 8px;text-align:right}}\
-         td:first-child,th:first-child{{text-align:left}}svg{{max-width:100%;height:auto}}</style>\n</head>\n<body>"
-    );
+    h.push_str(&page_head(&title, ""));
     let _ = writeln!(h, "<h1>{title}</h1>");
     let _ = writeln!(
         h,

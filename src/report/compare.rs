@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::{Output, Priority, Simulation, TaskState};
+use crate::sim::{NodeState, Output, Priority, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -131,6 +131,11 @@ pub struct SeedRun {
     /// Task-hours lost to runs cut short (shrink, preemption, node action)
     /// and queued again.
     pub requeued_hours: f64,
+    /// The share of the billed node time that ran tasks (`None`: no node
+    /// was billed); see [`super::breakdown::Breakdown`].
+    pub utilisation: Option<f64>,
+    /// What the idle nodes cost.
+    pub idle_cost: f64,
     /// The timeline, kept for the first seed only (the charts draw one run);
     /// not a figure, so not in `runs.csv`.
     #[serde(skip)]
@@ -156,7 +161,9 @@ impl SeedRun {
             makespan_s,
             unfinished,
             failed_evaluations: summary.evaluations.failed,
-            requeued_hours: output.requeued_work.as_secs_f64() / 3600.0,
+            requeued_hours: summary.where_the_money_went.lost_work.task_hours.total,
+            utilisation: summary.where_the_money_went.utilisation,
+            idle_cost: summary.where_the_money_went.line(NodeState::Idle.name()).map_or(0.0, |l| l.cost.total),
             series: keep_series.then(|| Series::of(output)),
         }
     }
@@ -314,7 +321,7 @@ impl Comparison {
     }
 
     /// The rows of the table: one per formula, cells already formatted.
-    pub fn rows(&self) -> Vec<[String; 9]> {
+    pub fn rows(&self) -> Vec<[String; 11]> {
         self.formulas
             .iter()
             .zip(&self.runs)
@@ -332,6 +339,9 @@ impl Comparison {
                     format!("{mean:.2}"),
                     half.map_or_else(|| "—".to_owned(), |h| format!("±{h:.2}")),
                     format!("{:.2}", runs.iter().map(|r| r.node_hours).sum::<f64>() / n),
+                    mean_of(runs.iter().map(|r| r.utilisation))
+                        .map_or_else(|| "—".to_owned(), |u| format!("{:.1}%", u * 100.0)),
+                    format!("{:.2}", runs.iter().map(|r| r.idle_cost).sum::<f64>() / n),
                     duration(mean_of(runs.iter().map(|r| r.mean_wait_s))),
                     duration(mean_of(runs.iter().map(|r| r.p95_wait_s))),
                     makespan,
@@ -343,15 +353,26 @@ impl Comparison {
     }
 
     /// The table's column headings.
-    pub fn headings(&self) -> [&'static str; 9] {
+    pub fn headings(&self) -> [&'static str; 11] {
         let mut h = Self::HEADINGS;
         h[0] = self.what;
         h
     }
 
     /// The table's column headings after the first.
-    const HEADINGS: [&'static str; 9] =
-        ["formula", "cost", "95% CI", "node-hours", "mean wait", "p95 wait", "makespan", "failed evals", "requeued h"];
+    const HEADINGS: [&'static str; 11] = [
+        "formula",
+        "cost",
+        "95% CI",
+        "node-hours",
+        "utilisation",
+        "idle cost",
+        "mean wait",
+        "p95 wait",
+        "makespan",
+        "failed evals",
+        "requeued h",
+    ];
 
     /// One line per formula against the first: the mean cost difference,
     /// its 95 % interval, the p-value, and whether it is significant at 5 %.
@@ -416,8 +437,9 @@ impl Comparison {
         }
         let _ = writeln!(
             s,
-            "\nrequeued h: task-hours of runs cut short by a shrink, a preemption or a node action and \
-             queued again (wasted work), mean per seed"
+            "\nutilisation: share of the billed node time that ran tasks; idle cost: what idle nodes cost; \
+             requeued h: task-hours of runs cut short by a shrink, a preemption or a node action and \
+             queued again (wasted work); means per seed"
         );
         s
     }

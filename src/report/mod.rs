@@ -1,17 +1,24 @@
 //! What a simulation run leaves behind: the summary (as text for people
-//! and as `summary.json`), and the files `timeline.csv`,
-//! `evaluations.jsonl`, `operations.jsonl`, `tasks.csv` and `job_tasks.csv`.
+//! and as `summary.json`) with where the money went, the files
+//! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`
+//! and `job_tasks.csv`, the charts and `report.html`; and the comparisons
+//! of `compare`, `sweep` and `merge`.
 //!
 //! Every file is written to a temporary name in the output folder and
 //! renamed when complete, so a reader never sees half a file.
 #![forbid(unsafe_code)]
 
+pub mod breakdown;
 pub mod charts;
 pub mod compare;
 mod files;
 pub mod params;
+pub mod run_charts;
+pub mod run_report;
+mod split;
 mod summary;
 pub mod sweep;
 
 pub use files::{ReportError, write_all};
-pub use summary::{Evaluations, Split, Summary, TaskCounts, Waits};
+pub use split::Split;
+pub use summary::{Evaluations, Summary, TaskCounts, Waits};

@@ -6,6 +6,8 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
+use super::breakdown::{Breakdown, MINIMUM_AND_ROUNDING};
+use super::split::Split;
 use crate::sim::{Output, TaskState};
 use crate::time::SimDuration;
 
@@ -24,6 +26,9 @@ pub struct Summary {
     pub cost: Split,
     /// Billed node-hours (exact, before the per-period minimum).
     pub node_hours: Split,
+    /// The cost and node-hours by node state, the utilisation, and the
+    /// work lost to requeues.
+    pub where_the_money_went: Breakdown,
     /// Task counts at the end.
     pub tasks: TaskCounts,
     /// Queue waits (submission to first start) of the tasks that started.
@@ -40,23 +45,6 @@ pub struct Summary {
     pub refused_jobs: Vec<String>,
     /// Events the engine delivered.
     pub events: u64,
-}
-
-/// A quantity by node priority.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Split {
-    /// Dedicated nodes.
-    pub dedicated: f64,
-    /// Low-priority nodes.
-    pub low_priority: f64,
-    /// Both.
-    pub total: f64,
-}
-
-impl Split {
-    fn new(values: [f64; 2]) -> Split {
-        Split { dedicated: values[0], low_priority: values[1], total: values[0] + values[1] }
-    }
 }
 
 /// Tasks by outcome.
@@ -138,6 +126,7 @@ impl Summary {
             end: output.timestamp(crate::time::SimTime(output.duration.as_millis())).to_string(),
             cost: Split::new(output.cost()),
             node_hours: Split::new(hours),
+            where_the_money_went: Breakdown::of(output),
             tasks,
             queue_wait_seconds: wait_stats(&mut waits),
             evaluations: Evaluations { ok: output.evaluations.len() as u64 - failed, failed },
@@ -156,6 +145,7 @@ impl Summary {
             let (total, dedicated, low) = (x.total, x.dedicated, x.low_priority);
             let _ = writeln!(s, "{label:<15}{total:.2} (dedicated {dedicated:.2}, low-priority {low:.2})");
         }
+        self.breakdown_text(&mut s);
         match &self.queue_wait_seconds {
             Some(w) => {
                 let d = |secs: f64| SimDuration::from_secs(secs.round() as u64).to_string();
@@ -203,6 +193,41 @@ impl Summary {
             );
         }
         s
+    }
+}
+
+impl Summary {
+    /// The breakdown's lines with any time or cost, then the utilisation
+    /// and the lost work; a split column when both priorities cost.
+    fn breakdown_text(&self, s: &mut String) {
+        let b = &self.where_the_money_went;
+        let both = self.cost.dedicated > 0.0 && self.cost.low_priority > 0.0;
+        let split = if both { "  (dedicated, low-priority)" } else { "" };
+        let _ = writeln!(s, "where the money went      cost   share  node-hours{split}");
+        for l in b.lines.iter().filter(|l| l.cost.total > 0.0 || l.node_hours.total > 0.0) {
+            let name = if l.state == MINIMUM_AND_ROUNDING { "minimum, rounding" } else { l.state };
+            let _ = write!(s, "  {name:<19}{:>9.2}{:>7.1}%{:>12.2}", l.cost.total, l.share * 100.0, l.node_hours.total);
+            if both {
+                let _ = write!(s, "  ({:.2}, {:.2})", l.cost.dedicated, l.cost.low_priority);
+            }
+            let _ = writeln!(s);
+        }
+        match b.utilisation {
+            Some(u) => {
+                let _ = writeln!(s, "utilisation    {:.1}% of the billed node time ran tasks", u * 100.0);
+            }
+            None => {
+                let _ = writeln!(s, "utilisation    no node billed");
+            }
+        }
+        let lost = &b.lost_work;
+        if lost.task_hours.total > 0.0 {
+            let _ = writeln!(
+                s,
+                "lost work      {:.2} task-hours cut short and requeued, cost {:.2} (part of running)",
+                lost.task_hours.total, lost.cost.total
+            );
+        }
     }
 }
 

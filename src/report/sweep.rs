@@ -356,6 +356,8 @@ mod tests {
             mean_wait_s: Some(1.0 / 3.0),
             makespan_s: Some(90.0),
             unfinished: 1,
+            utilisation: Some(0.25),
+            idle_cost: 0.5,
             ..SeedRun::default()
         };
         let row = RunRow { place: GridPlace { run: 3, point: 1, params: "a=1, b=x".to_owned() }, figures };
@@ -363,7 +365,7 @@ mod tests {
         assert_eq!(
             text,
             "run,point,params,seed,cost,node_hours,mean_wait_s,p95_wait_s,makespan_s,unfinished,\
-             failed_evaluations,requeued_hours\n3,1,\"a=1, b=x\",7,0.30000000000000004,2.5,0.3333333333333333,,90.0,1,0,0.0\n"
+             failed_evaluations,requeued_hours,utilisation,idle_cost\n3,1,\"a=1, b=x\",7,0.30000000000000004,2.5,0.3333333333333333,,90.0,1,0,0.0,0.25,0.5\n"
         );
         let dir = std::env::temp_dir().join(format!("autoscale-sim-runs-csv-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -50,6 +50,12 @@ impl Meter {
         self.last_change = now;
     }
 
+    /// Exact billed milliseconds at `now`: the closed periods and the
+    /// open ones so far, before rounding and the minimum.
+    pub fn billed_ms(&self, now: SimTime) -> u128 {
+        u128::from(self.closed_ms) + self.open_ms(now)
+    }
+
     /// Milliseconds the open periods have run at `now`.
     fn open_ms(&self, now: SimTime) -> u128 {
         u128::from(self.open) * u128::from(now.as_millis()) - self.open_since_sum

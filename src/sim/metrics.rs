@@ -65,6 +65,11 @@ pub struct TimelineRow {
     /// Cost so far: every billed period, the open ones as if they closed
     /// now (so the last row, at the end, is the run's cost).
     pub cost: f64,
+    /// Seconds charged so far per priority, as `cost` counts them.
+    pub charged_seconds: [u64; 2],
+    /// Node time so far by priority, then state (`NodeState as usize`),
+    /// in ms: what the charge is attributed to.
+    pub time_in_state: [[u64; NodeState::COUNT]; 2],
     /// Resize errors on the pool.
     pub errors: Vec<ResizeErrorCode>,
 }
@@ -189,7 +194,8 @@ impl Recorder {
                 row[s as usize] = pool.nodes.count(Priority::ALL[p], s);
             }
         }
-        let [dedicated, low_priority] = cost(pool.nodes.billing.charged_at(time.as_millis() / 1000), self.prices);
+        let charged_seconds = pool.nodes.billing.charged_at(time.as_millis() / 1000);
+        let [dedicated, low_priority] = cost(charged_seconds, self.prices);
         TimelineRow {
             time,
             allocation_state: pool.allocation_state(),
@@ -201,6 +207,8 @@ impl Recorder {
             failed: sched.failed,
             cpu_percent: pool.nodes.usage().0,
             cost: dedicated + low_priority,
+            charged_seconds,
+            time_in_state: pool.nodes.time_in_state(time),
             errors: pool.control.errors.clone(),
         }
     }

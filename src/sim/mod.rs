@@ -179,9 +179,15 @@ pub struct Output {
     pub charged_seconds: [u64; 2],
     /// Exact billed node time per priority.
     pub billed: [SimDuration; 2],
+    /// Node time per priority, then state (`NodeState as usize`), in ms,
+    /// over the whole run: the billed states add up to `billed`.
+    pub time_in_state: [[u64; NodeState::COUNT]; 2],
+    /// Task slots per node: a task's run uses this share of its node.
+    pub slots_per_node: u32,
     /// Task time lost to requeues (shrinks, preemptions, node actions,
-    /// lost machines): the part of each run cut short, on every node.
-    pub requeued_work: SimDuration,
+    /// lost machines): the part of each run cut short, on every node,
+    /// by the priority of the node it ran on.
+    pub requeued_work: [SimDuration; 2],
     /// Events delivered.
     pub events: u64,
 }
@@ -376,6 +382,7 @@ impl Simulation {
         let end = self.end;
         let nodes = &mut self.pool.nodes;
         nodes.close_billing(end);
+        let time_in_state = nodes.time_in_state(end);
         let scenario = &self.env.scenario;
         let vm = &scenario.pool.vm;
         let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
@@ -395,6 +402,8 @@ impl Simulation {
             refused_operations: self.pool.refused,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
+            time_in_state,
+            slots_per_node: scenario.pool.task_slots_per_node,
             requeued_work: self.sched.requeued_work,
             events: self.env.q.delivered(),
         }

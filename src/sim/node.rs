@@ -1,6 +1,7 @@
 //! Nodes: their lifecycle states, and the pool-level counters that every
-//! state change updates — counts by priority and state, billing, and the
-//! resource sums behind `$CPUPercent` — so that metrics never scan nodes.
+//! state change updates — counts by priority and state, the time spent in
+//! each state, billing, and the resource sums behind `$CPUPercent` — so
+//! that metrics never scan nodes.
 
 use autoscale_runtime::DeallocationOption;
 
@@ -205,6 +206,8 @@ pub struct Node {
     pub busy_since: SimTime,
     /// Start of the open billed period.
     billed_since: SimTime,
+    /// When it entered its current state.
+    state_since: SimTime,
     /// Σ CPU percent of its running tasks.
     cpu_load: u32,
     /// Σ memory of its running tasks, MiB.
@@ -225,6 +228,46 @@ impl Node {
     }
 }
 
+/// Node time by priority and state: what the bill is attributed to.
+///
+/// Kept like the billing meter, without visiting nodes: the time of the
+/// spans already ended, and for the spans still open the sum of their
+/// start times, so that with the count of nodes in a state the time so
+/// far is one multiplication at any instant.
+#[derive(Debug, Clone, Default)]
+struct StateTime {
+    /// Milliseconds of the ended spans.
+    ended_ms: [[u64; NodeState::COUNT]; 2],
+    /// Σ start times (ms) of the nodes in each state now.
+    open_since_sum: [[u128; NodeState::COUNT]; 2],
+}
+
+impl StateTime {
+    /// A node of `p` enters `state` at `now`.
+    fn enter(&mut self, p: Priority, state: NodeState, now: SimTime) {
+        self.open_since_sum[p as usize][state as usize] += u128::from(now.as_millis());
+    }
+
+    /// A node of `p` that entered `state` at `since` leaves it at `now`.
+    fn leave(&mut self, p: Priority, state: NodeState, since: SimTime, now: SimTime) {
+        self.open_since_sum[p as usize][state as usize] -= u128::from(since.as_millis());
+        self.ended_ms[p as usize][state as usize] += now.since(since).as_millis();
+    }
+
+    /// Milliseconds spent in each state so far at `now`, with `counts`
+    /// nodes in each state now.
+    fn at(&self, counts: &[[u32; NodeState::COUNT]; 2], now: SimTime) -> [[u64; NodeState::COUNT]; 2] {
+        let mut ms = self.ended_ms;
+        for (p, row) in ms.iter_mut().enumerate() {
+            for (s, cell) in row.iter_mut().enumerate() {
+                let open = u128::from(counts[p][s]) * u128::from(now.as_millis()) - self.open_since_sum[p][s];
+                *cell += open as u64;
+            }
+        }
+        ms
+    }
+}
+
 /// Every node of the pool, and the counters their states add up to.
 #[derive(Debug, Clone, Default)]
 pub struct Nodes {
@@ -240,6 +283,8 @@ pub struct Nodes {
     unready: Vec<u32>,
     /// Billing, updated on every state change.
     pub billing: Billing,
+    /// Node time by priority and state, updated on every state change.
+    time: StateTime,
     /// Σ over nodes of min(load, 100 × slots): the CPU in percent-slots.
     cpu_sum: u64,
     memory_sum: u64,
@@ -252,8 +297,8 @@ impl Nodes {
         Nodes { slots_per_node, ..Nodes::default() }
     }
 
-    /// Adds a node in `creating`; returns its index.
-    pub fn create(&mut self, priority: Priority) -> u32 {
+    /// Adds a node in `creating` at `now`; returns its index.
+    pub fn create(&mut self, priority: Priority, now: SimTime) -> u32 {
         let id = self.next_id;
         self.next_id += 1;
         let node = Node {
@@ -276,10 +321,12 @@ impl Nodes {
             retain_until: SimTime::ZERO,
             busy_since: SimTime::ZERO,
             billed_since: SimTime::ZERO,
+            state_since: now,
             cpu_load: 0,
             memory_mib: 0,
         };
         self.counts[priority as usize][NodeState::Creating as usize] += 1;
+        self.time.enter(priority, NodeState::Creating, now);
         let index = match self.free.pop() {
             Some(index) => {
                 self.slab[index as usize] = Some(node);
@@ -367,6 +414,9 @@ impl Nodes {
         }
         self.counts[p as usize][old as usize] -= 1;
         self.counts[p as usize][state as usize] += 1;
+        self.time.leave(p, old, node.state_since, now);
+        self.time.enter(p, state, now);
+        node.state_since = now;
         match (old.billed(), state.billed()) {
             (false, true) => {
                 node.billed_since = now;
@@ -390,6 +440,7 @@ impl Nodes {
         let node = self.slab.get_mut(index as usize)?.take()?;
         debug_assert!(node.running.is_empty() && node.timer.is_none() && node.preempt_timer.is_none());
         self.counts[node.priority as usize][node.state as usize] -= 1;
+        self.time.leave(node.priority, node.state, node.state_since, now);
         if node.state.billed() {
             self.billing.close(node.priority, node.billed_since, now);
         }
@@ -434,6 +485,14 @@ impl Nodes {
         let memory = memory_mib.max(0.0).round() as i64;
         let (cpu_was, memory_was) = (i64::from(node.cpu_load), node.memory_mib as i64);
         self.add_usage(index, cpu - cpu_was, memory - memory_was);
+    }
+
+    /// Node time spent so far at `now` by priority, then state
+    /// (`NodeState as usize`), in milliseconds: every node, since it was
+    /// created, in the pool or gone. The billed states add up to the
+    /// exact billed time of [`Billing`].
+    pub fn time_in_state(&self, now: SimTime) -> [[u64; NodeState::COUNT]; 2] {
+        self.time.at(&self.counts, now)
     }
 
     /// Nodes of `priority` in `state`.
@@ -506,6 +565,18 @@ impl Nodes {
                 ));
             }
         }
+        let time = self.time_in_state(now);
+        for p in Priority::ALL {
+            let m = self.billing.meter(p);
+            let billed: u64 = NodeState::ALL.iter().filter(|s| s.billed()).map(|&s| time[p as usize][s as usize]).sum();
+            if u128::from(billed) != m.billed_ms(now) {
+                return Err(format!(
+                    "{} billed time: {billed} ms by state != {} ms billed",
+                    p.name(),
+                    m.billed_ms(now)
+                ));
+            }
+        }
         let live = self.slab.iter().filter(|n| n.is_some()).count();
         if live != self.len() as usize {
             return Err(format!("{live} nodes in the slab, counts sum to {}", self.len()));
@@ -521,8 +592,8 @@ mod tests {
     #[test]
     fn counts_and_billing_follow_state_changes() {
         let mut nodes = Nodes::new(2);
-        let a = nodes.create(Priority::LowPriority);
-        let b = nodes.create(Priority::Dedicated);
+        let a = nodes.create(Priority::LowPriority, SimTime::ZERO);
+        let b = nodes.create(Priority::Dedicated, SimTime::ZERO);
         assert_eq!(nodes.count(Priority::LowPriority, NodeState::Creating), 1);
         nodes.set_state(a, NodeState::Starting, SimTime(1_000));
         nodes.set_state(a, NodeState::Idle, SimTime(2_000));
@@ -537,7 +608,7 @@ mod tests {
         assert_eq!(nodes.total(Priority::LowPriority), 1);
         assert_eq!(nodes.len(), 2);
         nodes.remove(b, SimTime(80_000));
-        let c = nodes.create(Priority::Dedicated);
+        let c = nodes.create(Priority::Dedicated, SimTime::ZERO);
         assert_eq!((c, nodes.get(c).map(|n| n.id)), (b, Some(2)), "slots are reused, ids are not");
         nodes.check(SimTime(90_000)).unwrap();
     }

@@ -278,7 +278,7 @@ impl Pool {
         }
         let timeout = env.scenario.pool.resize_timeout;
         for _ in 0..n {
-            let index = self.nodes.create(p);
+            let index = self.nodes.create(p, env.q.now());
             let Some(node) = self.nodes.node_ref(index) else { continue };
             // Abandoned if not allocated within the resize timeout.
             let timer = match env.agents.allocate(node, &env.scenario.pool, &mut env.rngs) {

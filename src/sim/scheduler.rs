@@ -92,8 +92,9 @@ pub struct Scheduler {
     /// [`Scheduler::place_waiting`]), kept between passes so that a pass
     /// allocates nothing.
     passed: Vec<u32>,
-    /// Task time lost to requeues: runs cut short and queued again.
-    pub(crate) requeued_work: SimDuration,
+    /// Task time lost to requeues: runs cut short and queued again, by
+    /// the priority of the nodes they ran on.
+    pub(crate) requeued_work: [SimDuration; 2],
     /// What the metrics of the current sampling interval count.
     pub(crate) counts: IntervalCounts,
     /// The job rules' memory.
@@ -486,7 +487,8 @@ impl Scheduler {
             .map(|(i, p)| (i, p.task));
         let Some((index, victim)) = victim else { return false };
         let now = env.q.now();
-        self.requeued_work += self.time_on_nodes(victim, index, now, pool.nodes());
+        let lost = self.time_on_nodes(victim, index, now, pool.nodes());
+        self.add_requeued_work(lost);
         let nodes = pool.nodes_mut();
         let mut emptied = self.stop_run(victim, index, now, nodes, env);
         if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
@@ -712,7 +714,8 @@ impl Scheduler {
                 continue;
             }
             if requeue {
-                self.requeued_work += self.time_on_nodes(p.task, index, now, pool.nodes());
+                let lost = self.time_on_nodes(p.task, index, now, pool.nodes());
+                self.add_requeued_work(lost);
             }
             // A multi-instance task stops on every node it runs on.
             for other in self.stop_run(p.task, index, now, pool.nodes_mut(), env) {
@@ -728,10 +731,23 @@ impl Scheduler {
     }
 
     /// The node time `task`'s current step has used so far, on node
-    /// `index` and, for a multi-instance task, on its other instances' nodes.
-    fn time_on_nodes(&self, task: u32, index: u32, now: SimTime, nodes: &Nodes) -> SimDuration {
+    /// `index` and, for a multi-instance task, on its other instances'
+    /// nodes, by the nodes' priority (which prices it).
+    /// Task time lost to a run cut short, by the priority of its nodes.
+    fn add_requeued_work(&mut self, lost: [SimDuration; 2]) {
+        for (work, time) in self.requeued_work.iter_mut().zip(lost) {
+            *work += time;
+        }
+    }
+
+    fn time_on_nodes(&self, task: u32, index: u32, now: SimTime, nodes: &Nodes) -> [SimDuration; 2] {
         let on_nodes = self.multi.get(&task).map_or(std::slice::from_ref(&index), |run| &run.nodes);
-        let on = |&n: &u32| nodes.get(n)?.running.iter().find(|p| p.task == task).map(|p| now.since(p.since));
-        SimDuration(on_nodes.iter().filter_map(on).map(SimDuration::as_millis).sum())
+        let mut time = [SimDuration::ZERO; 2];
+        for node in on_nodes.iter().filter_map(|&n| nodes.get(n)) {
+            if let Some(p) = node.running.iter().find(|p| p.task == task) {
+                time[node.priority as usize] += now.since(p.since);
+            }
+        }
+        time
     }
 }

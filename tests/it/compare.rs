@@ -139,15 +139,26 @@ fn compare_writes_charts_with_series_and_labels_and_a_report() {
 }
 
 #[test]
-fn run_out_also_writes_the_single_formula_charts() {
+fn run_out_also_writes_the_single_formula_charts_and_report_html() {
     let dir = scratch_dir("run-charts");
     let out = cli(&["run", SMALL, "--out", dir.to_str().unwrap_or_default()], None);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    for stem in autoscale_sim::report::charts::RUN_CHARTS {
+    let html = read(&dir, "report.html");
+    for stem in autoscale_sim::report::run_charts::RUN_CHARTS {
         let svg = read(&dir, &format!("{stem}.svg"));
-        assert!(svg.contains("small") && svg.contains("time since start (hours)"), "{stem}.svg");
+        assert!(svg.contains("scenario time (UTC)"), "{stem}.svg");
+        assert!(html.contains(&svg), "{stem}.svg is inline in report.html");
         let png = std::fs::read(dir.join(format!("{stem}.png"))).expect("png written");
         assert_eq!(png_size(&png), autoscale_sim::report::charts::SIZE);
+    }
+    for section in
+        ["<h2>Where the money went</h2>", "<h2>Evaluations</h2>", "<h2>Resize errors</h2>", "<h2>Slowest tasks</h2>"]
+    {
+        assert!(html.contains(section), "{section}");
+    }
+    // Opens from disk and offline: nothing is fetched or run.
+    for external in ["<script", "<link", "src=", "href=", "url("] {
+        assert!(!html.contains(external), "{external} in report.html");
     }
 }
 
@@ -254,4 +265,21 @@ fn a_formula_is_checked_again_after_its_constant_is_set() {
         "error: {long}: the formula has errors with these constants: The formula is 8241 bytes long; the limit is 8192"
     );
     assert!(err.starts_with(&expected), "{err}");
+}
+
+#[test]
+fn run_formula_swaps_the_scenario_s_formula_as_compare_does() {
+    let plain = cli(&["run", SMALL], None);
+    let same = cli(&["run", SMALL, "--formula", "simulations/formulas/pending-tasks.formula"], None);
+    let other = cli(&["run", SMALL, "--formula", "simulations/compare/pending-tasks-10.formula"], None);
+    assert_eq!(plain.status.code(), Some(0), "{}", text(&plain.stderr));
+    assert_eq!(text(&same.stdout), text(&plain.stdout), "the scenario's own formula, given again");
+    assert_ne!(text(&other.stdout), text(&plain.stdout));
+    let missing = cli(&["run", SMALL, "--formula", "no-such.formula"], None);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(
+        text(&missing.stderr).starts_with("error: cannot read formula file `no-such.formula`: "),
+        "{}",
+        text(&missing.stderr)
+    );
 }

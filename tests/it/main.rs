@@ -3,6 +3,7 @@
 mod agent;
 mod architecture;
 mod autoscale;
+mod breakdown;
 mod cli;
 mod compare;
 mod constraints;

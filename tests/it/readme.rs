@@ -166,6 +166,27 @@ const COMMANDS: &[(&str, Check)] = &[
         },
     ),
     (
+        "autoscale-sim run scenario.toml --formula other.formula",
+        Check::Run {
+            files: &[("scenario.toml", BURSTY_DAY), ("other.formula", PENDING)],
+            code: 0,
+            stdout: Shown::Anything,
+            stderr: Shown::Nothing,
+        },
+    ),
+    (
+        "autoscale-sim run simulations/bursty-day.toml --formula simulations/formulas/pending-tasks.formula",
+        Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
+    ),
+    (
+        "autoscale-sim run simulations/bursty-day.toml --formula simulations/compare/pending-tasks-10.formula",
+        Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
+    ),
+    (
+        "autoscale-sim run simulations/bursty-day.toml --formula simulations/compare/pending-tasks-max.formula",
+        Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
+    ),
+    (
         "head -c 32 /dev/urandom | base64 > agent.token",
         Check::Run { files: &[], code: 0, stdout: Shown::Nothing, stderr: Shown::Nothing },
     ),
@@ -294,41 +315,54 @@ fn blocks() -> Vec<(&'static str, Vec<&'static str>)> {
 
 /// The commands of the README's `sh` blocks, as [`COMMANDS`] writes them.
 fn readme_commands() -> Vec<String> {
+    blocks().into_iter().filter(|(lang, _)| *lang == "sh").flat_map(|(_, lines)| commands_of(&lines)).collect()
+}
+
+/// The commands of one `sh` block: continuation lines joined, comments dropped.
+fn commands_of(lines: &[&str]) -> Vec<String> {
     let mut commands = Vec::new();
-    for (_, lines) in blocks().into_iter().filter(|(lang, _)| *lang == "sh") {
-        let mut command = String::new();
-        for line in lines {
-            let line = line.split("  #").next().unwrap_or(line).trim();
-            if line.starts_with('#') || line.is_empty() {
-                continue;
-            }
-            match line.strip_suffix('\\') {
-                Some(part) => command.push_str(part),
-                None => {
-                    command.push_str(line);
-                    commands.push(std::mem::take(&mut command));
-                }
+    let mut command = String::new();
+    for line in lines {
+        let line = line.split("  #").next().unwrap_or(line).trim();
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        match line.strip_suffix('\\') {
+            Some(part) => command.push_str(part),
+            None => {
+                command.push_str(line);
+                commands.push(std::mem::take(&mut command));
             }
         }
     }
     commands
 }
 
-/// The text of the README block whose first line starts with `first`, with its final line break.
-fn block(first: &str) -> String {
-    let found: Vec<_> =
-        blocks().into_iter().filter(|(_, lines)| lines.first().is_some_and(|l| l.starts_with(first))).collect();
-    assert_eq!(found.len(), 1, "one README block starts with {first:?}");
-    found[0].1.iter().map(|l| format!("{l}\n")).collect()
+/// The text of the README block whose first line starts with `first`,
+/// with its final line break: the first such block after the `sh` block
+/// that shows `command` (several commands print alike).
+fn block(command: &str, first: &str) -> String {
+    let mut after_command = false;
+    for (lang, lines) in blocks() {
+        if lang == "sh" {
+            after_command |= commands_of(&lines).iter().any(|c| c == command);
+        } else if after_command && lines.first().is_some_and(|l| l.starts_with(first)) {
+            return lines.iter().map(|l| format!("{l}\n")).collect();
+        }
+    }
+    panic!("no README block starts with {first:?} after `{command}`")
 }
 
 fn compare(command: &str, stream: &str, shown: Shown, actual: &str) {
     match shown {
         Shown::Nothing => assert_eq!(actual, "", "`{command}` prints nothing on {stream}"),
         Shown::Anything => {}
-        Shown::Block(first) => assert_eq!(actual, block(first), "`{command}`: {stream} as the README shows it"),
+        Shown::Block(first) => {
+            assert_eq!(actual, block(command, first), "`{command}`: {stream} as the README shows it")
+        }
         Shown::Excerpt(first) => {
-            assert!(actual.contains(&block(first)), "`{command}`: the README's excerpt of {stream} in:\n{actual}")
+            let excerpt = block(command, first);
+            assert!(actual.contains(&excerpt), "`{command}`: the README's excerpt of {stream} in:\n{actual}")
         }
     }
 }

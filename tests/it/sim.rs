@@ -55,9 +55,9 @@ fn every_bundled_scenario_runs_through_the_binary() {
             assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
         }
         let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
-        // The files, and each chart as SVG and PNG.
-        let charts = 2 * autoscale_sim::report::charts::RUN_CHARTS.len();
-        assert_eq!(leftovers.len(), FILES.len() + charts, "{name}: temporary files left behind");
+        // The files, each chart as SVG and PNG, and report.html.
+        let charts = 2 * autoscale_sim::report::run_charts::RUN_CHARTS.len();
+        assert_eq!(leftovers.len(), FILES.len() + charts + 1, "{name}: temporary files left behind");
     }
 }
 

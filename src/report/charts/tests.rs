@@ -136,6 +136,8 @@ fn comparison(costs: &[&[f64]]) -> Comparison {
         unfinished: 0,
         failed_evaluations: 0,
         requeued_hours: 0.0,
+        utilisation: None,
+        idle_cost: 0.0,
         series: None,
     };
     Comparison {
