@@ -25,11 +25,15 @@ pub enum Metric {
     FailedEvaluations,
     /// Task-hours cut short and queued again.
     RequeuedHours,
+    /// Share of the billed node time that ran tasks (0 to 1; 0 when nothing was billed).
+    Utilisation,
+    /// What idle nodes cost.
+    IdleCost,
 }
 
 impl Metric {
     /// Every metric, in the order of `trials.csv`.
-    pub const ALL: [Metric; 8] = [
+    pub const ALL: [Metric; 10] = [
         Metric::Cost,
         Metric::NodeHours,
         Metric::MeanWait,
@@ -38,6 +42,8 @@ impl Metric {
         Metric::Unfinished,
         Metric::FailedEvaluations,
         Metric::RequeuedHours,
+        Metric::Utilisation,
+        Metric::IdleCost,
     ];
 
     /// Its name in `--slo` and `trials.csv`.
@@ -51,6 +57,8 @@ impl Metric {
             Metric::Unfinished => "unfinished",
             Metric::FailedEvaluations => "failed_evaluations",
             Metric::RequeuedHours => "requeued_hours",
+            Metric::Utilisation => "utilisation",
+            Metric::IdleCost => "idle_cost",
         }
     }
 
@@ -72,6 +80,8 @@ impl Metric {
             Metric::Unfinished => run.unfinished as f64,
             Metric::FailedEvaluations => run.failed_evaluations as f64,
             Metric::RequeuedHours => run.requeued_hours,
+            Metric::Utilisation => run.utilisation.unwrap_or(0.0),
+            Metric::IdleCost => run.idle_cost,
         }
     }
 
@@ -204,7 +214,7 @@ mod tests {
         assert_eq!(
             e("p99_wait<=30m"),
             "--slo p99_wait<=30m: no metric `p99_wait`; the metrics are cost, node_hours, mean_wait, p95_wait, \
-             makespan, unfinished, failed_evaluations, requeued_hours"
+             makespan, unfinished, failed_evaluations, requeued_hours, utilisation, idle_cost"
         );
         assert_eq!(e("p95_wait<=soon"), "--slo p95_wait<=soon: `soon` is not a duration such as 30m");
         assert_eq!(e("cost<=cheap"), "--slo cost<=cheap: `cheap` is not a number");

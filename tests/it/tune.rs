@@ -139,7 +139,7 @@ fn parameter_errors_name_the_key() {
         (
             &["--param", "formula.maxNumberofVMs=1..4", "--slo", "p95<=3"],
             "error: --slo p95<=3: no metric `p95`; the metrics are cost, node_hours, mean_wait, p95_wait, \
-             makespan, unfinished, failed_evaluations, requeued_hours\n",
+             makespan, unfinished, failed_evaluations, requeued_hours, utilisation, idle_cost\n",
         ),
         (&["--param", "pool.autoscale.interval=5m,1m"], "error: pool.autoscale.interval=1m: "),
     ];
@@ -184,6 +184,15 @@ fn scenario_keys_lists_and_real_ranges_are_searched_too() {
         // 100 steps of 0.02 from 0.5 to 2.5.
         assert!((0.5..=2.5).contains(&v) && ((v - 0.5) / 0.02 - ((v - 0.5) / 0.02).round()).abs() < 1e-9, "{v}");
         assert_eq!(row[4], "true", "no constraint: every point is feasible");
+    }
+    // Where the money went is measured per point too: utilisation is a share.
+    let header = &rows[0];
+    let column = |name: &str| header.iter().position(|h| h.starts_with(name)).unwrap_or_else(|| panic!("{header:?}"));
+    let (utilisation, idle) = (column("utilisation"), column("idle_cost"));
+    for row in &rows[1..] {
+        let u: f64 = row[utilisation].parse().expect("a number");
+        assert!((0.0..=1.0).contains(&u) && u > 0.0, "{row:?}");
+        assert!(row[idle].parse::<f64>().expect("a number") >= 0.0);
     }
 }
 
