@@ -384,11 +384,7 @@ impl Comparison {
     /// The whole comparison for people, as `autoscale-sim compare` prints it.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        let seeds = match (self.seeds.first(), self.seeds.last()) {
-            (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),
-            (Some(a), _) => format!("seed {a}"),
-            _ => "no seed".to_owned(),
-        };
+        let seeds = seeds_label(&self.seeds);
         let _ = writeln!(
             s,
             "{}: {} {}{} x {} seed{} ({seeds}), the same workload for each {}",
@@ -448,6 +444,15 @@ impl Comparison {
 /// The display name of a path: its file name.
 pub fn short_name(path: &Path) -> String {
     path.file_name().map_or_else(|| path.display().to_string(), |n| n.to_string_lossy().into_owned())
+}
+
+/// The seeds of a comparison for people: `seeds 1..=20`, `seed 7`.
+pub fn seeds_label(seeds: &[u64]) -> String {
+    match (seeds.first(), seeds.last()) {
+        (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),
+        (Some(a), _) => format!("seed {a}"),
+        _ => "no seed".to_owned(),
+    }
 }
 
 #[cfg(test)]

@@ -67,11 +67,7 @@ impl Tuning {
     /// The report for people, as `autoscale-sim tune` prints it.
     pub fn to_text(&self) -> String {
         let mut s = String::new();
-        let seeds = match (self.seeds.first(), self.seeds.last()) {
-            (Some(a), Some(b)) if a != b => format!("seeds {a}..={b}"),
-            (Some(a), _) => format!("seed {a}"),
-            _ => "no seed".to_owned(),
-        };
+        let seeds = crate::report::compare::seeds_label(&self.seeds);
         let constraints: Vec<String> = self.slos.iter().map(ToString::to_string).collect();
         let _ = writeln!(
             s,
