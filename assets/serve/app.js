@@ -25,6 +25,7 @@ const state = {
   last: null,        // the last run that checked
   zoom: null,        // [from, to] hours, or null: the whole run
   timer: null,
+  assistTimer: null, // the pending request for hover and completions
 };
 
 // --- the API ---------------------------------------------------------------
@@ -413,6 +414,60 @@ function download(name, text) {
   URL.revokeObjectURL(a.href);
 }
 
+// --- what the language server says at the cursor ---------------------------
+
+// The name being typed before the cursor, and where it starts.
+function wordBefore(text, at) {
+  let from = at;
+  while (from > 0 && /[A-Za-z0-9_$]/.test(text[from - 1])) from--;
+  return { from, prefix: text.slice(from, at) };
+}
+
+// Asks for the hover and the completions at the cursor (its line and
+// UTF-16 character, as the language server counts them), a moment after
+// the cursor stops; shows the type of the name under it and the names
+// that complete the one being typed (a click writes it in).
+function scheduleAssist() {
+  clearTimeout(state.assistTimer);
+  state.assistTimer = setTimeout(assist, 120);
+}
+
+async function assist() {
+  const editor = $("formula");
+  const text = editor.value;
+  const at = editor.selectionStart;
+  const before = text.slice(0, at);
+  const line = before.split("\n").length - 1;
+  const character = at - (before.lastIndexOf("\n") + 1);
+  let answer;
+  try {
+    answer = await post("/api/assist", { formula: text, line, character });
+  } catch (e) {
+    return;
+  }
+  if (editor.value !== text || editor.selectionStart !== at) return;
+  $("hover").textContent = (answer.hover || "").replace(/^```\n?|\n?```$/g, "");
+  const { from, prefix } = wordBefore(text, at);
+  const afterDot = text[from - 1] === ".";
+  const offered = prefix === "" && !afterDot
+    ? []
+    : answer.completions.filter((c) => c.label.startsWith(prefix) && c.label !== prefix).slice(0, 8);
+  $("completions").replaceChildren(...offered.map((c) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.textContent = c.label;
+    button.title = c.detail || "";
+    button.onclick = () => {
+      editor.value = text.slice(0, from) + c.label + text.slice(at);
+      editor.focus();
+      editor.selectionStart = editor.selectionEnd = from + c.label.length;
+      editor.dispatchEvent(new Event("input"));
+      scheduleAssist();
+    };
+    return button;
+  }));
+}
+
 async function start() {
   const response = await fetch("/api/scenarios");
   state.scenarios = await response.json();
@@ -420,6 +475,7 @@ async function start() {
   $("scenario").onchange = () => pick($("scenario").value);
   $("formula").addEventListener("input", () => { state.formulas[$("scenario").value] = $("formula").value; schedule(); });
   $("formula").addEventListener("scroll", () => { $("highlight").scrollTop = $("formula").scrollTop; });
+  for (const event of ["keyup", "click"]) $("formula").addEventListener(event, scheduleAssist);
   for (const id of ["seed", "interval", "cores", "dedicated_price", "low_priority_price", "load", "toml"]) {
     $(id).addEventListener("input", schedule);
   }

@@ -43,6 +43,21 @@ pub fn diagnostics(text: &str) -> Vec<lsp_types::Diagnostic> {
     analysis::diagnostics(&Document::new(text.to_owned()))
 }
 
+/// What the server shows on hover at a position of `text` (zero-based
+/// line and UTF-16 character, as in the protocol): the name's type and
+/// documentation, in Markdown.
+pub fn hover(text: &str, position: lsp_types::Position) -> Option<String> {
+    match analysis::hover(&Document::new(text.to_owned()), position)?.contents {
+        lsp_types::HoverContents::Markup(markup) => Some(markup.value),
+        _ => None,
+    }
+}
+
+/// What the server offers to complete at a position of `text`.
+pub fn completion(text: &str, position: lsp_types::Position) -> Vec<lsp_types::CompletionItem> {
+    analysis::completion(&Document::new(text.to_owned()), position)
+}
+
 /// Runs the server on stdin/stdout until the client says `exit`.
 pub fn run() -> anyhow::Result<()> {
     let server = std::thread::Builder::new().name("lsp".to_owned()).stack_size(STACK_BYTES).spawn(serve)?;

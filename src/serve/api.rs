@@ -92,6 +92,50 @@ pub struct EvaluationRequest {
     pub index: usize,
 }
 
+/// `POST /api/assist`: what the language server says at the cursor.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssistRequest {
+    /// The formula as edited.
+    pub formula: String,
+    /// The cursor: zero-based line and UTF-16 character.
+    pub line: u32,
+    /// See `line`.
+    pub character: u32,
+}
+
+/// The language server's hover and completions at the cursor.
+#[derive(Debug, Serialize)]
+pub struct Assist {
+    /// The name's type and documentation (Markdown), if the cursor is on one.
+    pub hover: Option<String>,
+    /// The names that can be written there, with what each is.
+    pub completions: Vec<Completion>,
+}
+
+/// One name to complete.
+#[derive(Debug, Serialize)]
+pub struct Completion {
+    /// The name.
+    pub label: String,
+    /// Its signature or documentation.
+    pub detail: Option<String>,
+}
+
+/// `POST /api/assist`: the language server's answers for the formula at
+/// the cursor; a formula over the service's size limit gets none.
+pub fn assist(request: AssistRequest) -> Result<Assist, BadRequest> {
+    if request.formula.len() > crate::formula::MAX_BYTES {
+        return Err(BadRequest(format!("formula: more than {} bytes", crate::formula::MAX_BYTES)));
+    }
+    let position = lsp_types::Position { line: request.line, character: request.character };
+    let completions = crate::lsp::completion(&request.formula, position)
+        .into_iter()
+        .map(|c| Completion { label: c.label, detail: c.detail })
+        .collect();
+    Ok(Assist { hover: crate::lsp::hover(&request.formula, position), completions })
+}
+
 /// `POST /api/compare`: formulas × seeds, in cost and queue wait.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -121,7 +121,8 @@ impl Server {
             (Method::Post, "/api/run") => self.call(request, |body| api::run(&self.catalog, body)),
             (Method::Post, "/api/evaluation") => self.call(request, |body| api::evaluation(&self.catalog, body)),
             (Method::Post, "/api/compare") => self.call(request, |body| api::compare(&self.catalog, body)),
-            (method, "/api/scenarios" | "/api/run" | "/api/evaluation" | "/api/compare") => {
+            (Method::Post, "/api/assist") => self.call(request, api::assist),
+            (method, "/api/scenarios" | "/api/run" | "/api/evaluation" | "/api/compare" | "/api/assist") => {
                 Answer::error(405, &format!("{path} does not take {method}"))
             }
             (Method::Get, _) => match ASSETS.iter().find(|(p, _, _)| *p == path) {

@@ -186,6 +186,31 @@ fn a_formula_that_does_not_check_gets_the_language_servers_diagnostics_and_no_ru
 }
 
 #[test]
+fn the_cursor_gets_the_language_servers_hover_and_completions() {
+    let url = playground();
+    let formula = "$TargetDedicatedNodes = $PendingTasks.GetSample(1);\nm";
+    // On `$PendingTasks`: the language server's own hover text.
+    let (status, on_metric) = post(&url, "api/assist", &json!({ "formula": formula, "line": 0, "character": 26 }));
+    assert_eq!(status, 200);
+    let expected = autoscale_sim::lsp::hover(formula, lsp_types::Position { line: 0, character: 26 });
+    assert!(expected.as_deref().is_some_and(|h| h.contains("(metric) $PendingTasks")), "{expected:?}");
+    assert_eq!(on_metric["hover"], json!(expected));
+    // After the `.`: the sample methods; at the `m` of the second line: functions such as `max`.
+    let labels = |answer: &Value| -> Vec<String> {
+        answer["completions"].as_array().unwrap().iter().map(|c| c["label"].as_str().unwrap().to_owned()).collect()
+    };
+    let (_, after_dot) = post(&url, "api/assist", &json!({ "formula": formula, "line": 0, "character": 38 }));
+    assert!(labels(&after_dot).contains(&"GetSamplePercent".to_owned()), "{after_dot}");
+    let (_, typing) = post(&url, "api/assist", &json!({ "formula": formula, "line": 1, "character": 1 }));
+    assert!(labels(&typing).iter().any(|l| l == "max") && labels(&typing).iter().any(|l| l == "$PendingTasks"));
+    assert_eq!(typing["hover"], Value::Null);
+    // A formula over the service's limit gets no analysis.
+    let long = "x".repeat(9000);
+    let (status, refused) = post(&url, "api/assist", &json!({ "formula": long, "line": 0, "character": 0 }));
+    assert_eq!((status, refused), (400, json!({ "error": "formula: more than 8192 bytes" })));
+}
+
+#[test]
 fn an_evaluation_shows_the_samples_it_saw() {
     let url = playground();
     let (status, seen) = post(&url, "api/evaluation", &json!({ "run": { "scenario": "bursty-day" }, "index": 2 }));

@@ -220,4 +220,22 @@ fn drive(session: &Session, url: &str) {
     assert_eq!(session.js("return document.querySelectorAll('#highlight .diag-error').length"), json!(1));
     session.wait_for("the last good summary", &shows_cost(&last_good));
     assert_eq!(session.js("return document.querySelectorAll('#chart-nodes polyline').length > 0"), json!(true));
+
+    // The language server's completions at the cursor: a click writes the name in.
+    session.type_into("#formula", "$TargetDedicatedNodes = $Pend");
+    let offered =
+        "return [...document.querySelectorAll('#completions button')].some(b => b.textContent === '$PendingTasks')";
+    session.wait_for("the completion of $Pend", offered);
+    session.js(
+        "[...document.querySelectorAll('#completions button')].find(b => b.textContent === '$PendingTasks').click()",
+    );
+    assert_eq!(
+        session.js("return document.getElementById('formula').value"),
+        json!("$TargetDedicatedNodes = $PendingTasks")
+    );
+    // And its hover: the metric's type, once the cursor rests on it.
+    session.wait_for(
+        "the hover of $PendingTasks",
+        "return document.getElementById('hover').textContent.includes('(metric) $PendingTasks')",
+    );
 }
