@@ -10,7 +10,6 @@ use std::path::PathBuf;
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
-use super::vm::FileVm;
 use super::{
     Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
 };
@@ -112,6 +111,7 @@ pub(super) struct FileJob {
     pub(super) memory_mib: u64,
     #[serde(default)]
     pub(super) tasks: Vec<TaskEntry>,
+    #[serde(default, deserialize_with = "trace_file")]
     pub(super) trace: Option<FileTrace>,
     #[serde(default)]
     pub(super) generate: Vec<Generator>,
@@ -137,36 +137,87 @@ pub(super) fn deallocation<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Dea
     })
 }
 
+/// The `vm` key as written.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) enum FileVm {
+    /// A size of the catalog, priced by `pool.prices`.
+    Name(String),
+    /// Cores and prices, or a name with the cores taken from the catalog.
+    Table(VmTable),
+}
+
+/// `vm = { … }`: cores and prices, or a name whose cores the catalog gives.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct VmTable {
+    #[serde(default)]
+    pub(super) name: String,
+    pub(super) cores: Option<u32>,
+    pub(super) dedicated_price: Option<f64>,
+    pub(super) low_priority_price: Option<f64>,
+}
+
+impl<'de> Deserialize<'de> for FileVm {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileVm, D::Error> {
+        string_or_table(
+            deserializer,
+            "a VM size's name or a table such as { cores = 2, dedicated_price = 0.096 }",
+            |name| FileVm::Name(name.to_owned()),
+            FileVm::Table,
+        )
+    }
+}
+
 /// The `trace` key: a file's path, or `{ file, processors_per_node }` for
 /// an SWF log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub(super) struct FileTrace {
     pub(super) file: PathBuf,
     pub(super) processors_per_node: Option<u32>,
 }
 
-impl<'de> Deserialize<'de> for FileTrace {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileTrace, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(deny_unknown_fields)]
-        struct Table {
-            file: PathBuf,
-            processors_per_node: Option<u32>,
-        }
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = FileTrace;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a trace file's path, or { file = \"log.swf\", processors_per_node = 8 }")
-            }
-            fn visit_str<E: serde::de::Error>(self, path: &str) -> Result<FileTrace, E> {
-                Ok(FileTrace { file: PathBuf::from(path), processors_per_node: None })
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileTrace, A::Error> {
-                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
-                Ok(FileTrace { file: t.file, processors_per_node: t.processors_per_node })
-            }
-        }
-        deserializer.deserialize_any(Visitor)
+/// Reads `trace` as a path or as a [`FileTrace`] table.
+fn trace_file<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<FileTrace>, D::Error> {
+    string_or_table(
+        deserializer,
+        "a trace file's path, or { file = \"log.swf\", processors_per_node = 8 }",
+        |path| FileTrace { file: PathBuf::from(path), processors_per_node: None },
+        |table| table,
+    )
+    .map(Some)
+}
+
+/// Reads a key written either as a string or as a table, making its value
+/// with `from_str` or `from_table`. A table's own errors (an unknown key, a
+/// wrong type) are reported as such, where an untagged enum would only
+/// say that no variant matched.
+fn string_or_table<'de, D, T, R>(
+    deserializer: D,
+    expecting: &'static str,
+    from_str: fn(&str) -> R,
+    from_table: fn(T) -> R,
+) -> Result<R, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    struct Visitor<T, R> {
+        expecting: &'static str,
+        from_str: fn(&str) -> R,
+        from_table: fn(T) -> R,
     }
+    impl<'de, T: Deserialize<'de>, R> serde::de::Visitor<'de> for Visitor<T, R> {
+        type Value = R;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.expecting)
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<R, E> {
+            Ok((self.from_str)(text))
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<R, A::Error> {
+            T::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(self.from_table)
+        }
+    }
+    deserializer.deserialize_any(Visitor { expecting, from_str, from_table })
 }

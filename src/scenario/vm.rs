@@ -22,6 +22,7 @@ use serde::Deserialize;
 
 use super::ScenarioError;
 use super::error::Check;
+use super::file::{FileVm, VmTable};
 use crate::input::read_settings;
 
 /// The catalog's CSV, embedded in the binary.
@@ -77,46 +78,6 @@ pub fn lookup(name: &str) -> Result<&'static KnownSize, String> {
         "`{name}` is not a VM size this simulator knows (closest: {}); give its cores: vm = {{ name = \"{name}\", cores = N, dedicated_price = … }}",
         closest.join(", ")
     ))
-}
-
-/// The `vm` key as written.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum FileVm {
-    /// A size of the catalog, priced by `pool.prices`.
-    Name(String),
-    /// Cores and prices, or a name with the cores taken from the catalog.
-    Table(VmTable),
-}
-
-impl<'de> Deserialize<'de> for FileVm {
-    /// A string or a table; a table's own errors (an unknown key, a wrong
-    /// type) are reported as such, not as "no variant matched".
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FileVm, D::Error> {
-        struct Visitor;
-        impl<'de> serde::de::Visitor<'de> for Visitor {
-            type Value = FileVm;
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a VM size's name or a table such as { cores = 2, dedicated_price = 0.096 }")
-            }
-            fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<FileVm, E> {
-                Ok(FileVm::Name(name.to_owned()))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileVm, A::Error> {
-                VmTable::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(FileVm::Table)
-            }
-        }
-        deserializer.deserialize_any(Visitor)
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(super) struct VmTable {
-    #[serde(default)]
-    name: String,
-    cores: Option<u32>,
-    dedicated_price: Option<f64>,
-    low_priority_price: Option<f64>,
 }
 
 /// One size's prices in a prices file.
