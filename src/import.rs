@@ -179,14 +179,15 @@ fn completed(task: &service::Task) -> Result<Option<Done>, String> {
         failed_runs: retries + u32::from(failed_last),
         runs: retries + 1,
         max_task_retry_count: constraints.and_then(|c| c.max_task_retry_count),
-        max_wall_clock_time: iso(constraints.and_then(|c| c.max_wall_clock_time.as_deref()), "maxWallClockTime")?,
-        retention: iso(constraints.and_then(|c| c.retention_time.as_deref()), "retentionTime")?,
+        max_wall_clock_time: service::field_duration(
+            constraints.and_then(|c| c.max_wall_clock_time.as_deref()),
+            "constraints.maxWallClockTime",
+        )?,
+        retention: service::field_duration(
+            constraints.and_then(|c| c.retention_time.as_deref()),
+            "constraints.retentionTime",
+        )?,
     }))
-}
-
-/// A constraint's ISO 8601 duration: `None` when absent or unlimited.
-fn iso(text: Option<&str>, field: &str) -> Result<Option<SimDuration>, String> {
-    text.map(service::duration).transpose().map(Option::flatten).map_err(|e| format!("constraints.{field}: {e}"))
 }
 
 /// Reads `path` as JSON of type `T`, within the settings bound.

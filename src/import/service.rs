@@ -166,6 +166,12 @@ pub fn duration(text: &str) -> Result<Option<SimDuration>, String> {
     Ok((ms < 366.0 * 86_400_000.0).then(|| SimDuration::from_millis_f64(ms)))
 }
 
+/// The optional duration of the export's `field`: `None` when absent or
+/// unlimited; an error naming the field for other text.
+pub fn field_duration(text: Option<&str>, field: &str) -> Result<Option<SimDuration>, String> {
+    text.map(duration).transpose().map(Option::flatten).map_err(|e| format!("{field}: {e}"))
+}
+
 /// A time as the service prints it (`2016-11-21T22:43:31.4733476Z`).
 pub fn timestamp(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse(text).map_err(|_| format!("`{text}` is not a time such as 2016-11-21T22:43:31.4733476Z"))

@@ -71,7 +71,7 @@ pub(super) fn scenario(
     if gallery {
         p["image"] = value("gallery");
     }
-    if let Some(timeout) = iso(pool.resize_timeout.as_deref(), "resizeTimeout")? {
+    if let Some(timeout) = service::field_duration(pool.resize_timeout.as_deref(), "resizeTimeout").map_err(unusable)? {
         p["resize_timeout"] = value(timeout.written().to_string());
     }
     if let Some(st) = &pool.start_task {
@@ -94,7 +94,9 @@ pub(super) fn scenario(
             .ok_or_else(|| unusable("the pool autoscales but its export has no autoScaleFormula".to_owned()))?;
         let mut a = Table::new();
         a["formula_file"] = value("formula.formula");
-        match iso(pool.auto_scale_evaluation_interval.as_deref(), "autoScaleEvaluationInterval")? {
+        match service::field_duration(pool.auto_scale_evaluation_interval.as_deref(), "autoScaleEvaluationInterval")
+            .map_err(unusable)?
+        {
             Some(interval) => a["interval"] = value(interval.written().to_string()),
             None => notes.push("no autoScaleEvaluationInterval: the service's default, 15m".to_owned()),
         }
@@ -158,14 +160,6 @@ fn vm_table(pool: &service::Pool, options: &Options, notes: &mut Vec<String>) ->
     t.insert("dedicated_price", dedicated.into());
     t.insert("low_priority_price", options.low_priority_price.unwrap_or(0.0).into());
     Ok(t)
-}
-
-/// An ISO 8601 duration of the export; `None` when absent or unlimited.
-fn iso(text: Option<&str>, field: &str) -> Result<Option<SimDuration>, ImportError> {
-    text.map(service::duration)
-        .transpose()
-        .map(Option::flatten)
-        .map_err(|e| ImportError::Unusable(format!("{field}: {e}")))
 }
 
 /// One `[[jobs]]` table: its failures and retries, and its tasks as a
