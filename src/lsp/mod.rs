@@ -43,19 +43,17 @@ pub fn diagnostics(text: &str) -> Vec<lsp_types::Diagnostic> {
     analysis::diagnostics(&Document::new(text.to_owned()))
 }
 
-/// What the server shows on hover at a position of `text` (zero-based
-/// line and UTF-16 character, as in the protocol): the name's type and
-/// documentation, in Markdown.
-pub fn hover(text: &str, position: lsp_types::Position) -> Option<String> {
-    match analysis::hover(&Document::new(text.to_owned()), position)?.contents {
+/// What the server answers at a position of `text` (zero-based line and
+/// UTF-16 character, as in the protocol), from one analysis of the text:
+/// its hover (the name's type and documentation, in Markdown) and its
+/// completions.
+pub fn at_cursor(text: &str, position: lsp_types::Position) -> (Option<String>, Vec<lsp_types::CompletionItem>) {
+    let doc = Document::new(text.to_owned());
+    let hover = analysis::hover(&doc, position).and_then(|h| match h.contents {
         lsp_types::HoverContents::Markup(markup) => Some(markup.value),
         _ => None,
-    }
-}
-
-/// What the server offers to complete at a position of `text`.
-pub fn completion(text: &str, position: lsp_types::Position) -> Vec<lsp_types::CompletionItem> {
-    analysis::completion(&Document::new(text.to_owned()), position)
+    });
+    (hover, analysis::completion(&doc, position))
 }
 
 /// Runs the server on stdin/stdout until the client says `exit`.

@@ -129,11 +129,9 @@ pub fn assist(request: AssistRequest) -> Result<Assist, BadRequest> {
         return Err(BadRequest(format!("formula: more than {} bytes", crate::formula::MAX_BYTES)));
     }
     let position = lsp_types::Position { line: request.line, character: request.character };
-    let completions = crate::lsp::completion(&request.formula, position)
-        .into_iter()
-        .map(|c| Completion { label: c.label, detail: c.detail })
-        .collect();
-    Ok(Assist { hover: crate::lsp::hover(&request.formula, position), completions })
+    let (hover, completions) = crate::lsp::at_cursor(&request.formula, position);
+    let completions = completions.into_iter().map(|c| Completion { label: c.label, detail: c.detail }).collect();
+    Ok(Assist { hover, completions })
 }
 
 /// `POST /api/compare`: formulas × seeds, in cost and queue wait.

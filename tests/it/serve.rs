@@ -192,7 +192,7 @@ fn the_cursor_gets_the_language_servers_hover_and_completions() {
     // On `$PendingTasks`: the language server's own hover text.
     let (status, on_metric) = post(&url, "api/assist", &json!({ "formula": formula, "line": 0, "character": 26 }));
     assert_eq!(status, 200);
-    let expected = autoscale_sim::lsp::hover(formula, lsp_types::Position { line: 0, character: 26 });
+    let (expected, _) = autoscale_sim::lsp::at_cursor(formula, lsp_types::Position { line: 0, character: 26 });
     assert!(expected.as_deref().is_some_and(|h| h.contains("(metric) $PendingTasks")), "{expected:?}");
     assert_eq!(on_metric["hover"], json!(expected));
     // After the `.`: the sample methods; at the `m` of the second line: functions such as `max`.
