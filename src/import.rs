@@ -164,8 +164,7 @@ fn completed(task: &service::Task) -> Result<Option<Done>, String> {
     if end < start {
         return Err("its endTime is before its startTime".to_owned());
     }
-    // Ticks of 100 ns to milliseconds, to the nearest.
-    let run = SimDuration(((end - start) as u64 + 5_000) / 10_000);
+    let run = service::ticks_to_millis(end - start);
     let retries = info.retry_count.unwrap_or(0);
     let constraints = task.constraints.as_ref();
     let failed_last = info.result.as_deref() == Some("failure") || info.exit_code.is_some_and(|c| c != 0);

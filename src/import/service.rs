@@ -172,6 +172,12 @@ pub fn field_duration(text: Option<&str>, field: &str) -> Result<Option<SimDurat
     text.map(duration).transpose().map(Option::flatten).map_err(|e| format!("{field}: {e}"))
 }
 
+/// A span of ticks (100 ns, as the service's times count), to the
+/// nearest millisecond; a negative span counts as 0.
+pub fn ticks_to_millis(ticks: i64) -> SimDuration {
+    SimDuration((ticks.max(0) as u64 + 5_000) / 10_000)
+}
+
 /// A time as the service prints it (`2016-11-21T22:43:31.4733476Z`).
 pub fn timestamp(text: &str) -> Result<Timestamp, String> {
     Timestamp::parse(text).map_err(|_| format!("`{text}` is not a time such as 2016-11-21T22:43:31.4733476Z"))

@@ -195,7 +195,7 @@ fn job_table(
             failed as f64 / runs as f64
         ));
     }
-    let at = |d: &Done| SimDuration(((d.created - first).max(0) as u64 + 5_000) / 10_000);
+    let at = |d: &Done| service::ticks_to_millis(d.created - first);
     let plain = done.iter().all(|d| {
         d.instances == 1
             && d.depends_on.as_ref().is_none_or(|deps| deps.task_ids.is_empty() && deps.task_id_ranges.is_empty())
