@@ -374,6 +374,10 @@ struct RunArgs {
     /// With --spawn-local: how often the agents report their machine's usage.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
     agent_usage_interval: std::time::Duration,
+    /// With real agents: simulated seconds per wall-clock second. Hidden:
+    /// tests use it to see several 30-s samples of a run within seconds.
+    #[arg(long, value_name = "N", default_value = "1", hide = true)]
+    clock_speed: std::num::NonZeroU32,
 }
 
 /// The `tune` subcommand's options.
@@ -450,6 +454,9 @@ struct AgentArgs {
     /// The node root: where the node's folders and the tasks' files go (created if missing).
     #[arg(long, value_name = "DIR", default_value = "agent-root")]
     root: PathBuf,
+    /// What the controller's log calls this agent (default: the machine's host name).
+    #[arg(long, value_name = "NAME")]
+    name: Option<String>,
     /// How often to report the machine's usage.
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_interval)]
     usage_interval: std::time::Duration,
@@ -797,6 +804,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 spawn_local: args.spawn_local,
                 root,
                 usage_interval: args.agent_usage_interval,
+                clock_speed: args.clock_speed,
             };
             driver::run(scenario, seed, &options, &mut progress)?
         }
@@ -991,6 +999,7 @@ fn agent(args: &AgentArgs) -> Result<ExitCode> {
         timeout: args.timeout,
         connect_attempts: args.connect_attempts,
         tls: args.tls_fingerprint.map(ClientTls::pinned),
+        name: args.name.clone(),
         ..node::NodeOptions::new(args.controller.clone(), Token::from_file(&args.token_file)?, args.root.clone())
     };
     logger::log_to_stderr(log::LevelFilter::Info);

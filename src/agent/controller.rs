@@ -42,8 +42,9 @@ pub enum ControllerEvent {
         agent: AgentId,
         /// How many tasks it runs at once.
         slots: u32,
-        /// Its machine's name.
-        hostname: String,
+        /// Its name for logs (the hello's `hostname`: `agent --name`, else
+        /// its machine's host name).
+        name: String,
     },
     /// A task's child process was spawned.
     Started {
@@ -160,7 +161,7 @@ impl Controller {
             options,
             agents: Mutex::default(),
             events: sender,
-            next_id: AtomicU64::new(1),
+            next_id: AtomicU64::new(0),
             stop,
             watchdog,
         });
@@ -297,7 +298,7 @@ fn serve(shared: &Shared, stream: TcpStream, watched: Watched) {
             return;
         }
     };
-    let (slots, hostname) = match handshake(shared, &link) {
+    let (slots, name) = match handshake(shared, &link) {
         Ok(hello) => hello,
         Err(reason) => {
             let reason = late(&watched, reason);
@@ -332,8 +333,8 @@ fn serve(shared: &Shared, stream: TcpStream, watched: Watched) {
         log::warn!("lost the agent at {peer} during the handshake: {e}");
         return;
     }
-    log::info!("agent {} joined from {peer} ({hostname}, {slots} slots)", agent.0);
-    let _ = shared.events.send(ControllerEvent::Joined { agent, slots, hostname });
+    log::info!("{name} joined from {peer} ({slots} slots)");
+    let _ = shared.events.send(ControllerEvent::Joined { agent, slots, name: name.clone() });
 
     let error = loop {
         let event = match connection.link.recv::<AgentMessage>() {
@@ -352,7 +353,7 @@ fn serve(shared: &Shared, stream: TcpStream, watched: Watched) {
     if !matches!(error, LinkError::Closed(_)) {
         connection.link.close(&reason);
     }
-    log::info!("agent {} at {peer} left: {reason}", agent.0);
+    log::info!("{name} at {peer} left: {reason}");
     let _ = shared.events.send(ControllerEvent::Left { agent, reason });
 }
 

@@ -6,12 +6,14 @@
 //! agent, sends it the work with the command lines of the scenario, and
 //! hands back what the agents report — exits, usage, departures — at the
 //! wall-clock instant they arrive. Simulated time is wall time since the
-//! start. Agents that free up (their node left the pool) wait, connected,
+//! start (times [`RealAgents::clock_speed`], which only tests raise: the
+//! timeline's 30-s samples then come several to a wall-clock second). Agents that free up (their node left the pool) wait, connected,
 //! for the next node. The run stops at the scenario's end, or as soon as
 //! the workload is done.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::process::Child;
 use std::time::{Duration, Instant};
@@ -48,6 +50,10 @@ pub struct RealAgents {
     pub usage_interval: Duration,
     /// TLS with this certificate; plain TCP without.
     pub tls: Option<ServerTls>,
+    /// Simulated seconds per wall-clock second: 1 for a real run. Tests
+    /// raise it to see a timeline of several 30-s samples within seconds;
+    /// the agents still run their commands in real time.
+    pub clock_speed: NonZeroU32,
 }
 
 /// Why a run on real agents could not be done.
@@ -171,12 +177,14 @@ pub fn run(
         controller,
         commands,
         slots,
+        speed: options.clock_speed,
         start: Instant::now(),
         idle: VecDeque::new(),
         waiting: VecDeque::new(),
         waiting_since: HashMap::new(),
         nodes: HashMap::new(),
         agents: HashMap::new(),
+        names: HashMap::new(),
         runs: Runs::default(),
     };
     let output = driver.drive(sim, progress);
@@ -189,6 +197,7 @@ struct Driver {
     controller: Controller,
     commands: Commands,
     slots: u32,
+    speed: NonZeroU32,
     start: Instant,
     /// Joined agents with no node, oldest first.
     idle: VecDeque<AgentId>,
@@ -201,6 +210,9 @@ struct Driver {
     nodes: HashMap<u32, AgentId>,
     /// The node of each agent that has one.
     agents: HashMap<AgentId, NodeRef>,
+    /// What each joined agent is called in the log (`agent-0` for a
+    /// spawned one, else its host name).
+    names: HashMap<AgentId, String>,
     runs: Runs,
 }
 
@@ -258,9 +270,15 @@ impl Runs {
 }
 
 impl Driver {
-    /// Simulated time now: wall time since the start.
+    /// Simulated time now: wall time since the start, times the speed.
     fn now(&self) -> SimTime {
-        SimTime(SimDuration::from_std(self.start.elapsed()).as_millis())
+        let wall = SimDuration::from_std(self.start.elapsed()).as_millis();
+        SimTime(wall.saturating_mul(u64::from(self.speed.get())))
+    }
+
+    /// The wall-clock instant of simulated time `t`.
+    fn wall(&self, t: SimTime) -> Instant {
+        self.start + Duration::from_millis(t.as_millis() / u64::from(self.speed.get()))
     }
 
     fn drive(&mut self, mut sim: Simulation, progress: &mut dyn FnMut(Progress)) -> Output {
@@ -277,7 +295,7 @@ impl Driver {
                 break;
             }
             let next = sim.next_event_time().unwrap_or(end);
-            let deadline = self.start + next.since(SimTime::ZERO).to_std();
+            let deadline = self.wall(next);
             match self.controller.next_event(deadline) {
                 Some(event) => {
                     sim.advance_to(self.now());
@@ -347,16 +365,13 @@ impl Driver {
 
     fn handle(&mut self, sim: &mut Simulation, event: ControllerEvent) {
         match event {
-            ControllerEvent::Joined { agent, slots, hostname } => {
+            ControllerEvent::Joined { agent, slots, name } => {
                 if slots < self.slots {
-                    log::warn!(
-                        "agent {} on {hostname} has {slots} slots, the pool's nodes {}; released",
-                        agent.0,
-                        self.slots
-                    );
+                    log::warn!("{name} has {slots} slots, the pool's nodes {}; released", self.slots);
                     let _ = self.controller.release(agent);
                     return;
                 }
+                self.names.insert(agent, name);
                 match self.waiting.pop_front() {
                     Some(node) => self.assign(sim, agent, node),
                     None => self.idle.push_back(agent),
@@ -375,7 +390,11 @@ impl Driver {
                 }
             }
             ControllerEvent::Left { agent, reason } => {
-                log::warn!("agent {} left: {reason}", agent.0);
+                // An agent turned away for its slots was not named: its
+                // leaving is no news.
+                if let Some(name) = self.names.remove(&agent) {
+                    log::warn!("{name} left: {reason}");
+                }
                 self.idle.retain(|&a| a != agent);
                 self.runs.take_all(agent);
                 if let Some(node) = self.agents.remove(&agent) {

@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-/// Spawns `n` agents (`agent --controller ADDR --token-file F --root DIR/agent-i --slots S`)
+/// Spawns `n` agents (`agent --controller ADDR --token-file F --root DIR/agent-i --name agent-i --slots S`)
 /// of the current executable; see [`spawn_local_with`].
 pub fn spawn_local(
     n: u32,
@@ -21,8 +21,9 @@ pub fn spawn_local(
 /// Like [`spawn_local`], with another `autoscale-sim` executable (tests
 /// and benchmarks are not one) and more `agent` options (`["--usage-interval", "1s"]`).
 ///
-/// Agent `i` keeps its node root in `DIR/agent-i` and writes its log to
-/// `DIR/agent-i.log` rather than to the caller's terminal. The caller owns
+/// Agent `i` (from 0, like nodes and tasks) keeps its node root in
+/// `DIR/agent-i`, writes its log to `DIR/agent-i.log` rather than to the
+/// caller's terminal, and is called `agent-i` in the controller's log. The caller owns
 /// the processes: release them through the controller ([`Controller::release`](crate::agent::controller::Controller::release):
 /// they kill their tasks and exit), then wait for them. An agent killed
 /// instead leaves its tasks to its [`keeper`](crate::agent::keeper), which kills them.
@@ -47,6 +48,8 @@ pub fn spawn_local_with(
             .arg(token_file)
             .arg("--root")
             .arg(root.join(format!("agent-{i}")))
+            .arg("--name")
+            .arg(format!("agent-{i}"))
             .arg("--slots")
             .arg(slots.to_string())
             .args(extra_args)

@@ -64,6 +64,9 @@ pub struct NodeOptions {
     pub keeper: Option<Arc<Keeper>>,
     /// TLS, trusting only the pinned controller certificate; plain TCP without.
     pub tls: Option<ClientTls>,
+    /// What the controller's log calls this agent: the machine's host name
+    /// when `None`; `agent-I` for the spawned agent whose root is `agent-I`.
+    pub name: Option<String>,
 }
 
 impl NodeOptions {
@@ -80,6 +83,7 @@ impl NodeOptions {
             connect_attempts: 10,
             keeper: None,
             tls: None,
+            name: None,
         }
     }
 }
@@ -171,10 +175,10 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
             return Ok(());
         }
         match connect(options) {
-            Ok((link, agent)) => {
+            Ok((link, name)) => {
                 failures = 0;
                 backoff = FIRST_BACKOFF;
-                log::info!("joined the controller at {} as agent {agent}", options.controller);
+                log::info!("joined the controller at {} as {name}", options.controller);
                 let session = Session::new(link, options);
                 stop.attach(Some(&session.node));
                 let result = session.run();
@@ -211,7 +215,7 @@ pub fn run_until(options: &NodeOptions, stop: &StopHandle) -> Result<(), AgentEr
 
 /// One attempt: TCP, TLS if pinned, WebSocket upgrade, hello, challenge, proof, welcome,
 /// all within [`HELLO_TIMEOUT`]. Returns the link and the agent's id.
-fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
+fn connect(options: &NodeOptions) -> Result<(Link, String), ConnectError> {
     let unreachable = |e: &dyn std::fmt::Display| ConnectError::Unreachable(e.to_string());
     let addrs: Vec<_> = options.controller.to_socket_addrs().map_err(|e| unreachable(&e))?.collect();
     let mut last = ConnectError::Unreachable(format!("{} resolves to no address", options.controller));
@@ -253,10 +257,17 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     let (ws, _) = tungstenite::client::client_with_config(url.as_str(), stream, Some(websocket_config()))
         .map_err(|e| late(&format!("WebSocket handshake failed: {e}")))?;
     let link = Link::new(ws, HELLO_TIMEOUT).map_err(|e| unreachable(&e))?;
-    let hostname = sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned());
+    let name = match &options.name {
+        Some(name) => name.clone(),
+        None => sysinfo::System::host_name().unwrap_or_else(|_| "unknown".to_owned()),
+    };
     let agent_nonce = token::nonce();
-    let hello =
-        AgentMessage::Hello { protocol: PROTOCOL_VERSION, nonce: agent_nonce.clone(), hostname, slots: options.slots };
+    let hello = AgentMessage::Hello {
+        protocol: PROTOCOL_VERSION,
+        nonce: agent_nonce.clone(),
+        hostname: name.clone(),
+        slots: options.slots,
+    };
     link.send(&hello).map_err(|e| late(&e))?;
     let untrusted = |why: &str| {
         link.close(why);
@@ -285,10 +296,10 @@ fn connect(options: &NodeOptions) -> Result<(Link, u64), ConnectError> {
     };
     link.send(&AgentMessage::Proof { proof }).map_err(|e| late(&e))?;
     match link.recv::<ControllerMessage>() {
-        Ok(ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, agent }) => {
+        Ok(ControllerMessage::Welcome { protocol: PROTOCOL_VERSION, .. }) => {
             drop(watched);
             link.set_timeout(options.timeout).map_err(|e| unreachable(&e))?;
-            Ok((link, agent))
+            Ok((link, name))
         }
         Ok(ControllerMessage::Welcome { protocol, .. } | ControllerMessage::Reject { protocol, .. })
             if protocol != PROTOCOL_VERSION =>

@@ -214,7 +214,8 @@ pub enum AgentMessage {
         protocol: u32,
         /// The agent's nonce: 32 random bytes in hex.
         nonce: String,
-        /// The machine's name, for logs.
+        /// The agent's name, for logs: `agent --name`, else the machine's
+        /// host name (`agent-I` for the agents `run --spawn-local` starts).
         hostname: String,
         /// How many tasks it runs at once.
         slots: u32,

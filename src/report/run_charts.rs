@@ -144,9 +144,10 @@ impl RunSeries {
     }
 }
 
-/// The time axis: the whole hours, days or weeks of the scenario's clock
-/// that fall in the run, and their labels (`Mon 06:00`, or `Mon 4 Mar`
-/// when the ticks are days apart).
+/// The time axis: the whole seconds, minutes, hours, days or weeks of the
+/// scenario's clock that fall in the run, and their labels (`Mon 06:00`;
+/// `Mon 06:00:30` when the ticks are seconds apart, as in a run on real
+/// agents that lasts a minute; `Mon 4 Mar` when they are days apart).
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeAxis {
     /// The run's length in hours.
@@ -157,8 +158,12 @@ pub struct TimeAxis {
     pub labels: Vec<String>,
 }
 
-/// Tick spacings in minutes: whole clock units.
-const TICK_MINUTES: [u64; 13] = [5, 10, 15, 30, 60, 120, 180, 240, 360, 720, 1440, 2880, 10080];
+/// Tick spacings in seconds: whole clock units.
+const TICK_SECONDS: [u64; 21] =
+    [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400, 172_800, WEEK];
+
+/// A week in seconds: the longest tick spacing, and its multiples beyond.
+const WEEK: u64 = 604_800;
 
 /// At most this many ticks on the time axis.
 const MAX_TICKS: u64 = 9;
@@ -167,20 +172,25 @@ impl TimeAxis {
     /// The time axis of `output`.
     pub fn of(output: &Output) -> TimeAxis {
         let span_ms = output.duration.as_millis().max(1);
-        let minutes = span_ms.div_ceil(60_000);
-        let step_min = TICK_MINUTES
+        let seconds = span_ms.div_ceil(1000);
+        let step_s = TICK_SECONDS
             .into_iter()
-            .find(|&m| minutes / m < MAX_TICKS)
-            .unwrap_or_else(|| minutes.div_ceil(MAX_TICKS * 10080) * 10080);
-        let step = step_min * 60_000;
+            .find(|&s| seconds / s < MAX_TICKS)
+            .unwrap_or_else(|| seconds.div_ceil(MAX_TICKS * WEEK) * WEEK);
+        let step = step_s * 1000;
         // Ticks fall on the clock's whole units: multiples of the step
         // since the epoch (a Thursday), weeks from a Monday.
         let start = output.start.unix_ticks().div_euclid(10_000);
-        let origin = if step_min % 10080 == 0 { 4 * 86_400_000 } else { 0 };
+        let origin = if step_s % WEEK == 0 { 4 * 86_400_000 } else { 0 };
         let first = (start - origin).rem_euclid(step as i64);
         let first = if first == 0 { 0 } else { step - first as u64 };
         let ticks_ms: Vec<u64> = (0..).map(|k| first + k * step).take_while(|&t| t <= span_ms).collect();
-        let labels = ticks_ms.iter().map(|&t| clock_label(output, SimTime(t), step_min >= 1440)).collect();
+        let unit = match step_s {
+            ..60 => Unit::Second,
+            60..86_400 => Unit::Minute,
+            _ => Unit::Day,
+        };
+        let labels = ticks_ms.iter().map(|&t| clock_label(output, SimTime(t), unit)).collect();
         TimeAxis {
             end: hours(SimTime(span_ms)),
             ticks: ticks_ms.into_iter().map(|t| hours(SimTime(t))).collect(),
@@ -189,18 +199,26 @@ impl TimeAxis {
     }
 }
 
-/// `Mon 06:00`, or `Mon 4 Mar` for a day.
-fn clock_label(output: &Output, t: SimTime, day: bool) -> String {
+/// The finest clock unit a time axis' labels show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unit {
+    Second,
+    Minute,
+    Day,
+}
+
+/// `Mon 06:00`, `Mon 06:00:30` to the second, or `Mon 4 Mar` for a day.
+fn clock_label(output: &Output, t: SimTime, unit: Unit) -> String {
     use autoscale_runtime::time::TimestampField as F;
     const DAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
     const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
     let at = output.timestamp(t);
     let field = |f: F| at.field(f) as usize;
     let weekday = DAYS[(field(F::Weekday) + 6) % 7];
-    if day {
-        format!("{weekday} {} {}", field(F::Day), MONTHS[(field(F::Month) + 11) % 12])
-    } else {
-        format!("{weekday} {:02}:{:02}", field(F::Hour), field(F::Minute))
+    match unit {
+        Unit::Day => format!("{weekday} {} {}", field(F::Day), MONTHS[(field(F::Month) + 11) % 12]),
+        Unit::Minute => format!("{weekday} {:02}:{:02}", field(F::Hour), field(F::Minute)),
+        Unit::Second => format!("{weekday} {:02}:{:02}:{:02}", field(F::Hour), field(F::Minute), field(F::Second)),
     }
 }
 
@@ -655,6 +673,19 @@ mod tests {
             week.labels,
             ["Mon 4 Mar", "Tue 5 Mar", "Wed 6 Mar", "Thu 7 Mar", "Fri 8 Mar", "Sat 9 Mar", "Sun 10 Mar", "Mon 11 Mar"]
         );
+    }
+
+    /// A run of a minute and a quarter (one on real agents that stops when
+    /// its few tasks are done) is ticked every 10 s, labelled to the second.
+    #[test]
+    fn a_run_of_seconds_is_ticked_in_seconds() {
+        let text = "start = \"2024-03-04T08:00:00Z\"\nduration = \"75s\"\n[pool]\n\
+                    vm = { cores = 1, dedicated_price = 1.0 }\ntarget_dedicated = 1\n";
+        let scenario = Scenario::from_toml(text, "short.toml", "short", Path::new(".")).unwrap();
+        let axis = TimeAxis::of(&Simulation::new(scenario, None).run(&mut |_| {}));
+        assert_eq!(axis.ticks, (0..8).map(|k| f64::from(10 * k) / 3600.0).collect::<Vec<_>>());
+        assert_eq!((axis.labels[0].as_str(), axis.labels[7].as_str()), ("Mon 08:00:00", "Mon 08:01:10"));
+        assert_eq!(axis.end, 75.0 / 3600.0);
     }
 
     #[test]

@@ -186,6 +186,17 @@ impl Recorder {
         }
     }
 
+    /// Ends the timeline of a run stopped before its scenario's end (real
+    /// agents stop when the work is done) with a row at `now`, unless a
+    /// sample was taken there: without it a run shorter than a sampling
+    /// period would leave a single row, and the last row would not hold
+    /// the run's cost.
+    pub(crate) fn close(&mut self, now: SimTime, pool: &Pool, sched: &Scheduler) {
+        if self.timeline.last().is_none_or(|row| row.time < now) {
+            self.timeline.push(self.row(now, pool, sched));
+        }
+    }
+
     /// The pool at sampling instant `time` (a whole second), from the counters.
     fn row(&self, time: SimTime, pool: &Pool, sched: &Scheduler) -> TimelineRow {
         let mut nodes = [[0; NodeState::COUNT]; 2];

@@ -98,10 +98,15 @@ impl Simulation {
         self.end
     }
 
-    /// Ends the run now rather than at the scenario's end: the books
-    /// close at this instant.
+    /// Ends the run now rather than at the scenario's end — at the next
+    /// whole second, where the timeline (which counts whole seconds of
+    /// billing) gets its last row and the books close.
     pub fn stop_now(&mut self) {
-        self.end = self.env.q.now();
+        let now = self.env.q.now().as_millis();
+        let stop = SimTime(now.div_ceil(1000) * 1000).min(self.end);
+        self.advance_to(stop);
+        self.end = stop;
+        self.recorder.close(stop, &self.pool, &self.sched);
     }
 
     /// Task `n` (by submission number), if submitted.

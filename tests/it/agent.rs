@@ -675,7 +675,7 @@ fn malformed_and_oversized_messages_close_only_their_connection() {
     for (message, expected) in bad_messages {
         let mut ws = raw_agent(fixture.addr());
         let raw = fixture.wait_for("the raw client's join", |e| match e {
-            ControllerEvent::Joined { agent, hostname, .. } if hostname == "raw" => Some(agent),
+            ControllerEvent::Joined { agent, name, .. } if name == "raw" => Some(agent),
             _ => None,
         });
         // The oversized write may fail half-way once the controller closes.

@@ -112,6 +112,78 @@ fn a_scenario_runs_for_real_on_three_spawned_agents() {
     assert!(at_30[cpu].parse::<f64>().unwrap() >= 0.0);
 }
 
+/// The timeline of a run on real agents: a row every 30 s, then one where
+/// the run stopped, and charts ticked in seconds. At `--clock-speed 10`
+/// (hidden; simulated seconds per wall-clock second) 30 s of the run pass
+/// in 3 s of wall clock, so seven seconds of `sleep` give three samples.
+#[test]
+fn a_real_agents_run_is_sampled_every_30_s_to_its_end_and_names_its_agents_as_their_folders() {
+    let dir = scratch_dir("real-agents-timeline");
+    let (scenario, token, out) = (dir.join("sleep.toml"), dir.join("token"), dir.join("out"));
+    std::fs::write(
+        &scenario,
+        "start = \"2024-03-04T08:00:00Z\"\nduration = \"1h\"\n[pool]\nvm = { cores = 1, dedicated_price = 3.6 }\n\
+         target_dedicated = 2\n[[jobs]]\ncommand_line = \"sleep 1\"\ntasks = [{ duration = \"1s\", count = 14 }]\n",
+    )
+    .unwrap();
+    std::fs::write(&token, "real-agents-shared-secret\n").unwrap();
+    let path = |p: &Path| p.to_str().unwrap().to_owned();
+    let run = cli(
+        &[
+            "run",
+            &path(&scenario),
+            "--agents",
+            "real",
+            "--spawn-local",
+            "2",
+            "--token-file",
+            &path(&token),
+            "--clock-speed",
+            "10",
+            "--out",
+            &path(&out),
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "run failed: {stderr}");
+
+    let mut timeline = csv::Reader::from_path(out.join("timeline.csv")).unwrap();
+    let headers = timeline.headers().unwrap().clone();
+    let column = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (elapsed, succeeded, cost) = (column("elapsed_s"), column("succeeded_tasks"), column("cost"));
+    let rows: Vec<csv::StringRecord> = timeline.records().map(Result::unwrap).collect();
+    let times: Vec<&str> = rows.iter().map(|r| &r[elapsed]).collect();
+    // Seven waves of one second on two nodes: at least 70 s of the run.
+    assert!(rows.len() >= 4, "{times:?}");
+    let samples = &times[..rows.len() - 1];
+    let expected: Vec<String> = (0..samples.len()).map(|k| format!("{}.000", 30 * k)).collect();
+    assert_eq!(samples, expected, "a sample every 30 s");
+    // The last row is where the run stopped, a whole second after the last sample.
+    let last = rows.last().unwrap();
+    let end: f64 = last[elapsed].parse().unwrap();
+    let last_sample = 30.0 * (samples.len() - 1) as f64;
+    assert!(end > last_sample && end < last_sample + 30.0 && end.fract() == 0.0, "{times:?}");
+    assert_eq!(&last[succeeded], "14");
+    // It holds the run's cost, as the summary gives it.
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let billed = summary["cost"]["total"].as_f64().unwrap();
+    assert!((last[cost].parse::<f64>().unwrap() - billed).abs() < 1e-6, "{} against {billed}", &last[cost]);
+
+    // The charts' time axis is in seconds of the scenario's clock.
+    let nodes = std::fs::read_to_string(out.join("nodes.svg")).unwrap();
+    for label in ["Mon 08:00:00", "Mon 08:00:30", "Mon 08:01:00"] {
+        assert!(nodes.contains(label), "no tick `{label}` on the nodes chart");
+    }
+
+    // The log calls the agents as their folders and logs are named.
+    for i in 0..2 {
+        assert!(stderr.contains(&format!("agent-{i} joined from 127.0.0.1:")), "{stderr}");
+        let log = std::fs::read_to_string(out.join(format!("agents/agent-{i}.log"))).unwrap();
+        assert!(log.contains(&format!("as agent-{i}")), "{log}");
+    }
+}
+
 #[test]
 fn real_agents_need_command_lines_and_a_token() {
     let dir = scratch_dir("real-agents-errors");
