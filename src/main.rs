@@ -212,8 +212,11 @@ enum Command {
     /// scenario as written; with --out writes trials.csv, tuned.formula, the
     /// cost-vs-wait chart and report.html.
     /// Exits 2 when no point meets the objectives, naming the closest one.
+    /// With --shard I/N runs search I (0-based) of N independent ones (its
+    /// search seed --search-seed + I, the same seeds), writes tune.json too
+    /// and exits 0; `merge` joins the shards' points.
     #[command(
-        after_help = "Examples:\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --out out/tune"
+        after_help = "Examples:\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --out out/tune\n  autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 --slo 'p95_wait<=45m' --seeds 4 --budget 15 --shard 0/2 --out out/tune-0"
     )]
     Tune(TuneArgs),
     /// Make a scenario from the service's exports of a pool and its tasks.
@@ -253,9 +256,13 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
-    /// Join the folders of a sharded sweep into the table and files of an unsharded one.
+    /// Join the folders of a sharded sweep or tune into the outputs of an unsharded one.
+    ///
+    /// Sweep shards (sweep.json) give the sweep's table and files; tune
+    /// shards (tune.json) give the report and files of a tune run with all
+    /// their points, and exit 2 when none meets the objectives.
     #[command(
-        after_help = "Examples:\n  autoscale-sim merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/sweep"
+        after_help = "Examples:\n  autoscale-sim merge out/shard-0 out/shard-1 out/shard-2 out/shard-3 --out out/sweep\n  autoscale-sim merge out/tune-0 out/tune-1 --out out/tune"
     )]
     Merge {
         /// The shards' output folders.
@@ -413,6 +420,9 @@ struct TuneArgs {
     /// Folder for trials.csv, tuned.formula, the chart and report.html (created if missing).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Run independent search I of N (0 <= I < N), for `merge`; needs --out.
+    #[arg(long, value_name = "I/N")]
+    shard: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -899,8 +909,13 @@ fn sweep(scenario: &Path, params: &[String], seeds: u64, shard: Option<&str>, ou
     Ok(ExitCode::SUCCESS)
 }
 
-/// `merge`: join shard folders and report as an unsharded sweep would.
+/// `merge`: join shard folders and report as an unsharded sweep or tune
+/// would; the first folder says which (`tune.json` or `sweep.json`).
 fn merge(dirs: &[PathBuf], out: Option<&Path>) -> Result<ExitCode> {
+    use autoscale_sim::tune::shard;
+    if dirs.first().is_some_and(|d| d.join(shard::MANIFEST).exists()) {
+        return finish_tune(&shard::merge(dirs)?, out);
+    }
     let whole = autoscale_sim::report::sweep::merge(dirs)?;
     finish_sweep(&whole, out)?;
     Ok(ExitCode::SUCCESS)
@@ -926,10 +941,31 @@ fn tune(args: &TuneArgs) -> Result<ExitCode> {
         },
         search_seed: args.search_seed,
     };
+    let shard = args.shard.as_deref().map(autoscale_sim::report::sweep::parse_shard).transpose()?;
+    let dir = args.out.as_deref();
+    if shard.is_some() && dir.is_none() {
+        anyhow::bail!("a shard needs --out DIR, for `merge`");
+    }
+    // Each shard searches on its own, from its own first points.
+    let spec = TuneSpec { search_seed: spec.search_seed.wrapping_add(shard.map_or(0, |s| s.0)), ..spec };
     let bar = progress_bar(spec.planned_runs());
     let tuning = autoscale_sim::tune::tune(&spec, &|| bar.inc(1))?;
     bar.finish_and_clear();
-    if let Some(dir) = &args.out {
+    let (Some((i, n)), Some(dir)) = (shard, dir) else {
+        return finish_tune(&tuning, dir);
+    };
+    let mut written = tuning.write(dir)?;
+    written.push(autoscale_sim::tune::shard::Manifest::of(&spec, (i, n), &tuning).write(dir)?);
+    to_stderr!("shard {i}/{n}: {} points; wrote {} files to {}", tuning.trials.len(), written.len(), dir.display());
+    // Whether any point is feasible is for the merge of every shard to say.
+    print(&tuning.to_text())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Prints a tuning (of `tune` or `merge`), writes its files into `out`;
+/// exit 2 when no point is feasible.
+fn finish_tune(tuning: &autoscale_sim::tune::Tuning, out: Option<&Path>) -> Result<ExitCode> {
+    if let Some(dir) = out {
         let written = tuning.write(dir)?;
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }

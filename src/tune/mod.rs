@@ -13,6 +13,7 @@
 pub mod gp;
 mod output;
 pub mod search;
+pub mod shard;
 pub mod slo;
 pub mod space;
 

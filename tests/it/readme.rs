@@ -274,6 +274,20 @@ const COMMANDS: &[(&str, Check)] = &[
         },
     ),
     (
+        "autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 \
+         --slo 'p95_wait<=45m' --seeds 4 --budget 15 --shard 0/2 --out out/tune-0",
+        Check::Run { files: &[], code: 0, stdout: Shown::Anything, stderr: Shown::Anything },
+    ),
+    (
+        "autoscale-sim tune simulations/tune-cap.toml --param formula.maxNumberofVMs=1..40 \
+         --slo 'p95_wait<=45m' --seeds 4 --budget 15 --shard 1/2 --out out/tune-1",
+        Check::Run { files: &[], code: 0, stdout: Shown::Anything, stderr: Shown::Anything },
+    ),
+    (
+        "autoscale-sim merge out/tune-0 out/tune-1 --out out/tune",
+        Check::NotRun("needs the two folders of a sharded tune; tests/it/tune.rs merges shards"),
+    ),
+    (
         "autoscale-sim test simulations/",
         Check::Run { files: &[], code: 0, stdout: Shown::Anything, stderr: Shown::Nothing },
     ),

@@ -226,3 +226,125 @@ fn the_optimiser_beats_random_search_on_two_parameters() {
     );
     assert!(bayes < random, "optimiser {bayes}, random {random}");
 }
+
+/// `tune --shard I/N` in `dir/shard-I`: its exit code and stdout.
+fn shard(dir: &Path, i: u32, extra: &[&str]) -> (Option<i32>, String) {
+    let out = dir.join(format!("shard-{i}"));
+    let shard = format!("{i}/2");
+    let mut args = vec!["tune", SCENARIO, "--param", "formula.maxNumberofVMs=1..40", "--slo", SLO, "--seeds", "4"];
+    args.extend(["--budget", "6", "--shard", &shard, "--out", out.to_str().unwrap_or_default()]);
+    args.extend(extra);
+    let run = cli(&args, None);
+    (run.status.code(), text(&run.stdout))
+}
+
+/// `trials.csv` as (cap, feasible, cost) rows.
+fn trials(dir: &Path) -> Vec<(u32, bool, f64)> {
+    let mut csv = csv::Reader::from_path(dir.join("trials.csv")).expect("trials.csv");
+    csv.records()
+        .map(|r| {
+            let r = r.expect("a row");
+            (r[2].parse().unwrap(), r[3].parse().unwrap(), r[4].parse().unwrap())
+        })
+        .collect()
+}
+
+fn cheapest_trial(rows: &[(u32, bool, f64)]) -> f64 {
+    rows.iter().filter(|r| r.1).map(|r| r.2).min_by(f64::total_cmp).expect("a feasible point")
+}
+
+#[test]
+fn two_tune_shards_search_apart_and_merge_into_one_tuning_at_least_as_good_as_either() {
+    let dir = scratch_dir("tune-shards");
+    for i in 0..2 {
+        let (code, stdout) = shard(&dir, i, &[]);
+        assert_eq!(code, Some(0), "{stdout}");
+        assert!(stdout.starts_with("tune-cap: 6 points of 40 x 4 seeds"), "{stdout}");
+    }
+    let (first, second) = (trials(&dir.join("shard-0")), trials(&dir.join("shard-1")));
+    assert_ne!(first, second, "each shard searches from its own first points");
+    let merged = dir.join("merged");
+    let out = cli(&["merge", dir.join("shard-0").to_str().unwrap(), dir.join("shard-1").to_str().unwrap()], None);
+    let (code, stdout) = (out.status.code(), text(&out.stdout));
+    assert_eq!(code, Some(0), "{}", text(&out.stderr));
+    let with_out = cli(
+        &[
+            "merge",
+            dir.join("shard-0").to_str().unwrap(),
+            dir.join("shard-1").to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!((with_out.status.code(), text(&with_out.stdout)), (Some(0), stdout.clone()));
+    // Every point of both, once each, in shard order; the same figures.
+    let all = trials(&merged);
+    let mut union = first.clone();
+    union.extend(second.iter().filter(|r| !first.iter().any(|f| f.0 == r.0)));
+    assert_eq!(all, union);
+    assert!(stdout.starts_with(&format!("tune-cap: {} points of 40 x 4 seeds", union.len())), "{stdout}");
+    // The best of the merge is the best of the two.
+    let best = cheapest_trial(&all);
+    assert_eq!(best, cheapest_trial(&first).min(cheapest_trial(&second)));
+    let cap = all.iter().find(|r| r.1 && r.2 == best).map(|r| r.0).unwrap();
+    assert!(stdout.contains(&format!("best: formula.maxNumberofVMs={cap}\n")), "{stdout}");
+    assert!(stdout.contains("\nas written (formula.maxNumberofVMs=25): cost 5.16 ±0.30"), "{stdout}");
+    // The files of a single run.
+    for file in ["trials.csv", "tuned.formula", "cost-vs-wait.svg", "cost-vs-wait.png", "report.html"] {
+        assert!(merged.join(file).is_file(), "no {file}");
+    }
+    let tuned = std::fs::read_to_string(merged.join("tuned.formula")).unwrap();
+    assert!(tuned.contains(&format!("maxNumberofVMs = {cap};")), "{tuned}");
+    let svg = std::fs::read_to_string(merged.join("cost-vs-wait.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), all.len() + 2, "a circle per point and two in the legend");
+}
+
+#[test]
+fn tune_shards_of_different_searches_or_an_incomplete_set_are_refused() {
+    let dir = scratch_dir("tune-shards-mismatch");
+    assert_eq!(shard(&dir, 0, &[]).0, Some(0));
+    assert_eq!(shard(&dir, 1, &["--slo", "failed_evaluations<=0"]).0, Some(0));
+    let (s0, s1) = (dir.join("shard-0"), dir.join("shard-1"));
+    let merge = |dirs: &[&Path]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let out = cli(&args, None);
+        (out.status.code(), text(&out.stderr))
+    };
+    let (m0, m1) = (s0.join("tune.json"), s1.join("tune.json"));
+    assert_eq!(
+        merge(&[&s0, &s1]),
+        (
+            Some(1),
+            format!(
+                "error: {} is from another tune than {}: --slo `{SLO} failed_evaluations<=0`, not `{SLO}`\n",
+                m1.display(),
+                m0.display()
+            )
+        )
+    );
+    assert_eq!(merge(&[&s0]), (Some(1), "error: shard 1/2 is missing: give every shard's folder\n".to_owned()));
+    assert_eq!(
+        merge(&[&s0, &s0]),
+        (
+            Some(1),
+            format!(
+                "error: shard 0/2 is given twice ({} and {}); give each shard's folder once\n",
+                m0.display(),
+                m0.display()
+            )
+        )
+    );
+    // A sweep's shard among tune shards is no tune shard.
+    let sweep = dir.join("sweep");
+    let args = ["sweep", SCENARIO, "--param", "formula.maxNumberofVMs=1,2", "--seeds", "1", "--shard", "1/2", "--out"];
+    let run = cli(&[&args[..], &[sweep.to_str().unwrap()]].concat(), None);
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run.stderr));
+    let (code, stderr) = merge(&[&s0, &sweep]);
+    let expected = format!(
+        "error: {}: not found: the folder is not a `tune --shard`'s (a sweep's shard has sweep.json)\n",
+        sweep.join("tune.json").display()
+    );
+    assert_eq!((code, stderr), (Some(1), expected));
+}
