@@ -39,6 +39,21 @@ const MISSPELT: &str = "// Follow the queue, up to 25 nodes, released\n// only w
 /// A formula whose JSON evaluation the README shows: too few samples.
 const SAMPLES: &str = "$TargetDedicatedNodes = avg($RunningTasks.GetSample(TimeInterval_Minute * 5, 100));\n";
 const PENDING: &str = include_str!("../../simulations/formulas/pending-tasks.formula");
+/// The suite whose failure the README shows, as the README gives it
+/// (checked by `the_failing_suite_is_the_readme_s`).
+const FAILING_SUITE: &str = "# The bundled pending-tasks formula, copied here as pool.formula, and one\n\
+                             # expectation it does not meet: a steady queue of 12 gives 12 nodes.\n\
+                             formula_file = \"pool.formula\"\n\n\
+                             [cases.empty-queue]\n\
+                             metrics.PendingTasks = { constant = 0, for = \"30m\" }\n\
+                             expect = { target_dedicated = 0 }\n\n\
+                             [cases.steady-queue]\n\
+                             pool = { target_dedicated = 4, current_dedicated = 4 }\n\
+                             metrics.PendingTasks = { constant = 12, for = \"30m\" }\n\
+                             expect = { target_dedicated = 11 }\n\n\
+                             [cases.long-queue-is-capped]\n\
+                             metrics.PendingTasks = { constant = 400, for = \"30m\" }\n\
+                             expect = { target_dedicated = 25 }\n";
 const BUSY: &str = include_str!("../../simulations/contexts/busy.toml");
 const BURSTY_DAY: &str = include_str!("../../simulations/bursty-day.toml");
 /// The pending-tasks suite and what it reads, as real files: `test` walks
@@ -304,6 +319,15 @@ const COMMANDS: &[(&str, Check)] = &[
         Check::NotRun("rewrites a suite's failing expectations; tests/it/testsuite.rs blesses one"),
     ),
     (
+        "autoscale-sim test pool.autoscale-test.toml",
+        Check::Run {
+            files: &[("pool.autoscale-test.toml", FAILING_SUITE), ("pool.formula", PENDING)],
+            code: 2,
+            stdout: Shown::Block("running 3 tests"),
+            stderr: Shown::Nothing,
+        },
+    ),
+    (
         "PROPTEST_CASES=500000 cargo test --release --test it fuzz_scenario -- --test-threads=2",
         Check::NotRun("an hour of fuzzing; `cargo test` runs the same properties on fewer cases"),
     ),
@@ -379,6 +403,11 @@ fn compare(command: &str, stream: &str, shown: Shown, actual: &str) {
             assert!(actual.contains(&excerpt), "`{command}`: the README's excerpt of {stream} in:\n{actual}")
         }
     }
+}
+
+#[test]
+fn the_failing_suite_is_the_readme_s() {
+    assert!(README.contains(&format!("```toml\n{FAILING_SUITE}```\n")), "the README's failing suite differs");
 }
 
 #[test]
