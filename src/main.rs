@@ -827,7 +827,8 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
-    print(&summary.to_text(duration))?;
+    // The run's own length: a run on real agents stops when its work is done.
+    print(&summary.to_text(output.duration))?;
     Ok(ExitCode::SUCCESS)
 }
 

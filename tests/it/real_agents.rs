@@ -169,6 +169,10 @@ fn a_real_agents_run_is_sampled_every_30_s_to_its_end_and_names_its_agents_as_th
     let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let billed = summary["cost"]["total"].as_f64().unwrap();
     assert!((last[cost].parse::<f64>().unwrap() - billed).abs() < 1e-6, "{} against {billed}", &last[cost]);
+    // The summary says how long the run lasted, not the scenario's hour.
+    let lasted = autoscale_sim::time::SimDuration::from_secs(end as u64);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.starts_with(&format!("sleep: {lasted} from 2024-03-04T08:00:00.000Z, seed ")), "{stdout}");
 
     // The charts' time axis is in seconds of the scenario's clock.
     let nodes = std::fs::read_to_string(out.join("nodes.svg")).unwrap();
