@@ -608,18 +608,27 @@ fn causes(e: &anyhow::Error) -> String {
 
 impl Cli {
     /// Refuses, as clap refuses a usage error, a flag that the other flags
-    /// would make do nothing: `run --spawn-local N` without `--agents real`.
+    /// would make do nothing: `run --spawn-local N` or `run --clock-speed N`
+    /// without `--agents real`.
     fn refuse_ignored_flags(self) -> Result<Cli, clap::Error> {
         if let Command::Run(args) = &self.command
-            && args.spawn_local > 0
             && args.agents != AgentsArg::Real
         {
-            let cli = <Cli as clap::CommandFactory>::command();
-            let run = cli.find_subcommand("run").cloned().unwrap_or(cli);
-            return Err(run.bin_name("autoscale-sim run").error(
-                clap::error::ErrorKind::MissingRequiredArgument,
-                "--spawn-local starts real agents: add `--agents real` (and `--token-file FILE`)",
-            ));
+            let ignored = if args.spawn_local > 0 {
+                Some("--spawn-local starts real agents")
+            } else if args.clock_speed.get() != 1 {
+                Some("--clock-speed paces real agents' wall clock")
+            } else {
+                None
+            };
+            if let Some(why) = ignored {
+                let cli = <Cli as clap::CommandFactory>::command();
+                let run = cli.find_subcommand("run").cloned().unwrap_or(cli);
+                return Err(run.bin_name("autoscale-sim run").error(
+                    clap::error::ErrorKind::MissingRequiredArgument,
+                    format!("{why}: add `--agents real` (and `--token-file FILE`)"),
+                ));
+            }
         }
         Ok(self)
     }

@@ -67,6 +67,7 @@ const COMMAND_MISTAKES: &[(&str, &[&str], &str, i32)] = &[
     ("fmt_a_syntax_error", &["fmt", "-"], "$TargetDedicatedNodes = 1;\n$x = (2 +;\n", 1),
     ("fmt_standard_input", &["fmt", "-"], "a=1;b=a+\n 2", 0),
     ("spawn_local_without_real_agents", &["run", "simulations/bursty-day.toml", "--spawn-local", "2"], "", 64),
+    ("clock_speed_without_real_agents", &["run", "simulations/bursty-day.toml", "--clock-speed", "10"], "", 64),
     (
         "missing_token_file",
         &["run", "simulations/real-agents.toml", "--agents", "real", "--token-file", "no-such.token"],
