@@ -216,7 +216,7 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
         sources.push((name, text));
     }
     // Loaded and checked once, with each formula, before any run starts.
-    let base = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
+    let base = Scenario::load(&spec.scenario)?.one_pool_for("compare")?.with_engine(spec.engine);
     let (base_seed, scenario_name) = (base.seed, base.name.clone());
     let scenarios = sources.iter().map(|(name, text)| prepare(&base, name, text)).collect::<Result<Vec<_>, _>>()?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| base_seed.wrapping_add(i)).collect();

@@ -133,6 +133,7 @@ impl Base {
             }
         }
         let mut scenario = Scenario::from_toml(&doc.to_string(), &self.shown, &self.stem, &self.dir)
+            .and_then(|s| s.one_pool_for("sweep or tune"))
             .map_err(|error| PointError::Scenario { point: label.to_owned(), error })?;
         let constants: Vec<_> = point
             .iter()
@@ -145,7 +146,7 @@ impl Base {
             return Ok(scenario);
         }
         let first = constants[0].0.clone();
-        let Scaling::Autoscale(autoscale) = &scenario.pool.scaling else {
+        let Scaling::Autoscale(autoscale) = &scenario.pool().scaling else {
             return Err(PointError::NoFormula(first));
         };
         let mut source = autoscale.formula.clone();

@@ -129,9 +129,14 @@ impl<'a> Check<'a> {
         Check { path: self.path, prefix: format!("{}{table}.", self.prefix) }
     }
 
+    /// The full path of `key` in the current table, e.g. `pools[1].autoscale.formula`.
+    pub(super) fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
     /// Refuses the value at `key`, saying what is wrong and how to fix it.
     pub(super) fn fail<T>(&self, key: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
-        let key = format!("{}{}", self.prefix, key.into());
+        let key = self.key(&key.into());
         Err(ScenarioError::Invalid { path: self.path.to_owned(), line: None, key, message: message.into() })
     }
 

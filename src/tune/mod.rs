@@ -145,7 +145,7 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
     let written = base.scenario(&[], "the scenario as written")?;
     check_values(&base, &space)?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| written.seed.wrapping_add(i)).collect();
-    let formula = match &written.pool.scaling {
+    let formula = match &written.pool().scaling {
         Scaling::Autoscale(a) => Some(a.formula.clone()),
         Scaling::Fixed { .. } => None,
     };

@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use autoscale_sim::report::Summary;
-use autoscale_sim::scenario::Scenario;
+use autoscale_sim::scenario::{Scaling, Scenario};
 use autoscale_sim::sim::Simulation;
 use proptest::prelude::*;
 
@@ -42,22 +42,34 @@ fn every_bundled_scenario_runs_through_the_binary() {
         for line in ["cost ", "node-hours ", "queue wait ", "tasks ", "evaluations "] {
             assert!(stdout.contains(line), "{name}: no `{line}` in\n{stdout}");
         }
-        // A pool with fixed targets has no evaluations; no bundled
-        // scenario calls an operation the service refuses.
-        let autoscale = std::fs::read_to_string(&path).unwrap_or_default().contains("[pool.autoscale]");
-        for file in FILES {
-            let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
-            let empty = match file {
-                "evaluations.jsonl" => !autoscale,
-                "operations.jsonl" => true,
-                _ => false,
-            };
-            assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
+        // Several pools write each pool's files in a folder named after
+        // it, and the account's summary.json beside them.
+        let scenario = Scenario::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let several = scenario.only_pool().is_none();
+        if several {
+            let entries = std::fs::read_dir(&dir).unwrap().count();
+            assert_eq!(entries, scenario.pools.len() + 1, "{name}: the pools' folders and summary.json");
+            assert!(dir.join("summary.json").is_file(), "{name}: the account's summary.json");
         }
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
-        // The files, each chart as SVG and PNG, and report.html.
-        let charts = 2 * autoscale_sim::report::run_charts::RUN_CHARTS.len();
-        assert_eq!(leftovers.len(), FILES.len() + charts + 1, "{name}: temporary files left behind");
+        for pool in &scenario.pools {
+            let dir = if several { dir.join(&pool.id) } else { dir.clone() };
+            // A pool with fixed targets has no evaluations; no bundled
+            // scenario calls an operation the service refuses.
+            let autoscale = matches!(pool.scaling, Scaling::Autoscale(_));
+            for file in FILES {
+                let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
+                let empty = match file {
+                    "evaluations.jsonl" => !autoscale,
+                    "operations.jsonl" => true,
+                    _ => false,
+                };
+                assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
+            }
+            let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+            // The files, each chart as SVG and PNG, and report.html.
+            let charts = 2 * autoscale_sim::report::run_charts::RUN_CHARTS.len();
+            assert_eq!(leftovers.len(), FILES.len() + charts + 1, "{name}: temporary files left behind");
+        }
     }
 }
 
