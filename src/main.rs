@@ -157,8 +157,9 @@ enum Command {
         /// The scenario file; its pool must use autoscale.
         #[arg(value_name = "SCENARIO")]
         scenario: PathBuf,
-        /// A formula file; repeat for each formula (the first is the baseline).
-        #[arg(long = "formula", value_name = "FILE", required = true)]
+        /// A formula file; repeat for each formula (the first is the
+        /// baseline). POOL=FILE for a pool of a several-pool scenario.
+        #[arg(long = "formula", value_name = "[POOL=]FILE", required = true)]
         formulas: Vec<PathBuf>,
         /// How many seeds: the scenario's seed and the ones after it.
         #[arg(long, value_name = "N", default_value_t = 10)]

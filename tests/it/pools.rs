@@ -236,3 +236,48 @@ fn run_formula_names_its_pool_when_there_are_several() {
     let out = cli(&["run", "simulations/two-pools.toml", "--formula", "batch=simulations/formulas/cpu.formula"], None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn compare_swaps_the_named_pools_formula_and_measures_the_whole_account() {
+    use autoscale_sim::formula::Engine;
+    use autoscale_sim::report::account::AccountSummary;
+    use autoscale_sim::report::compare::{self, CompareSpec};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let formula =
+        |pool: &str, name: &str| format!("{pool}={}", root.join("simulations/formulas").join(name).display()).into();
+    let spec = CompareSpec {
+        scenario: root.join("simulations/two-pools.toml"),
+        formulas: vec![formula("interactive", "interactive.formula"), formula("interactive", "pending-tasks.formula")],
+        seeds: 2,
+        engine: Engine::default(),
+        threads: Some(1),
+    };
+    let c = compare::compare(&spec, &|| {}).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.formulas, ["interactive=interactive.formula", "interactive=pending-tasks.formula"]);
+    // The scenario's own formula first: the account's figures of `run` on each seed.
+    let loaded = Scenario::load(&spec.scenario).unwrap_or_else(|e| panic!("{e}"));
+    for (run, &seed) in c.runs[0].iter().zip(&c.seeds) {
+        let outputs = Account::new(loaded.clone(), Some(seed)).run(&mut |_| {});
+        let summary = AccountSummary::of(&["interactive", "batch"], &outputs);
+        assert!((run.cost - summary.cost.total).abs() < 1e-9, "{} != {}", run.cost, summary.cost.total);
+        assert!((run.node_hours - summary.node_hours.total).abs() < 1e-9);
+        let unfinished: u64 = summary.pools.iter().map(|p| p.summary.tasks.running + p.summary.tasks.active).sum();
+        assert_eq!(run.unfinished, unfinished);
+    }
+    // The second formula changes only the interactive pool's: up to 25 nodes.
+    assert_ne!(c.costs(0), c.costs(1));
+}
+
+#[test]
+fn compare_refuses_a_formula_that_names_no_pool_of_several() {
+    let out = cli(
+        &["compare", "simulations/two-pools.toml", "--formula", "simulations/formulas/cpu.formula", "--seeds", "1"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: simulations/two-pools.toml: --formula `simulations/formulas/cpu.formula` is ambiguous: the scenario \
+         has several pools (interactive, batch); write POOL=FILE"
+    );
+}
