@@ -198,6 +198,16 @@ impl SeedRun {
 }
 
 impl SeedRun {
+    /// Runs `scenario` on `seed` and measures it: a one-pool scenario as a
+    /// [`Simulation`], several pools as an [`Account`] (see
+    /// [`SeedRun::of_account`]). `compare`, `sweep` and `tune` all run this.
+    pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> SeedRun {
+        match scenario.only_pool() {
+            Some(_) => SeedRun::of(&Simulation::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
+            None => SeedRun::of_account(&Account::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
+        }
+    }
+
     /// Measures a finished run of several pools, for the account: costs,
     /// hours and counts added up, the waits over every pool's tasks, the
     /// share of all the billed node time that ran tasks, the makespan of
@@ -296,11 +306,7 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     let work = || -> Result<Vec<SeedRun>, CompareError> {
         jobs.par_iter()
             .map(|&(f, s)| {
-                let scenario = Arc::clone(&scenarios[f]);
-                let run = match scenario.only_pool() {
-                    Some(_) => SeedRun::of(&Simulation::new(scenario, Some(seeds[s])).run(&mut |_| {}), s == 0),
-                    None => SeedRun::of_account(&Account::new(scenario, Some(seeds[s])).run(&mut |_| {}), s == 0),
-                };
+                let run = SeedRun::measure(Arc::clone(&scenarios[f]), seeds[s], s == 0);
                 progress();
                 Ok(run)
             })

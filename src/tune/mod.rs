@@ -24,7 +24,6 @@ use rayon::prelude::*;
 use crate::report::compare::{SeedRun, mean_ci};
 use crate::report::params::{Base, PointError};
 use crate::scenario::{Scaling, Scenario};
-use crate::sim::Simulation;
 pub use output::OutputError;
 use search::{Method, Observation, Settings};
 use slo::{Metric, Slo, SloError};
@@ -143,6 +142,10 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
     }
     let base = Base::load(&spec.scenario)?;
     let written = base.scenario(&[], "the scenario as written")?;
+    // The tuned formula is one pool's.
+    let written = written
+        .one_pool_for("tune")
+        .map_err(|error| PointError::Scenario { point: "the scenario as written".to_owned(), error })?;
     check_values(&base, &space)?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| written.seed.wrapping_add(i)).collect();
     let formula = match &written.pool().scaling {
@@ -195,9 +198,9 @@ fn run_points(
     let runs: Vec<SeedRun> = jobs
         .par_iter()
         .map(|&(p, seed)| {
-            let output = Simulation::new(Arc::clone(&scenarios[p]), Some(seed)).run(&mut |_| {});
+            let run = SeedRun::measure(Arc::clone(&scenarios[p]), seed, false);
             progress();
-            SeedRun::of(&output, false)
+            run
         })
         .collect();
     let mut runs = runs.into_iter();

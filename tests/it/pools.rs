@@ -281,3 +281,33 @@ fn compare_refuses_a_formula_that_names_no_pool_of_several() {
          has several pools (interactive, batch); write POOL=FILE"
     );
 }
+
+#[test]
+fn sweep_sets_a_pools_keys_by_its_id_and_its_formulas_constants_as_formula_pool_name() {
+    let args = [
+        "sweep",
+        "simulations/two-pools.toml",
+        "--param",
+        "formula.interactive.maxNodes=4,8",
+        "--param",
+        "pools.batch.autoscale.interval=5m",
+        "--seeds",
+        "1",
+    ];
+    let out = cli(&args, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The point as written is the scenario's `run` on its seed: the account's
+    // cost and node-hours (README, "Several pools").
+    let row = stdout
+        .lines()
+        .find(|l| l.starts_with("formula.interactive.maxNodes=8, pools.batch.autoscale.interval=5m "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!((cells[2], cells[4]), ("44.91", "760.90"), "{row}");
+    let out = cli(&["sweep", "simulations/two-pools.toml", "--param", "formula.maxNodes=4", "--seeds", "1"], None);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: --param formula.maxNodes: write formula.POOL.NAME, POOL one of the scenario's pools (interactive, batch)"
+    );
+}
