@@ -311,3 +311,26 @@ fn sweep_sets_a_pools_keys_by_its_id_and_its_formulas_constants_as_formula_pool_
         "error: --param formula.maxNodes: write formula.POOL.NAME, POOL one of the scenario's pools (interactive, batch)"
     );
 }
+
+#[test]
+fn tune_searches_one_pools_formula_constants_on_the_whole_account() {
+    let dir = scratch_dir("pools-tune");
+    let out_dir = dir.to_str().expect("UTF-8 path");
+    let mut args = vec!["tune", "simulations/two-pools.toml", "--param", "formula.interactive.maxNodes=8"];
+    args.extend(["--slo", "p95_wait<=45m", "--seeds", "1", "--budget", "1", "--out", out_dir]);
+    let out = cli(&args, None);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The constant read from the interactive pool's formula; the account's
+    // figures of `run` on the scenario's seed (README, "Several pools").
+    assert!(stdout.contains("\nas written (formula.interactive.maxNodes=8): cost 44.91, p95_wait 9m 8s\n"), "{stdout}");
+    let tuned = std::fs::read_to_string(dir.join("tuned.formula")).expect("tuned.formula");
+    assert_eq!(tuned, include_str!("../../simulations/formulas/interactive.formula"));
+    let mut args = vec!["tune", "simulations/two-pools.toml", "--param", "formula.interactive.maxNodes=2..8"];
+    args.extend(["--param", "formula.batch.maxNumberofVMs=10,25", "--seeds", "1", "--budget", "1"]);
+    let out = cli(&args, None);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr).trim_end(),
+        "error: --param: the formula parameters name the pools batch, interactive; tune one pool's formula at a time"
+    );
+}
