@@ -43,7 +43,7 @@ pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
 use error::Check;
-pub use error::{Refusal, ReplaceFormulaError, ScenarioError};
+pub use error::{FormulaTargetError, Refusal, ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
 use pool::FormulaRefusal;
@@ -272,21 +272,16 @@ impl Scenario {
     /// names a pool by its id; a plain `FILE` is the one-pool form, and
     /// with several pools it is refused as ambiguous. The error says why
     /// and lists the pools.
-    pub fn formula_target<'a>(&self, arg: &'a str) -> Result<(usize, &'a str), String> {
+    pub fn formula_target<'a>(&self, arg: &'a str) -> Result<(usize, &'a str), FormulaTargetError> {
         let named =
             arg.split_once('=').and_then(|(id, file)| Some((self.pools.iter().position(|p| p.id == id)?, file)));
         match (named, self.pools.len()) {
             (Some(target), _) => Ok(target),
             (None, 1) => Ok((0, arg)),
-            (None, _) => match arg.split_once('=') {
-                Some((id, _)) => {
-                    Err(format!("`{id}` is not a pool of the scenario; its pools are {}", self.pool_ids()))
-                }
-                None => Err(format!(
-                    "`{arg}` is ambiguous: the scenario has several pools ({}); write POOL=FILE",
-                    self.pool_ids()
-                )),
-            },
+            (None, _) => Err(match arg.split_once('=') {
+                Some((id, _)) => FormulaTargetError::UnknownPool { id: id.to_owned(), pools: self.pool_ids() },
+                None => FormulaTargetError::Ambiguous { arg: arg.to_owned(), pools: self.pool_ids() },
+            }),
         }
     }
 

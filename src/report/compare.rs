@@ -49,12 +49,12 @@ pub enum CompareError {
     },
     /// A `--formula` that names no pool of a several-pool scenario, or
     /// names none when it must: the message lists the pools.
-    #[error("{scenario}: --formula {message}")]
+    #[error("{scenario}: --formula {error}")]
     Pool {
         /// The scenario file.
         scenario: String,
         /// What is wrong, and the pools.
-        message: String,
+        error: crate::scenario::FormulaTargetError,
     },
     /// No formula, or no seed, was given.
     #[error("nothing to compare: {0}")]
@@ -287,7 +287,7 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
         let arg = arg.to_string_lossy();
         let (pool, file) = base
             .formula_target(&arg)
-            .map_err(|message| CompareError::Pool { scenario: spec.scenario.display().to_string(), message })?;
+            .map_err(|error| CompareError::Pool { scenario: spec.scenario.display().to_string(), error })?;
         let path = Path::new(file);
         // At most the service's limit, a byte-order mark dropped.
         let text = crate::input::read_formula(path, crate::formula::MAX_BYTES)
