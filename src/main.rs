@@ -789,11 +789,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 scenario.pool_ids()
             );
         }
-        let ids: Vec<String> = scenario.pools.iter().map(|p| p.id.clone()).collect();
         let outputs = autoscale_sim::sim::Account::new(scenario, seed).run(&mut progress);
         bar.finish_and_clear();
-        let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let summary = report::account::AccountSummary::of(&ids, &outputs);
+        let summary = report::account::AccountSummary::of(&outputs);
         if let Some(dir) = out {
             let written = report::account::write_all(&outputs, &summary, dir)?;
             to_stderr!("wrote {} files to {}", written.len(), dir.display());

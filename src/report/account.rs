@@ -55,13 +55,12 @@ pub struct PoolSummary {
 }
 
 impl AccountSummary {
-    /// The summary of the run whose pools (ids, in the scenario's order)
-    /// produced `outputs`.
-    pub fn of(ids: &[&str], outputs: &[Output]) -> AccountSummary {
-        let pools: Vec<PoolSummary> = ids
+    /// The summary of the run whose pools produced `outputs`, in the
+    /// scenario's order.
+    pub fn of(outputs: &[Output]) -> AccountSummary {
+        let pools: Vec<PoolSummary> = outputs
             .iter()
-            .zip(outputs)
-            .map(|(id, output)| PoolSummary { pool: (*id).to_owned(), summary: Summary::of(output) })
+            .map(|output| PoolSummary { pool: output.pool.clone(), summary: Summary::of(output) })
             .collect();
         let sum = |of: fn(&Summary) -> &Split| {
             let total =

@@ -170,6 +170,8 @@ pub struct Progress {
 pub struct Output {
     /// The scenario's name.
     pub name: String,
+    /// The id of the pool this run simulated.
+    pub pool: String,
     /// The seed used.
     pub seed: u64,
     /// The wall-clock instant of time zero.
@@ -436,6 +438,7 @@ impl Simulation {
         let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
         Output {
             name: scenario.name.clone(),
+            pool: spec.id.clone(),
             seed: self.seed,
             start: scenario.start,
             duration: SimDuration(end.as_millis()),

@@ -258,7 +258,8 @@ fn compare_swaps_the_named_pools_formula_and_measures_the_whole_account() {
     let loaded = Scenario::load(&spec.scenario).unwrap_or_else(|e| panic!("{e}"));
     for (run, &seed) in c.runs[0].iter().zip(&c.seeds) {
         let outputs = Account::new(loaded.clone(), Some(seed)).run(&mut |_| {});
-        let summary = AccountSummary::of(&["interactive", "batch"], &outputs);
+        let summary = AccountSummary::of(&outputs);
+        assert_eq!(summary.pools.iter().map(|p| p.pool.as_str()).collect::<Vec<_>>(), ["interactive", "batch"]);
         assert!((run.cost - summary.cost.total).abs() < 1e-9, "{} != {}", run.cost, summary.cost.total);
         assert!((run.node_hours - summary.node_hours.total).abs() < 1e-9);
         let unfinished: u64 = summary.pools.iter().map(|p| p.summary.tasks.running + p.summary.tasks.active).sum();
