@@ -157,8 +157,9 @@ enum Command {
         /// The scenario file; its pool must use autoscale.
         #[arg(value_name = "SCENARIO")]
         scenario: PathBuf,
-        /// A formula file; repeat for each formula (the first is the baseline).
-        #[arg(long = "formula", value_name = "FILE", required = true)]
+        /// A formula file; repeat for each formula (the first is the
+        /// baseline). POOL=FILE for a pool of a several-pool scenario.
+        #[arg(long = "formula", value_name = "[POOL=]FILE", required = true)]
         formulas: Vec<PathBuf>,
         /// How many seeds: the scenario's seed and the ones after it.
         #[arg(long, value_name = "N", default_value_t = 10)]
@@ -350,9 +351,10 @@ struct RunArgs {
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
     /// An autoscale formula file to run instead of the scenario's, as
-    /// `compare` swaps them.
-    #[arg(long, value_name = "FILE")]
-    formula: Option<PathBuf>,
+    /// `compare` swaps them; POOL=FILE for a pool of a several-pool
+    /// scenario (repeat it for several).
+    #[arg(long, value_name = "[POOL=]FILE")]
+    formula: Vec<String>,
     /// Formula engine; both give identical results.
     #[arg(long, value_enum, default_value_t = EngineArg::Jit)]
     engine: EngineArg,
@@ -778,14 +780,15 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         anyhow::bail!("--tls-cert is for real agents: add --agents real");
     }
     let mut scenario = Scenario::load(&args.scenario)?.with_engine(args.engine.into());
-    if let Some(path) = &args.formula {
+    for arg in &args.formula {
+        let (pool, path) =
+            scenario.formula_target(arg).map_err(|e| anyhow::anyhow!("{}: --formula {e}", args.scenario.display()))?;
         // At most the service's limit, a byte-order mark dropped, as `compare` reads it.
-        let source = input::read_formula(path, autoscale_sim::formula::MAX_BYTES)
-            .map_err(|e| anyhow::anyhow!("cannot read formula file `{}`: {e}", path.display()))?;
-        let name = path.display().to_string();
+        let source = input::read_formula(Path::new(path), autoscale_sim::formula::MAX_BYTES)
+            .map_err(|e| anyhow::anyhow!("cannot read formula file `{path}`: {e}"))?;
         scenario
-            .replace_formula(&source, &name)
-            .with_context(|| format!("{}: --formula {name}", args.scenario.display()))?;
+            .replace_pool_formula(pool, &source, path)
+            .with_context(|| format!("{}: --formula {arg}", args.scenario.display()))?;
     }
     for note in &scenario.notes {
         to_stderr!("note: {note}");
@@ -804,6 +807,24 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
     };
+    if scenario.only_pool().is_none() {
+        if args.agents == AgentsArg::Real {
+            anyhow::bail!(
+                "{}: real agents run a one-pool scenario; this one has several pools ({})",
+                args.scenario.display(),
+                scenario.pool_ids()
+            );
+        }
+        let outputs = autoscale_sim::sim::Account::new(scenario, seed).run(&mut progress);
+        bar.finish_and_clear();
+        let summary = report::account::AccountSummary::of(&outputs);
+        if let Some(dir) = out {
+            let written = report::account::write_all(&outputs, &summary, dir)?;
+            to_stderr!("wrote {} files to {}", written.len(), dir.display());
+        }
+        print(&summary.to_text(duration))?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let output = match (args.agents, &args.token_file) {
         (AgentsArg::Real, Some(token_file)) => {
             autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Info);

@@ -12,7 +12,7 @@
 //! This module is the public face: the [`Scenario`], the limits a scenario
 //! may ask for, the two small sections (account and metrics), and
 //! re-exports of what its submodules hold — the file as written (`file`),
-//! the pool (`pool`), jobs (`job`) and where their tasks come from
+//! the pools (`pool`), jobs (`job`) and where their tasks come from
 //! (`sources`), and the errors (`error`) — so that the rest of the crate
 //! names everything as `scenario::X`.
 #![forbid(unsafe_code)]
@@ -43,7 +43,7 @@ pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
 use error::Check;
-pub use error::{Refusal, ReplaceFormulaError, ScenarioError};
+pub use error::{FormulaTargetError, Refusal, ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
 pub use job::{ExitCodes, Job, JobTask};
 use pool::FormulaRefusal;
@@ -97,10 +97,12 @@ pub struct Scenario {
     pub duration: SimDuration,
     /// The seed of every random stream (`--seed` overrides it).
     pub seed: u64,
-    /// The account's quotas.
+    /// The account's quotas, shared by its pools.
     pub account: Account,
-    /// The one pool.
-    pub pool: Pool,
+    /// The account's pools, in file order (at least one; ids unique): one
+    /// `[pool]`, or the `[[pools]]` tables. Each job names its pool
+    /// ([`Job::pool`]).
+    pub pools: Vec<Pool>,
     /// How metrics are recorded.
     pub metrics: Metrics,
     /// The workload.
@@ -116,8 +118,8 @@ const _: fn() = || {
     shared::<Scenario>();
 };
 
-/// Account quotas: cores, shared by every node of the pool, and how many
-/// pools and active jobs the account may have.
+/// Account quotas: cores, shared by every node of every pool of the
+/// account, and how many pools and active jobs the account may have.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Account {
@@ -125,8 +127,8 @@ pub struct Account {
     pub dedicated_cores: u64,
     /// Low-priority cores (default 100).
     pub low_priority_cores: u64,
-    /// Pools (default 100). The scenario has one pool, so only 0 matters:
-    /// the service refuses the pool, and the scenario is refused.
+    /// Pools (default 100). The service refuses a pool past the quota
+    /// (`PoolQuotaReached`), so a scenario with more pools is refused.
     pub pools: u32,
     /// Active jobs (default 100). The jobs are created at the start in
     /// file order; those beyond the quota are refused at once
@@ -200,19 +202,13 @@ impl Scenario {
             );
         }
         check_end(&check, start, root.duration)?;
-        if root.account.pools == 0 {
-            return check.fail(
-                "account.pools",
-                "a pool quota of 0 makes the service refuse the pool (PoolQuotaReached); give at least 1",
-            );
-        }
-        let pool = pool::build(&check, root.pool, base, shown)?;
+        let pools = pool::build_all(&check, root.pool, root.pools, &root.account, base, shown)?;
         let mut jobs = Vec::with_capacity(root.jobs.len());
         let mut named = Vec::with_capacity(root.jobs.len());
         let mut notes = Vec::new();
         for (i, job) in root.jobs.into_iter().enumerate() {
             named.push(job.id.is_some());
-            jobs.push(job::build(&check, i, job, base, &pool, &mut notes)?);
+            jobs.push(job::build(&check, i, job, base, &pools, &mut notes)?);
         }
         check_job_ids(&check, &jobs, &named)?;
         check_workload(&check, &jobs, root.duration)?;
@@ -226,7 +222,7 @@ impl Scenario {
             duration: root.duration,
             seed: root.seed,
             account: root.account,
-            pool,
+            pools,
             metrics: root.metrics,
             jobs,
             notes,
@@ -240,11 +236,74 @@ impl Scenario {
         self.jobs.len().min(self.account.active_jobs as usize)
     }
 
+    /// The one pool of a one-pool scenario; `None` when it has several.
+    pub fn only_pool(&self) -> Option<&Pool> {
+        match self.pools.as_slice() {
+            [pool] => Some(pool),
+            _ => None,
+        }
+    }
+
+    /// The scenario, if it has one pool; for a command that runs one pool
+    /// (`command`, e.g. `compare`), an error naming its pools otherwise.
+    pub fn one_pool_for(self, command: &str) -> Result<Scenario, ScenarioError> {
+        if self.only_pool().is_some() {
+            return Ok(self);
+        }
+        Err(ScenarioError::Invalid {
+            path: self.name.clone(),
+            line: None,
+            key: "pools".to_owned(),
+            message: format!(
+                "{command} takes a one-pool scenario, and this one has several ({}); `autoscale-sim run` runs it",
+                self.pool_ids()
+            ),
+        })
+    }
+
+    /// The one pool, for the code that simulates or reports one pool's
+    /// run: a several-pool scenario's first pool (an account runs each
+    /// of its pools as a one-pool run, see `sim::Account`).
+    pub fn pool(&self) -> &Pool {
+        &self.pools[0]
+    }
+
+    /// Which pool a `--formula` argument is for, and its file: `POOL=FILE`
+    /// names a pool by its id; a plain `FILE` is the one-pool form, and
+    /// with several pools it is refused as ambiguous. The error says why
+    /// and lists the pools.
+    pub fn formula_target<'a>(&self, arg: &'a str) -> Result<(usize, &'a str), FormulaTargetError> {
+        let named =
+            arg.split_once('=').and_then(|(id, file)| Some((self.pools.iter().position(|p| p.id == id)?, file)));
+        match (named, self.pools.len()) {
+            (Some(target), _) => Ok(target),
+            (None, 1) => Ok((0, arg)),
+            (None, _) => Err(match arg.split_once('=') {
+                Some((id, _)) => FormulaTargetError::UnknownPool { id: id.to_owned(), pools: self.pool_ids() },
+                None => FormulaTargetError::Ambiguous { arg: arg.to_owned(), pools: self.pool_ids() },
+            }),
+        }
+    }
+
+    /// The ids of the pools, for messages: `interactive, batch`.
+    pub fn pool_ids(&self) -> String {
+        self.pools.iter().map(|p| p.id.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
     /// Runs the same pool and workload under another formula (`name` says
-    /// where it came from), evaluated by the engine the current one uses.
-    /// A formula with checker errors is refused: a simulation needs a valid one.
+    /// where it came from), evaluated by the engine the current one uses:
+    /// the one-pool form of [`Scenario::replace_pool_formula`], for the
+    /// first pool.
     pub fn replace_formula(&mut self, source: &str, name: &str) -> Result<(), ReplaceFormulaError> {
-        let Scaling::Autoscale(autoscale) = &mut self.pool.scaling else {
+        self.replace_pool_formula(0, source, name)
+    }
+
+    /// Runs the same pools and workload with pool `pool` (an index)
+    /// under another formula (`name` says where it came from), evaluated
+    /// by the engine the current one uses. A formula with checker errors
+    /// is refused: a simulation needs a valid one.
+    pub fn replace_pool_formula(&mut self, pool: usize, source: &str, name: &str) -> Result<(), ReplaceFormulaError> {
+        let Some(Scaling::Autoscale(autoscale)) = self.pools.get_mut(pool).map(|p| &mut p.scaling) else {
             return Err(ReplaceFormulaError::FixedTargets);
         };
         pool::check_formula(source).map_err(|refusal| match refusal {
@@ -261,8 +320,10 @@ impl Scenario {
     /// The same scenario with its formula evaluated by `engine` (the
     /// default engine unless changed here).
     pub fn with_engine(mut self, engine: Engine) -> Scenario {
-        if let Scaling::Autoscale(a) = &mut self.pool.scaling {
-            a.engine = engine;
+        for pool in &mut self.pools {
+            if let Scaling::Autoscale(a) = &mut pool.scaling {
+                a.engine = engine;
+            }
         }
         self
     }

@@ -110,7 +110,7 @@ impl Commands {
             (true, None) => Err(DriveError::MissingCommandLine { key }),
             _ => Ok(line.clone()),
         };
-        let pool = &scenario.pool;
+        let pool = scenario.pool();
         let start_task = match &pool.start_task {
             Some(st) => need(true, &st.command_line, "pool.start_task.command_line".to_owned())?,
             None => None,
@@ -154,7 +154,7 @@ pub fn run(
 ) -> Result<Output, DriveError> {
     let commands = Commands::of(&scenario)?;
     let token = Token::from_file(&options.token_file)?;
-    let slots = scenario.pool.task_slots_per_node;
+    let slots = scenario.pool().task_slots_per_node;
     let controller_options = ControllerOptions { tls: options.tls.clone(), ..ControllerOptions::default() };
     let controller = Controller::bind_with(options.listen, token, controller_options)
         .map_err(|source| DriveError::Listen { addr: options.listen, source })?;

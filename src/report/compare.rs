@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::{NodeState, Output, Priority, Simulation, TaskState};
+use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -47,6 +47,15 @@ pub enum CompareError {
         /// The first error.
         message: String,
     },
+    /// A `--formula` that names no pool of a several-pool scenario, or
+    /// names none when it must: the message lists the pools.
+    #[error("{scenario}: --formula {error}")]
+    Pool {
+        /// The scenario file.
+        scenario: String,
+        /// What is wrong, and the pools.
+        error: crate::scenario::FormulaTargetError,
+    },
     /// No formula, or no seed, was given.
     #[error("nothing to compare: {0}")]
     Empty(&'static str),
@@ -65,7 +74,9 @@ pub enum CompareError {
 pub struct CompareSpec {
     /// The scenario file; its workload, pool and interval are kept.
     pub scenario: PathBuf,
-    /// The formula files, the first being the baseline of the tests.
+    /// The formula files, the first being the baseline of the tests;
+    /// `POOL=FILE` for a pool of a several-pool scenario (the others keep
+    /// their own formulas).
     pub formulas: Vec<PathBuf>,
     /// How many seeds: the scenario's seed and the ones after it.
     pub seeds: u64,
@@ -92,6 +103,23 @@ pub struct Series {
 }
 
 impl Series {
+    /// The account's series: each pool's added up, sample by sample
+    /// (every pool samples at the same instants).
+    fn sum<'a>(pools: impl Iterator<Item = &'a Series>) -> Option<Series> {
+        let add = |a: &mut Vec<f64>, b: &[f64]| a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+        let mut pools = pools;
+        let mut total = pools.next()?.clone();
+        for s in pools {
+            for p in 0..2 {
+                add(&mut total.target[p], &s.target[p]);
+                add(&mut total.current[p], &s.current[p]);
+            }
+            add(&mut total.queue, &s.queue);
+            add(&mut total.cost, &s.cost);
+        }
+        Some(total)
+    }
+
     /// Extracts the chart series from a run's timeline.
     pub fn of(output: &Output) -> Series {
         let rows = &output.timeline;
@@ -169,6 +197,50 @@ impl SeedRun {
     }
 }
 
+impl SeedRun {
+    /// Runs `scenario` on `seed` and measures it: a one-pool scenario as a
+    /// [`Simulation`], several pools as an [`Account`] (see
+    /// [`SeedRun::of_account`]). `compare`, `sweep` and `tune` all run this.
+    pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> SeedRun {
+        match scenario.only_pool() {
+            Some(_) => SeedRun::of(&Simulation::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
+            None => SeedRun::of_account(&Account::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
+        }
+    }
+
+    /// Measures a finished run of several pools, for the account: costs,
+    /// hours and counts added up, the waits over every pool's tasks, the
+    /// share of all the billed node time that ran tasks, the makespan of
+    /// the last pool to finish, and the series added up.
+    pub fn of_account(outputs: &[Output], keep_series: bool) -> SeedRun {
+        let pools: Vec<SeedRun> = outputs.iter().map(|o| SeedRun::of(o, keep_series)).collect();
+        let mut waits: Vec<u64> = outputs
+            .iter()
+            .flat_map(|o| &o.tasks)
+            .filter_map(|t| Some(t.first_start?.since(t.submit).as_millis()))
+            .collect();
+        let waits = super::summary::wait_stats(&mut waits);
+        let sum = |f: fn(&SeedRun) -> f64| pools.iter().map(f).sum::<f64>();
+        let node_hours = sum(|r| r.node_hours);
+        let ran: f64 = pools.iter().filter_map(|r| Some(r.utilisation? * r.node_hours)).sum();
+        let makespans: Option<Vec<f64>> = pools.iter().map(|r| r.makespan_s).collect();
+        SeedRun {
+            seed: outputs.first().map_or(0, |o| o.seed),
+            cost: sum(|r| r.cost),
+            node_hours,
+            mean_wait_s: waits.map(|w| w.mean),
+            p95_wait_s: waits.map(|w| w.p95),
+            makespan_s: makespans.map(|m| m.into_iter().fold(0.0, f64::max)),
+            unfinished: pools.iter().map(|r| r.unfinished).sum(),
+            failed_evaluations: pools.iter().map(|r| r.failed_evaluations).sum(),
+            requeued_hours: sum(|r| r.requeued_hours),
+            utilisation: (node_hours > 0.0).then(|| ran / node_hours),
+            idle_cost: sum(|r| r.idle_cost),
+            series: Series::sum(pools.iter().filter_map(|r| r.series.as_ref())),
+        }
+    }
+}
+
 /// Every formula's runs, seed by seed in the same order.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Comparison {
@@ -184,11 +256,11 @@ pub struct Comparison {
     pub runs: Vec<Vec<SeedRun>>,
 }
 
-/// The loaded scenario with formula `source` (from `name`) swapped in,
-/// checked.
-fn prepare(base: &Scenario, name: &str, source: &str) -> Result<Arc<Scenario>, CompareError> {
+/// The loaded scenario with pool `pool`'s formula `source` (from `name`)
+/// swapped in, checked.
+fn prepare(base: &Scenario, pool: usize, name: &str, source: &str) -> Result<Arc<Scenario>, CompareError> {
     let mut scenario = base.clone();
-    scenario.replace_formula(source, name).map_err(|e| match e {
+    scenario.replace_pool_formula(pool, source, name).map_err(|e| match e {
         ReplaceFormulaError::FixedTargets => CompareError::NotAutoscale(scenario.name.clone()),
         ReplaceFormulaError::DoesNotCompile(message) | ReplaceFormulaError::HasErrors(message) => {
             CompareError::Formula { path: name.to_owned(), message }
@@ -207,25 +279,34 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     if spec.seeds == 0 {
         return Err(CompareError::Empty("--seeds must be at least 1"));
     }
-    let mut sources = Vec::with_capacity(spec.formulas.len());
-    for path in &spec.formulas {
-        let name = path.display().to_string();
-        // At most the service's limit, a byte-order mark dropped.
-        let text = crate::input::read_formula(path, crate::formula::MAX_BYTES)
-            .map_err(|e| CompareError::Io { path: name.clone(), message: e.to_string() })?;
-        sources.push((name, text));
-    }
     // Loaded and checked once, with each formula, before any run starts.
     let base = Scenario::load(&spec.scenario)?.with_engine(spec.engine);
+    let mut sources = Vec::with_capacity(spec.formulas.len());
+    let mut formulas = Vec::with_capacity(spec.formulas.len());
+    for arg in &spec.formulas {
+        let arg = arg.to_string_lossy();
+        let (pool, file) = base
+            .formula_target(&arg)
+            .map_err(|error| CompareError::Pool { scenario: spec.scenario.display().to_string(), error })?;
+        let path = Path::new(file);
+        // At most the service's limit, a byte-order mark dropped.
+        let text = crate::input::read_formula(path, crate::formula::MAX_BYTES)
+            .map_err(|e| CompareError::Io { path: file.to_owned(), message: e.to_string() })?;
+        formulas.push(match base.only_pool() {
+            Some(_) => short_name(path),
+            None => format!("{}={}", base.pools[pool].id, short_name(path)),
+        });
+        sources.push((pool, file.to_owned(), text));
+    }
     let (base_seed, scenario_name) = (base.seed, base.name.clone());
-    let scenarios = sources.iter().map(|(name, text)| prepare(&base, name, text)).collect::<Result<Vec<_>, _>>()?;
+    let scenarios =
+        sources.iter().map(|(pool, name, text)| prepare(&base, *pool, name, text)).collect::<Result<Vec<_>, _>>()?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| base_seed.wrapping_add(i)).collect();
     let jobs: Vec<(usize, usize)> = (0..sources.len()).flat_map(|f| (0..seeds.len()).map(move |s| (f, s))).collect();
     let work = || -> Result<Vec<SeedRun>, CompareError> {
         jobs.par_iter()
             .map(|&(f, s)| {
-                let output = Simulation::new(Arc::clone(&scenarios[f]), Some(seeds[s])).run(&mut |_| {});
-                let run = SeedRun::of(&output, s == 0);
+                let run = SeedRun::measure(Arc::clone(&scenarios[f]), seeds[s], s == 0);
                 progress();
                 Ok(run)
             })
@@ -243,7 +324,6 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     for ((f, _), run) in jobs.iter().zip(flat) {
         runs[*f].push(run);
     }
-    let formulas = spec.formulas.iter().map(|p| short_name(p)).collect();
     Ok(Comparison { what: "formula", scenario: scenario_name, formulas, seeds, runs })
 }
 

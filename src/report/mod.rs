@@ -1,13 +1,15 @@
 //! What a simulation run leaves behind: the summary (as text for people
 //! and as `summary.json`) with where the money went, the files
 //! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`
-//! and `job_tasks.csv`, the charts and `report.html`; and the comparisons
-//! of `compare`, `sweep` and `merge`.
+//! and `job_tasks.csv`, the charts and `report.html` (for several pools,
+//! each pool's in a folder of its own, and the account's summary:
+//! `account.rs`); and the comparisons of `compare`, `sweep` and `merge`.
 //!
 //! Every file is written to a temporary name in the output folder and
 //! renamed when complete, so a reader never sees half a file.
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod breakdown;
 pub mod charts;
 pub mod compare;

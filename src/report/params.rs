@@ -1,7 +1,9 @@
 //! The parameters `sweep` and `tune` vary: a dotted key of the scenario
-//! file (`pool.autoscale.interval`), or `formula.NAME`, the constant the
+//! file (`pool.autoscale.interval`; `pools.ID.autoscale.interval` for the
+//! `[[pools]]` table with that id), or `formula.NAME`, the constant the
 //! scenario's formula assigns to its variable `NAME` (see
-//! [`crate::formula::params`]).
+//! [`crate::formula::params`]; `formula.ID.NAME` in pool `ID`'s formula
+//! when there are several pools).
 //!
 //! A point (one value per parameter) becomes a scenario in two steps: the
 //! scenario keys are set in the file's TOML document and the document is
@@ -84,6 +86,15 @@ pub enum PointError {
         /// Why: `NAME` is not assigned a constant exactly once, or the value is not a number.
         error: ParamError,
     },
+    /// A `formula.NAME` parameter on a scenario of several pools, or
+    /// `formula.ID.NAME` naming none of them.
+    #[error("--param {key}: write formula.POOL.NAME, POOL one of the scenario's pools ({pools})")]
+    NoPool {
+        /// The parameter.
+        key: Key,
+        /// The scenario's pool ids.
+        pools: String,
+    },
     /// A `formula.NAME` parameter on a pool with fixed targets.
     #[error("--param {0}: the pool has fixed targets, so there is no formula; give it a [pool.autoscale] table")]
     NoFormula(Key),
@@ -134,38 +145,46 @@ impl Base {
         }
         let mut scenario = Scenario::from_toml(&doc.to_string(), &self.shown, &self.stem, &self.dir)
             .map_err(|error| PointError::Scenario { point: label.to_owned(), error })?;
-        let constants: Vec<_> = point
-            .iter()
-            .filter_map(|(key, value)| match key {
-                Key::Formula(name) => Some((*key, name, *value)),
-                Key::Scenario(_) => None,
-            })
-            .collect();
-        if constants.is_empty() {
-            return Ok(scenario);
+        // Each formula constant, with its pool (an index) and its variable.
+        let mut constants = Vec::new();
+        for (key, value) in point {
+            let Key::Formula(name) = key else { continue };
+            let (pool, name) = match scenario.only_pool() {
+                Some(_) => (0, name.as_str()),
+                None => name
+                    .split_once('.')
+                    .and_then(|(id, name)| Some((scenario.pools.iter().position(|p| p.id == id)?, name)))
+                    .ok_or_else(|| PointError::NoPool { key: (*key).clone(), pools: scenario.pool_ids() })?,
+            };
+            constants.push((*key, pool, name, *value));
         }
-        let first = constants[0].0.clone();
-        let Scaling::Autoscale(autoscale) = &scenario.pool.scaling else {
-            return Err(PointError::NoFormula(first));
-        };
-        let mut source = autoscale.formula.clone();
-        for (key, name, value) in constants {
-            source =
-                set_constant(&source, name, value).map_err(|error| PointError::Formula { key: key.clone(), error })?;
-        }
-        let name = format!("{} with {label}", autoscale.source_name);
-        scenario.replace_formula(&source, &name).map_err(|e| match e {
-            ReplaceFormulaError::FixedTargets => PointError::NoFormula(first),
-            ReplaceFormulaError::DoesNotCompile(message) | ReplaceFormulaError::HasErrors(message) => {
-                PointError::FormulaErrors { point: label.to_owned(), message }
+        for pool in 0..scenario.pools.len() {
+            let mine: Vec<_> = constants.iter().filter(|c| c.1 == pool).collect();
+            let Some(first) = mine.first().map(|c| c.0.clone()) else { continue };
+            let Scaling::Autoscale(autoscale) = &scenario.pools[pool].scaling else {
+                return Err(PointError::NoFormula(first));
+            };
+            let mut source = autoscale.formula.clone();
+            for (key, _, name, value) in mine {
+                source = set_constant(&source, name, value)
+                    .map_err(|error| PointError::Formula { key: (*key).clone(), error })?;
             }
-        })?;
+            let name = format!("{} with {label}", autoscale.source_name);
+            scenario.replace_pool_formula(pool, &source, &name).map_err(|e| match e {
+                ReplaceFormulaError::FixedTargets => PointError::NoFormula(first),
+                ReplaceFormulaError::DoesNotCompile(message) | ReplaceFormulaError::HasErrors(message) => {
+                    PointError::FormulaErrors { point: label.to_owned(), message }
+                }
+            })?;
+        }
         Ok(scenario)
     }
 }
 
 /// Sets `path` (dotted keys) to `value` in the scenario document: a TOML
 /// value when it parses as one (`3`, `0.5`, `true`), else a string (`5m`).
+/// A list of tables is entered by the `id` the next key gives
+/// (`pools.batch.autoscale.interval`).
 pub fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), PointError> {
     let keys: Vec<&str> = path.split('.').collect();
     let bad = |key: &str| PointError::Path { path: path.to_owned(), key: key.to_owned() };
@@ -173,7 +192,15 @@ pub fn set(doc: &mut DocumentMut, path: &str, value: &str) -> Result<(), PointEr
         return Err(bad(path));
     };
     let mut table: &mut dyn toml_edit::TableLike = doc.as_table_mut();
-    for key in parents {
+    let mut parents = parents.iter();
+    while let Some(key) = parents.next() {
+        if table.get(key).is_some_and(Item::is_array_of_tables) {
+            let id = parents.next().ok_or_else(|| bad(key))?;
+            let list = table.get_mut(key).and_then(Item::as_array_of_tables_mut).ok_or_else(|| bad(key))?;
+            let by_id = list.iter_mut().find(|t| t.get("id").and_then(Item::as_str) == Some(*id));
+            table = by_id.ok_or_else(|| bad(id))?;
+            continue;
+        }
         table = table.entry(key).or_insert(Item::Table(Table::new())).as_table_like_mut().ok_or_else(|| bad(key))?;
     }
     let value: Value = value.parse().unwrap_or_else(|_| Value::from(value));
@@ -197,6 +224,23 @@ mod tests {
         assert!(text.contains("cores = 4"), "{text}");
         assert!(text.contains("seed = 9"), "{text}");
         assert!(matches!(set(&mut doc, "seed.x", "1"), Err(PointError::Path { .. })));
+    }
+
+    #[test]
+    fn a_list_of_tables_is_entered_by_id() {
+        let mut doc: DocumentMut =
+            "[[pools]]\nid = \"web\"\n[[pools]]\nid = \"etl\"\n[pools.autoscale]\ninterval = \"15m\"\n"
+                .parse()
+                .unwrap();
+        set(&mut doc, "pools.etl.autoscale.interval", "5m").unwrap();
+        set(&mut doc, "pools.web.task_slots_per_node", "2").unwrap();
+        let text = doc.to_string();
+        assert_eq!(
+            text,
+            "[[pools]]\nid = \"web\"\ntask_slots_per_node = 2\n[[pools]]\nid = \"etl\"\n[pools.autoscale]\ninterval = \"5m\"\n"
+        );
+        let e = set(&mut doc, "pools.gpu.vm.cores", "4").unwrap_err().to_string();
+        assert_eq!(e, "--param pools.gpu.vm.cores: `gpu` is not a table in the scenario");
     }
 
     #[test]

@@ -232,7 +232,7 @@ impl Summary {
 }
 
 /// Mean, nearest-rank p95 and maximum of waits in ms, as seconds.
-fn wait_stats(waits: &mut [u64]) -> Option<Waits> {
+pub(super) fn wait_stats(waits: &mut [u64]) -> Option<Waits> {
     let n = waits.len();
     if n == 0 {
         return None;

@@ -16,6 +16,28 @@ pub enum ReplaceFormulaError {
     HasErrors(String),
 }
 
+/// Why a `--formula` argument names no pool of the scenario
+/// ([`Scenario::formula_target`](super::Scenario::formula_target)).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FormulaTargetError {
+    /// A plain `FILE` with several pools.
+    #[error("`{arg}` is ambiguous: the scenario has several pools ({pools}); write POOL=FILE")]
+    Ambiguous {
+        /// The argument.
+        arg: String,
+        /// The scenario's pool ids.
+        pools: String,
+    },
+    /// `POOL=FILE` naming no pool of several.
+    #[error("`{id}` is not a pool of the scenario; its pools are {pools}")]
+    UnknownPool {
+        /// The id given.
+        id: String,
+        /// The scenario's pool ids.
+        pools: String,
+    },
+}
+
 /// A scenario file toml or serde refused: `t.toml:31:1:
 /// jobs[1].generate[0].rate_per_hr: unknown key `rate_per_hr`; did you
 /// mean `rate_per_hour`?`, then that line with the refused text underlined.
@@ -129,9 +151,14 @@ impl<'a> Check<'a> {
         Check { path: self.path, prefix: format!("{}{table}.", self.prefix) }
     }
 
+    /// The full path of `key` in the current table, e.g. `pools[1].autoscale.formula`.
+    pub(super) fn key(&self, key: &str) -> String {
+        format!("{}{key}", self.prefix)
+    }
+
     /// Refuses the value at `key`, saying what is wrong and how to fix it.
     pub(super) fn fail<T>(&self, key: impl Into<String>, message: impl Into<String>) -> Result<T, ScenarioError> {
-        let key = format!("{}{}", self.prefix, key.into());
+        let key = self.key(&key.into());
         Err(ScenarioError::Invalid { path: self.path.to_owned(), line: None, key, message: message.into() })
     }
 

@@ -29,7 +29,11 @@ pub(super) struct FileRoot {
     pub(super) seed: u64,
     #[serde(default)]
     pub(super) account: Account,
-    pub(super) pool: FilePool,
+    /// The one-pool form, `[pool]`.
+    pub(super) pool: Option<FilePool>,
+    /// The several-pool form, `[[pools]]`, each with its `id`.
+    #[serde(default)]
+    pub(super) pools: Vec<FilePool>,
     #[serde(default)]
     pub(super) metrics: Metrics,
     #[serde(default)]
@@ -40,8 +44,7 @@ pub(super) struct FileRoot {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FilePool {
-    #[serde(default = "default_pool_id")]
-    pub(super) id: String,
+    pub(super) id: Option<String>,
     pub(super) vm: FileVm,
     pub(super) prices: Option<PathBuf>,
     #[serde(default = "one")]
@@ -63,11 +66,6 @@ pub(super) struct FilePool {
     pub(super) start_task: Option<StartTask>,
     #[serde(default)]
     pub(super) node_actions: Vec<NodeAction>,
-}
-
-/// The pool's id in reports when the file gives none.
-fn default_pool_id() -> String {
-    "pool".into()
 }
 
 /// `[pool.autoscale]`: the formula inline or in a file, never both.
@@ -93,6 +91,7 @@ pub(super) struct FilePreemption {
 #[serde(deny_unknown_fields)]
 pub(super) struct FileJob {
     pub(super) id: Option<String>,
+    pub(super) pool: Option<String>,
     #[serde(default)]
     pub(super) priority: i16,
     #[serde(default)]

@@ -22,6 +22,10 @@ use crate::time::SimDuration;
 pub struct Job {
     /// Its id, for reports.
     pub id: String,
+    /// The pool it runs on, an index into [`Scenario::pools`](super::Scenario::pools):
+    /// its tasks run only on that pool's nodes, and its priority orders
+    /// it only among that pool's jobs.
+    pub pool: usize,
     /// −1000 to 1000; higher runs first.
     pub priority: i16,
     /// Retries of a failed task; −1 = unlimited.
@@ -136,7 +140,8 @@ impl ExitCodes {
     }
 }
 
-/// Builds job `i` (from 0) of the file for `pool`; trace files are found
+/// Builds job `i` (from 0) of the file for the pool it names (`pool`,
+/// required when there are several); trace files are found
 /// under `base`, and what reading them says goes to `notes`. The checks
 /// run in a fixed order, so that of two mistakes the same one is always
 /// reported.
@@ -145,10 +150,12 @@ pub(super) fn build(
     i: usize,
     j: FileJob,
     base: &Path,
-    pool: &super::Pool,
+    pools: &[super::Pool],
     notes: &mut Vec<String>,
 ) -> Result<Job, ScenarioError> {
     let check = check.within(&format!("jobs[{i}]"));
+    let pool_index = pool_of(&check, j.id.as_deref().unwrap_or(&default_id(i)), j.pool.as_deref(), pools)?;
+    let pool = &pools[pool_index];
     if !(-1000..=1000).contains(&j.priority) {
         return check.fail("priority", format!("{} is out of range; give -1000 to 1000", j.priority));
     }
@@ -166,7 +173,8 @@ pub(super) fn build(
     }
     let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, pool, notes)?;
     Ok(Job {
-        id: j.id.unwrap_or_else(|| format!("job-{}", i + 1)),
+        id: j.id.unwrap_or_else(|| default_id(i)),
+        pool: pool_index,
         priority: j.priority,
         max_task_retry_count: j.max_task_retry_count,
         max_wall_clock_time: j.max_wall_clock_time,
@@ -180,6 +188,26 @@ pub(super) fn build(
         memory_mib: j.memory_mib,
         sources,
     })
+}
+
+/// The id of job `i` (from 0) when the file gives none.
+fn default_id(i: usize) -> String {
+    format!("job-{}", i + 1)
+}
+
+/// The index of the pool job `id` names: the one pool when it names
+/// none; with several pools the name is required and must be one of
+/// their ids.
+fn pool_of(check: &Check<'_>, id: &str, named: Option<&str>, pools: &[super::Pool]) -> Result<usize, ScenarioError> {
+    let ids = || pools.iter().map(|p| format!("`{}`", p.id)).collect::<Vec<_>>().join(", ");
+    match named {
+        None if pools.len() == 1 => Ok(0),
+        None => check.fail("pool", format!("job `{id}` names no pool; with several pools, give one of {}", ids())),
+        Some(name) => pools.iter().position(|p| p.id == name).map_or_else(
+            || check.fail("pool", format!("job `{id}` names the pool `{name}`, which is not one of {}", ids())),
+            Ok,
+        ),
+    }
 }
 
 /// How the job's runs end: a failure probability or a table of exit

@@ -11,7 +11,8 @@ use super::error::Check;
 use super::file::{FileAutoscale, FilePool, FilePreemption, deallocation};
 use super::vm::{self, VmSize};
 use super::{
-    Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask, TracePreemption, trace,
+    Account, Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask,
+    TracePreemption, trace,
 };
 use crate::formula::diag::{Diagnostic, render_to_string};
 use crate::formula::{Engine, Formula};
@@ -150,32 +151,99 @@ pub struct Pool {
     pub node_actions: Vec<NodeAction>,
 }
 
-/// Builds the checked pool from `[pool]`; formula and trace files are
-/// found under `base`, and `shown` names the scenario in messages. The
-/// checks run in a fixed order, so that of two mistakes the same one is
-/// always reported.
-pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) -> Result<Pool, ScenarioError> {
+/// The account's pools: one `[pool]` (its id `pool` unless it gives
+/// one), or every `[[pools]]` table, each with an id of its own; never
+/// both, and no more than the account's pool quota lets it create.
+pub(super) fn build_all(
+    check: &Check<'_>,
+    one: Option<FilePool>,
+    several: Vec<FilePool>,
+    account: &Account,
+    base: &Path,
+    shown: &str,
+) -> Result<Vec<Pool>, ScenarioError> {
+    let pools = match (one, several.is_empty()) {
+        (Some(_), false) => {
+            return check.fail(
+                "pools",
+                "give either [pool] (one pool) or [[pools]] tables (several pools, each with an id), not both",
+            );
+        }
+        (None, true) => {
+            return check.fail("pool", "missing; give a [pool] table, or [[pools]] tables for several pools");
+        }
+        (Some(p), true) => {
+            let id = p.id.clone().unwrap_or_else(|| "pool".to_owned());
+            vec![build(&check.within("pool"), id, p, base, shown)?]
+        }
+        (None, false) => {
+            let mut pools: Vec<Pool> = Vec::with_capacity(several.len());
+            for (i, p) in several.into_iter().enumerate() {
+                let check = check.within(&format!("pools[{i}]"));
+                let Some(id) = p.id.clone() else {
+                    return check.fail("id", "missing; give each of several pools an id, e.g. id = \"render\"");
+                };
+                let allowed = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+                if id.is_empty() || id.len() > 64 || !id.chars().all(allowed) {
+                    return check.fail(
+                        "id",
+                        format!(
+                            "`{id}` is not a pool id: give 1 to 64 letters, digits, `-` or `_` (it names the \
+                             pool's output folder)"
+                        ),
+                    );
+                }
+                if let Some(first) = pools.iter().position(|q| q.id == id) {
+                    return check
+                        .fail("id", format!("`{id}` is already the id of pools[{first}]; give each pool its own id"));
+                }
+                pools.push(build(&check, id, p, base, shown)?);
+            }
+            pools
+        }
+    };
+    let quota = account.pools;
+    if pools.len() > quota as usize {
+        let message = if quota == 0 {
+            "a pool quota of 0 makes the service refuse the pool (PoolQuotaReached); give at least 1".to_owned()
+        } else {
+            format!(
+                "{} pools but a pool quota of {quota}: the service refuses the pools past it (PoolQuotaReached); \
+                 raise the quota or remove pools",
+                pools.len()
+            )
+        };
+        return check.fail("account.pools", message);
+    }
+    Ok(pools)
+}
+
+/// Builds one checked pool from its table (`check` is within it) with its
+/// id; formula and trace files are found under `base`, and `shown` names
+/// the scenario in messages. The checks run in a fixed order, so that of
+/// two mistakes the same one is always reported.
+fn build(check: &Check<'_>, id: String, p: FilePool, base: &Path, shown: &str) -> Result<Pool, ScenarioError> {
     let vm = vm::resolve(check, p.vm, p.prices.as_deref(), base)?;
     check_vm(check, &vm, p.task_slots_per_node)?;
     if let Some(st) = &p.start_task
         && !(0.0..=1.0).contains(&st.failure_probability)
     {
         return check.fail(
-            "pool.start_task.failure_probability",
+            "start_task.failure_probability",
             format!("{} is not a probability in [0, 1]", st.failure_probability),
         );
     }
     let resize_timeout = p.resize_timeout.unwrap_or(SimDuration::from_mins(15));
     if resize_timeout < MIN_RESIZE_TIMEOUT {
         return check.fail(
-            "pool.resize_timeout",
+            "resize_timeout",
             format!("{} is below the minimum {}", resize_timeout.written(), MIN_RESIZE_TIMEOUT.written()),
         );
     }
     let scaling = match p.autoscale {
         Some(_) if p.target_dedicated.is_some() || p.target_low_priority.is_some() || !p.resizes.is_empty() => {
             return check.fail(
-                "pool.autoscale",
+                "autoscale",
                 "an autoscale pool takes its targets from the formula; remove target_dedicated, \
                  target_low_priority and resizes, or remove [pool.autoscale]",
             );
@@ -187,7 +255,7 @@ pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) ->
     let mut node_actions = p.node_actions;
     node_actions.sort_by_key(|a| a.at);
     Ok(Pool {
-        id: p.id,
+        id,
         vm,
         task_slots_per_node: p.task_slots_per_node,
         node_fill: p.node_fill,
@@ -206,11 +274,9 @@ pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) ->
 /// The VM's cores and prices, and the task slots its cores allow.
 fn check_vm(check: &Check<'_>, vm: &VmSize, task_slots_per_node: u32) -> Result<(), ScenarioError> {
     if vm.cores == 0 {
-        return check.fail("pool.vm.cores", "a VM has at least 1 core");
+        return check.fail("vm.cores", "a VM has at least 1 core");
     }
-    for (key, price) in
-        [("pool.vm.dedicated_price", vm.dedicated_price), ("pool.vm.low_priority_price", vm.low_priority_price)]
-    {
+    for (key, price) in [("vm.dedicated_price", vm.dedicated_price), ("vm.low_priority_price", vm.low_priority_price)] {
         if !(price.is_finite() && price >= 0.0) {
             return check.fail(key, format!("{price} is not a price per hour at least 0"));
         }
@@ -218,7 +284,7 @@ fn check_vm(check: &Check<'_>, vm: &VmSize, task_slots_per_node: u32) -> Result<
     let max_slots = (4 * vm.cores).min(256);
     if task_slots_per_node == 0 || task_slots_per_node > max_slots {
         return check.fail(
-            "pool.task_slots_per_node",
+            "task_slots_per_node",
             format!("{task_slots_per_node} is out of range; a {}-core VM allows 1 to {max_slots}", vm.cores),
         );
     }
@@ -242,13 +308,13 @@ fn build_preemption(check: &Check<'_>, f: FilePreemption, base: &Path) -> Result
     let schedule = match (f.rate_per_node_hour, f.trace) {
         (Some(rate), None) if rate.is_finite() && rate >= 0.0 => PreemptionSchedule::Rate(rate),
         (Some(rate), None) => {
-            return check.fail("pool.preemption.rate_per_node_hour", format!("{rate} is not a rate at least 0"));
+            return check.fail("preemption.rate_per_node_hour", format!("{rate} is not a rate at least 0"));
         }
         (None, Some(path)) => match trace::read_preemptions(&base.join(path)) {
             Ok(rows) => PreemptionSchedule::Trace(rows.into()),
-            Err(e) => return check.file_error("pool.preemption.trace", e),
+            Err(e) => return check.file_error("preemption.trace", e),
         },
-        _ => return check.fail("pool.preemption", "give exactly one of rate_per_node_hour or trace"),
+        _ => return check.fail("preemption", "give exactly one of rate_per_node_hour or trace"),
     };
     Ok(Preemption { schedule, recovery: f.recovery.unwrap_or(Dist::Fixed(SimDuration::from_mins(10))) })
 }
@@ -259,18 +325,18 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
     let interval = a.interval.unwrap_or(SimDuration::from_mins(15));
     if interval < MIN_INTERVAL {
         return check.fail(
-            "pool.autoscale.interval",
+            "autoscale.interval",
             format!("{} is below the minimum {}", interval.written(), MIN_INTERVAL.written()),
         );
     }
     if interval > MAX_INTERVAL {
         return check.fail(
-            "pool.autoscale.interval",
+            "autoscale.interval",
             format!("{} is above the maximum {}", interval.written(), MAX_INTERVAL.written()),
         );
     }
     let (source_name, source) = match (a.formula, a.formula_file) {
-        (Some(text), None) => (format!("{shown}: pool.autoscale.formula"), text),
+        (Some(text), None) => (format!("{shown}: {}", check.key("autoscale.formula")), text),
         (None, Some(file)) => {
             let path = base.join(&file);
             let name = path.display().to_string();
@@ -280,14 +346,14 @@ fn build_autoscale(check: &Check<'_>, a: FileAutoscale, base: &Path, shown: &str
                 Ok(text) => (name, text),
                 Err(e @ crate::input::ReadError::TooLarge { .. }) => {
                     return check.fail(
-                        "pool.autoscale.formula_file",
+                        "autoscale.formula_file",
                         format!("{name}: {e} (the service refuses it: AutoScalingFormulaTooLong)"),
                     );
                 }
-                Err(e) => return check.fail("pool.autoscale.formula_file", format!("cannot read {name}: {e}")),
+                Err(e) => return check.fail("autoscale.formula_file", format!("cannot read {name}: {e}")),
             }
         }
-        _ => return check.fail("pool.autoscale", "give exactly one of formula (the text) or formula_file (a path)"),
+        _ => return check.fail("autoscale", "give exactly one of formula (the text) or formula_file (a path)"),
     };
     let diagnostics = match check_formula(&source) {
         Ok(()) => return Ok(Autoscale { formula: source, engine: Engine::default(), source_name, interval }),

@@ -115,10 +115,10 @@ pub(super) fn resolve(
                 .map_err(|e| ScenarioError::Io { path: base.join(path).display().to_string(), message: e.to_string() });
             let text = match text {
                 Ok(text) => text,
-                Err(e) => return check.file_error("pool.prices", e),
+                Err(e) => return check.file_error("prices", e),
             };
             let table: BTreeMap<String, FilePrice> = toml::from_str(&text)
-                .or_else(|e| check.fail("pool.prices", format!("{}: {}", path.display(), e.message())))?;
+                .or_else(|e| check.fail("prices", format!("{}: {}", path.display(), e.message())))?;
             table.into_iter().map(|(name, price)| (name.to_ascii_lowercase(), price)).collect()
         }
         None => BTreeMap::new(),
@@ -129,8 +129,8 @@ pub(super) fn resolve(
     };
     let cores = match (table.cores, table.name.as_str()) {
         (Some(cores), _) => cores,
-        (None, "") => return check.fail("pool.vm", "give the VM's cores (`cores = 2`) or a known size's `name`"),
-        (None, name) => lookup(name).or_else(|e| check.fail("pool.vm.name", e))?.vcpus,
+        (None, "") => return check.fail("vm", "give the VM's cores (`cores = 2`) or a known size's `name`"),
+        (None, name) => lookup(name).or_else(|e| check.fail("vm.name", e))?.vcpus,
     };
     let listed = prices.get(&table.name.to_ascii_lowercase());
     let dedicated_price = match (table.dedicated_price, listed) {
@@ -139,7 +139,7 @@ pub(super) fn resolve(
         (None, None) => {
             let hint = if prices.is_empty() { "" } else { " (the prices file has no such size)" };
             return check.fail(
-                "pool.vm.dedicated_price",
+                "vm.dedicated_price",
                 format!("the VM's price per hour is needed{hint}: add `dedicated_price = …` to vm, or list the size in `pool.prices`"),
             );
         }

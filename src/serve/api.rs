@@ -347,8 +347,9 @@ fn prepare(catalog: &Catalog, setup: &Setup) -> Result<Prepared, BadRequest> {
     // Only the given scenario may name traces (in its folder): the bundled
     // ones name none, and the page's own were refused above.
     let base = base.unwrap_or(std::path::Path::new("."));
-    let mut scenario =
-        Scenario::from_toml(&doc.to_string(), &shown, &entry.name, base).map_err(|e| BadRequest(e.to_string()))?;
+    let mut scenario = Scenario::from_toml(&doc.to_string(), &shown, &entry.name, base)
+        .and_then(|s| s.one_pool_for("the playground"))
+        .map_err(|e| BadRequest(e.to_string()))?;
     let Some(formula) = &setup.formula else {
         let diagnostics = scenario_formula(&scenario).map(crate::lsp::diagnostics).unwrap_or_default();
         return Ok(Prepared { diagnostics, ready: Some(Ready { scenario, toml: doc.to_string() }) });
@@ -373,7 +374,7 @@ fn prepare(catalog: &Catalog, setup: &Setup) -> Result<Prepared, BadRequest> {
 
 /// The scenario's own formula, if its pool autoscales.
 fn scenario_formula(scenario: &Scenario) -> Option<&str> {
-    match &scenario.pool.scaling {
+    match &scenario.pool().scaling {
         crate::scenario::Scaling::Autoscale(a) => Some(&a.formula),
         _ => None,
     }

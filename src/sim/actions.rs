@@ -28,7 +28,7 @@ use crate::time::SimTime;
 impl Pool {
     /// Node action `i` of the scenario is due.
     pub(crate) fn on_node_action(&mut self, i: u32, sched: &mut Scheduler, env: &mut Env) {
-        let Some(action) = env.scenario.pool.node_actions.get(i as usize).cloned() else { return };
+        let Some(action) = env.scenario.pools[env.pool].node_actions.get(i as usize).cloned() else { return };
         let Some((index, state, priority)) = self
             .nodes
             .iter()
@@ -102,7 +102,7 @@ impl Pool {
             env.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
-        let Some(action) = env.scenario.pool.node_actions.get(i as usize) else { return };
+        let Some(action) = env.scenario.pools[env.pool].node_actions.get(i as usize) else { return };
         let state = if action.action == NodeActionKind::Reimage {
             // A new OS disk: the data kept for `retaineddata` is gone.
             node.retain_until = SimTime::ZERO;
@@ -111,7 +111,7 @@ impl Pool {
             NodeState::Rebooting
         };
         self.nodes.set_state(index, state, env.q.now());
-        let dist = action.duration.as_ref().unwrap_or(&env.scenario.pool.boot_time);
+        let dist = action.duration.as_ref().unwrap_or(&env.scenario.pools[env.pool].boot_time);
         let took = dist.sample(&mut env.rngs.node_actions);
         let timer = env.q.schedule_in(took, Event::Restarted(index));
         self.nodes.set_timer(index, timer);

@@ -51,11 +51,17 @@ pub struct Autoscaler {
 }
 
 impl Autoscaler {
-    /// The autoscaler of `scenario`'s pool, its first evaluation queued
-    /// now; none for a pool with fixed targets. The formula is compiled
-    /// here, for the scenario's engine; `rng` seeds `rand()`.
-    pub(crate) fn for_scenario(scenario: &Scenario, rng: ChaCha8Rng, q: &mut Queue<Event>) -> Option<Autoscaler> {
-        let Scaling::Autoscale(a) = &scenario.pool.scaling else { return None };
+    /// The autoscaler of `scenario`'s pool number `pool`, its first
+    /// evaluation queued now; none for a pool with fixed targets. The
+    /// formula is compiled here, for the scenario's engine; `rng` seeds
+    /// `rand()`.
+    pub(crate) fn for_pool(
+        scenario: &Scenario,
+        pool: usize,
+        rng: ChaCha8Rng,
+        q: &mut Queue<Event>,
+    ) -> Option<Autoscaler> {
+        let Scaling::Autoscale(a) = &scenario.pools[pool].scaling else { return None };
         q.schedule(SimTime::ZERO, Event::Evaluate);
         let mut ctx = EvalContext::new(scenario.start);
         // Each evaluation appends an interval's samples before it forgets
@@ -100,7 +106,7 @@ impl Autoscaler {
             target_low_priority: f64::from(pool.control.target[1]),
             current_dedicated: current(Priority::Dedicated),
             current_low_priority: current(Priority::LowPriority),
-            task_slots_per_node: f64::from(scenario.pool.task_slots_per_node),
+            task_slots_per_node: f64::from(env.spec().task_slots_per_node),
         };
         let outcome = match &self.formula {
             Ok(formula) => formula.evaluate(&self.ctx),

@@ -95,11 +95,12 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// The recorder of `scenario`'s metrics (its delay, history length
-    /// and drop-out, drawn from `rng`), with room for the timeline of the
-    /// whole run.
-    pub(crate) fn new(scenario: &Scenario, rng: ChaCha8Rng) -> Recorder {
-        let (m, vm) = (&scenario.metrics, &scenario.pool.vm);
+    /// The recorder of the metrics of `scenario`'s pool number `pool`
+    /// (their delay, history length and drop-out, drawn from `rng`), with
+    /// room for the timeline of the whole run.
+    pub(crate) fn new(scenario: &Scenario, pool: usize, rng: ChaCha8Rng) -> Recorder {
+        let spec = &scenario.pools[pool];
+        let (m, vm) = (&scenario.metrics, &spec.vm);
         Recorder {
             next_sample: SimTime::ZERO,
             pending: VecDeque::new(),
@@ -107,7 +108,7 @@ impl Recorder {
             history: m.history,
             drop_out: m.drop_out,
             rng,
-            autoscale: matches!(scenario.pool.scaling, Scaling::Autoscale(_)),
+            autoscale: matches!(spec.scaling, Scaling::Autoscale(_)),
             prices: [vm.dedicated_price, vm.low_priority_price],
             timeline: Vec::with_capacity(samples_in(scenario.duration)),
             kept: None,

@@ -19,10 +19,14 @@
 //! assert_eq!(output.tasks.iter().filter_map(|t| t.end).max().map(|t| t.as_millis()), Some(44 * 60_000));
 //! ```
 //!
+//! A [`Simulation`] is one pool's run; an [`Account`] runs every pool of
+//! a several-pool scenario on one clock, sharing the account's core quotas.
+//!
 //! The engine is single-threaded and deterministic: the same scenario and
 //! seed give the same output, byte for byte.
 #![forbid(unsafe_code)]
 
+mod account;
 mod actions;
 mod agents;
 mod autoscale;
@@ -44,6 +48,7 @@ mod workload;
 
 // The public surface: what the reports, the real-agent driver, the tests
 // and the benchmarks use. Everything else is the model's own.
+pub use account::Account;
 pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
 pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
@@ -66,7 +71,7 @@ use autoscale::Autoscaler;
 use metrics::Recorder;
 use pool::Pool;
 use scheduler::Scheduler;
-use streams::{Concern, Streams, rng};
+use streams::{Concern, Streams, pool_rng};
 use workload::Workload;
 
 /// What happens next. Node events carry the node's index; a node's
@@ -119,19 +124,34 @@ pub(crate) enum Event {
 }
 
 /// What every component reaches besides the other components: the
-/// scenario, the clock and its event queue, the agents and the shared random
-/// streams. One struct, borrowed once per handler, rather than four
-/// arguments threaded through every call.
+/// scenario and which of its pools this run is, the clock and its event
+/// queue, the agents, the shared random streams and the cores the
+/// account's other pools hold. One struct, borrowed once per handler,
+/// rather than arguments threaded through every call.
 #[derive(Debug)]
 pub(crate) struct Env {
     /// The scenario, shared with every other run of it.
     pub(crate) scenario: Arc<Scenario>,
+    /// The pool this run simulates: an index into the scenario's pools.
+    pub(crate) pool: usize,
+    /// Dedicated and low-priority cores the account's other pools hold
+    /// (their nodes of every state, as the quota counts them): set by
+    /// [`Account`] before each of this pool's events, always 0 for a
+    /// one-pool scenario.
+    pub(crate) others_cores: [u64; 2],
     /// The pending events; its time is the clock.
     pub(crate) q: Queue<Event>,
     /// Who does the work on the nodes.
     pub(crate) agents: AnyAgents,
     /// The random streams of node lives and task outcomes.
     pub(crate) rngs: Streams,
+}
+
+impl Env {
+    /// The scenario's pool this run simulates.
+    pub(crate) fn spec(&self) -> &crate::scenario::Pool {
+        &self.scenario.pools[self.pool]
+    }
 }
 
 /// Where a run is, for a progress display.
@@ -145,11 +165,13 @@ pub struct Progress {
     pub events: u64,
 }
 
-/// Everything a finished run produced, for the reports.
+/// Everything a finished run of one pool produced, for the reports.
 #[derive(Debug, Clone)]
 pub struct Output {
     /// The scenario's name.
     pub name: String,
+    /// The id of the pool this run simulated.
+    pub pool: String,
     /// The seed used.
     pub seed: u64,
     /// The wall-clock instant of time zero.
@@ -158,10 +180,10 @@ pub struct Output {
     pub duration: SimDuration,
     /// Hourly prices: dedicated, low-priority.
     pub prices: [f64; 2],
-    /// Job ids, by job index.
+    /// Job ids, by job index: every job of the scenario, whichever its pool.
     pub jobs: Vec<String>,
-    /// Jobs the account's active-job quota refused at the start
-    /// (`ActiveJobAndScheduleQuotaReached`): none of their tasks ran.
+    /// This pool's jobs the account's active-job quota refused at the
+    /// start (`ActiveJobAndScheduleQuotaReached`): none of their tasks ran.
     pub refused_jobs: Vec<String>,
     /// One row per 30 s sample.
     pub timeline: Vec<TimelineRow>,
@@ -229,8 +251,13 @@ impl Simulation {
     /// Prepares `scenario` with its own seed, or `seed` when given; the
     /// formula is compiled for the scenario's engine here, so that one
     /// loaded scenario serves any number of runs on any threads.
+    ///
+    /// This is the run of the scenario's first pool, with its jobs: the
+    /// whole scenario when it has one pool (check
+    /// [`Scenario::only_pool`]); several pools run together as an
+    /// [`Account`].
     pub fn new(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Simulation {
-        Simulation::with_agents(scenario.into(), seed, AnyAgents::Simulated(Simulated))
+        Simulation::with_agents(scenario.into(), 0, seed, AnyAgents::Simulated(Simulated))
     }
 
     /// Prepares `scenario` for `agents`. The order of what is queued here
@@ -238,21 +265,30 @@ impl Simulation {
     /// first sample, the first evaluation or the resizes, the preemption
     /// trace, the node actions, then job by job its time limit and its
     /// sources' first arrivals.
-    fn with_agents(scenario: Arc<Scenario>, seed: Option<u64>, agents: AnyAgents) -> Self {
+    ///
+    /// `pool` is the scenario's pool this run simulates, with its jobs.
+    fn with_agents(scenario: Arc<Scenario>, pool: usize, seed: Option<u64>, agents: AnyAgents) -> Self {
         let seed = seed.unwrap_or(scenario.seed);
         let end = SimTime(scenario.duration.as_millis());
         let mut q = Queue::new();
         q.schedule(SimTime::ZERO, Event::Sample);
-        let autoscaler = Autoscaler::for_scenario(&scenario, rng(seed, Concern::Formula), &mut q);
-        let pool = Pool::new(&scenario, &mut q);
-        let workload = Workload::new(&scenario, seed, end, &mut q);
-        let spec = &scenario.pool;
+        let autoscaler = Autoscaler::for_pool(&scenario, pool, pool_rng(seed, pool, Concern::Formula), &mut q);
+        let spec = &scenario.pools[pool];
+        let pool_component = Pool::new(spec, &mut q);
+        let workload = Workload::new(&scenario, pool, seed, end, &mut q);
         let priorities: Vec<i16> = scenario.jobs.iter().map(|j| j.priority).collect();
         let mut sim = Simulation {
-            pool,
+            pool: pool_component,
             sched: Scheduler::new(spec.task_slots_per_node, spec.node_fill, &priorities),
-            recorder: Recorder::new(&scenario, rng(seed, Concern::Metrics)),
-            env: Env { rngs: Streams::new(seed, scenario.jobs.len() as u32), scenario, q, agents },
+            recorder: Recorder::new(&scenario, pool, pool_rng(seed, pool, Concern::Metrics)),
+            env: Env {
+                rngs: Streams::new(seed, pool, scenario.jobs.len() as u32),
+                scenario,
+                pool,
+                others_cores: [0; 2],
+                q,
+                agents,
+            },
             seed,
             end,
             workload,
@@ -281,6 +317,18 @@ impl Simulation {
     /// The current simulated time.
     pub fn now(&self) -> SimTime {
         self.env.q.now()
+    }
+
+    /// When the next event due by the end is, if any.
+    fn next_time(&mut self) -> Option<SimTime> {
+        self.env.q.peek_time().filter(|&t| t <= self.end)
+    }
+
+    /// The dedicated and low-priority cores this pool's nodes hold, as the
+    /// account's quota counts them: every node, whatever its state.
+    fn cores_held(&self) -> [u64; 2] {
+        let cores = u64::from(self.env.spec().vm.cores);
+        Priority::ALL.map(|p| u64::from(self.pool.nodes.total(p)) * cores)
     }
 
     /// Events delivered so far (a driver's progress reports).
@@ -384,16 +432,25 @@ impl Simulation {
         nodes.close_billing(end);
         let time_in_state = nodes.time_in_state(end);
         let scenario = &self.env.scenario;
-        let vm = &scenario.pool.vm;
+        let spec = self.env.spec();
+        let vm = &spec.vm;
+        let own = |j: &&crate::scenario::Job| j.pool == self.env.pool;
         let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
         Output {
             name: scenario.name.clone(),
+            pool: spec.id.clone(),
             seed: self.seed,
             start: scenario.start,
             duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-            refused_jobs: scenario.jobs.iter().skip(scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
+            refused_jobs: scenario
+                .jobs
+                .iter()
+                .skip(scenario.admitted_jobs())
+                .filter(own)
+                .map(|j| j.id.clone())
+                .collect(),
             timeline: self.recorder.timeline,
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,
@@ -403,7 +460,7 @@ impl Simulation {
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
             billed: meters.map(|m| SimDuration(m.closed_ms)),
             time_in_state,
-            slots_per_node: scenario.pool.task_slots_per_node,
+            slots_per_node: spec.task_slots_per_node,
             requeued_work: self.sched.requeued_work,
             events: self.env.q.delivered(),
         }

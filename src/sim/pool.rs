@@ -23,7 +23,7 @@ use super::queue::Queue;
 use super::scheduler::{NodeSide, Scheduler, forget_jobs};
 use super::task::TaskRole;
 use super::{Env, Event};
-use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
+use crate::scenario::{ManualResize, PreemptionSchedule, Scaling};
 use crate::time::{SimDuration, SimTime};
 
 /// `steady` or `resizing`, as the service reports a pool.
@@ -118,11 +118,10 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// The empty pool of `scenario`, with what it has planned queued now:
+    /// The empty pool `spec`, with what it has planned queued now:
     /// a fixed pool's resizes (its initial targets first), the preemption
     /// trace, the node actions.
-    pub(crate) fn new(scenario: &Scenario, q: &mut Queue<Event>) -> Pool {
-        let spec = &scenario.pool;
+    pub(crate) fn new(spec: &crate::scenario::Pool, q: &mut Queue<Event>) -> Pool {
         let mut resizes = Vec::new();
         if let Scaling::Fixed { target_dedicated, target_low_priority, resizes: later } = &spec.scaling {
             resizes.push(ManualResize {
@@ -255,7 +254,7 @@ impl Pool {
     }
 
     fn grow(&mut self, p: Priority, wanted: u32, env: &mut Env) {
-        let cores = u64::from(env.scenario.pool.vm.cores);
+        let cores = u64::from(env.scenario.pools[env.pool].vm.cores);
         let (quota, code, kind) = match p {
             Priority::Dedicated => {
                 (env.scenario.account.dedicated_cores, ResizeErrorCode::AccountCoreQuotaReached, "dedicated")
@@ -266,22 +265,26 @@ impl Pool {
                 "low-priority",
             ),
         };
-        let used = u64::from(self.nodes.total(p)) * cores;
+        // The quota is the account's: the cores of the other pools count.
+        let others = env.others_cores[p as usize];
+        let used = u64::from(self.nodes.total(p)) * cores + others;
         let fits = u32::try_from(quota.saturating_sub(used) / cores).unwrap_or(u32::MAX);
         let n = wanted.min(fits);
         if n < wanted {
+            let by_others =
+                if others > 0 { format!(" ({others} by the account's other pools)") } else { String::new() };
             let message = format!(
-                "{kind} core quota of {quota} reached: {used} cores in use, {cores} per node; \
+                "{kind} core quota of {quota} reached: {used} cores in use{by_others}, {cores} per node; \
                  {n} of {wanted} more nodes allocated"
             );
             self.record_error(env.q.now(), code, message);
         }
-        let timeout = env.scenario.pool.resize_timeout;
+        let timeout = env.scenario.pools[env.pool].resize_timeout;
         for _ in 0..n {
             let index = self.nodes.create(p, env.q.now());
             let Some(node) = self.nodes.node_ref(index) else { continue };
             // Abandoned if not allocated within the resize timeout.
-            let timer = match env.agents.allocate(node, &env.scenario.pool, &mut env.rngs) {
+            let timer = match env.agents.allocate(node, &env.scenario.pools[env.pool], &mut env.rngs) {
                 Completion::After(took) if took <= timeout => env.q.schedule_in(took, Event::Allocated(index)),
                 Completion::After(_) | Completion::Reported => {
                     env.q.schedule_in(timeout, Event::AllocationTimedOut(index))
@@ -301,10 +304,10 @@ impl Pool {
         let now = env.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
         let Some(node) = self.nodes.node_ref(index) else { return };
-        let boot = env.agents.boot(node, &env.scenario.pool, &mut env.rngs);
+        let boot = env.agents.boot(node, &env.scenario.pools[env.pool], &mut env.rngs);
         let timer = env.q.schedule_in(boot, Event::Booted(index));
         self.nodes.set_timer(index, timer);
-        let rate = match &env.scenario.pool.preemption {
+        let rate = match &env.scenario.pools[env.pool].preemption {
             Some(pre) => match pre.schedule {
                 PreemptionSchedule::Rate(rate) if rate > 0.0 => rate,
                 _ => return,
@@ -337,7 +340,7 @@ impl Pool {
     /// the pool waits for its success.
     pub(crate) fn on_booted(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         self.nodes.clear_timer(index);
-        let (Some(st), Some(node)) = (&env.scenario.pool.start_task, self.nodes.node_ref(index)) else {
+        let (Some(st), Some(node)) = (&env.scenario.pools[env.pool].start_task, self.nodes.node_ref(index)) else {
             return self.make_ready(index, sched, env);
         };
         let wait = st.wait_for_success;
@@ -356,7 +359,7 @@ impl Pool {
     /// A simulated start task ended: success is drawn.
     pub(crate) fn on_start_task_ended(&mut self, index: u32, sched: &mut Scheduler, env: &mut Env) {
         self.nodes.clear_timer(index);
-        let p = env.scenario.pool.start_task.as_ref().map_or(0.0, |st| st.failure_probability);
+        let p = env.scenario.pools[env.pool].start_task.as_ref().map_or(0.0, |st| st.failure_probability);
         let failed = p > 0.0 && env.rngs.start_task.random_bool(p);
         self.start_task_ended(index, !failed, sched, env);
     }
@@ -402,7 +405,8 @@ impl Pool {
             self.drop_node(index, sched, env);
         } else {
             self.nodes.set_state(index, NodeState::Preempted, env.q.now());
-            let pre = env.scenario.pool.preemption.as_ref().map(|p| p.recovery.sample(&mut env.rngs.recovery));
+            let pre =
+                env.scenario.pools[env.pool].preemption.as_ref().map(|p| p.recovery.sample(&mut env.rngs.recovery));
             let timer = env.q.schedule_in(pre.unwrap_or_default(), Event::Recovered(index));
             self.nodes.set_timer(index, timer);
         }
@@ -454,7 +458,7 @@ impl Pool {
         // Only a job manager's node ranks last: without managers, no
         // running node's tasks need looking up (thousands when the shrink
         // must take running nodes).
-        let managers = env.scenario.jobs.iter().any(|j| j.manager.is_some());
+        let managers = env.scenario.jobs.iter().any(|j| j.pool == env.pool && j.manager.is_some());
         for index in self.shrink_order(p, count, sched, managers) {
             self.remove_node(index, option, sched, env);
         }
@@ -558,7 +562,7 @@ impl Pool {
         let timer = if node.leaving == Some(DeallocationOption::RetainedData) && node.retain_until > now {
             env.q.schedule(node.retain_until, Event::RetentionExpired(index))
         } else {
-            let removal = env.scenario.pool.removal_time.sample(&mut env.rngs.removal);
+            let removal = env.scenario.pools[env.pool].removal_time.sample(&mut env.rngs.removal);
             if removal == SimDuration::ZERO {
                 // Gone at once: a sample at this instant sees no trace of it.
                 return self.drop_node(index, sched, env);

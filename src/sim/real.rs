@@ -16,7 +16,7 @@ impl Simulation {
     /// Prepares `scenario` for real agents: work is requested, not
     /// simulated (see [`Simulation::new`] for `seed`).
     pub fn with_real_agents(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Self {
-        Simulation::with_agents(scenario.into(), seed, AnyAgents::Requested(Requested::default()))
+        Simulation::with_agents(scenario.into(), 0, seed, AnyAgents::Requested(Requested::default()))
     }
 
     /// The requests made since the last call, in order (none with

@@ -74,6 +74,17 @@ pub fn rng(seed: u64, concern: Concern) -> ChaCha8Rng {
     rng
 }
 
+/// The random stream for `concern` of the account's pool number `pool`
+/// (a concern of the pool's own: its nodes, metrics, formula and job
+/// tasks): the first pool's streams are [`rng`]'s, so that a one-pool
+/// scenario draws what it always has, and each other pool's are its own
+/// (stream numbers past every source's, `pool << 40` on).
+pub fn pool_rng(seed: u64, pool: usize, concern: Concern) -> ChaCha8Rng {
+    let mut rng = rng(seed, concern);
+    rng.set_stream(concern.stream() + ((pool as u64) << 40));
+    rng
+}
+
 /// The streams of node lives and task outcomes, which the `Env` carries
 /// (the sources, the recorder and the autoscaler keep their own).
 #[derive(Debug, Clone)]
@@ -91,18 +102,21 @@ pub struct Streams {
 }
 
 impl Streams {
-    /// Every stream of a run with `seed` and `jobs` jobs.
-    pub fn new(seed: u64, jobs: u32) -> Streams {
+    /// Every stream of the run of pool number `pool` with `seed` and
+    /// `jobs` jobs in the account (a job's failures are its own, whatever
+    /// its pool).
+    pub fn new(seed: u64, pool: usize, jobs: u32) -> Streams {
+        let own = |concern| pool_rng(seed, pool, concern);
         Streams {
-            allocation: rng(seed, Concern::Allocation),
-            boot: rng(seed, Concern::Boot),
-            removal: rng(seed, Concern::Removal),
-            preemption: rng(seed, Concern::Preemption),
-            recovery: rng(seed, Concern::Recovery),
-            start_task: rng(seed, Concern::StartTask),
-            node_actions: rng(seed, Concern::NodeActions),
-            preparation: rng(seed, Concern::Preparation),
-            job_tasks: rng(seed, Concern::JobTasks),
+            allocation: own(Concern::Allocation),
+            boot: own(Concern::Boot),
+            removal: own(Concern::Removal),
+            preemption: own(Concern::Preemption),
+            recovery: own(Concern::Recovery),
+            start_task: own(Concern::StartTask),
+            node_actions: own(Concern::NodeActions),
+            preparation: own(Concern::Preparation),
+            job_tasks: own(Concern::JobTasks),
             failures: (0..jobs).map(|j| rng(seed, Concern::Failures(j))).collect(),
         }
     }
@@ -124,5 +138,21 @@ mod tests {
         assert_ne!(draw(7, Concern::Arrivals(0)), draw(7, Concern::Arrivals(1)));
         assert_ne!(draw(7, Concern::Arrivals(0)), draw(8, Concern::Arrivals(0)));
         assert_ne!(draw(7, Concern::Allocation), draw(7, Concern::Boot));
+    }
+
+    #[test]
+    fn the_first_pool_draws_the_one_pool_streams_and_the_others_their_own() {
+        let draw = |pool, c| -> Vec<u64> {
+            let mut r = pool_rng(7, pool, c);
+            (0..4).map(|_| r.random()).collect()
+        };
+        let one: Vec<u64> = {
+            let mut r = rng(7, Concern::Boot);
+            (0..4).map(|_| r.random()).collect()
+        };
+        assert_eq!(draw(0, Concern::Boot), one);
+        assert_ne!(draw(1, Concern::Boot), one);
+        assert_ne!(draw(1, Concern::Boot), draw(2, Concern::Boot));
+        assert_ne!(draw(1, Concern::Boot), draw(1, Concern::Allocation));
     }
 }

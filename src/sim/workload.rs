@@ -104,15 +104,25 @@ impl Workload {
     /// that same-instant events keep the order they have always had).
     /// Jobs past the active-job quota are refused when created, at the
     /// start: no arrivals, no manager, no time limit.
-    pub(crate) fn new(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
+    ///
+    /// Only the jobs of pool number `pool` are its own; a source's random
+    /// streams are numbered among every job's sources, so that the same
+    /// job draws the same tasks whichever pools the account has.
+    pub(crate) fn new(scenario: &Scenario, pool: usize, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
         let mut workload = Workload::default();
+        let mut streams = 0;
         for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
+            if job.pool != pool {
+                streams += job.sources.len() as u32;
+                continue;
+            }
             if let Some(limit) = job.max_wall_clock_time {
                 q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
             }
             for spec in &job.sources {
                 let number = workload.sources.len() as u32;
-                let mut source = Source::new(number, j as u32, spec, seed, end);
+                let mut source = Source::new(streams, j as u32, spec, seed, end);
+                streams += 1;
                 if let Some(t) = source.first() {
                     q.schedule(t, Event::Arrival(number));
                     workload.live += 1;

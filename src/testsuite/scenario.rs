@@ -31,6 +31,7 @@ pub(crate) fn prepare(
             Scenario::from_toml(text, &format!("{shown}: scenarios.{name}.inline"), name, dir)
         }
     }
+    .and_then(|s| s.one_pool_for("a scenario case"))
     .map_err(|e| e.to_string())?;
     if case.use_suite_formula {
         let Some(suite_formula) = suite_formula else {
@@ -55,7 +56,7 @@ pub(crate) fn prepare(
 /// syntax tree as `sweep` does, and checks the formula again.
 fn set_constants(scenario: &mut Scenario, constants: &[(String, String)]) -> Result<(), String> {
     let Some((first, _)) = constants.first() else { return Ok(()) };
-    let Scaling::Autoscale(autoscale) = &scenario.pool.scaling else {
+    let Scaling::Autoscale(autoscale) = &scenario.pool().scaling else {
         return Err(format!("`params.formula.{first}`: the scenario's pool has fixed targets, so there is no formula"));
     };
     let mut source = autoscale.formula.clone();

@@ -23,9 +23,8 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use crate::report::compare::{SeedRun, mean_ci};
-use crate::report::params::{Base, PointError};
+use crate::report::params::{Base, Key, PointError};
 use crate::scenario::{Scaling, Scenario};
-use crate::sim::Simulation;
 pub use output::OutputError;
 use search::{Method, Observation, Settings};
 use slo::{Metric, Slo, SloError};
@@ -76,6 +75,10 @@ pub enum TuneError {
     /// A point's scenario could not be made (names the key or the point).
     #[error(transparent)]
     Point(#[from] PointError),
+    /// Formula parameters of a several-pool scenario that name more than
+    /// one pool: the tuned formula is one pool's.
+    #[error("--param: the formula parameters name the pools {0}; tune one pool's formula at a time")]
+    Pools(String),
     /// Nothing to search, or no seed, or no budget.
     #[error("nothing to tune: {0}")]
     Empty(&'static str),
@@ -127,8 +130,13 @@ pub struct Tuning {
     pub as_written: Trial,
     /// The points, in the order they were evaluated.
     pub trials: Vec<Trial>,
-    /// The scenario's formula as written (none for fixed targets).
+    /// The formula tuned, as written (none for fixed targets): the one
+    /// pool's, or with several pools the one every `formula.ID.NAME`
+    /// parameter names.
     pub formula: Option<String>,
+    /// With several pools, the id of the pool whose formula is tuned: its
+    /// parameters are `formula.ID.NAME`.
+    pub pool: Option<String>,
 }
 
 /// Runs the search, calling `progress` after each simulation (from worker
@@ -146,9 +154,14 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
     let written = base.scenario(&[], "the scenario as written")?;
     check_values(&base, &space)?;
     let seeds: Vec<u64> = (0..spec.seeds).map(|i| written.seed.wrapping_add(i)).collect();
-    let formula = match &written.pool.scaling {
-        Scaling::Autoscale(a) => Some(a.formula.clone()),
-        Scaling::Fixed { .. } => None,
+    let pool = tuned_pool(&written, &space)?;
+    let tuned = match &pool {
+        Some(id) => written.pools.iter().find(|p| &p.id == id),
+        None => written.only_pool(),
+    };
+    let formula = match tuned.map(|p| &p.scaling) {
+        Some(Scaling::Autoscale(a)) => Some(a.formula.clone()),
+        _ => None,
     };
     let name = written.name.clone();
     let as_written = run_points(vec![(Vec::new(), "as written".to_owned(), written)], &seeds, 0, progress).remove(0);
@@ -167,7 +180,31 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
         trials.extend(done);
         Ok::<_, TuneError>(observed)
     })?;
-    Ok(Tuning { scenario: name, space, objective: spec.objective, slos, seeds, as_written, trials, formula })
+    Ok(Tuning { scenario: name, space, objective: spec.objective, slos, seeds, as_written, trials, formula, pool })
+}
+
+/// With several pools, the id of the one pool every formula parameter
+/// (`formula.ID.NAME`, checked by now) names; none with one pool, or with
+/// no formula parameter.
+fn tuned_pool(scenario: &Scenario, space: &Space) -> Result<Option<String>, TuneError> {
+    if scenario.only_pool().is_some() {
+        return Ok(None);
+    }
+    let mut ids: Vec<&str> = space
+        .dims
+        .iter()
+        .filter_map(|d| match &d.key {
+            Key::Formula(name) => name.split_once('.').map(|(id, _)| id),
+            Key::Scenario(_) => None,
+        })
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    match ids.as_slice() {
+        [] => Ok(None),
+        [id] => Ok(Some((*id).to_owned())),
+        _ => Err(TuneError::Pools(ids.join(", "))),
+    }
 }
 
 /// Makes the scenario of every value of every dimension (the others at
@@ -196,9 +233,9 @@ fn run_points(
     let runs: Vec<SeedRun> = jobs
         .par_iter()
         .map(|&(p, seed)| {
-            let output = Simulation::new(Arc::clone(&scenarios[p]), Some(seed)).run(&mut |_| {});
+            let run = SeedRun::measure(Arc::clone(&scenarios[p]), seed, false);
             progress();
-            SeedRun::of(&output, false)
+            run
         })
         .collect();
     let mut runs = runs.into_iter();

@@ -46,6 +46,12 @@ fn estimate(metric: Metric, (mean, half): (f64, Option<f64>)) -> String {
 }
 
 impl Tuning {
+    /// The variable a formula parameter's `NAME` sets: itself, or with
+    /// several pools `NAME` without its pool's `ID.`.
+    fn variable<'a>(&self, name: &'a str) -> &'a str {
+        self.pool.as_deref().and_then(|id| name.strip_prefix(id)?.strip_prefix('.')).unwrap_or(name)
+    }
+
     /// The metrics shown for each point: the objective, then each constrained one.
     fn shown(&self) -> Vec<Metric> {
         let mut m = vec![self.objective];
@@ -140,7 +146,7 @@ impl Tuning {
             .iter()
             .filter_map(|d| match &d.key {
                 Key::Formula(name) => {
-                    let value = constant(self.formula.as_deref()?, name).ok()?.value;
+                    let value = constant(self.formula.as_deref()?, self.variable(name)).ok()?.value;
                     Some(format!("{}={value}", d.key))
                 }
                 Key::Scenario(_) => None,
@@ -184,7 +190,7 @@ impl Tuning {
         for (key, value) in self.space.values(&best.point) {
             if let Key::Formula(name) = key {
                 // Every value was set once already when its point ran.
-                source = set_constant(&source, name, value).ok()?;
+                source = set_constant(&source, self.variable(name), value).ok()?;
             }
         }
         Some(source)

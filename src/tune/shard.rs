@@ -83,6 +83,8 @@ pub struct Manifest {
     pub search_seed: u64,
     /// The scenario's formula as written (none for fixed targets).
     pub formula: Option<String>,
+    /// With several pools, the id of the pool whose formula is tuned.
+    pub pool: Option<String>,
     /// The scenario as written, seed by seed.
     pub as_written: Vec<SeedRun>,
     /// The points in evaluation order.
@@ -116,6 +118,7 @@ impl Manifest {
             shard,
             search_seed: spec.search_seed,
             formula: tuning.formula.clone(),
+            pool: tuning.pool.clone(),
             as_written: tuning.as_written.runs.clone(),
             trials: tuning
                 .trials
@@ -168,6 +171,7 @@ impl Manifest {
             ("seeds", seeds(&self.seeds), seeds(&first.seeds)),
             ("shard count", self.shard.1.to_string(), first.shard.1.to_string()),
             ("formula as written", self.formula.clone().unwrap_or_default(), first.formula.clone().unwrap_or_default()),
+            ("tuned pool", self.pool.clone().unwrap_or_default(), first.pool.clone().unwrap_or_default()),
             // The same file on the same seeds gives the same runs: other
             // figures mean another scenario file, or another release.
             ("scenario as written's cost by seed", written(self), written(first)),
@@ -220,7 +224,8 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Tuning, MergeError> {
         .into_iter()
         .find(|m| m.name() == first.objective)
         .ok_or_else(|| bad(&format!("`{}` is not a metric", first.objective)))?;
-    let (seeds, formula, name) = (first.seeds.clone(), first.formula.clone(), first.name.clone());
+    let (seeds, formula, name, pool) =
+        (first.seeds.clone(), first.formula.clone(), first.name.clone(), first.pool.clone());
     let as_written =
         Trial { point: Vec::new(), label: "as written".to_owned(), batch: 0, runs: first.as_written.clone() };
     shards.sort_by_key(|(_, m)| m.shard.0);
@@ -246,7 +251,7 @@ pub fn merge(dirs: &[PathBuf]) -> Result<Tuning, MergeError> {
         // Batches are numbered on through the shards, as one run would.
         batches += last;
     }
-    Ok(Tuning { scenario: name, space, objective, slos, seeds, as_written, trials, formula })
+    Ok(Tuning { scenario: name, space, objective, slos, seeds, as_written, trials, formula, pool })
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::path::Path;
 use autoscale_sim::report::Summary;
 use autoscale_sim::report::breakdown::{Attribution, MINIMUM_AND_ROUNDING};
 use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::{NodeState, Simulation};
+use autoscale_sim::sim::{Account, NodeState};
 
 use crate::timeline::{min, run};
 
@@ -94,7 +94,7 @@ fn a_requeued_run_is_lost_work_priced_at_one_slot_of_its_node() {
     assert_eq!(lost.cost.low_priority, 0.0);
 }
 
-/// Every bundled scenario's timeline and bill, in-process.
+/// Every bundled scenario's timeline and bill, in-process: each pool's.
 fn bundled() -> Vec<(String, autoscale_sim::sim::Output)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("simulations");
     let mut paths: Vec<_> = std::fs::read_dir(&dir)
@@ -106,10 +106,10 @@ fn bundled() -> Vec<(String, autoscale_sim::sim::Output)> {
     assert!(paths.len() >= 5, "{paths:?}");
     paths
         .into_iter()
-        .map(|path| {
+        .flat_map(|path| {
             let scenario = Scenario::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let name = scenario.name.clone();
-            (name, Simulation::new(scenario, None).run(&mut |_| {}))
+            let names: Vec<String> = scenario.pools.iter().map(|p| format!("{}: {}", scenario.name, p.id)).collect();
+            names.into_iter().zip(Account::new(scenario, None).run(&mut |_| {}))
         })
         .collect()
 }

@@ -24,6 +24,7 @@ mod lints;
 mod lsp;
 mod operators;
 mod oracle;
+mod pools;
 mod readme;
 mod real_agents;
 mod requested_agents;

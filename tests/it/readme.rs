@@ -190,6 +190,10 @@ const COMMANDS: &[(&str, Check)] = &[
         },
     ),
     (
+        "autoscale-sim run simulations/two-pools.toml --out out/two-pools",
+        Check::Run { files: &[], code: 0, stdout: Shown::Block("pool interactive"), stderr: Shown::Anything },
+    ),
+    (
         "autoscale-sim run simulations/bursty-day.toml --formula simulations/formulas/pending-tasks.formula",
         Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
     ),

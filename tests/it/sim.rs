@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use autoscale_sim::report::Summary;
-use autoscale_sim::scenario::Scenario;
-use autoscale_sim::sim::Simulation;
+use autoscale_sim::scenario::{Scaling, Scenario};
+use autoscale_sim::sim::{Account, Simulation};
 use proptest::prelude::*;
 
 use crate::support::{cli, scratch_dir};
@@ -42,22 +42,34 @@ fn every_bundled_scenario_runs_through_the_binary() {
         for line in ["cost ", "node-hours ", "queue wait ", "tasks ", "evaluations "] {
             assert!(stdout.contains(line), "{name}: no `{line}` in\n{stdout}");
         }
-        // A pool with fixed targets has no evaluations; no bundled
-        // scenario calls an operation the service refuses.
-        let autoscale = std::fs::read_to_string(&path).unwrap_or_default().contains("[pool.autoscale]");
-        for file in FILES {
-            let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
-            let empty = match file {
-                "evaluations.jsonl" => !autoscale,
-                "operations.jsonl" => true,
-                _ => false,
-            };
-            assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
+        // Several pools write each pool's files in a folder named after
+        // it, and the account's summary.json beside them.
+        let scenario = Scenario::load(Path::new(&path)).unwrap_or_else(|e| panic!("{e}"));
+        let several = scenario.only_pool().is_none();
+        if several {
+            let entries = std::fs::read_dir(&dir).unwrap().count();
+            assert_eq!(entries, scenario.pools.len() + 1, "{name}: the pools' folders and summary.json");
+            assert!(dir.join("summary.json").is_file(), "{name}: the account's summary.json");
         }
-        let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
-        // The files, each chart as SVG and PNG, and report.html.
-        let charts = 2 * autoscale_sim::report::run_charts::RUN_CHARTS.len();
-        assert_eq!(leftovers.len(), FILES.len() + charts + 1, "{name}: temporary files left behind");
+        for pool in &scenario.pools {
+            let dir = if several { dir.join(&pool.id) } else { dir.clone() };
+            // A pool with fixed targets has no evaluations; no bundled
+            // scenario calls an operation the service refuses.
+            let autoscale = matches!(pool.scaling, Scaling::Autoscale(_));
+            for file in FILES {
+                let meta = std::fs::metadata(dir.join(file)).unwrap_or_else(|e| panic!("{name}: {file}: {e}"));
+                let empty = match file {
+                    "evaluations.jsonl" => !autoscale,
+                    "operations.jsonl" => true,
+                    _ => false,
+                };
+                assert_eq!(meta.len() == 0, empty, "{name}: {file} is empty, or should be");
+            }
+            let leftovers: Vec<_> = std::fs::read_dir(&dir).unwrap().filter_map(|e| e.ok()).collect();
+            // The files, each chart as SVG and PNG, and report.html.
+            let charts = 2 * autoscale_sim::report::run_charts::RUN_CHARTS.len();
+            assert_eq!(leftovers.len(), FILES.len() + charts + 1, "{name}: temporary files left behind");
+        }
     }
 }
 
@@ -318,4 +330,54 @@ fn random_scenarios_with_every_task_feature_are_deterministic() {
     assert!(
         a.0.iter().any(|t| t.instances > 1) && a.0.iter().any(|t| t.state == autoscale_sim::sim::TaskState::Terminated)
     );
+}
+
+/// [`random_scenario`] as an account of two pools: its pool twice, as
+/// `a` then `b`, sharing the account's quota, and its jobs on `a`, `b`
+/// and `a`.
+fn two_pools(text: &str) -> String {
+    let (head, rest) = text.split_once("[pool]\n").expect("a [pool] table");
+    let (pool, tail) = rest.split_once("[metrics]\n").expect("a [metrics] table");
+    let mut jobs = tail.split("[[jobs]]\n");
+    let mut out = format!("{head}[[pools]]\nid = \"a\"\n{pool}[[pools]]\nid = \"b\"\n{pool}[metrics]\n");
+    out.push_str(jobs.next().unwrap_or_default());
+    for (job, id) in jobs.zip(["a", "b", "a"]) {
+        out.push_str(&format!("[[jobs]]\npool = \"{id}\"\n{job}"));
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    #[test]
+    fn over_two_pools_invariants_hold_after_every_event_and_runs_repeat(
+        seed in 0u64..1000,
+        slots in 1u32..4,
+        autoscale: bool,
+        quota in 8u64..40,
+        preempt in 0.0f64..2.0,
+        failure in 0.0f64..0.3,
+    ) {
+        let text = two_pools(&random_scenario(seed, slots, false, 0, autoscale, quota, preempt, failure, 30, 120));
+        let scenario = Scenario::from_toml(&text, "random.toml", "random", Path::new("."))
+            .map_err(|e| TestCaseError::fail(format!("{e}\n{text}")))?;
+        let mut account = Account::new(scenario.clone(), None);
+        while account.step() {
+            account.check_invariants().map_err(|e| TestCaseError::fail(format!("at {}: {e}\n{text}", account.now())))?;
+        }
+        let outputs = account.finish();
+        for (output, job_pool) in outputs.iter().zip([[true, false, true], [false, true, false]]) {
+            // Every task of the pool's jobs is accounted for, and no other job's.
+            let t = Summary::of(output).tasks;
+            prop_assert_eq!(
+                t.succeeded + t.failed + t.running + t.active + t.waiting_for_dependencies + t.blocked + t.terminated,
+                t.submitted
+            );
+            prop_assert!(!output.tasks.is_empty());
+            prop_assert!(output.tasks.iter().all(|task| job_pool[task.job as usize]));
+        }
+        let again = Account::new(scenario, None).run(&mut |_| {});
+        prop_assert_eq!(format!("{outputs:?}"), format!("{again:?}"));
+    }
 }

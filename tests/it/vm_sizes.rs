@@ -13,7 +13,7 @@ fn load(vm: &str, base: &Path) -> Result<Scenario, String> {
 }
 
 fn vm(scenario: &Scenario) -> (String, u32, f64, f64) {
-    let vm = &scenario.pool.vm;
+    let vm = &scenario.pool().vm;
     (vm.name.clone(), vm.cores, vm.dedicated_price, vm.low_priority_price)
 }
 

@@ -49,12 +49,12 @@ pub(crate) struct Jobs {
 }
 
 impl Scheduler {
-    /// Queues every job's manager task, at the start: the service queues
-    /// it when the job is created.
+    /// Queues the manager task of every job of the pool, at the start:
+    /// the service queues it when the job is created.
     pub(crate) fn submit_managers(&mut self, env: &mut Env) {
         let admitted = env.scenario.admitted_jobs();
         for (j, job) in env.scenario.jobs.iter().enumerate().take(admitted) {
-            let Some(manager) = &job.manager else { continue };
+            let (true, Some(manager)) = (job.pool == env.pool, &job.manager) else { continue };
             let duration = manager.duration.sample(&mut env.rngs.job_tasks);
             let number = self.tasks.len() as u32;
             self.tasks.push(Task::new(j as u32, SimTime::ZERO, duration, [1, 1], TaskRole::JobManager));

@@ -1,0 +1,115 @@
+//! The account as a component: the runs of its pools on one clock, and
+//! the core quotas they share.
+//!
+//! Each pool is a [`Simulation`] of its own — its nodes, scheduler,
+//! workload (its jobs only), recorder and autoscaler — since the service
+//! schedules work in each pool independently. What they share is the
+//! account's dedicated and low-priority core quotas: before a pool
+//! handles an event, it is told the cores the other pools hold
+//! (`Env::others_cores`), and a grow takes what the quota has left after
+//! all of them. Events come out in time order across pools; at the same
+//! instant, the first pool in file order handles all of its events first,
+//! then the next: so of two pools growing at the same instant, the
+//! earlier in the file is served first, and the quota error is recorded
+//! on the other.
+
+use std::sync::Arc;
+
+use super::agents::{AnyAgents, Simulated};
+use super::priority::Priority;
+use super::{Output, Progress, SAMPLE_PERIOD, Simulation};
+use crate::scenario::Scenario;
+use crate::time::SimTime;
+
+/// The runs of every pool of a scenario's account, on one clock.
+#[derive(Debug)]
+pub struct Account {
+    /// One run per pool, in the scenario's order.
+    runs: Vec<Simulation>,
+    /// The account's core quotas: dedicated, low-priority.
+    quota: [u64; 2],
+    /// When the scenario ends.
+    end: SimTime,
+}
+
+impl Account {
+    /// Prepares every pool of `scenario` with its own seed, or `seed`
+    /// when given (see [`Simulation::new`]).
+    pub fn new(scenario: impl Into<Arc<Scenario>>, seed: Option<u64>) -> Account {
+        let scenario: Arc<Scenario> = scenario.into();
+        let runs = (0..scenario.pools.len())
+            .map(|pool| Simulation::with_agents(Arc::clone(&scenario), pool, seed, AnyAgents::Simulated(Simulated)))
+            .collect();
+        let quota = [scenario.account.dedicated_cores, scenario.account.low_priority_cores];
+        Account { runs, quota, end: SimTime(scenario.duration.as_millis()) }
+    }
+
+    /// Delivers the account's next event due by the end — the earliest of
+    /// the pools' next ones, the first pool's at the same instant — after
+    /// telling its pool the cores the others hold; false when there is none.
+    pub fn step(&mut self) -> bool {
+        let mut next: Option<(SimTime, usize)> = None;
+        for (i, run) in self.runs.iter_mut().enumerate() {
+            if let Some(t) = run.next_time()
+                && next.is_none_or(|(first, _)| t < first)
+            {
+                next = Some((t, i));
+            }
+        }
+        let Some((_, i)) = next else { return false };
+        let held: Vec<[u64; 2]> = self.runs.iter().map(Simulation::cores_held).collect();
+        let all = held.iter().fold([0; 2], |sum, h| [sum[0] + h[0], sum[1] + h[1]]);
+        let run = &mut self.runs[i];
+        run.env.others_cores = [all[0] - held[i][0], all[1] - held[i][1]];
+        run.step()
+    }
+
+    /// Runs to the end, calling `progress` about a thousand times along the
+    /// way, and returns each pool's output, in the scenario's order.
+    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Vec<Output> {
+        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+        let mut next_report = 0;
+        while self.step() {
+            let now = self.now();
+            if now.as_millis() >= next_report {
+                next_report = now.as_millis() + stride;
+                progress(Progress { now, end: self.end, events: self.events() });
+            }
+        }
+        progress(Progress { now: self.end, end: self.end, events: self.events() });
+        self.finish()
+    }
+
+    /// The latest instant any pool has reached.
+    pub fn now(&self) -> SimTime {
+        self.runs.iter().map(Simulation::now).max().unwrap_or(SimTime::ZERO)
+    }
+
+    /// Events delivered so far, over every pool.
+    pub fn events(&self) -> u64 {
+        self.runs.iter().map(Simulation::events).sum()
+    }
+
+    /// Each pool's own invariants (see [`Simulation::check_invariants`]),
+    /// and the account's: its pools together hold no more cores of either
+    /// priority than its quota.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        for run in &self.runs {
+            run.check_invariants().map_err(|e| format!("pool {}: {e}", run.env.spec().id))?;
+        }
+        for p in Priority::ALL {
+            let held: u64 = self.runs.iter().map(|r| r.cores_held()[p as usize]).sum();
+            if held > self.quota[p as usize] {
+                let quota = self.quota[p as usize];
+                return Err(format!("{held} {} cores held, over the account's quota of {quota}", p.name()));
+            }
+        }
+        Ok(())
+    }
+
+    /// Closes every pool's books (see [`Simulation::finish`]) and returns
+    /// their outputs, in the scenario's order.
+    pub fn finish(self) -> Vec<Output> {
+        self.runs.into_iter().map(Simulation::finish).collect()
+    }
+}
