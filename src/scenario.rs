@@ -26,6 +26,7 @@ mod file;
 pub mod job;
 mod pool;
 mod read;
+mod schedule;
 mod sources;
 pub mod swf;
 pub mod trace;
@@ -45,9 +46,10 @@ pub use dist::Dist;
 use error::Check;
 pub use error::{Refusal, ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
-pub use job::{ExitCodes, Job, JobTask};
+pub use job::{ExitCodes, Job, JobTask, Origin};
 use pool::FormulaRefusal;
 pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling};
+pub use schedule::Schedule;
 pub use sources::{Generator, Source, TaskEntry};
 pub use trace::{TracePreemption, TraceTask};
 pub use vm::VmSize;
@@ -65,6 +67,11 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 /// The most nodes of one priority a pool may be asked for; larger targets
 /// are clamped, so that a formula cannot exhaust memory.
 pub const MAX_TARGET: u32 = 100_000;
+/// The most jobs all the schedules of a scenario may create: each
+/// occurrence is a job kept for the whole run.
+pub const MAX_OCCURRENCES: usize = 100_000;
+/// The shortest period of a job schedule the service accepts.
+pub const MIN_RECURRENCE: SimDuration = SimDuration::from_mins(1);
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
 /// The most memory one running task may use, in MiB (1 TiB): the pool's
@@ -103,8 +110,11 @@ pub struct Scenario {
     pub pool: Pool,
     /// How metrics are recorded.
     pub metrics: Metrics,
-    /// The workload.
+    /// The workload: the file's jobs, then every occurrence of every
+    /// schedule (schedule by schedule, in time order).
     pub jobs: Vec<Job>,
+    /// The job schedules, whose occurrences are among `jobs`.
+    pub schedules: Vec<Schedule>,
     /// What loading it read that the user should know (records of an SWF
     /// trace skipped, its header), for `run` to print.
     pub notes: Vec<String>,
@@ -128,9 +138,11 @@ pub struct Account {
     /// Pools (default 100). The scenario has one pool, so only 0 matters:
     /// the service refuses the pool, and the scenario is refused.
     pub pools: u32,
-    /// Active jobs (default 100). The jobs are created at the start in
-    /// file order; those beyond the quota are refused at once
+    /// Active jobs and job schedules together (default 100). The file's
+    /// jobs are created at the start in file order, then its schedules;
+    /// those beyond the quota are refused at once
     /// (`ActiveJobAndScheduleQuotaReached`) and none of their tasks run.
+    /// A schedule's job is admitted or refused when it is due.
     pub active_jobs: u32,
 }
 
@@ -212,9 +224,11 @@ impl Scenario {
         let mut notes = Vec::new();
         for (i, job) in root.jobs.into_iter().enumerate() {
             named.push(job.id.is_some());
-            jobs.push(job::build(&check, i, job, base, &pool, &mut notes)?);
+            let within = check.within(&format!("jobs[{i}]"));
+            jobs.push(job::build(&within, job, format!("job-{}", i + 1), base, &pool, &mut notes)?);
         }
         check_job_ids(&check, &jobs, &named)?;
+        let schedules = schedule::build_all(&check, root.schedules, root.duration, base, &pool, &mut notes, &mut jobs)?;
         check_workload(&check, &jobs, root.duration)?;
         let m = &root.metrics;
         if !(0.0..1.0).contains(&m.drop_out) {
@@ -229,15 +243,36 @@ impl Scenario {
             pool,
             metrics: root.metrics,
             jobs,
+            schedules,
             notes,
         })
     }
 
-    /// How many of the jobs the account's active-job quota lets in: the
-    /// first ones, in file order; the service refuses the others when
-    /// they are created, at the start.
+    /// How many of the file's jobs the account's active-job quota lets
+    /// in: the first ones, in file order; the service refuses the others
+    /// when they are created, at the start.
     pub fn admitted_jobs(&self) -> usize {
-        self.jobs.len().min(self.account.active_jobs as usize)
+        let listed = self.jobs.iter().take_while(|j| j.origin == Origin::File).count();
+        listed.min(self.account.active_jobs as usize)
+    }
+
+    /// How many of the schedules the quota lets in at the start, after
+    /// the file's jobs: the quota counts active jobs and job schedules
+    /// together (`ActiveJobAndScheduleQuotaReached`).
+    pub fn admitted_schedules(&self) -> usize {
+        let left = (self.account.active_jobs as usize).saturating_sub(self.admitted_jobs());
+        self.schedules.len().min(left)
+    }
+
+    /// Whether job `j` is refused when the run starts: a file job past
+    /// the quota, or an occurrence of a schedule the quota refused. An
+    /// occurrence of an admitted schedule is admitted or refused when it
+    /// comes, by the jobs active then.
+    pub fn refused_at_start(&self, j: usize) -> bool {
+        match self.jobs[j].origin {
+            Origin::File => j >= self.admitted_jobs(),
+            Origin::Schedule { schedule, .. } => schedule as usize >= self.admitted_schedules(),
+        }
     }
 
     /// Runs the same pool and workload under another formula (`name` says
@@ -317,14 +352,21 @@ fn check_workload(check: &Check<'_>, jobs: &[Job], duration: SimDuration) -> Res
     let mut total = 0.0;
     for (i, job) in jobs.iter().enumerate() {
         let mut generators = 0;
+        // A scheduled job's tasks come from its creation on.
+        let (table, left) = match job.origin {
+            Origin::File => (format!("jobs[{i}]"), duration),
+            Origin::Schedule { schedule, at } => {
+                (format!("schedules[{schedule}].job"), SimDuration(duration.as_millis() - at.as_millis()))
+            }
+        };
         for source in &job.sources {
-            let (expected, key) = source.expected_tasks(duration);
+            let (expected, key) = source.expected_tasks(left);
             let key = match source {
                 Source::Generate(_) => {
                     generators += 1;
-                    format!("jobs[{i}].generate[{}].{key}", generators - 1)
+                    format!("{table}.generate[{}].{key}", generators - 1)
                 }
-                _ => format!("jobs[{i}].{key}"),
+                _ => format!("{table}.{key}"),
             };
             let before = total;
             total += expected;

@@ -34,6 +34,20 @@ pub(super) struct FileRoot {
     pub(super) metrics: Metrics,
     #[serde(default)]
     pub(super) jobs: Vec<FileJob>,
+    #[serde(default)]
+    pub(super) schedules: Vec<FileSchedule>,
+}
+
+/// One `[[schedules]]` table: when its jobs are created, and the job each
+/// occurrence creates, written with the keys of a `[[jobs]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSchedule {
+    pub(super) id: String,
+    pub(super) every: SimDuration,
+    pub(super) from: Option<SimDuration>,
+    pub(super) until: Option<SimDuration>,
+    pub(super) job: FileJob,
 }
 
 /// `[pool]`: either fixed targets (with resizes) or `[pool.autoscale]`.

@@ -51,6 +51,35 @@ pub struct Job {
     pub memory_mib: u64,
     /// The task sources.
     pub sources: Vec<Source>,
+    /// Whether the file lists it or a schedule creates it.
+    pub origin: Origin,
+}
+
+/// Where a job comes from, and so when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[jobs]]` table: created at the start, in file order.
+    File,
+    /// An occurrence of schedule `schedule` (its index in
+    /// `Scenario::schedules`), created at `at` if the active-job quota
+    /// lets it in then.
+    Schedule {
+        /// The schedule's index.
+        schedule: u32,
+        /// When the occurrence creates the job, from the start.
+        at: SimDuration,
+    },
+}
+
+impl Job {
+    /// When the job is created, from the start: the origin of its time
+    /// limit and of its tasks' submission times.
+    pub fn created(&self) -> SimDuration {
+        match self.origin {
+            Origin::File => SimDuration::ZERO,
+            Origin::Schedule { at, .. } => at,
+        }
+    }
 }
 
 /// A job manager, preparation or release task.
@@ -136,27 +165,27 @@ impl ExitCodes {
     }
 }
 
-/// Builds job `i` (from 0) of the file for `pool`; trace files are found
-/// under `base`, and what reading them says goes to `notes`. The checks
-/// run in a fixed order, so that of two mistakes the same one is always
-/// reported.
+/// Builds the job of the table `check` is within (`jobs[0]`,
+/// `schedules[1].job`) for `pool`, with the id `default_id` unless it
+/// names its own; trace files are found under `base`, and what reading
+/// them says goes to `notes`. The checks run in a fixed order, so that
+/// of two mistakes the same one is always reported.
 pub(super) fn build(
     check: &Check<'_>,
-    i: usize,
     j: FileJob,
+    default_id: String,
     base: &Path,
     pool: &super::Pool,
     notes: &mut Vec<String>,
 ) -> Result<Job, ScenarioError> {
-    let check = check.within(&format!("jobs[{i}]"));
     if !(-1000..=1000).contains(&j.priority) {
         return check.fail("priority", format!("{} is out of range; give -1000 to 1000", j.priority));
     }
     if j.max_task_retry_count < -1 {
         return check.fail("max_task_retry_count", "give -1 (unlimited) or a count at least 0");
     }
-    let exit_codes = exit_codes(&check, j.failure_probability, j.exit_codes)?;
-    check_job_tasks(&check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
+    let exit_codes = exit_codes(check, j.failure_probability, j.exit_codes)?;
+    check_job_tasks(check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
     if j.memory_mib > super::MAX_TASK_MEMORY_MIB {
         let limit = super::MAX_TASK_MEMORY_MIB;
         return check.fail("memory_mib", format!("{} is above the limit, {limit} MiB (1 TiB) per task", j.memory_mib));
@@ -164,9 +193,9 @@ pub(super) fn build(
     if j.cpu_percent > 100 {
         return check.fail("cpu_percent", format!("{} is above 100", j.cpu_percent));
     }
-    let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, pool, notes)?;
+    let sources = sources::build(check, j.tasks, j.trace, j.generate, base, pool, notes)?;
     Ok(Job {
-        id: j.id.unwrap_or_else(|| format!("job-{}", i + 1)),
+        id: j.id.unwrap_or(default_id),
         priority: j.priority,
         max_task_retry_count: j.max_task_retry_count,
         max_wall_clock_time: j.max_wall_clock_time,
@@ -179,6 +208,7 @@ pub(super) fn build(
         cpu_percent: j.cpu_percent,
         memory_mib: j.memory_mib,
         sources,
+        origin: Origin::File,
     })
 }
 

@@ -116,6 +116,8 @@ pub(crate) enum Event {
     Resize(u32),
     /// Job `n` reached its `max_wall_clock_time`.
     JobTimeout(u32),
+    /// Job `n`, an occurrence of a schedule, is due to be created.
+    JobCreated(u32),
 }
 
 /// What every component reaches besides the other components: the
@@ -160,8 +162,10 @@ pub struct Output {
     pub prices: [f64; 2],
     /// Job ids, by job index.
     pub jobs: Vec<String>,
-    /// Jobs the account's active-job quota refused at the start
-    /// (`ActiveJobAndScheduleQuotaReached`): none of their tasks ran.
+    /// Jobs and job schedules the account's active-job quota refused
+    /// (`ActiveJobAndScheduleQuotaReached`): the file's jobs and the
+    /// schedules refused at the start, then the jobs of schedules refused
+    /// when they came, in time order. None of their tasks ran.
     pub refused_jobs: Vec<String>,
     /// One row per 30 s sample.
     pub timeline: Vec<TimelineRow>,
@@ -190,6 +194,17 @@ pub struct Output {
     pub requeued_work: [SimDuration; 2],
     /// Events delivered.
     pub events: u64,
+}
+
+/// The ids of what the active-job quota refused: the file's jobs and the
+/// schedules refused at the start, then `later`, the jobs of admitted
+/// schedules refused when they came.
+fn refused_jobs(scenario: &Scenario, later: &[u32]) -> Vec<String> {
+    let listed = scenario.jobs.iter().take_while(|j| j.origin == crate::scenario::Origin::File);
+    let jobs = listed.skip(scenario.admitted_jobs()).map(|j| j.id.clone());
+    let schedules = scenario.schedules.iter().skip(scenario.admitted_schedules()).map(|s| s.id.clone());
+    let later = later.iter().map(|&j| scenario.jobs[j as usize].id.clone());
+    jobs.chain(schedules).chain(later).collect()
 }
 
 impl Output {
@@ -347,6 +362,7 @@ impl Simulation {
                 self.recorder.after_targets_set(env.q.now(), pool, sched);
             }
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
+            Event::JobCreated(j) => self.workload.on_job_created(j, sched, pool, env),
         }
         true
     }
@@ -393,7 +409,7 @@ impl Simulation {
             duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-            refused_jobs: scenario.jobs.iter().skip(scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
+            refused_jobs: refused_jobs(scenario, &self.workload.refused),
             timeline: self.recorder.timeline,
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,

@@ -13,7 +13,7 @@ use super::streams::{Concern, rng};
 use super::{Env, Event};
 
 use crate::scenario::{
-    Dist, Generator, IdRange, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TraceTask,
+    Dist, Generator, IdRange, Job, Origin, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TraceTask,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -83,19 +83,31 @@ enum Kind {
 pub struct Source {
     /// The job its tasks belong to.
     pub job: u32,
+    /// When its job was created: the times of its list, trace and
+    /// generator count from there.
+    created: SimTime,
     kind: Kind,
     arrivals: ChaCha8Rng,
     durations: ChaCha8Rng,
 }
 
 /// The workload as a component: every admitted job's sources, each
-/// keeping only its next arrival queued.
+/// keeping only its next arrival queued, and the jobs the schedules
+/// create.
 #[derive(Debug, Default)]
 pub struct Workload {
     /// The sources, by number (the number of their random streams).
     sources: Vec<Source>,
     /// Sources with arrivals still to come.
     pub(crate) live: u32,
+    /// Jobs and job schedules created so far and admitted: what the
+    /// active-job quota counts, with the ended jobs taken off.
+    admitted: u32,
+    /// The jobs a schedule created past the active-job quota, in order.
+    pub(crate) refused: Vec<u32>,
+    /// The run's seed and end, for the sources of jobs created later.
+    seed: u64,
+    end: SimTime,
 }
 
 impl Workload {
@@ -103,24 +115,56 @@ impl Workload {
     /// now, after the job's time limit (a job-level event queued here so
     /// that same-instant events keep the order they have always had).
     /// Jobs past the active-job quota are refused when created, at the
-    /// start: no arrivals, no manager, no time limit.
+    /// start: no arrivals, no manager, no time limit. Then each admitted
+    /// schedule's jobs are queued for their creation.
     pub(crate) fn new(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
-        let mut workload = Workload::default();
-        for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
-            if let Some(limit) = job.max_wall_clock_time {
-                q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
-            }
-            for spec in &job.sources {
-                let number = workload.sources.len() as u32;
-                let mut source = Source::new(number, j as u32, spec, seed, end);
-                if let Some(t) = source.first() {
-                    q.schedule(t, Event::Arrival(number));
-                    workload.live += 1;
+        let admitted = scenario.admitted_jobs() + scenario.admitted_schedules();
+        let mut workload = Workload { admitted: admitted as u32, seed, end, ..Workload::default() };
+        for (j, job) in scenario.jobs.iter().enumerate() {
+            match job.origin {
+                Origin::File if j < scenario.admitted_jobs() => workload.start_job(j as u32, job, q),
+                Origin::Schedule { at, .. } if !scenario.refused_at_start(j) => {
+                    q.schedule(SimTime(at.as_millis()), Event::JobCreated(j as u32));
                 }
-                workload.sources.push(source);
+                _ => {}
             }
         }
         workload
+    }
+
+    /// Job `j` is created now: its time limit and its sources' first
+    /// arrivals are queued.
+    fn start_job(&mut self, j: u32, job: &Job, q: &mut Queue<Event>) {
+        let created = SimTime(job.created().as_millis());
+        if let Some(limit) = job.max_wall_clock_time {
+            q.schedule(created + limit, Event::JobTimeout(j));
+        }
+        for spec in &job.sources {
+            let number = self.sources.len() as u32;
+            let mut source = Source::new(number, j, spec, self.seed, self.end, created);
+            if let Some(t) = source.first() {
+                q.schedule(t, Event::Arrival(number));
+                self.live += 1;
+            }
+            self.sources.push(source);
+        }
+    }
+
+    /// A schedule's job `j` is due now: the service creates it if the
+    /// jobs and schedules active now leave room under the active-job
+    /// quota (`ended` of the admitted ones have ended), and refuses it
+    /// otherwise. A created job's manager is queued and placed.
+    pub(crate) fn on_job_created<P: NodeSide>(&mut self, j: u32, sched: &mut Scheduler, pool: &mut P, env: &mut Env) {
+        let scenario = Arc::clone(&env.scenario);
+        let active = self.admitted - sched.ended_jobs();
+        if active >= scenario.account.active_jobs {
+            self.refused.push(j);
+            return;
+        }
+        self.admitted += 1;
+        self.start_job(j, &scenario.jobs[j as usize], &mut env.q);
+        sched.submit_manager(j, env);
+        sched.schedule(pool, env);
     }
 
     /// Tasks of source `s` arrive: they are submitted, the source's next
@@ -159,8 +203,9 @@ fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
 }
 
 impl Source {
-    /// The source numbered `number` (its streams' id), ending at `end`.
-    pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime) -> Source {
+    /// The source numbered `number` (its streams' id) of a job created
+    /// at `created`, ending at `end`.
+    pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime, created: SimTime) -> Source {
         let kind = match spec {
             SourceSpec::List(entries) => Kind::List { entries: Arc::clone(entries), next: 0 },
             SourceSpec::Trace(rows) => Kind::Trace { rows: Arc::clone(rows), next: 0 },
@@ -168,13 +213,14 @@ impl Source {
                 let until = match generator {
                     Generator::Poisson { until, .. }
                     | Generator::Periodic { until, .. }
-                    | Generator::Bursty { until, .. } => until.map_or(end, |u| SimTime(u.as_millis()).min(end)),
+                    | Generator::Bursty { until, .. } => until.map_or(end, |u| (created + u).min(end)),
                 };
                 Kind::Generate { generator: generator.clone(), until }
             }
         };
         Source {
             job,
+            created,
             kind,
             arrivals: rng(seed, Concern::Arrivals(number)),
             durations: rng(seed, Concern::Durations(number)),
@@ -183,9 +229,10 @@ impl Source {
 
     /// When the first tasks arrive.
     pub fn first(&mut self) -> Option<SimTime> {
+        let created = self.created;
         match &self.kind {
-            Kind::List { entries, .. } => entries.first().map(|e| SimTime(e.at.as_millis())),
-            Kind::Trace { rows, .. } => rows.first().map(|r| r.submit),
+            Kind::List { entries, .. } => entries.first().map(|e| created + e.at),
+            Kind::Trace { rows, .. } => rows.first().map(|r| created + r.submit.since(SimTime::ZERO)),
             Kind::Generate { generator, until } => {
                 let (from, gap) = match generator {
                     Generator::Poisson { rate_per_hour, from, .. } => {
@@ -196,7 +243,7 @@ impl Source {
                         (*from, exponential(&mut self.arrivals, mean_gap.as_millis() as f64))
                     }
                 };
-                Some(SimTime(from.as_millis()) + gap).filter(|t| t <= until)
+                Some(created + from + gap).filter(|t| t <= until)
             }
         }
     }
@@ -206,11 +253,12 @@ impl Source {
     /// handler, which then knows a generated task's batch of one.
     #[inline]
     pub fn fire(&mut self, now: SimTime) -> (Batch<'_>, Option<SimTime>) {
+        let created = self.created;
         match &mut self.kind {
             Kind::List { entries, next } => {
                 let Some(e) = entries.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
-                let following = entries.get(*next).map(|e| SimTime(e.at.as_millis()));
+                let following = entries.get(*next).map(|e| created + e.at);
                 let duration = Durations::Drawn(&e.duration, &mut self.durations);
                 let (id, depends_on, constraints) = (e.id, e.depends_on.as_slice(), e.constraints());
                 let batch = Batch {
@@ -228,7 +276,7 @@ impl Source {
             Kind::Trace { rows, next } => {
                 let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
-                let following = rows.get(*next).map(|r| r.submit);
+                let following = rows.get(*next).map(|r| created + r.submit.since(SimTime::ZERO));
                 let duration = Durations::Fixed(row.duration);
                 let constraints = row.constraints;
                 (
@@ -303,7 +351,14 @@ mod tests {
             max_task_retry_count: None,
             retention: None,
         };
-        let s = Source::new(0, 0, &SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
+        let s = Source::new(
+            0,
+            0,
+            &SourceSpec::Generate(g),
+            1,
+            SimTime(SimDuration::from_mins(30).as_millis()),
+            SimTime::ZERO,
+        );
         let minutes: Vec<_> = drain(s).into_iter().map(|(t, n)| (t.as_millis() / 60_000, n)).collect();
         assert_eq!(minutes, [(5, 3), (15, 3), (25, 3)]);
     }
@@ -321,9 +376,9 @@ mod tests {
             retention: None,
         };
         let end = SimTime(SimDuration::from_hours(100).as_millis());
-        let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end)).len();
+        let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end, SimTime::ZERO)).len();
         assert!((5_400..6_600).contains(&n), "{n} arrivals in 100 h at 60/h");
-        let again = drain(Source::new(0, 0, &SourceSpec::Generate(g), 7, end)).len();
+        let again = drain(Source::new(0, 0, &SourceSpec::Generate(g), 7, end, SimTime::ZERO)).len();
         assert_eq!(n, again);
     }
 
@@ -341,7 +396,14 @@ mod tests {
             max_task_retry_count: None,
             retention: None,
         };
-        let s = Source::new(0, 0, &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()), 1, SimTime(u64::MAX));
+        let s = Source::new(
+            0,
+            0,
+            &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()),
+            1,
+            SimTime(u64::MAX),
+            SimTime::ZERO,
+        );
         assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);
     }
 }

@@ -29,6 +29,7 @@ mod real_agents;
 mod requested_agents;
 mod scenario_docs;
 mod scenario_errors;
+mod schedules;
 mod serve;
 mod sim;
 mod slurm;
