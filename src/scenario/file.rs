@@ -11,7 +11,8 @@ use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
 use super::{
-    Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
+    Account, Container, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, Package,
+    StartTask, TaskEntry,
 };
 use crate::time::SimDuration;
 
@@ -77,6 +78,9 @@ pub(super) struct FilePool {
     pub(super) start_task: Option<StartTask>,
     #[serde(default)]
     pub(super) node_actions: Vec<NodeAction>,
+    #[serde(default)]
+    pub(super) application_packages: Vec<Package>,
+    pub(super) container: Option<Container>,
 }
 
 /// The pool's id in reports when the file gives none.
@@ -124,6 +128,8 @@ pub(super) struct FileJob {
     #[serde(default)]
     pub(super) memory_mib: u64,
     #[serde(default)]
+    pub(super) application_packages: Vec<Package>,
+    #[serde(default)]
     pub(super) tasks: Vec<TaskEntry>,
     #[serde(default, deserialize_with = "trace_file")]
     pub(super) trace: Option<FileTrace>,
@@ -169,6 +175,7 @@ pub(super) struct VmTable {
     pub(super) cores: Option<u32>,
     pub(super) dedicated_price: Option<f64>,
     pub(super) low_priority_price: Option<f64>,
+    pub(super) download_per_gib: Option<Dist>,
 }
 
 impl<'de> Deserialize<'de> for FileVm {

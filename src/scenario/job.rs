@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::Check;
 use super::file::FileJob;
-use super::{Dist, ScenarioError, Source, sources};
+use super::{Dist, Package, ResourceFile, ScenarioError, Source, sources};
 use crate::time::SimDuration;
 
 /// A job: a priority and where its tasks come from.
@@ -49,6 +49,9 @@ pub struct Job {
     pub cpu_percent: u32,
     /// Memory a running task uses, in MiB.
     pub memory_mib: u64,
+    /// Application packages each of its tasks (and its manager) needs on
+    /// its node: fetched once per node.
+    pub application_packages: Vec<Package>,
     /// The task sources.
     pub sources: Vec<Source>,
     /// Whether the file lists it or a schedule creates it.
@@ -95,6 +98,9 @@ pub struct JobTask {
     /// simulated agent only waits `duration`.
     #[serde(default)]
     pub command_line: Option<String>,
+    /// Files each run downloads first.
+    #[serde(default)]
+    pub resource_files: Vec<ResourceFile>,
 }
 
 impl JobTask {
@@ -207,6 +213,7 @@ pub(super) fn build(
         retention: j.retention.unwrap_or(SimDuration::from_hours(24 * 7)),
         cpu_percent: j.cpu_percent,
         memory_mib: j.memory_mib,
+        application_packages: j.application_packages,
         sources,
         origin: Origin::File,
     })

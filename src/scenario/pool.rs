@@ -11,7 +11,8 @@ use super::error::Check;
 use super::file::{FileAutoscale, FilePool, FilePreemption, deallocation};
 use super::vm::{self, VmSize};
 use super::{
-    Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask, TracePreemption, trace,
+    Container, Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, Package, ScenarioError, StartTask,
+    TracePreemption, trace,
 };
 use crate::formula::diag::{Diagnostic, render_to_string};
 use crate::formula::{Engine, Formula};
@@ -148,6 +149,11 @@ pub struct Pool {
     pub start_task: Option<StartTask>,
     /// Node actions, by time.
     pub node_actions: Vec<NodeAction>,
+    /// Application packages every node downloads once, before its start
+    /// task.
+    pub application_packages: Vec<Package>,
+    /// The container image every node pulls once, before its start task.
+    pub container: Option<Container>,
 }
 
 /// Builds the checked pool from `[pool]`; formula and trace files are
@@ -200,6 +206,8 @@ pub(super) fn build(check: &Check<'_>, p: FilePool, base: &Path, shown: &str) ->
         preemption,
         start_task: p.start_task,
         node_actions,
+        application_packages: p.application_packages,
+        container: p.container,
     })
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::downloads::{Package, ResourceFile, TaskFiles, total_mib};
 use super::error::Check;
 use super::file::FileTrace;
 use super::file::one;
@@ -117,9 +118,20 @@ pub struct TaskEntry {
     /// How long each task's data is retained, instead of the job's.
     #[serde(default)]
     pub retention: Option<SimDuration>,
+    /// Application packages each task needs, besides its job's.
+    #[serde(default)]
+    pub application_packages: Vec<Package>,
+    /// Files each run of each task downloads first.
+    #[serde(default)]
+    pub resource_files: Vec<ResourceFile>,
 }
 
 impl TaskEntry {
+    /// What its tasks fetch when they run, besides their job's packages.
+    pub fn files(&self) -> TaskFiles {
+        TaskFiles { packages: self.application_packages.clone(), resource_mib: total_mib(&self.resource_files) }
+    }
+
     /// The constraints its tasks set for themselves.
     pub fn constraints(&self) -> TaskConstraints {
         let (max_wall_clock_time, max_task_retry_count, retention) =

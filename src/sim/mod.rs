@@ -28,6 +28,7 @@ mod agents;
 mod autoscale;
 mod cost;
 mod deps;
+mod fetch;
 mod invariants;
 mod metrics;
 mod node;

@@ -10,11 +10,13 @@
 //! `PoolNotSteady`.
 
 use std::collections::BinaryHeap;
+use std::sync::Arc;
 
 use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Agents, Completion};
+use super::fetch;
 
 use super::node::{Node, NodeState, Nodes};
 use super::operations::{Operation, OperationError, RefusedOperation};
@@ -301,7 +303,10 @@ impl Pool {
         let now = env.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
         let Some(node) = self.nodes.node_ref(index) else { return };
-        let boot = env.agents.boot(node, &env.scenario.pool, &mut env.rngs);
+        let mut boot = env.agents.boot(node, &env.scenario.pool, &mut env.rngs);
+        if let Some(node) = self.nodes.get_mut(index) {
+            boot += fetch::node_setup(node, env);
+        }
         let timer = env.q.schedule_in(boot, Event::Booted(index));
         self.nodes.set_timer(index, timer);
         let rate = match &env.scenario.pool.preemption {
@@ -342,7 +347,10 @@ impl Pool {
         };
         let wait = st.wait_for_success;
         // Its end is awaited only with waitForSuccess.
-        if let Some(Completion::After(took)) = env.agents.start_task(node, st, &mut env.rngs) {
+        if let Some(Completion::After(mut took)) = env.agents.start_task(node, st, &mut env.rngs) {
+            let scenario = Arc::clone(&env.scenario);
+            let files = scenario.pool.start_task.as_ref().map_or(&[][..], |st| st.resource_files.as_slice());
+            took += fetch::resource_files(files, env);
             let timer = env.q.schedule_in(took, Event::StartTaskEnded(index));
             self.nodes.set_timer(index, timer);
         }
@@ -393,6 +401,8 @@ impl Pool {
             env.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
+        // It comes back on a new VM.
+        fetch::wipe(node);
         if let Some(timer) = node.timer.take() {
             env.q.cancel(timer);
         }

@@ -13,7 +13,8 @@ use super::streams::{Concern, rng};
 use super::{Env, Event};
 
 use crate::scenario::{
-    Dist, Generator, IdRange, Job, Origin, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TraceTask,
+    Dist, Generator, IdRange, Job, Origin, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TaskFiles,
+    TraceTask,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -36,6 +37,8 @@ pub struct Batch<'a> {
     pub constraints: TaskConstraints,
     /// How each run ends, when the trace logged it.
     pub exit_code: Option<i32>,
+    /// What each run fetches besides its job's packages.
+    pub files: TaskFiles,
 }
 
 impl Batch<'_> {
@@ -49,6 +52,7 @@ impl Batch<'_> {
         instances: 1,
         constraints: TaskConstraints::EMPTY,
         exit_code: None,
+        files: TaskFiles { packages: Vec::new(), resource_mib: 0 },
     };
 }
 
@@ -187,6 +191,9 @@ impl Workload {
             if let Some(code) = batch.exit_code {
                 sched.log_exit_code(code);
             }
+            if !batch.files.is_empty() {
+                sched.attach_files(batch.files.clone());
+            }
         }
         match next {
             Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
@@ -270,6 +277,7 @@ impl Source {
                     instances: e.instances,
                     constraints,
                     exit_code: None,
+                    files: e.files(),
                 };
                 (batch, following)
             }
@@ -289,6 +297,7 @@ impl Source {
                         instances: row.instances,
                         constraints,
                         exit_code: row.exit_code,
+                        files: TaskFiles::default(),
                     },
                     following,
                 )
@@ -316,6 +325,7 @@ impl Source {
                     instances: 1,
                     constraints,
                     exit_code: None,
+                    files: TaskFiles::default(),
                 };
                 (batch, following)
             }
@@ -395,6 +405,8 @@ mod tests {
             max_wall_clock_time: None,
             max_task_retry_count: None,
             retention: None,
+            application_packages: Vec::new(),
+            resource_files: Vec::new(),
         };
         let s = Source::new(
             0,

@@ -10,6 +10,7 @@ mod constraints;
 mod diagnostics;
 mod differential;
 mod docs_examples;
+mod downloads;
 mod drains;
 mod fairness;
 mod fmt;
