@@ -70,8 +70,10 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 /// are clamped, so that a formula cannot exhaust memory.
 pub const MAX_TARGET: u32 = 100_000;
 /// The most jobs all the schedules of a scenario may create: each
-/// occurrence is a job kept for the whole run.
-pub const MAX_OCCURRENCES: usize = 100_000;
+/// occurrence is a job kept for the whole run, and a seat in the ready
+/// queue, whose turn-taking looks through the jobs of a priority (an hourly
+/// job for a year is 8 784).
+pub const MAX_OCCURRENCES: usize = 10_000;
 /// The shortest period of a job schedule the service accepts.
 pub const MIN_RECURRENCE: SimDuration = SimDuration::from_mins(1);
 /// The most tasks one `tasks` entry may describe.
@@ -254,8 +256,13 @@ impl Scenario {
     /// in: the first ones, in file order; the service refuses the others
     /// when they are created, at the start.
     pub fn admitted_jobs(&self) -> usize {
-        let listed = self.jobs.iter().take_while(|j| j.origin == Origin::File).count();
-        listed.min(self.account.active_jobs as usize)
+        self.listed_jobs().min(self.account.active_jobs as usize)
+    }
+
+    /// How many jobs the file lists: they come first in `jobs`, before
+    /// the schedules' (found by bisection, so that asking is cheap).
+    pub fn listed_jobs(&self) -> usize {
+        self.jobs.partition_point(|j| j.origin == Origin::File)
     }
 
     /// How many of the schedules the quota lets in at the start, after

@@ -201,8 +201,8 @@ pub struct Output {
 /// schedules refused at the start, then `later`, the jobs of admitted
 /// schedules refused when they came.
 fn refused_jobs(scenario: &Scenario, later: &[u32]) -> Vec<String> {
-    let listed = scenario.jobs.iter().take_while(|j| j.origin == crate::scenario::Origin::File);
-    let jobs = listed.skip(scenario.admitted_jobs()).map(|j| j.id.clone());
+    let listed = &scenario.jobs[scenario.admitted_jobs()..scenario.listed_jobs()];
+    let jobs = listed.iter().map(|j| j.id.clone());
     let schedules = scenario.schedules.iter().skip(scenario.admitted_schedules()).map(|s| s.id.clone());
     let later = later.iter().map(|&j| scenario.jobs[j as usize].id.clone());
     jobs.chain(schedules).chain(later).collect()

@@ -122,12 +122,12 @@ impl Workload {
     /// start: no arrivals, no manager, no time limit. Then each admitted
     /// schedule's jobs are queued for their creation.
     pub(crate) fn new(scenario: &Scenario, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
-        let admitted = scenario.admitted_jobs() + scenario.admitted_schedules();
-        let mut workload = Workload { admitted: admitted as u32, seed, end, ..Workload::default() };
+        let (jobs, schedules) = (scenario.admitted_jobs(), scenario.admitted_schedules());
+        let mut workload = Workload { admitted: (jobs + schedules) as u32, seed, end, ..Workload::default() };
         for (j, job) in scenario.jobs.iter().enumerate() {
             match job.origin {
-                Origin::File if j < scenario.admitted_jobs() => workload.start_job(j as u32, job, q),
-                Origin::Schedule { at, .. } if !scenario.refused_at_start(j) => {
+                Origin::File if j < jobs => workload.start_job(j as u32, job, q),
+                Origin::Schedule { schedule, at } if (schedule as usize) < schedules => {
                     q.schedule(SimTime(at.as_millis()), Event::JobCreated(j as u32));
                 }
                 _ => {}

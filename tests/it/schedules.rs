@@ -160,7 +160,7 @@ fn schedules_are_refused_with_the_key_and_the_fix() {
     );
     assert!(
         e.contains(
-            "schedules[0].every: the schedules create more than 100000 jobs over 100d; lengthen the period or bound \
+            "schedules[0].every: the schedules create more than 10000 jobs over 100d; lengthen the period or bound \
              it with from and until"
         ),
         "{e}"
