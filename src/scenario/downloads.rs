@@ -65,10 +65,3 @@ pub struct TaskFiles {
     /// The resource files' MiB, fetched every run.
     pub resource_mib: u64,
 }
-
-impl TaskFiles {
-    /// Whether it fetches nothing.
-    pub fn is_empty(&self) -> bool {
-        self.packages.is_empty() && self.resource_mib == 0
-    }
-}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::downloads::{Package, ResourceFile, TaskFiles, total_mib};
+use super::downloads::{Package, ResourceFile};
 use super::error::Check;
 use super::file::FileTrace;
 use super::file::one;
@@ -127,11 +127,6 @@ pub struct TaskEntry {
 }
 
 impl TaskEntry {
-    /// What its tasks fetch when they run, besides their job's packages.
-    pub fn files(&self) -> TaskFiles {
-        TaskFiles { packages: self.application_packages.clone(), resource_mib: total_mib(&self.resource_files) }
-    }
-
     /// The constraints its tasks set for themselves.
     pub fn constraints(&self) -> TaskConstraints {
         let (max_wall_clock_time, max_task_retry_count, retention) =

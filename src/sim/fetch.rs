@@ -13,7 +13,7 @@ use super::Env;
 use super::agents::Agents;
 use super::node::Node;
 use crate::scenario::downloads::total_mib;
-use crate::scenario::{Package, ResourceFile, TaskFiles};
+use crate::scenario::{Job, Package, Scenario, TaskFiles};
 use crate::time::SimDuration;
 
 /// What `node` fetches before its start task: the container image and
@@ -57,14 +57,24 @@ pub(super) fn before_run<'a>(
     env.agents.download(mib, None, &env.scenario.pool, &mut env.rngs)
 }
 
-/// What a start, preparation or release task's run fetches first.
-pub(super) fn resource_files(files: &[ResourceFile], env: &mut Env) -> SimDuration {
-    env.agents.download(total_mib(files), None, &env.scenario.pool, &mut env.rngs)
+/// What a start, preparation or release task's run fetches first: its
+/// resource files, `mib` MiB.
+pub(super) fn resource_files(mib: u64, env: &mut Env) -> SimDuration {
+    env.agents.download(mib, None, &env.scenario.pool, &mut env.rngs)
+}
+
+/// Whether any job has packages or a manager with resource files: if
+/// not, only tasks with files of their own fetch anything.
+pub(super) fn jobs_fetch(scenario: &Scenario) -> bool {
+    let manager_files = |j: &Job| j.manager.as_ref().is_some_and(|m| !m.resource_files.is_empty());
+    scenario.jobs.iter().any(|j| !j.application_packages.is_empty() || manager_files(j))
 }
 
 /// What a run of job `job`'s task fetches first, on `node`: the job's
 /// packages and the task's own (`own`), and its resource files (the
-/// `manager`'s, for the job manager). Nothing to fetch costs one look.
+/// `manager`'s, for the job manager). Cold: the scheduler calls it only
+/// when some job or task fetches, and keeps its hot path small.
+#[cold]
 pub(super) fn before_task(
     node: &mut Node,
     job: u32,

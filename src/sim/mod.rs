@@ -274,6 +274,7 @@ impl Simulation {
             workload,
             autoscaler,
         };
+        sim.sched.jobs_fetch = fetch::jobs_fetch(&sim.env.scenario);
         sim.sched.submit_managers(&mut sim.env);
         sim
     }

@@ -10,7 +10,6 @@
 //! `PoolNotSteady`.
 
 use std::collections::BinaryHeap;
-use std::sync::Arc;
 
 use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
@@ -25,6 +24,7 @@ use super::queue::Queue;
 use super::scheduler::{NodeSide, Scheduler, forget_jobs};
 use super::task::TaskRole;
 use super::{Env, Event};
+use crate::scenario::downloads::total_mib;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 
@@ -347,9 +347,8 @@ impl Pool {
         };
         let wait = st.wait_for_success;
         // Its end is awaited only with waitForSuccess.
+        let files = total_mib(&st.resource_files);
         if let Some(Completion::After(mut took)) = env.agents.start_task(node, st, &mut env.rngs) {
-            let scenario = Arc::clone(&env.scenario);
-            let files = scenario.pool.start_task.as_ref().map_or(&[][..], |st| st.resource_files.as_slice());
             took += fetch::resource_files(files, env);
             let timer = env.q.schedule_in(took, Event::StartTaskEnded(index));
             self.nodes.set_timer(index, timer);

@@ -79,6 +79,9 @@ pub struct Scheduler {
     /// packages, by task number: most fetch none, and then nothing is
     /// stored or looked up.
     files: HashMap<u32, TaskFiles>,
+    /// Whether any job has packages or a manager with resource files:
+    /// until a task fetches something, starting one looks at nothing.
+    pub(crate) jobs_fetch: bool,
     /// How every run of a task ends, by task number, for the tasks whose
     /// trace logged it (an SWF record that failed); the others draw from
     /// their job's exit codes.
@@ -557,9 +560,13 @@ impl Scheduler {
     fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
         let now = env.q.now();
         let t = &self.tasks[task as usize];
-        let own = if self.files.is_empty() { None } else { self.files.get(&task) };
-        let manager = t.role == TaskRole::JobManager;
-        let fetch = nodes.get_mut(index).map_or(SimDuration::ZERO, |n| fetch::before_task(n, t.job, manager, own, env));
+        let mut fetch = SimDuration::ZERO;
+        if self.jobs_fetch || !self.files.is_empty() {
+            let (own, manager) = (self.files.get(&task), t.role == TaskRole::JobManager);
+            if let Some(n) = nodes.get_mut(index) {
+                fetch = fetch::before_task(n, t.job, manager, own, env);
+            }
+        }
         let Some(node) = nodes.node_ref(index) else {
             debug_assert!(false, "task {task} started on node {index}, which is not in the pool");
             return;

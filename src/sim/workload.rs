@@ -12,9 +12,10 @@ use super::scheduler::{NodeSide, Scheduler};
 use super::streams::{Concern, rng};
 use super::{Env, Event};
 
+use crate::scenario::downloads::total_mib;
 use crate::scenario::{
-    Dist, Generator, IdRange, Job, Origin, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TaskFiles,
-    TraceTask,
+    Dist, Generator, IdRange, Job, Origin, Package, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry,
+    TaskFiles, TraceTask,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -37,8 +38,10 @@ pub struct Batch<'a> {
     pub constraints: TaskConstraints,
     /// How each run ends, when the trace logged it.
     pub exit_code: Option<i32>,
-    /// What each run fetches besides its job's packages.
-    pub files: TaskFiles,
+    /// Packages each task needs besides its job's.
+    pub packages: &'a [Package],
+    /// MiB of resource files each run fetches.
+    pub resource_mib: u64,
 }
 
 impl Batch<'_> {
@@ -52,7 +55,8 @@ impl Batch<'_> {
         instances: 1,
         constraints: TaskConstraints::EMPTY,
         exit_code: None,
-        files: TaskFiles { packages: Vec::new(), resource_mib: 0 },
+        packages: &[],
+        resource_mib: 0,
     };
 }
 
@@ -191,8 +195,8 @@ impl Workload {
             if let Some(code) = batch.exit_code {
                 sched.log_exit_code(code);
             }
-            if !batch.files.is_empty() {
-                sched.attach_files(batch.files.clone());
+            if !batch.packages.is_empty() || batch.resource_mib > 0 {
+                sched.attach_files(TaskFiles { packages: batch.packages.to_vec(), resource_mib: batch.resource_mib });
             }
         }
         match next {
@@ -277,7 +281,8 @@ impl Source {
                     instances: e.instances,
                     constraints,
                     exit_code: None,
-                    files: e.files(),
+                    packages: &e.application_packages,
+                    resource_mib: total_mib(&e.resource_files),
                 };
                 (batch, following)
             }
@@ -297,7 +302,8 @@ impl Source {
                         instances: row.instances,
                         constraints,
                         exit_code: row.exit_code,
-                        files: TaskFiles::default(),
+                        packages: &[],
+                        resource_mib: 0,
                     },
                     following,
                 )
@@ -325,7 +331,8 @@ impl Source {
                     instances: 1,
                     constraints,
                     exit_code: None,
-                    files: TaskFiles::default(),
+                    packages: &[],
+                    resource_mib: 0,
                 };
                 (batch, following)
             }

@@ -14,9 +14,8 @@
 //! If it fails, the node takes no more of the job's tasks until it
 //! restarts, and the task goes back to the queue without using a retry.
 
-use std::sync::Arc;
-
 use super::{NodeSide, Scheduler};
+use crate::scenario::downloads::total_mib;
 use crate::sim::agents::{Agents, Completion, Work};
 use crate::sim::fetch;
 use crate::sim::node::{JobStep, Node, Nodes};
@@ -206,8 +205,7 @@ impl Scheduler {
 /// the job's preparation already running there, or start it — drawn
 /// now: how long it takes and whether it succeeds.
 pub(super) fn preparation(job: u32, index: u32, nodes: &Nodes, env: &mut Env) -> Preparation {
-    let scenario = Arc::clone(&env.scenario);
-    let Some(prep) = scenario.jobs.get(job as usize).and_then(|j| j.preparation.as_ref()) else {
+    let Some(prep) = env.scenario.jobs.get(job as usize).and_then(|j| j.preparation.as_ref()) else {
         return Preparation::Done;
     };
     let Some(node) = nodes.get(index) else { return Preparation::Done };
@@ -216,8 +214,9 @@ pub(super) fn preparation(job: u32, index: u32, nodes: &Nodes, env: &mut Env) ->
     } else if node.preparations.iter().any(|p| p.job == job) {
         Preparation::Join
     } else {
+        let mib = total_mib(&prep.resource_files);
         let (mut took, ok) = prep.run(&mut env.rngs.preparation);
-        took += fetch::resource_files(&prep.resource_files, env);
+        took += fetch::resource_files(mib, env);
         Preparation::Start(took, ok)
     }
 }
@@ -260,7 +259,7 @@ fn start_releases(job: u32, nodes: &mut Nodes, env: &mut Env) {
             node.prepared.retain(|&p| p != job);
         }
         let (mut took, ok) = release.run(&mut env.rngs.job_tasks);
-        took += fetch::resource_files(&release.resource_files, env);
+        took += fetch::resource_files(total_mib(&release.resource_files), env);
         let run = (took, ok);
         start_job_task(index, job, JobTaskKind::Release, run, nodes, env);
     }
