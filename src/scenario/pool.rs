@@ -223,7 +223,7 @@ fn check_vm(check: &Check<'_>, vm: &VmSize, task_slots_per_node: u32) -> Result<
             return check.fail(key, format!("{price} is not a price per hour at least 0"));
         }
     }
-    let max_slots = (4 * vm.cores).min(256);
+    let max_slots = vm.cores.saturating_mul(4).min(256);
     if task_slots_per_node == 0 || task_slots_per_node > max_slots {
         return check.fail(
             "pool.task_slots_per_node",
