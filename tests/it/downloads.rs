@@ -86,3 +86,22 @@ fn a_preparation_fetches_its_files_every_time_and_the_download_speed_is_the_vms(
     assert_eq!(out.job_tasks.iter().map(|r| (r.start, r.end)).collect::<Vec<_>>(), [(min(4), at(5, 30))]);
     assert_eq!(ends(&out), [(TaskState::Succeeded, Some(at(15, 30)), 1)]);
 }
+
+#[test]
+fn a_job_manager_fetches_its_jobs_packages_and_its_own_files() {
+    // Both placed at 4 min on the two-slot node, the manager first: it
+    // fetches the job's package (3.75 GiB: 30 s) and its files (15 s); the
+    // task finds the package already counted on the node.
+    let out = run(r#"
+        duration = "1h"
+        [pool]
+        target_dedicated = 1
+        task_slots_per_node = 2
+        [[jobs]]
+        application_packages = [{ name = "lib", size_mib = 3840 }]
+        manager = { duration = "10m", resource_files = [{ size_mib = 1920 }] }
+        tasks = [{ duration = "5m" }]
+    "#);
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    assert_eq!(runs, [(Some(min(4)), Some(at(14, 45))), (Some(min(4)), Some(min(9)))]);
+}
