@@ -21,11 +21,13 @@ pub mod actions;
 mod constraints;
 pub mod deps;
 pub mod dist;
+pub mod downloads;
 mod error;
 mod file;
 pub mod job;
 mod pool;
 mod read;
+mod schedule;
 mod sources;
 pub mod swf;
 pub mod trace;
@@ -42,12 +44,14 @@ pub use actions::{NodeAction, NodeActionKind, StartTask};
 pub use constraints::TaskConstraints;
 pub use deps::IdRange;
 pub use dist::Dist;
+pub use downloads::{Container, Package, ResourceFile, TaskFiles};
 use error::Check;
 pub use error::{FormulaTargetError, Refusal, ReplaceFormulaError, ScenarioError};
 use file::FileRoot;
-pub use job::{ExitCodes, Job, JobTask};
+pub use job::{ExitCodes, Job, JobTask, Origin};
 use pool::FormulaRefusal;
 pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling};
+pub use schedule::Schedule;
 pub use sources::{Generator, Source, TaskEntry};
 pub use trace::{TracePreemption, TraceTask};
 pub use vm::VmSize;
@@ -65,6 +69,13 @@ pub const DEFAULT_START: &str = "2024-01-01T00:00:00Z";
 /// The most nodes of one priority a pool may be asked for; larger targets
 /// are clamped, so that a formula cannot exhaust memory.
 pub const MAX_TARGET: u32 = 100_000;
+/// The most jobs all the schedules of a scenario may create: each
+/// occurrence is a job kept for the whole run, and a seat in the ready
+/// queue, whose turn-taking looks through the jobs of a priority (an hourly
+/// job for a year is 8 784).
+pub const MAX_OCCURRENCES: usize = 10_000;
+/// The shortest period of a job schedule the service accepts.
+pub const MIN_RECURRENCE: SimDuration = SimDuration::from_mins(1);
 /// The most tasks one `tasks` entry may describe.
 pub const MAX_COUNT: u32 = 100_000_000;
 /// The most memory one running task may use, in MiB (1 TiB): the pool's
@@ -105,8 +116,11 @@ pub struct Scenario {
     pub pools: Vec<Pool>,
     /// How metrics are recorded.
     pub metrics: Metrics,
-    /// The workload.
+    /// The workload: the file's jobs, then every occurrence of every
+    /// schedule (schedule by schedule, in time order).
     pub jobs: Vec<Job>,
+    /// The job schedules, whose occurrences are among `jobs`.
+    pub schedules: Vec<Schedule>,
     /// What loading it read that the user should know (records of an SWF
     /// trace skipped, its header), for `run` to print.
     pub notes: Vec<String>,
@@ -130,9 +144,11 @@ pub struct Account {
     /// Pools (default 100). The service refuses a pool past the quota
     /// (`PoolQuotaReached`), so a scenario with more pools is refused.
     pub pools: u32,
-    /// Active jobs (default 100). The jobs are created at the start in
-    /// file order; those beyond the quota are refused at once
+    /// Active jobs and job schedules together (default 100). The file's
+    /// jobs are created at the start in file order, then its schedules;
+    /// those beyond the quota are refused at once
     /// (`ActiveJobAndScheduleQuotaReached`) and none of their tasks run.
+    /// A schedule's job is admitted or refused when it is due.
     pub active_jobs: u32,
 }
 
@@ -208,9 +224,12 @@ impl Scenario {
         let mut notes = Vec::new();
         for (i, job) in root.jobs.into_iter().enumerate() {
             named.push(job.id.is_some());
-            jobs.push(job::build(&check, i, job, base, &pools, &mut notes)?);
+            let within = check.within(&format!("jobs[{i}]"));
+            jobs.push(job::build(&within, job, job::default_id(i), base, &pools, &mut notes)?);
         }
         check_job_ids(&check, &jobs, &named)?;
+        let schedules =
+            schedule::build_all(&check, root.schedules, root.duration, base, &pools, &mut notes, &mut jobs)?;
         check_workload(&check, &jobs, root.duration)?;
         let m = &root.metrics;
         if !(0.0..1.0).contains(&m.drop_out) {
@@ -225,15 +244,41 @@ impl Scenario {
             pools,
             metrics: root.metrics,
             jobs,
+            schedules,
             notes,
         })
     }
 
-    /// How many of the jobs the account's active-job quota lets in: the
-    /// first ones, in file order; the service refuses the others when
-    /// they are created, at the start.
+    /// How many of the file's jobs the account's active-job quota lets
+    /// in: the first ones, in file order; the service refuses the others
+    /// when they are created, at the start.
     pub fn admitted_jobs(&self) -> usize {
-        self.jobs.len().min(self.account.active_jobs as usize)
+        self.listed_jobs().min(self.account.active_jobs as usize)
+    }
+
+    /// How many jobs the file lists: they come first in `jobs`, before
+    /// the schedules' (found by bisection, so that asking is cheap).
+    pub fn listed_jobs(&self) -> usize {
+        self.jobs.partition_point(|j| j.origin == Origin::File)
+    }
+
+    /// How many of the schedules the quota lets in at the start, after
+    /// the file's jobs: the quota counts active jobs and job schedules
+    /// together (`ActiveJobAndScheduleQuotaReached`).
+    pub fn admitted_schedules(&self) -> usize {
+        let left = (self.account.active_jobs as usize).saturating_sub(self.admitted_jobs());
+        self.schedules.len().min(left)
+    }
+
+    /// Whether job `j` is refused when the run starts: a file job past
+    /// the quota, or an occurrence of a schedule the quota refused. An
+    /// occurrence of an admitted schedule is admitted or refused when it
+    /// comes, by the jobs active then.
+    pub fn refused_at_start(&self, j: usize) -> bool {
+        match self.jobs[j].origin {
+            Origin::File => j >= self.admitted_jobs(),
+            Origin::Schedule { schedule, .. } => schedule as usize >= self.admitted_schedules(),
+        }
     }
 
     /// The one pool of a one-pool scenario; `None` when it has several.
@@ -378,14 +423,21 @@ fn check_workload(check: &Check<'_>, jobs: &[Job], duration: SimDuration) -> Res
     let mut total = 0.0;
     for (i, job) in jobs.iter().enumerate() {
         let mut generators = 0;
+        // A scheduled job's tasks come from its creation on.
+        let (table, left) = match job.origin {
+            Origin::File => (format!("jobs[{i}]"), duration),
+            Origin::Schedule { schedule, at } => {
+                (format!("schedules[{schedule}].job"), SimDuration(duration.as_millis() - at.as_millis()))
+            }
+        };
         for source in &job.sources {
-            let (expected, key) = source.expected_tasks(duration);
+            let (expected, key) = source.expected_tasks(left);
             let key = match source {
                 Source::Generate(_) => {
                     generators += 1;
-                    format!("jobs[{i}].generate[{}].{key}", generators - 1)
+                    format!("{table}.generate[{}].{key}", generators - 1)
                 }
-                _ => format!("jobs[{i}].{key}"),
+                _ => format!("{table}.{key}"),
             };
             let before = total;
             total += expected;

@@ -118,7 +118,7 @@ impl Commands {
         let mut jobs = Vec::with_capacity(scenario.jobs.len());
         for (i, j) in scenario.jobs.iter().enumerate() {
             // A job the active-job quota refuses never runs anything.
-            if i >= scenario.admitted_jobs() {
+            if scenario.refused_at_start(i) {
                 jobs.push(JobCommands {
                     id: j.id.clone(),
                     task: None,

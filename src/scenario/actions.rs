@@ -7,7 +7,7 @@
 use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
-use super::Dist;
+use super::{Dist, ResourceFile};
 use crate::time::SimDuration;
 
 /// What is done to the node.
@@ -66,6 +66,9 @@ pub struct StartTask {
     /// simulated agent only waits `duration`.
     #[serde(default)]
     pub command_line: Option<String>,
+    /// Files each run downloads first.
+    #[serde(default)]
+    pub resource_files: Vec<ResourceFile>,
 }
 
 fn yes() -> bool {

@@ -11,7 +11,8 @@ use autoscale_runtime::DeallocationOption;
 use serde::Deserialize;
 
 use super::{
-    Account, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, StartTask, TaskEntry,
+    Account, Container, Dist, Generator, Image, JobTask, ManualResize, Metrics, NodeAction, NodeFill, Package,
+    StartTask, TaskEntry,
 };
 use crate::time::SimDuration;
 
@@ -38,6 +39,20 @@ pub(super) struct FileRoot {
     pub(super) metrics: Metrics,
     #[serde(default)]
     pub(super) jobs: Vec<FileJob>,
+    #[serde(default)]
+    pub(super) schedules: Vec<FileSchedule>,
+}
+
+/// One `[[schedules]]` table: when its jobs are created, and the job each
+/// occurrence creates, written with the keys of a `[[jobs]]` table.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FileSchedule {
+    pub(super) id: String,
+    pub(super) every: SimDuration,
+    pub(super) from: Option<SimDuration>,
+    pub(super) until: Option<SimDuration>,
+    pub(super) job: FileJob,
 }
 
 /// `[pool]`: either fixed targets (with resizes) or `[pool.autoscale]`.
@@ -66,6 +81,9 @@ pub(super) struct FilePool {
     pub(super) start_task: Option<StartTask>,
     #[serde(default)]
     pub(super) node_actions: Vec<NodeAction>,
+    #[serde(default)]
+    pub(super) application_packages: Vec<Package>,
+    pub(super) container: Option<Container>,
 }
 
 /// `[pool.autoscale]`: the formula inline or in a file, never both.
@@ -108,6 +126,8 @@ pub(super) struct FileJob {
     pub(super) cpu_percent: u32,
     #[serde(default)]
     pub(super) memory_mib: u64,
+    #[serde(default)]
+    pub(super) application_packages: Vec<Package>,
     #[serde(default)]
     pub(super) tasks: Vec<TaskEntry>,
     #[serde(default, deserialize_with = "trace_file")]
@@ -154,6 +174,7 @@ pub(super) struct VmTable {
     pub(super) cores: Option<u32>,
     pub(super) dedicated_price: Option<f64>,
     pub(super) low_priority_price: Option<f64>,
+    pub(super) download_per_gib: Option<Dist>,
 }
 
 impl<'de> Deserialize<'de> for FileVm {

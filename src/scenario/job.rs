@@ -14,7 +14,7 @@ use serde::Deserialize;
 
 use super::error::Check;
 use super::file::FileJob;
-use super::{Dist, ScenarioError, Source, sources};
+use super::{Dist, Package, ResourceFile, ScenarioError, Source, sources};
 use crate::time::SimDuration;
 
 /// A job: a priority and where its tasks come from.
@@ -53,8 +53,40 @@ pub struct Job {
     pub cpu_percent: u32,
     /// Memory a running task uses, in MiB.
     pub memory_mib: u64,
+    /// Application packages each of its tasks (and its manager) needs on
+    /// its node: fetched once per node.
+    pub application_packages: Vec<Package>,
     /// The task sources.
     pub sources: Vec<Source>,
+    /// Whether the file lists it or a schedule creates it.
+    pub origin: Origin,
+}
+
+/// Where a job comes from, and so when it is created.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A `[[jobs]]` table: created at the start, in file order.
+    File,
+    /// An occurrence of schedule `schedule` (its index in
+    /// `Scenario::schedules`), created at `at` if the active-job quota
+    /// lets it in then.
+    Schedule {
+        /// The schedule's index.
+        schedule: u32,
+        /// When the occurrence creates the job, from the start.
+        at: SimDuration,
+    },
+}
+
+impl Job {
+    /// When the job is created, from the start: the origin of its time
+    /// limit and of its tasks' submission times.
+    pub fn created(&self) -> SimDuration {
+        match self.origin {
+            Origin::File => SimDuration::ZERO,
+            Origin::Schedule { at, .. } => at,
+        }
+    }
 }
 
 /// A job manager, preparation or release task.
@@ -70,6 +102,9 @@ pub struct JobTask {
     /// simulated agent only waits `duration`.
     #[serde(default)]
     pub command_line: Option<String>,
+    /// Files each run downloads first.
+    #[serde(default)]
+    pub resource_files: Vec<ResourceFile>,
 }
 
 impl JobTask {
@@ -140,21 +175,22 @@ impl ExitCodes {
     }
 }
 
-/// Builds job `i` (from 0) of the file for the pool it names (`pool`,
-/// required when there are several); trace files are found
-/// under `base`, and what reading them says goes to `notes`. The checks
-/// run in a fixed order, so that of two mistakes the same one is always
-/// reported.
+/// Builds the job of the table `check` is within (`jobs[0]`,
+/// `schedules[1].job`) for the pool it names (`pool`, required when there
+/// are several), with the id `default_id` unless it names its own; trace
+/// files are found under `base`, and what reading them says goes to
+/// `notes`. The checks run in a fixed order, so that of two mistakes the
+/// same one is always reported.
 pub(super) fn build(
     check: &Check<'_>,
-    i: usize,
     j: FileJob,
+    default_id: String,
     base: &Path,
     pools: &[super::Pool],
     notes: &mut Vec<String>,
 ) -> Result<Job, ScenarioError> {
-    let check = check.within(&format!("jobs[{i}]"));
-    let pool_index = pool_of(&check, j.id.as_deref().unwrap_or(&default_id(i)), j.pool.as_deref(), pools)?;
+    let id = j.id.unwrap_or(default_id);
+    let pool_index = pool_of(check, &id, j.pool.as_deref(), pools)?;
     let pool = &pools[pool_index];
     if !(-1000..=1000).contains(&j.priority) {
         return check.fail("priority", format!("{} is out of range; give -1000 to 1000", j.priority));
@@ -162,8 +198,8 @@ pub(super) fn build(
     if j.max_task_retry_count < -1 {
         return check.fail("max_task_retry_count", "give -1 (unlimited) or a count at least 0");
     }
-    let exit_codes = exit_codes(&check, j.failure_probability, j.exit_codes)?;
-    check_job_tasks(&check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
+    let exit_codes = exit_codes(check, j.failure_probability, j.exit_codes)?;
+    check_job_tasks(check, j.manager.as_ref(), j.preparation.as_ref(), j.release.as_ref())?;
     if j.memory_mib > super::MAX_TASK_MEMORY_MIB {
         let limit = super::MAX_TASK_MEMORY_MIB;
         return check.fail("memory_mib", format!("{} is above the limit, {limit} MiB (1 TiB) per task", j.memory_mib));
@@ -171,9 +207,9 @@ pub(super) fn build(
     if j.cpu_percent > 100 {
         return check.fail("cpu_percent", format!("{} is above 100", j.cpu_percent));
     }
-    let sources = sources::build(&check, j.tasks, j.trace, j.generate, base, pool, notes)?;
+    let sources = sources::build(check, j.tasks, j.trace, j.generate, base, pool, notes)?;
     Ok(Job {
-        id: j.id.unwrap_or_else(|| default_id(i)),
+        id,
         pool: pool_index,
         priority: j.priority,
         max_task_retry_count: j.max_task_retry_count,
@@ -186,12 +222,14 @@ pub(super) fn build(
         retention: j.retention.unwrap_or(SimDuration::from_hours(24 * 7)),
         cpu_percent: j.cpu_percent,
         memory_mib: j.memory_mib,
+        application_packages: j.application_packages,
         sources,
+        origin: Origin::File,
     })
 }
 
 /// The id of job `i` (from 0) when the file gives none.
-fn default_id(i: usize) -> String {
+pub(super) fn default_id(i: usize) -> String {
     format!("job-{}", i + 1)
 }
 

@@ -11,8 +11,8 @@ use super::error::Check;
 use super::file::{FileAutoscale, FilePool, FilePreemption, deallocation};
 use super::vm::{self, VmSize};
 use super::{
-    Account, Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, ScenarioError, StartTask,
-    TracePreemption, trace,
+    Account, Container, Dist, MAX_INTERVAL, MIN_INTERVAL, MIN_RESIZE_TIMEOUT, NodeAction, Package, ScenarioError,
+    StartTask, TracePreemption, trace,
 };
 use crate::formula::diag::{Diagnostic, render_to_string};
 use crate::formula::{Engine, Formula};
@@ -149,6 +149,11 @@ pub struct Pool {
     pub start_task: Option<StartTask>,
     /// Node actions, by time.
     pub node_actions: Vec<NodeAction>,
+    /// Application packages every node downloads once, before its start
+    /// task.
+    pub application_packages: Vec<Package>,
+    /// The container image every node pulls once, before its start task.
+    pub container: Option<Container>,
 }
 
 /// The account's pools: one `[pool]` (its id `pool` unless it gives
@@ -268,6 +273,8 @@ fn build(check: &Check<'_>, id: String, p: FilePool, base: &Path, shown: &str) -
         preemption,
         start_task: p.start_task,
         node_actions,
+        application_packages: p.application_packages,
+        container: p.container,
     })
 }
 
@@ -281,7 +288,7 @@ fn check_vm(check: &Check<'_>, vm: &VmSize, task_slots_per_node: u32) -> Result<
             return check.fail(key, format!("{price} is not a price per hour at least 0"));
         }
     }
-    let max_slots = (4 * vm.cores).min(256);
+    let max_slots = vm.cores.saturating_mul(4).min(256);
     if task_slots_per_node == 0 || task_slots_per_node > max_slots {
         return check.fail(
             "task_slots_per_node",

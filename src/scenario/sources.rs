@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
+use super::downloads::{Package, ResourceFile};
 use super::error::Check;
 use super::file::FileTrace;
 use super::file::one;
@@ -117,6 +118,12 @@ pub struct TaskEntry {
     /// How long each task's data is retained, instead of the job's.
     #[serde(default)]
     pub retention: Option<SimDuration>,
+    /// Application packages each task needs, besides its job's.
+    #[serde(default)]
+    pub application_packages: Vec<Package>,
+    /// Files each run of each task downloads first.
+    #[serde(default)]
+    pub resource_files: Vec<ResourceFile>,
 }
 
 impl TaskEntry {

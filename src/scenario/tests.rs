@@ -194,6 +194,7 @@ fn start_tasks_default_to_waiting_and_check_their_probability() {
             failure_probability: 0.0,
             wait_for_success: true,
             command_line: None,
+            resource_files: Vec::new(),
         })
     );
     let e = error(&pool("{ duration = \"1m\", failure_probability = 2 }"));

@@ -20,9 +20,10 @@ use std::sync::LazyLock;
 
 use serde::Deserialize;
 
-use super::ScenarioError;
+use super::downloads::DEFAULT_DOWNLOAD_PER_GIB;
 use super::error::Check;
 use super::file::{FileVm, VmTable};
+use super::{Dist, ScenarioError};
 use crate::input::read_settings;
 
 /// The catalog's CSV, embedded in the binary.
@@ -89,7 +90,7 @@ struct FilePrice {
     low_priority: f64,
 }
 
-/// A VM size: cores and hourly prices.
+/// A VM size: cores, hourly prices and download speed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct VmSize {
     /// For reports, e.g. `Standard_D2s_v3`.
@@ -100,6 +101,9 @@ pub struct VmSize {
     pub dedicated_price: f64,
     /// Price of a low-priority (spot) node per hour.
     pub low_priority_price: f64,
+    /// How long a node takes to download one GiB (packages, resource
+    /// files, container images), drawn per download.
+    pub download_per_gib: Dist,
 }
 
 /// Resolves `pool.vm` with the prices of `pool.prices` (a file under `base`), if given.
@@ -124,7 +128,9 @@ pub(super) fn resolve(
         None => BTreeMap::new(),
     };
     let table = match vm {
-        FileVm::Name(name) => VmTable { name, cores: None, dedicated_price: None, low_priority_price: None },
+        FileVm::Name(name) => {
+            VmTable { name, cores: None, dedicated_price: None, low_priority_price: None, download_per_gib: None }
+        }
         FileVm::Table(table) => table,
     };
     let cores = match (table.cores, table.name.as_str()) {
@@ -145,7 +151,8 @@ pub(super) fn resolve(
         }
     };
     let low_priority_price = table.low_priority_price.or(listed.map(|p| p.low_priority)).unwrap_or(0.0);
-    Ok(VmSize { name: table.name, cores, dedicated_price, low_priority_price })
+    let download_per_gib = table.download_per_gib.unwrap_or(Dist::Fixed(DEFAULT_DOWNLOAD_PER_GIB));
+    Ok(VmSize { name: table.name, cores, dedicated_price, low_priority_price, download_per_gib })
 }
 
 #[cfg(test)]

@@ -7,7 +7,9 @@
 //! account's dedicated and low-priority core quotas: before a pool
 //! handles an event, it is told the cores the other pools hold
 //! (`Env::others_cores`), and a grow takes what the quota has left after
-//! all of them. Events come out in time order across pools; at the same
+//! all of them; likewise the jobs and schedules active in the others
+//! (`Env::others_active_jobs`), which a schedule's new job counts against
+//! the active-job quota. Events come out in time order across pools; at the same
 //! instant, the first pool in file order handles all of its events first,
 //! then the next: so of two pools growing at the same instant, the
 //! earlier in the file is served first, and the quota error is recorded
@@ -59,8 +61,11 @@ impl Account {
         let Some((_, i)) = next else { return false };
         let held: Vec<[u64; 2]> = self.runs.iter().map(Simulation::cores_held).collect();
         let all = held.iter().fold([0; 2], |sum, h| [sum[0] + h[0], sum[1] + h[1]]);
+        let active: Vec<u32> = self.runs.iter().map(Simulation::active_jobs).collect();
+        let others_active = active.iter().sum::<u32>() - active[i];
         let run = &mut self.runs[i];
         run.env.others_cores = [all[0] - held[i][0], all[1] - held[i][1]];
+        run.env.others_active_jobs = others_active;
         run.step()
     }
 

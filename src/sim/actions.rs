@@ -16,6 +16,7 @@
 use autoscale_runtime::DeallocationOption;
 
 use super::agents::Agents;
+use super::fetch;
 
 use super::node::NodeState;
 use super::operations::Operation;
@@ -111,8 +112,14 @@ impl Pool {
             NodeState::Rebooting
         };
         self.nodes.set_state(index, state, env.q.now());
+        let reimage = action.action == NodeActionKind::Reimage;
         let dist = action.duration.as_ref().unwrap_or(&env.scenario.pools[env.pool].boot_time);
-        let took = dist.sample(&mut env.rngs.node_actions);
+        let mut took = dist.sample(&mut env.rngs.node_actions);
+        if reimage && let Some(node) = self.nodes.get_mut(index) {
+            // A new OS disk fetches the image and the pool's packages again.
+            fetch::wipe(node);
+            took += fetch::node_setup(node, env);
+        }
         let timer = env.q.schedule_in(took, Event::Restarted(index));
         self.nodes.set_timer(index, timer);
     }

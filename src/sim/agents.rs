@@ -21,7 +21,8 @@ use super::Simulation;
 pub use super::node::NodeRef;
 use super::node::Nodes;
 use super::streams::Streams;
-use crate::scenario::{Pool as PoolSpec, StartTask};
+use crate::scenario::downloads::download_time;
+use crate::scenario::{Dist, Pool as PoolSpec, StartTask};
 use crate::time::SimDuration;
 
 /// A piece of work a node runs.
@@ -86,6 +87,12 @@ pub trait Agents {
     /// or `None` when it is simulated and not awaited (nothing is drawn).
     fn start_task(&mut self, node: NodeRef, task: &StartTask, rngs: &mut Streams) -> Option<Completion>;
 
+    /// How long downloading `mib` MiB (packages, resource files, an
+    /// image), then `extra` (a container pull's own time), takes: drawn
+    /// from the VM's download speed when simulated (nothing is drawn for
+    /// nothing to fetch); real agents fetch nothing, so no time.
+    fn download(&mut self, mib: u64, extra: Option<&Dist>, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration;
+
     /// Node `node` runs `work`, which takes `took` when simulated.
     fn run(&mut self, node: NodeRef, work: Work, took: SimDuration) -> Completion;
 
@@ -133,6 +140,17 @@ impl Agents for Simulated {
         task.wait_for_success.then(|| Completion::After(task.duration.sample(&mut rngs.start_task)))
     }
 
+    fn download(&mut self, mib: u64, extra: Option<&Dist>, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration {
+        let mut took = SimDuration::ZERO;
+        if mib > 0 {
+            took = download_time(pool.vm.download_per_gib.sample(&mut rngs.downloads), mib);
+        }
+        if let Some(extra) = extra {
+            took += extra.sample(&mut rngs.downloads);
+        }
+        took
+    }
+
     #[inline(always)]
     fn run(&mut self, _: NodeRef, _: Work, took: SimDuration) -> Completion {
         Completion::After(took)
@@ -174,6 +192,10 @@ impl Agents for Requested {
     fn start_task(&mut self, node: NodeRef, _: &StartTask, _: &mut Streams) -> Option<Completion> {
         self.requests.push(Request::Run(node, Work::StartTask));
         Some(Completion::Reported)
+    }
+
+    fn download(&mut self, _: u64, _: Option<&Dist>, _: &PoolSpec, _: &mut Streams) -> SimDuration {
+        SimDuration::ZERO
     }
 
     fn run(&mut self, node: NodeRef, work: Work, _: SimDuration) -> Completion {
@@ -230,6 +252,10 @@ impl Agents for AnyAgents {
 
     fn start_task(&mut self, node: NodeRef, task: &StartTask, rngs: &mut Streams) -> Option<Completion> {
         forward!(self, a => a.start_task(node, task, rngs))
+    }
+
+    fn download(&mut self, mib: u64, extra: Option<&Dist>, pool: &PoolSpec, rngs: &mut Streams) -> SimDuration {
+        forward!(self, a => a.download(mib, extra, pool, rngs))
     }
 
     #[inline(always)]

@@ -32,6 +32,7 @@ mod agents;
 mod autoscale;
 mod cost;
 mod deps;
+mod fetch;
 mod invariants;
 mod metrics;
 mod node;
@@ -121,6 +122,8 @@ pub(crate) enum Event {
     Resize(u32),
     /// Job `n` reached its `max_wall_clock_time`.
     JobTimeout(u32),
+    /// Job `n`, an occurrence of a schedule, is due to be created.
+    JobCreated(u32),
 }
 
 /// What every component reaches besides the other components: the
@@ -139,6 +142,10 @@ pub(crate) struct Env {
     /// [`Account`] before each of this pool's events, always 0 for a
     /// one-pool scenario.
     pub(crate) others_cores: [u64; 2],
+    /// Jobs and job schedules active in the account's other pools, which
+    /// the active-job quota counts with this pool's: set with
+    /// `others_cores`.
+    pub(crate) others_active_jobs: u32,
     /// The pending events; its time is the clock.
     pub(crate) q: Queue<Event>,
     /// Who does the work on the nodes.
@@ -182,8 +189,10 @@ pub struct Output {
     pub prices: [f64; 2],
     /// Job ids, by job index: every job of the scenario, whichever its pool.
     pub jobs: Vec<String>,
-    /// This pool's jobs the account's active-job quota refused at the
-    /// start (`ActiveJobAndScheduleQuotaReached`): none of their tasks ran.
+    /// This pool's jobs and job schedules the account's active-job quota
+    /// refused (`ActiveJobAndScheduleQuotaReached`): the file's jobs and
+    /// the schedules refused at the start, then the jobs of schedules
+    /// refused when they came, in time order. None of their tasks ran.
     pub refused_jobs: Vec<String>,
     /// One row per 30 s sample.
     pub timeline: Vec<TimelineRow>,
@@ -212,6 +221,18 @@ pub struct Output {
     pub requeued_work: [SimDuration; 2],
     /// Events delivered.
     pub events: u64,
+}
+
+/// The ids of what the active-job quota refused in pool number `pool`:
+/// the file's jobs and the schedules refused at the start, then `later`,
+/// the jobs of admitted schedules refused when they came.
+fn refused_jobs(scenario: &Scenario, pool: usize, later: &[u32]) -> Vec<String> {
+    let listed = &scenario.jobs[scenario.admitted_jobs()..scenario.listed_jobs()];
+    let jobs = listed.iter().filter(|j| j.pool == pool).map(|j| j.id.clone());
+    let refused = scenario.schedules.iter().skip(scenario.admitted_schedules());
+    let schedules = refused.filter(|s| s.pool == pool).map(|s| s.id.clone());
+    let later = later.iter().map(|&j| scenario.jobs[j as usize].id.clone());
+    jobs.chain(schedules).chain(later).collect()
 }
 
 impl Output {
@@ -286,6 +307,7 @@ impl Simulation {
                 scenario,
                 pool,
                 others_cores: [0; 2],
+                others_active_jobs: 0,
                 q,
                 agents,
             },
@@ -294,6 +316,7 @@ impl Simulation {
             workload,
             autoscaler,
         };
+        sim.sched.jobs_fetch = fetch::jobs_fetch(&sim.env.scenario);
         sim.sched.submit_managers(&mut sim.env);
         sim
     }
@@ -329,6 +352,12 @@ impl Simulation {
     fn cores_held(&self) -> [u64; 2] {
         let cores = u64::from(self.env.spec().vm.cores);
         Priority::ALL.map(|p| u64::from(self.pool.nodes.total(p)) * cores)
+    }
+
+    /// This pool's jobs and job schedules active now, as the account's
+    /// active-job quota counts them.
+    fn active_jobs(&self) -> u32 {
+        self.workload.active_jobs(&self.sched)
     }
 
     /// Events delivered so far (a driver's progress reports).
@@ -395,6 +424,7 @@ impl Simulation {
                 self.recorder.after_targets_set(env.q.now(), pool, sched);
             }
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
+            Event::JobCreated(j) => self.workload.on_job_created(j, sched, pool, env),
         }
         true
     }
@@ -434,7 +464,6 @@ impl Simulation {
         let scenario = &self.env.scenario;
         let spec = self.env.spec();
         let vm = &spec.vm;
-        let own = |j: &&crate::scenario::Job| j.pool == self.env.pool;
         let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
         Output {
             name: scenario.name.clone(),
@@ -444,13 +473,7 @@ impl Simulation {
             duration: SimDuration(end.as_millis()),
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
-            refused_jobs: scenario
-                .jobs
-                .iter()
-                .skip(scenario.admitted_jobs())
-                .filter(own)
-                .map(|j| j.id.clone())
-                .collect(),
+            refused_jobs: refused_jobs(scenario, self.env.pool, &self.workload.refused),
             timeline: self.recorder.timeline,
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks: self.sched.tasks,

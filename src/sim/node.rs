@@ -8,6 +8,7 @@ use autoscale_runtime::DeallocationOption;
 use super::cost::Billing;
 use super::priority::Priority;
 use super::queue::EventId;
+use crate::scenario::Package;
 use crate::time::SimTime;
 
 /// A node's state, as the service reports it.
@@ -191,6 +192,11 @@ pub struct Node {
     pub timer: Option<EventId>,
     /// The pending preemption, for a low-priority node.
     pub preempt_timer: Option<EventId>,
+    /// Whether it has pulled the pool's container image and downloaded
+    /// the pool's packages since it got its disk.
+    pub fetched: bool,
+    /// Job and task packages on its disk, downloaded once each.
+    pub packages: Vec<Package>,
     /// Tasks running on it.
     pub running: Vec<Placement>,
     /// Free task slots.
@@ -314,6 +320,8 @@ impl Nodes {
             releases: Vec::new(),
             timer: None,
             preempt_timer: None,
+            fetched: false,
+            packages: Vec::new(),
             running: Vec::new(),
             free_slots: self.slots_per_node,
             bucket_pos: None,

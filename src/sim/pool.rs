@@ -15,6 +15,7 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 
 use super::agents::{Agents, Completion};
+use super::fetch;
 
 use super::node::{Node, NodeState, Nodes};
 use super::operations::{Operation, OperationError, RefusedOperation};
@@ -23,6 +24,7 @@ use super::queue::Queue;
 use super::scheduler::{NodeSide, Scheduler, forget_jobs};
 use super::task::TaskRole;
 use super::{Env, Event};
+use crate::scenario::downloads::total_mib;
 use crate::scenario::{ManualResize, PreemptionSchedule, Scaling};
 use crate::time::{SimDuration, SimTime};
 
@@ -304,7 +306,10 @@ impl Pool {
         let now = env.q.now();
         self.nodes.set_state(index, NodeState::Starting, now);
         let Some(node) = self.nodes.node_ref(index) else { return };
-        let boot = env.agents.boot(node, &env.scenario.pools[env.pool], &mut env.rngs);
+        let mut boot = env.agents.boot(node, &env.scenario.pools[env.pool], &mut env.rngs);
+        if let Some(node) = self.nodes.get_mut(index) {
+            boot += fetch::node_setup(node, env);
+        }
         let timer = env.q.schedule_in(boot, Event::Booted(index));
         self.nodes.set_timer(index, timer);
         let rate = match &env.scenario.pools[env.pool].preemption {
@@ -345,7 +350,9 @@ impl Pool {
         };
         let wait = st.wait_for_success;
         // Its end is awaited only with waitForSuccess.
-        if let Some(Completion::After(took)) = env.agents.start_task(node, st, &mut env.rngs) {
+        let files = total_mib(&st.resource_files);
+        if let Some(Completion::After(mut took)) = env.agents.start_task(node, st, &mut env.rngs) {
+            took += fetch::resource_files(files, env);
             let timer = env.q.schedule_in(took, Event::StartTaskEnded(index));
             self.nodes.set_timer(index, timer);
         }
@@ -396,6 +403,8 @@ impl Pool {
             env.agents.reset(node);
         }
         let Some(node) = self.nodes.get_mut(index) else { return };
+        // It comes back on a new VM.
+        fetch::wipe(node);
         if let Some(timer) = node.timer.take() {
             env.q.cancel(timer);
         }

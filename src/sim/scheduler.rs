@@ -20,8 +20,8 @@ use super::deps::{Admission, Dependencies};
 use super::node::{NodeState, Nodes, Placement};
 use super::ready::{Head, ReadyQueue};
 use super::task::{JobTaskKind, MultiRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
-use super::{Env, Event};
-use crate::scenario::{IdRange, NodeFill, TaskConstraints};
+use super::{Env, Event, fetch};
+use crate::scenario::{IdRange, NodeFill, TaskConstraints, TaskFiles};
 use crate::time::{SimDuration, SimTime};
 pub(crate) use jobs::forget_jobs;
 use jobs::{Jobs, Preparation};
@@ -75,6 +75,13 @@ pub struct Scheduler {
     /// The constraints tasks set for themselves, by task number: most
     /// tasks set none, and then nothing is stored or looked up.
     constraints: HashMap<u32, TaskConstraints>,
+    /// The packages and resource files tasks fetch besides their job's
+    /// packages, by task number: most fetch none, and then nothing is
+    /// stored or looked up.
+    files: HashMap<u32, TaskFiles>,
+    /// Whether any job has packages or a manager with resource files:
+    /// until a task fetches something, starting one looks at nothing.
+    pub(crate) jobs_fetch: bool,
     /// How every run of a task ends, by task number, for the tasks whose
     /// trace logged it (an SWF record that failed); the others draw from
     /// their job's exit codes.
@@ -195,6 +202,11 @@ impl Scheduler {
         if !constraints.is_empty() {
             self.constraints.insert(self.tasks.len() as u32 - 1, constraints);
         }
+    }
+
+    /// The task submitted last fetches `files` before each run.
+    pub(crate) fn attach_files(&mut self, files: TaskFiles) {
+        self.files.insert(self.tasks.len() as u32 - 1, files);
     }
 
     /// Every run of the task submitted last ends with `code`, as its trace logged.
@@ -547,6 +559,14 @@ impl Scheduler {
     /// agent, it is requested and the agent reports its end.
     fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
         let now = env.q.now();
+        let t = &self.tasks[task as usize];
+        let mut fetch = SimDuration::ZERO;
+        if self.jobs_fetch || !self.files.is_empty() {
+            let (own, manager) = (self.files.get(&task), t.role == TaskRole::JobManager);
+            if let Some(n) = nodes.get_mut(index) {
+                fetch = fetch::before_task(n, t.job, manager, own, env);
+            }
+        }
         let Some(node) = nodes.node_ref(index) else {
             debug_assert!(false, "task {task} started on node {index}, which is not in the pool");
             return;
@@ -557,7 +577,9 @@ impl Scheduler {
         let timeout = Event::TaskTimeout { node: index, task };
         // A run past its task's wall-clock limit ends at the limit; a real
         // agent's run is stopped there unless it reported its end first.
-        let end = match env.agents.run(node, Work::Task { task }, t.duration) {
+        let mut took = t.duration;
+        took += fetch;
+        let end = match env.agents.run(node, Work::Task { task }, took) {
             Completion::After(took) => match limit {
                 Some(limit) if limit < took => Some(env.q.schedule_in(limit, timeout)),
                 _ => Some(env.q.schedule_in(took, Event::TaskEnd { node: index, task })),

@@ -39,6 +39,8 @@ pub enum Concern {
     Preparation,
     /// Job manager and job release task runs.
     JobTasks,
+    /// Download times: packages, resource files, container images.
+    Downloads,
 }
 
 impl Concern {
@@ -58,6 +60,7 @@ impl Concern {
             Concern::NodeActions => 9,
             Concern::Preparation => 10,
             Concern::JobTasks => 11,
+            Concern::Downloads => 12,
             Concern::Arrivals(n) => SOURCES + u64::from(n),
             Concern::Durations(n) => 2 * SOURCES + u64::from(n),
             Concern::Failures(n) => 3 * SOURCES + u64::from(n),
@@ -99,6 +102,7 @@ pub struct Streams {
     pub(crate) node_actions: ChaCha8Rng,
     pub(crate) preparation: ChaCha8Rng,
     pub(crate) job_tasks: ChaCha8Rng,
+    pub(crate) downloads: ChaCha8Rng,
 }
 
 impl Streams {
@@ -117,6 +121,7 @@ impl Streams {
             node_actions: own(Concern::NodeActions),
             preparation: own(Concern::Preparation),
             job_tasks: own(Concern::JobTasks),
+            downloads: own(Concern::Downloads),
             failures: (0..jobs).map(|j| rng(seed, Concern::Failures(j))).collect(),
         }
     }

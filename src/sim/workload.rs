@@ -12,8 +12,10 @@ use super::scheduler::{NodeSide, Scheduler};
 use super::streams::{Concern, rng};
 use super::{Env, Event};
 
+use crate::scenario::downloads::total_mib;
 use crate::scenario::{
-    Dist, Generator, IdRange, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry, TraceTask,
+    Dist, Generator, IdRange, Job, Origin, Package, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry,
+    TaskFiles, TraceTask,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -36,6 +38,10 @@ pub struct Batch<'a> {
     pub constraints: TaskConstraints,
     /// How each run ends, when the trace logged it.
     pub exit_code: Option<i32>,
+    /// Packages each task needs besides its job's.
+    pub packages: &'a [Package],
+    /// MiB of resource files each run fetches.
+    pub resource_mib: u64,
 }
 
 impl Batch<'_> {
@@ -49,6 +55,8 @@ impl Batch<'_> {
         instances: 1,
         constraints: TaskConstraints::EMPTY,
         exit_code: None,
+        packages: &[],
+        resource_mib: 0,
     };
 }
 
@@ -83,19 +91,33 @@ enum Kind {
 pub struct Source {
     /// The job its tasks belong to.
     pub job: u32,
+    /// When its job was created: the times of its list, trace and
+    /// generator count from there.
+    created: SimTime,
     kind: Kind,
     arrivals: ChaCha8Rng,
     durations: ChaCha8Rng,
 }
 
 /// The workload as a component: every admitted job's sources, each
-/// keeping only its next arrival queued.
+/// keeping only its next arrival queued, and the jobs the schedules
+/// create.
 #[derive(Debug, Default)]
 pub struct Workload {
     /// The sources, by number (the number of their random streams).
     sources: Vec<Source>,
     /// Sources with arrivals still to come.
     pub(crate) live: u32,
+    /// Jobs and job schedules created so far and admitted: what the
+    /// active-job quota counts, with the ended jobs taken off.
+    admitted: u32,
+    /// The jobs a schedule created past the active-job quota, in order.
+    pub(crate) refused: Vec<u32>,
+    /// The number of each job's first source's random streams, by job.
+    streams: Vec<u32>,
+    /// The run's seed and end, for the sources of jobs created later.
+    seed: u64,
+    end: SimTime,
 }
 
 impl Workload {
@@ -103,34 +125,77 @@ impl Workload {
     /// now, after the job's time limit (a job-level event queued here so
     /// that same-instant events keep the order they have always had).
     /// Jobs past the active-job quota are refused when created, at the
-    /// start: no arrivals, no manager, no time limit.
+    /// start: no arrivals, no manager, no time limit. Then each admitted
+    /// schedule's jobs are queued for their creation.
     ///
     /// Only the jobs of pool number `pool` are its own; a source's random
-    /// streams are numbered among every job's sources, so that the same
-    /// job draws the same tasks whichever pools the account has.
+    /// streams are numbered among every job's sources, in the scenario's
+    /// order, so that the same job draws the same tasks whichever pools
+    /// the account has.
     pub(crate) fn new(scenario: &Scenario, pool: usize, seed: u64, end: SimTime, q: &mut Queue<Event>) -> Workload {
-        let mut workload = Workload::default();
+        let (jobs, schedules) = (scenario.admitted_jobs(), scenario.admitted_schedules());
+        let own_jobs = scenario.jobs[..jobs].iter().filter(|job| job.pool == pool).count();
+        let own_schedules = scenario.schedules[..schedules].iter().filter(|s| s.pool == pool).count();
+        let mut workload = Workload { admitted: (own_jobs + own_schedules) as u32, seed, end, ..Workload::default() };
         let mut streams = 0;
-        for (j, job) in scenario.jobs.iter().enumerate().take(scenario.admitted_jobs()) {
+        for (j, job) in scenario.jobs.iter().enumerate() {
+            workload.streams.push(streams);
+            streams += job.sources.len() as u32;
             if job.pool != pool {
-                streams += job.sources.len() as u32;
                 continue;
             }
-            if let Some(limit) = job.max_wall_clock_time {
-                q.schedule(SimTime(limit.as_millis()), Event::JobTimeout(j as u32));
-            }
-            for spec in &job.sources {
-                let number = workload.sources.len() as u32;
-                let mut source = Source::new(streams, j as u32, spec, seed, end);
-                streams += 1;
-                if let Some(t) = source.first() {
-                    q.schedule(t, Event::Arrival(number));
-                    workload.live += 1;
+            match job.origin {
+                Origin::File if j < jobs => workload.start_job(j as u32, job, q),
+                Origin::Schedule { schedule, at } if (schedule as usize) < schedules => {
+                    q.schedule(SimTime(at.as_millis()), Event::JobCreated(j as u32));
                 }
-                workload.sources.push(source);
+                _ => {}
             }
         }
         workload
+    }
+
+    /// Job `j` is created now: its time limit and its sources' first
+    /// arrivals are queued.
+    fn start_job(&mut self, j: u32, job: &Job, q: &mut Queue<Event>) {
+        let created = SimTime(job.created().as_millis());
+        if let Some(limit) = job.max_wall_clock_time {
+            q.schedule(created + limit, Event::JobTimeout(j));
+        }
+        for (k, spec) in job.sources.iter().enumerate() {
+            let number = self.sources.len() as u32;
+            let streams = self.streams[j as usize] + k as u32;
+            let mut source = Source::new(streams, j, spec, self.seed, self.end, created);
+            if let Some(t) = source.first() {
+                q.schedule(t, Event::Arrival(number));
+                self.live += 1;
+            }
+            self.sources.push(source);
+        }
+    }
+
+    /// A schedule's job `j` is due now: the service creates it if the
+    /// jobs and schedules active now leave room under the active-job
+    /// quota — this pool's and the other pools' (`Env::others_active_jobs`)
+    /// — and refuses it otherwise. A created job's manager is queued and
+    /// placed.
+    pub(crate) fn on_job_created<P: NodeSide>(&mut self, j: u32, sched: &mut Scheduler, pool: &mut P, env: &mut Env) {
+        let scenario = Arc::clone(&env.scenario);
+        let active = self.active_jobs(sched) + env.others_active_jobs;
+        if active >= scenario.account.active_jobs {
+            self.refused.push(j);
+            return;
+        }
+        self.admitted += 1;
+        self.start_job(j, &scenario.jobs[j as usize], &mut env.q);
+        sched.submit_manager(j, env);
+        sched.schedule(pool, env);
+    }
+
+    /// This pool's jobs and job schedules active now: those admitted,
+    /// less the jobs that ended.
+    pub(crate) fn active_jobs(&self, sched: &Scheduler) -> u32 {
+        self.admitted - sched.ended_jobs()
     }
 
     /// Tasks of source `s` arrive: they are submitted, the source's next
@@ -153,6 +218,9 @@ impl Workload {
             if let Some(code) = batch.exit_code {
                 sched.log_exit_code(code);
             }
+            if !batch.packages.is_empty() || batch.resource_mib > 0 {
+                sched.attach_files(TaskFiles { packages: batch.packages.to_vec(), resource_mib: batch.resource_mib });
+            }
         }
         match next {
             Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
@@ -169,8 +237,9 @@ fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
 }
 
 impl Source {
-    /// The source numbered `number` (its streams' id), ending at `end`.
-    pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime) -> Source {
+    /// The source numbered `number` (its streams' id) of a job created
+    /// at `created`, ending at `end`.
+    pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime, created: SimTime) -> Source {
         let kind = match spec {
             SourceSpec::List(entries) => Kind::List { entries: Arc::clone(entries), next: 0 },
             SourceSpec::Trace(rows) => Kind::Trace { rows: Arc::clone(rows), next: 0 },
@@ -178,13 +247,14 @@ impl Source {
                 let until = match generator {
                     Generator::Poisson { until, .. }
                     | Generator::Periodic { until, .. }
-                    | Generator::Bursty { until, .. } => until.map_or(end, |u| SimTime(u.as_millis()).min(end)),
+                    | Generator::Bursty { until, .. } => until.map_or(end, |u| (created + u).min(end)),
                 };
                 Kind::Generate { generator: generator.clone(), until }
             }
         };
         Source {
             job,
+            created,
             kind,
             arrivals: rng(seed, Concern::Arrivals(number)),
             durations: rng(seed, Concern::Durations(number)),
@@ -193,9 +263,10 @@ impl Source {
 
     /// When the first tasks arrive.
     pub fn first(&mut self) -> Option<SimTime> {
+        let created = self.created;
         match &self.kind {
-            Kind::List { entries, .. } => entries.first().map(|e| SimTime(e.at.as_millis())),
-            Kind::Trace { rows, .. } => rows.first().map(|r| r.submit),
+            Kind::List { entries, .. } => entries.first().map(|e| created + e.at),
+            Kind::Trace { rows, .. } => rows.first().map(|r| created + r.submit.since(SimTime::ZERO)),
             Kind::Generate { generator, until } => {
                 let (from, gap) = match generator {
                     Generator::Poisson { rate_per_hour, from, .. } => {
@@ -206,7 +277,7 @@ impl Source {
                         (*from, exponential(&mut self.arrivals, mean_gap.as_millis() as f64))
                     }
                 };
-                Some(SimTime(from.as_millis()) + gap).filter(|t| t <= until)
+                Some(created + from + gap).filter(|t| t <= until)
             }
         }
     }
@@ -216,11 +287,12 @@ impl Source {
     /// handler, which then knows a generated task's batch of one.
     #[inline]
     pub fn fire(&mut self, now: SimTime) -> (Batch<'_>, Option<SimTime>) {
+        let created = self.created;
         match &mut self.kind {
             Kind::List { entries, next } => {
                 let Some(e) = entries.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
-                let following = entries.get(*next).map(|e| SimTime(e.at.as_millis()));
+                let following = entries.get(*next).map(|e| created + e.at);
                 let duration = Durations::Drawn(&e.duration, &mut self.durations);
                 let (id, depends_on, constraints) = (e.id, e.depends_on.as_slice(), e.constraints());
                 let batch = Batch {
@@ -232,13 +304,15 @@ impl Source {
                     instances: e.instances,
                     constraints,
                     exit_code: None,
+                    packages: &e.application_packages,
+                    resource_mib: total_mib(&e.resource_files),
                 };
                 (batch, following)
             }
             Kind::Trace { rows, next } => {
                 let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
                 *next += 1;
-                let following = rows.get(*next).map(|r| r.submit);
+                let following = rows.get(*next).map(|r| created + r.submit.since(SimTime::ZERO));
                 let duration = Durations::Fixed(row.duration);
                 let constraints = row.constraints;
                 (
@@ -251,6 +325,8 @@ impl Source {
                         instances: row.instances,
                         constraints,
                         exit_code: row.exit_code,
+                        packages: &[],
+                        resource_mib: 0,
                     },
                     following,
                 )
@@ -278,6 +354,8 @@ impl Source {
                     instances: 1,
                     constraints,
                     exit_code: None,
+                    packages: &[],
+                    resource_mib: 0,
                 };
                 (batch, following)
             }
@@ -313,7 +391,14 @@ mod tests {
             max_task_retry_count: None,
             retention: None,
         };
-        let s = Source::new(0, 0, &SourceSpec::Generate(g), 1, SimTime(SimDuration::from_mins(30).as_millis()));
+        let s = Source::new(
+            0,
+            0,
+            &SourceSpec::Generate(g),
+            1,
+            SimTime(SimDuration::from_mins(30).as_millis()),
+            SimTime::ZERO,
+        );
         let minutes: Vec<_> = drain(s).into_iter().map(|(t, n)| (t.as_millis() / 60_000, n)).collect();
         assert_eq!(minutes, [(5, 3), (15, 3), (25, 3)]);
     }
@@ -331,9 +416,9 @@ mod tests {
             retention: None,
         };
         let end = SimTime(SimDuration::from_hours(100).as_millis());
-        let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end)).len();
+        let n = drain(Source::new(0, 0, &SourceSpec::Generate(g.clone()), 7, end, SimTime::ZERO)).len();
         assert!((5_400..6_600).contains(&n), "{n} arrivals in 100 h at 60/h");
-        let again = drain(Source::new(0, 0, &SourceSpec::Generate(g), 7, end)).len();
+        let again = drain(Source::new(0, 0, &SourceSpec::Generate(g), 7, end, SimTime::ZERO)).len();
         assert_eq!(n, again);
     }
 
@@ -350,8 +435,17 @@ mod tests {
             max_wall_clock_time: None,
             max_task_retry_count: None,
             retention: None,
+            application_packages: Vec::new(),
+            resource_files: Vec::new(),
         };
-        let s = Source::new(0, 0, &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()), 1, SimTime(u64::MAX));
+        let s = Source::new(
+            0,
+            0,
+            &SourceSpec::List(vec![entry(0, 2), entry(60, 1)].into()),
+            1,
+            SimTime(u64::MAX),
+            SimTime::ZERO,
+        );
         assert_eq!(drain(s), [(SimTime(0), 2), (SimTime(60_000), 1)]);
     }
 }

@@ -272,6 +272,7 @@ mod tests {
             shard: (1, 2),
             search_seed: 1,
             formula: Some("cap = 2;".into()),
+            pool: Some("batch".into()),
             as_written: vec![run(0.1 + 0.2)],
             trials: vec![ShardTrial {
                 label: "formula.cap=3".into(),

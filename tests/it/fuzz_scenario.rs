@@ -661,3 +661,21 @@ fn task_memory_is_bounded_so_the_pool_sums_cannot_overflow() {
     let largest = Scenario::from_toml(&text(MAX_TASK_MEMORY_MIB), SHOWN, "fuzzed", &EMPTY_BASE);
     simulate(largest.unwrap_or_else(|e| panic!("{e}"))).unwrap_or_else(|e| panic!("{e}"));
 }
+
+/// Found by `fuzz_scenario_mutations`: a VM of 2^30 cores or more made
+/// the most task slots a node may have (4 per core, at most 256) overflow
+/// while it was computed, a panic in a debug build. The product now
+/// saturates, so such a VM allows 256 slots like any VM of 64 cores or
+/// more.
+#[test]
+fn a_vm_of_more_than_a_billion_cores_allows_256_slots_without_overflowing() {
+    let text = |slots: u32| {
+        format!(
+            "duration = \"1h\"\n[pool]\nvm = {{ cores = 4294967295, dedicated_price = 0.1 }}\ntask_slots_per_node = \
+             {slots}\n"
+        )
+    };
+    assert!(Scenario::from_toml(&text(256), SHOWN, "fuzzed", &EMPTY_BASE).is_ok());
+    let error = Scenario::from_toml(&text(257), SHOWN, "fuzzed", &EMPTY_BASE).expect_err("257 slots").to_string();
+    assert!(error.contains("a 4294967295-core VM allows 1 to 256"), "{error}");
+}

@@ -335,3 +335,23 @@ fn tune_searches_one_pools_formula_constants_on_the_whole_account() {
         "error: --param: the formula parameters name the pools batch, interactive; tune one pool's formula at a time"
     );
 }
+
+#[test]
+fn a_schedule_in_one_pool_counts_the_jobs_active_in_the_others_against_the_active_job_quota() {
+    // A quota of 2: pool `one`'s job (ended by its time limit at 40 min)
+    // and pool `two`'s schedule fill it, so the schedule's jobs due at 0
+    // and 30 min are refused; the one due at 60 min finds room.
+    let text = format!(
+        "duration = \"70m\"\n[account]\nactive_jobs = 2\n{}{}\
+         [[jobs]]\nid = \"long\"\npool = \"one\"\nmax_wall_clock_time = \"40m\"\n\
+         [[schedules]]\nid = \"s\"\nevery = \"30m\"\n[schedules.job]\npool = \"two\"\n\
+         manager = {{ duration = \"5m\" }}\n",
+        pool("one", "target_dedicated = 1"),
+        pool("two", "target_dedicated = 1"),
+    );
+    let outputs = run_account(&text);
+    assert!(outputs[0].refused_jobs.is_empty());
+    assert_eq!(outputs[1].refused_jobs, ["s:job-1", "s:job-2"]);
+    let managers: Vec<_> = outputs[1].tasks.iter().map(|t| (t.submit, t.first_start, t.end)).collect();
+    assert_eq!(managers, [(min(60), Some(min(60)), Some(min(65)))]);
+}

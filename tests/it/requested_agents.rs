@@ -154,6 +154,21 @@ fn real_agents_do_the_work_and_their_exit_codes_decide() {
 }
 
 #[test]
+fn real_agents_fetch_nothing_so_packages_and_images_change_no_request() {
+    let log = |pool: &str| {
+        let mut farm = Farm::new(|_, _| 0);
+        let out = farm.drive(simulation(pool), None);
+        (farm.log, out.tasks.iter().map(|t| t.end).collect::<Vec<_>>())
+    };
+    let plain = log("");
+    let fetching =
+        log("container = { image_size_mib = 10240, pull_time = \"5m\" }\napplication_packages = [{ name = \"a\", \
+         size_mib = 4096 }]");
+    assert_eq!(fetching, plain);
+    assert_eq!(plain.0.len(), 9, "two allocations, two start tasks, two preparations, three tasks");
+}
+
+#[test]
 fn a_lost_machine_leaves_its_node_unusable_and_its_task_runs_elsewhere() {
     let mut farm = Farm::new(|_, _| 0);
     // Node 1 stops answering at 160 s, while task 1 runs on it.

@@ -31,6 +31,12 @@ fn probes() -> Vec<(String, String)> {
         ("`[metrics]`".to_owned(), format!("{BASE}[metrics]\nzz = 1\n")),
         ("`[[jobs]]`".to_owned(), job("zz = 1")),
         ("`jobs.tasks`".to_owned(), job("tasks = [{ duration = \"1m\", zz = 1 }]")),
+        ("`[[schedules]]`".to_owned(), format!("{BASE}[[schedules]]\nzz = 1\n")),
+        ("`pool.container`".to_owned(), format!("{BASE}container = {{ image_size_mib = 1, zz = 1 }}\n")),
+        (
+            "Packages and resource files".to_owned(),
+            format!("{BASE}application_packages = [{{ name = \"a\", size_mib = 1, zz = 1 }}]\n"),
+        ),
     ];
     for task in ["manager", "preparation", "release"] {
         probes.push(("Job tasks".to_owned(), job(&format!("{task} = {{ duration = \"1m\", zz = 1 }}"))));

@@ -15,7 +15,9 @@
 //! restarts, and the task goes back to the queue without using a retry.
 
 use super::{NodeSide, Scheduler};
+use crate::scenario::downloads::total_mib;
 use crate::sim::agents::{Agents, Completion, Work};
+use crate::sim::fetch;
 use crate::sim::node::{JobStep, Node, Nodes};
 use crate::sim::task::{JobTaskKind, JobTaskRun, Task, TaskFailure, TaskRole, TaskState};
 use crate::sim::{Env, Event};
@@ -44,22 +46,32 @@ pub(crate) struct Jobs {
     /// Jobs ended (by their `max_wall_clock_time` or their job manager),
     /// by job index.
     ended: Vec<bool>,
+    /// How many are true in `ended`: the jobs that no longer count
+    /// against the active-job quota.
+    ended_count: u32,
     /// Job preparation and release runs so far.
     pub(crate) runs: Vec<JobTaskRun>,
 }
 
 impl Scheduler {
-    /// Queues the manager task of every job of the pool, at the start:
-    /// the service queues it when the job is created.
+    /// Queues the manager task of every admitted file job of the pool, at
+    /// the start: the service queues it when the job is created.
     pub(crate) fn submit_managers(&mut self, env: &mut Env) {
-        let admitted = env.scenario.admitted_jobs();
-        for (j, job) in env.scenario.jobs.iter().enumerate().take(admitted) {
-            let (true, Some(manager)) = (job.pool == env.pool, &job.manager) else { continue };
-            let duration = manager.duration.sample(&mut env.rngs.job_tasks);
-            let number = self.tasks.len() as u32;
-            self.tasks.push(Task::new(j as u32, SimTime::ZERO, duration, [1, 1], TaskRole::JobManager));
-            self.enqueue(number);
+        for j in 0..env.scenario.admitted_jobs() {
+            if env.scenario.jobs[j].pool == env.pool {
+                self.submit_manager(j as u32, env);
+            }
         }
+    }
+
+    /// Queues job `j`'s manager task, if it has one, as the job is
+    /// created now.
+    pub(crate) fn submit_manager(&mut self, j: u32, env: &mut Env) {
+        let Some(manager) = &env.scenario.jobs[j as usize].manager else { return };
+        let duration = manager.duration.sample(&mut env.rngs.job_tasks);
+        let number = self.tasks.len() as u32;
+        self.tasks.push(Task::new(j, env.q.now(), duration, [1, 1], TaskRole::JobManager));
+        self.enqueue(number);
     }
 
     /// Job task `kind` of job `job` ended on node `index`: it is recorded.
@@ -122,6 +134,11 @@ impl Scheduler {
         self.schedule(pool, env);
     }
 
+    /// How many jobs have ended so far.
+    pub(crate) fn ended_jobs(&self) -> u32 {
+        self.jobs.ended_count
+    }
+
     /// Whether job `job` has ended.
     pub(crate) fn job_ended(&self, job: u32) -> bool {
         self.jobs.ended.get(job as usize).copied().unwrap_or(false)
@@ -137,6 +154,7 @@ impl Scheduler {
         if std::mem::replace(&mut self.jobs.ended[j], true) {
             return;
         }
+        self.jobs.ended_count += 1;
         // Running tasks first, node by node: they fail, which blocks their
         // dependents before the pass below terminates the rest.
         let on_nodes: Vec<(u32, u32)> = pool
@@ -198,7 +216,9 @@ pub(super) fn preparation(job: u32, index: u32, nodes: &Nodes, env: &mut Env) ->
     } else if node.preparations.iter().any(|p| p.job == job) {
         Preparation::Join
     } else {
-        let (took, ok) = prep.run(&mut env.rngs.preparation);
+        let mib = total_mib(&prep.resource_files);
+        let (mut took, ok) = prep.run(&mut env.rngs.preparation);
+        took += fetch::resource_files(mib, env);
         Preparation::Start(took, ok)
     }
 }
@@ -240,7 +260,9 @@ fn start_releases(job: u32, nodes: &mut Nodes, env: &mut Env) {
         if let Some(node) = nodes.get_mut(index) {
             node.prepared.retain(|&p| p != job);
         }
-        let run = release.run(&mut env.rngs.job_tasks);
+        let (mut took, ok) = release.run(&mut env.rngs.job_tasks);
+        took += fetch::resource_files(total_mib(&release.resource_files), env);
+        let run = (took, ok);
         start_job_task(index, job, JobTaskKind::Release, run, nodes, env);
     }
 }
