@@ -746,7 +746,11 @@ struct JsonRun {
 /// summary and write the output files.
 fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::agent::driver::{self, RealAgents};
-    use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
+    use autoscale_sim::{
+        report,
+        scenario::Scenario,
+        sim::{Simulation, TaskRecords},
+    };
     let (out, seed) = (args.out.as_deref(), args.seed);
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
         anyhow::bail!("--tls-cert is for real agents: add --agents real");
@@ -778,7 +782,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
     };
-    let output = match (args.agents, &args.token_file) {
+    let (output, records) = match (args.agents, &args.token_file) {
         (AgentsArg::Real, Some(token_file)) => {
             autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Info);
             let root = match (&args.agent_root, out) {
@@ -798,14 +802,34 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 root,
                 usage_interval: args.agent_usage_interval,
             };
-            driver::run(scenario, seed, &options, &mut progress)?
+            // A run on the wall clock keeps its tasks, and writes them at the end.
+            (driver::run(scenario, seed, &options, &mut progress)?, TaskRecords::Keep(Vec::new()))
         }
-        _ => Simulation::new(scenario, seed).run(&mut progress),
+        _ => {
+            // tasks.csv is written as tasks finish, so that they leave memory.
+            let tasks = match out {
+                Some(dir) => {
+                    let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+                    TaskRecords::Send(Box::new(report::TasksCsv::create(dir, jobs)?))
+                }
+                None => TaskRecords::Count,
+            };
+            Simulation::new(scenario, seed).send_tasks_to(tasks).run_with_records(&mut progress)
+        }
     };
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let mut written = report::write_all(&output, &summary, dir)?;
+        let mut written = match records {
+            TaskRecords::Send(tasks) => {
+                let path = dir.join("tasks.csv");
+                tasks.close().map_err(|e| report::ReportError::Io { path: path.clone(), message: e.to_string() })?;
+                let mut written = vec![path];
+                written.extend(report::write_rest(&output, &summary, dir)?);
+                written
+            }
+            TaskRecords::Keep(_) | TaskRecords::Count => report::write_all(&output, &summary, dir)?,
+        };
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }

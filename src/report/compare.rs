@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::{NodeState, Output, Priority, Simulation, TaskState};
+use crate::sim::{NodeState, Output, Priority, Simulation, TaskRecords, TaskState};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -147,11 +147,9 @@ impl SeedRun {
     pub fn of(output: &Output, keep_series: bool) -> SeedRun {
         let summary = Summary::of(output);
         // Running or queued at the end: the work was not done within the scenario.
-        let unfinished =
-            output.tasks.iter().filter(|t| matches!(t.state, TaskState::Running | TaskState::Active)).count() as u64;
-        let makespan_s = (unfinished == 0).then(|| {
-            output.tasks.iter().filter_map(|t| t.end).map(|e| e.as_millis()).max().unwrap_or(0) as f64 / 1000.0
-        });
+        let tally = &output.task_tally;
+        let unfinished = tally.count(TaskState::Running) + tally.count(TaskState::Active);
+        let makespan_s = (unfinished == 0).then(|| tally.latest_end().map_or(0, |e| e.as_millis()) as f64 / 1000.0);
         SeedRun {
             seed: output.seed,
             cost: summary.cost.total,
@@ -224,7 +222,9 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     let work = || -> Result<Vec<SeedRun>, CompareError> {
         jobs.par_iter()
             .map(|&(f, s)| {
-                let output = Simulation::new(Arc::clone(&scenarios[f]), Some(seeds[s])).run(&mut |_| {});
+                let output = Simulation::new(Arc::clone(&scenarios[f]), Some(seeds[s]))
+                    .send_tasks_to(TaskRecords::Count)
+                    .run(&mut |_| {});
                 let run = SeedRun::of(&output, s == 0);
                 progress();
                 Ok(run)

@@ -19,6 +19,6 @@ mod split;
 mod summary;
 pub mod sweep;
 
-pub use files::{ReportError, write_all};
+pub use files::{ReportError, TasksCsv, write_all, write_rest};
 pub use split::Split;
 pub use summary::{Evaluations, Summary, TaskCounts, Waits};

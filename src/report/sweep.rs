@@ -14,7 +14,7 @@ use std::sync::Arc;
 use super::compare::{Comparison, SeedRun};
 use super::params::{Base, Key, PointError};
 use crate::atomic_write::write_atomically;
-use crate::sim::Simulation;
+use crate::sim::{Simulation, TaskRecords};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -225,7 +225,8 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
             let point = run / grid.seeds;
             let scenario = &scenarios[point as usize];
             let seed = scenario.seed.wrapping_add(run % grid.seeds);
-            let output = Simulation::new(Arc::clone(scenario), Some(seed)).run(&mut |_| {});
+            let output =
+                Simulation::new(Arc::clone(scenario), Some(seed)).send_tasks_to(TaskRecords::Count).run(&mut |_| {});
             let figures = SeedRun::of(&output, false);
             progress();
             Ok(RunRow { place: GridPlace { run, point, params: grid.label(point as usize) }, figures })

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use crate::report::compare::{SeedRun, mean_ci};
 use crate::report::params::{Base, PointError};
 use crate::scenario::{Scaling, Scenario};
-use crate::sim::Simulation;
+use crate::sim::{Simulation, TaskRecords};
 pub use output::OutputError;
 use search::{Method, Observation, Settings};
 use slo::{Metric, Slo, SloError};
@@ -195,7 +195,9 @@ fn run_points(
     let runs: Vec<SeedRun> = jobs
         .par_iter()
         .map(|&(p, seed)| {
-            let output = Simulation::new(Arc::clone(&scenarios[p]), Some(seed)).run(&mut |_| {});
+            let output = Simulation::new(Arc::clone(&scenarios[p]), Some(seed))
+                .send_tasks_to(TaskRecords::Count)
+                .run(&mut |_| {});
             progress();
             SeedRun::of(&output, false)
         })

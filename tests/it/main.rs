@@ -22,6 +22,7 @@ mod lifecycle;
 mod limits;
 mod lints;
 mod lsp;
+mod memory;
 mod operators;
 mod oracle;
 mod readme;
