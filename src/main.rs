@@ -814,7 +814,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 }
                 None => TaskRecords::Count,
             };
-            Simulation::new(scenario, seed).send_tasks_to(tasks).run_with_records(&mut progress)
+            let sim = Simulation::new(scenario, seed).send_tasks_to(tasks);
+            // Without --out nothing reads the timeline.
+            let sim = if out.is_some() { sim } else { sim.drop_timeline() };
+            sim.run_with_records(&mut progress)
         }
     };
     bar.finish_and_clear();

@@ -169,7 +169,7 @@ pub struct Output {
     /// Jobs the account's active-job quota refused at the start
     /// (`ActiveJobAndScheduleQuotaReached`): none of their tasks ran.
     pub refused_jobs: Vec<String>,
-    /// One row per 30 s sample.
+    /// One row per 30 s sample (none after [`Simulation::drop_timeline`]).
     pub timeline: Vec<TimelineRow>,
     /// Every evaluation (autoscale pools).
     pub evaluations: Vec<EvaluationRecord>,
@@ -315,6 +315,15 @@ impl Simulation {
         self
     }
 
+    /// Keeps no timeline: [`Output::timeline`] comes back empty. For runs
+    /// whose timeline nothing reads (`run` without `--out`), whose memory
+    /// then does not grow with the simulated time.
+    pub fn drop_timeline(mut self) -> Simulation {
+        self.recorder.keep_timeline = false;
+        self.recorder.timeline = Vec::new();
+        self
+    }
+
     /// Keeps every metric sample as recorded (before the visibility delay
     /// and drop-outs), for tests; see [`Simulation::samples`].
     pub fn keep_samples(&mut self) {
@@ -433,7 +442,7 @@ impl Simulation {
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
             refused_jobs: scenario.jobs.iter().skip(scenario.admitted_jobs()).map(|j| j.id.clone()).collect(),
-            timeline: self.recorder.timeline,
+            timeline: if self.recorder.keep_timeline { self.recorder.timeline } else { Vec::new() },
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks,
             task_tally,

@@ -41,8 +41,12 @@ fn run(days: u32, out: bool) -> Output {
         true => TaskRecords::Send(Box::new(TasksCsv::create(&dir, jobs).expect("tasks.csv starts"))),
         false => TaskRecords::Count,
     };
-    let (output, records) = Simulation::new(scenario, None).send_tasks_to(records).run_with_records(&mut |_| {});
+    // As `run` does: the timeline is kept for the charts with --out only.
+    let sim = Simulation::new(scenario, None).send_tasks_to(records);
+    let sim = if out { sim } else { sim.drop_timeline() };
+    let (output, records) = sim.run_with_records(&mut |_| {});
     assert!(output.tasks.is_empty(), "no task is kept in the output");
+    assert_eq!(output.timeline.is_empty(), !out);
     if let TaskRecords::Send(sink) = records {
         sink.close().expect("tasks.csv is written");
         let text = std::fs::read_to_string(dir.join("tasks.csv")).expect("tasks.csv");
