@@ -330,6 +330,15 @@ enum Command {
     AgentKeeper,
 }
 
+/// The format of `run --out`'s tasks and timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutFormat {
+    /// `tasks.csv` and `timeline.csv`.
+    Csv,
+    /// `tasks.parquet` and `timeline.parquet`.
+    Parquet,
+}
+
 /// The `run` subcommand's options.
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -339,6 +348,10 @@ struct RunArgs {
     /// Folder for the output files (created if missing).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// With --out: the tasks and the timeline as CSV, or as parquet
+    /// (`tasks.parquet`, `timeline.parquet`; builds with the `parquet` feature).
+    #[arg(long, value_enum, default_value_t = OutFormat::Csv, requires = "out")]
+    out_format: OutFormat,
     /// Seed of every random stream, instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -782,6 +795,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
     };
+    #[cfg(not(feature = "parquet"))]
+    if args.out_format == OutFormat::Parquet {
+        anyhow::bail!(NO_PARQUET);
+    }
     let (output, records) = match (args.agents, &args.token_file) {
         (AgentsArg::Real, Some(token_file)) => {
             autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Info);
@@ -806,11 +823,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             (driver::run(scenario, seed, &options, &mut progress)?, TaskRecords::Keep(Vec::new()))
         }
         _ => {
-            // tasks.csv is written as tasks finish, so that they leave memory.
+            // The tasks are written as they finish, so that they leave memory.
             let tasks = match out {
                 Some(dir) => {
                     let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
-                    TaskRecords::Send(Box::new(report::TasksCsv::create(dir, jobs)?))
+                    TaskRecords::Send(task_file(dir, jobs, args.out_format)?)
                 }
                 None => TaskRecords::Count,
             };
@@ -823,22 +840,58 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let mut written = match records {
-            TaskRecords::Send(tasks) => {
-                let path = dir.join("tasks.csv");
-                tasks.close().map_err(|e| report::ReportError::Io { path: path.clone(), message: e.to_string() })?;
-                let mut written = vec![path];
-                written.extend(report::write_rest(&output, &summary, dir)?);
-                written
+        let tasks = match records {
+            TaskRecords::Send(tasks) => tasks,
+            // A run on the wall clock kept its tasks: written now.
+            TaskRecords::Keep(_) | TaskRecords::Count => {
+                let mut tasks = task_file(dir, output.jobs.clone(), args.out_format)?;
+                for (i, t) in output.tasks.iter().enumerate() {
+                    tasks.task(i as u32, t);
+                }
+                tasks
             }
-            TaskRecords::Keep(_) | TaskRecords::Count => report::write_all(&output, &summary, dir)?,
         };
+        let name = match args.out_format {
+            OutFormat::Csv => "tasks.csv",
+            OutFormat::Parquet => "tasks.parquet",
+        };
+        let path = dir.join(name);
+        tasks.close().map_err(|e| report::ReportError::Io { path: path.clone(), message: e.to_string() })?;
+        let mut written = vec![path, timeline_file(&output, dir, args.out_format)?];
+        written.extend(report::write_others(&output, &summary, dir)?);
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
     print(&summary.to_text(duration))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Where `run --out` writes the tasks as they finish, in `format`.
+fn task_file(dir: &Path, jobs: Vec<String>, format: OutFormat) -> Result<Box<dyn autoscale_sim::sim::TaskSink>> {
+    Ok(match format {
+        OutFormat::Csv => Box::new(autoscale_sim::report::TasksCsv::create(dir, jobs)?),
+        #[cfg(feature = "parquet")]
+        OutFormat::Parquet => Box::new(autoscale_sim::report::parquet::TasksParquet::create(dir, jobs)?),
+        #[cfg(not(feature = "parquet"))]
+        OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
+    })
+}
+
+/// Writes `run --out`'s timeline in `format`.
+fn timeline_file(output: &autoscale_sim::sim::Output, dir: &Path, format: OutFormat) -> Result<PathBuf> {
+    Ok(match format {
+        OutFormat::Csv => autoscale_sim::report::write_timeline_csv(output, dir)?,
+        #[cfg(feature = "parquet")]
+        OutFormat::Parquet => autoscale_sim::report::parquet::write_timeline(output, dir)?,
+        #[cfg(not(feature = "parquet"))]
+        OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
+    })
+}
+
+/// Why a build without the `parquet` feature refuses `--out-format parquet`.
+#[cfg(not(feature = "parquet"))]
+const NO_PARQUET: &str =
+    "--out-format parquet: this build has no parquet output; build with `cargo build --release --features parquet`";
 
 /// `compare`: run every formula on every seed with a progress bar, print
 /// the table and write the charts and report when asked.

@@ -46,18 +46,23 @@ pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<P
     for (i, t) in output.tasks.iter().enumerate() {
         csv.task(i as u32, t);
     }
-    let mut written = vec![Box::new(csv).close_at()?];
-    written.extend(write_rest(output, summary, dir)?);
+    let mut written = vec![Box::new(csv).close_at()?, write_timeline_csv(output, dir)?];
+    written.extend(write_others(output, summary, dir)?);
     Ok(written)
 }
 
-/// Writes every output file but `tasks.csv` into `dir` (created if
-/// missing), for a run that wrote its tasks through a [`TasksCsv`] as they
-/// finished; returns their paths.
-pub fn write_rest(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+/// Writes `timeline.csv` into `dir` (created if missing).
+pub fn write_timeline_csv(output: &Output, dir: &Path) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    atomically(dir, FILES[0], |w| timeline(output, w))
+}
+
+/// Writes the output files other than the tasks and the timeline into
+/// `dir` (created if missing): for a run that wrote its tasks as they
+/// finished (a [`TasksCsv`], or parquet); returns their paths.
+pub fn write_others(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
     Ok(vec![
-        atomically(dir, FILES[0], |w| timeline(output, w))?,
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
         atomically(dir, FILES[2], |w| operations(output, w))?,
         atomically(dir, FILES[4], |w| job_tasks(output, w))?,

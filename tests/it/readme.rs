@@ -175,6 +175,13 @@ const COMMANDS: &[(&str, Check)] = &[
         },
     ),
     (
+        "autoscale-sim run scenario.toml --out out/ --out-format parquet",
+        Check::NotRun(
+            "needs a build with the parquet feature; cli.rs checks the default build's refusal, \
+             report::parquet's tests read the files back",
+        ),
+    ),
+    (
         "autoscale-sim run simulations/bursty-day.toml --formula simulations/formulas/pending-tasks.formula",
         Check::Run { files: &[], code: 0, stdout: Shown::Block("bursty-day: 1day from"), stderr: Shown::Nothing },
     ),
