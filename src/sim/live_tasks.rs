@@ -69,9 +69,15 @@ impl LiveTasks {
         self.first..self.next_number()
     }
 
-    /// Task `n`, if it is still in the window.
+    /// Task `n`, if it is still in the window or was kept when it left
+    /// (a driver of real agents names the tasks it kills, which may have
+    /// left the window in the event that stopped them).
     pub(crate) fn get(&self, n: u32) -> Option<&Task> {
-        self.tasks.get(n.checked_sub(self.first)? as usize)
+        match (n.checked_sub(self.first), &self.records) {
+            (Some(i), _) => self.tasks.get(i as usize),
+            (None, TaskRecords::Keep(kept)) => kept.get(n as usize),
+            (None, _) => None,
+        }
     }
 
     /// The tasks in the window with their numbers.

@@ -105,7 +105,7 @@ impl Simulation {
     }
 
     /// Task `n` (by submission number), if submitted and still in flight
-    /// (finished tasks leave memory: see [`Output::tasks`](super::Output::tasks)).
+    /// or kept ([`super::TaskRecords::Keep`], the default).
     pub fn task(&self, n: u32) -> Option<&Task> {
         self.sched.tasks.get(n)
     }
