@@ -143,3 +143,49 @@ impl IndexMut<u32> for LiveTasks {
         &mut self.tasks[(n - self.first) as usize]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::task::TaskRole;
+    use crate::time::{SimDuration, SimTime};
+
+    fn window(n: u32, records: TaskRecords) -> LiveTasks {
+        let mut live = LiveTasks::default();
+        live.send_to(records);
+        for _ in 0..n {
+            live.push(Task::new(0, SimTime::ZERO, SimDuration(1000), [1, 1], TaskRole::Task));
+        }
+        live
+    }
+
+    #[test]
+    fn finished_tasks_leave_in_number_order_once_every_earlier_one_has() {
+        let mut live = window(3, TaskRecords::Keep(Vec::new()));
+        live[1].state = TaskState::Succeeded;
+        live.settle();
+        assert_eq!((live.numbers(), live.tally().submitted()), (0..3, 0), "task 0 still runs: nothing leaves");
+        live[0].state = TaskState::Blocked;
+        live.settle();
+        assert_eq!((live.numbers(), live.tally().submitted()), (2..3, 2));
+        assert_eq!(live.get(1).map(|t| t.state), Some(TaskState::Succeeded), "kept, so still found");
+        assert_eq!(live.next_number(), 3);
+        let (tally, peak, records) = live.close();
+        assert_eq!((tally.count(TaskState::Active), tally.count(TaskState::Blocked), peak), (1, 1, 3));
+        let TaskRecords::Keep(kept) = records else { panic!("kept") };
+        assert_eq!(
+            kept.iter().map(|t| t.state).collect::<Vec<_>>(),
+            [TaskState::Blocked, TaskState::Succeeded, TaskState::Active]
+        );
+    }
+
+    #[test]
+    fn a_task_counted_only_is_gone_once_it_leaves() {
+        let mut live = window(2, TaskRecords::Count);
+        live[0].state = TaskState::Failed;
+        live.settle();
+        assert!(live.get(0).is_none());
+        assert_eq!(live.get(1).map(|t| t.state), Some(TaskState::Active));
+        assert!(live.get(2).is_none());
+    }
+}
