@@ -35,7 +35,8 @@ impl ReportError {
     }
 }
 
-/// The file names, in the order they are written.
+/// The file names (`tasks.csv` is written first, as the run goes; then
+/// the timeline, then the others in this order).
 pub const FILES: [&str; 6] =
     ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
