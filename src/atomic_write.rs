@@ -135,6 +135,12 @@ impl TempFile {
         self.replace_with(file)
     }
 
+    /// [`TempFile::persist`] with the temporary file still open, as
+    /// `file` (written through it).
+    pub fn persist_file(self, file: File) -> io::Result<()> {
+        self.replace_with(file)
+    }
+
     /// Syncs `file` (the temporary file, open), gives it the destination's
     /// permissions if the destination exists, and renames it over it.
     fn replace_with(mut self, file: File) -> io::Result<()> {

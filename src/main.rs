@@ -338,6 +338,15 @@ enum Command {
     AgentKeeper,
 }
 
+/// The format of `run --out`'s tasks and timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutFormat {
+    /// `tasks.csv` and `timeline.csv`.
+    Csv,
+    /// `tasks.parquet` and `timeline.parquet`.
+    Parquet,
+}
+
 /// The `run` subcommand's options.
 #[derive(Debug, Args)]
 struct RunArgs {
@@ -347,6 +356,10 @@ struct RunArgs {
     /// Folder for the output files (created if missing).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// With --out: the tasks and the timeline as CSV, or as parquet
+    /// (`tasks.parquet`, `timeline.parquet`; builds with the `parquet` feature).
+    #[arg(long, value_enum, default_value_t = OutFormat::Csv, requires = "out")]
+    out_format: OutFormat,
     /// Seed of every random stream, instead of the scenario's `seed`.
     #[arg(long, value_name = "N")]
     seed: Option<u64>,
@@ -774,7 +787,11 @@ struct JsonRun {
 /// summary and write the output files.
 fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::agent::driver::{self, RealAgents};
-    use autoscale_sim::{report, scenario::Scenario, sim::Simulation};
+    use autoscale_sim::{
+        report,
+        scenario::Scenario,
+        sim::{Simulation, TaskRecords},
+    };
     let (out, seed) = (args.out.as_deref(), args.seed);
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
         anyhow::bail!("--tls-cert is for real agents: add --agents real");
@@ -807,6 +824,10 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
     };
+    #[cfg(not(feature = "parquet"))]
+    if args.out_format == OutFormat::Parquet {
+        anyhow::bail!(NO_PARQUET);
+    }
     if scenario.only_pool().is_none() {
         if args.agents == AgentsArg::Real {
             anyhow::bail!(
@@ -815,7 +836,17 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 scenario.pool_ids()
             );
         }
-        let outputs = autoscale_sim::sim::Account::new(scenario, seed).run(&mut progress);
+        if args.out_format != OutFormat::Csv {
+            anyhow::bail!(
+                "{}: --out-format parquet writes one-pool runs; this scenario has several pools ({})",
+                args.scenario.display(),
+                scenario.pool_ids()
+            );
+        }
+        let account = autoscale_sim::sim::Account::new(scenario, seed);
+        // Without --out nothing reads the task records: only their tally is kept.
+        let account = if out.is_some() { account } else { account.count_tasks() };
+        let outputs = account.run(&mut progress);
         bar.finish_and_clear();
         let summary = report::account::AccountSummary::of(&outputs);
         if let Some(dir) = out {
@@ -825,7 +856,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         print(&summary.to_text(duration))?;
         return Ok(ExitCode::SUCCESS);
     }
-    let output = match (args.agents, &args.token_file) {
+    let (output, records) = match (args.agents, &args.token_file) {
         (AgentsArg::Real, Some(token_file)) => {
             autoscale_sim::agent::logger::log_to_stderr(log::LevelFilter::Info);
             let root = match (&args.agent_root, out) {
@@ -846,14 +877,46 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 usage_interval: args.agent_usage_interval,
                 clock_speed: args.clock_speed,
             };
-            driver::run(scenario, seed, &options, &mut progress)?
+            // A run on the wall clock keeps its tasks, and writes them at the end.
+            (driver::run(scenario, seed, &options, &mut progress)?, TaskRecords::Keep(Vec::new()))
         }
-        _ => Simulation::new(scenario, seed).run(&mut progress),
+        _ => {
+            // The tasks are written as they finish, so that they leave memory.
+            let tasks = match out {
+                Some(dir) => {
+                    let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+                    TaskRecords::Send(task_file(dir, jobs, args.out_format)?)
+                }
+                None => TaskRecords::Count,
+            };
+            let sim = Simulation::new(scenario, seed).send_tasks_to(tasks);
+            // Without --out nothing reads the timeline.
+            let sim = if out.is_some() { sim } else { sim.drop_timeline() };
+            sim.run_with_records(&mut progress)
+        }
     };
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let mut written = report::write_all(&output, &summary, dir)?;
+        let tasks = match records {
+            TaskRecords::Send(tasks) => tasks,
+            // A run on the wall clock kept its tasks: written now.
+            TaskRecords::Keep(_) | TaskRecords::Count => {
+                let mut tasks = task_file(dir, output.jobs.clone(), args.out_format)?;
+                for (i, t) in output.tasks.iter().enumerate() {
+                    tasks.task(i as u32, t);
+                }
+                tasks
+            }
+        };
+        let name = match args.out_format {
+            OutFormat::Csv => "tasks.csv",
+            OutFormat::Parquet => "tasks.parquet",
+        };
+        let path = dir.join(name);
+        tasks.close().map_err(|e| report::ReportError::Io { path: path.clone(), message: e.to_string() })?;
+        let mut written = vec![path, timeline_file(&output, dir, args.out_format)?];
+        written.extend(report::write_others(&output, &summary, dir)?);
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
     }
@@ -861,6 +924,33 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     print(&summary.to_text(output.duration))?;
     Ok(ExitCode::SUCCESS)
 }
+
+/// Where `run --out` writes the tasks as they finish, in `format`.
+fn task_file(dir: &Path, jobs: Vec<String>, format: OutFormat) -> Result<Box<dyn autoscale_sim::sim::TaskSink>> {
+    Ok(match format {
+        OutFormat::Csv => Box::new(autoscale_sim::report::TasksCsv::create(dir, jobs)?),
+        #[cfg(feature = "parquet")]
+        OutFormat::Parquet => Box::new(autoscale_sim::report::parquet::TasksParquet::create(dir, jobs)?),
+        #[cfg(not(feature = "parquet"))]
+        OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
+    })
+}
+
+/// Writes `run --out`'s timeline in `format`.
+fn timeline_file(output: &autoscale_sim::sim::Output, dir: &Path, format: OutFormat) -> Result<PathBuf> {
+    Ok(match format {
+        OutFormat::Csv => autoscale_sim::report::write_timeline_csv(output, dir)?,
+        #[cfg(feature = "parquet")]
+        OutFormat::Parquet => autoscale_sim::report::parquet::write_timeline(output, dir)?,
+        #[cfg(not(feature = "parquet"))]
+        OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
+    })
+}
+
+/// Why a build without the `parquet` feature refuses `--out-format parquet`.
+#[cfg(not(feature = "parquet"))]
+const NO_PARQUET: &str =
+    "--out-format parquet: this build has no parquet output; build with `cargo build --release --features parquet`";
 
 /// `compare`: run every formula on every seed with a progress bar, print
 /// the table and write the charts and report when asked.

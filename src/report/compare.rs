@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskState};
+use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskRecords, TaskState, WaitStats};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -175,11 +175,9 @@ impl SeedRun {
     pub fn of(output: &Output, keep_series: bool) -> SeedRun {
         let summary = Summary::of(output);
         // Running or queued at the end: the work was not done within the scenario.
-        let unfinished =
-            output.tasks.iter().filter(|t| matches!(t.state, TaskState::Running | TaskState::Active)).count() as u64;
-        let makespan_s = (unfinished == 0).then(|| {
-            output.tasks.iter().filter_map(|t| t.end).map(|e| e.as_millis()).max().unwrap_or(0) as f64 / 1000.0
-        });
+        let tally = &output.task_tally;
+        let unfinished = tally.count(TaskState::Running) + tally.count(TaskState::Active);
+        let makespan_s = (unfinished == 0).then(|| tally.latest_end().map_or(0, |e| e.as_millis()) as f64 / 1000.0);
         SeedRun {
             seed: output.seed,
             cost: summary.cost.total,
@@ -203,8 +201,14 @@ impl SeedRun {
     /// [`SeedRun::of_account`]). `compare`, `sweep` and `tune` all run this.
     pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> SeedRun {
         match scenario.only_pool() {
-            Some(_) => SeedRun::of(&Simulation::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
-            None => SeedRun::of_account(&Account::new(scenario, Some(seed)).run(&mut |_| {}), keep_series),
+            Some(_) => {
+                let sim = Simulation::new(scenario, Some(seed)).send_tasks_to(TaskRecords::Count);
+                SeedRun::of(&sim.run(&mut |_| {}), keep_series)
+            }
+            None => {
+                let account = Account::new(scenario, Some(seed)).count_tasks();
+                SeedRun::of_account(&account.run(&mut |_| {}), keep_series)
+            }
         }
     }
 
@@ -214,12 +218,9 @@ impl SeedRun {
     /// the last pool to finish, and the series added up.
     pub fn of_account(outputs: &[Output], keep_series: bool) -> SeedRun {
         let pools: Vec<SeedRun> = outputs.iter().map(|o| SeedRun::of(o, keep_series)).collect();
-        let mut waits: Vec<u64> = outputs
-            .iter()
-            .flat_map(|o| &o.tasks)
-            .filter_map(|t| Some(t.first_start?.since(t.submit).as_millis()))
-            .collect();
-        let waits = super::summary::wait_stats(&mut waits);
+        let mut waits = WaitStats::default();
+        outputs.iter().for_each(|o| waits.merge(o.task_tally.waits()));
+        let waits = super::summary::Waits::of(&waits);
         let sum = |f: fn(&SeedRun) -> f64| pools.iter().map(f).sum::<f64>();
         let node_hours = sum(|r| r.node_hours);
         let ran: f64 = pools.iter().filter_map(|r| Some(r.utilisation? * r.node_hours)).sum();

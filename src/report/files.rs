@@ -1,6 +1,8 @@
 //! The output files of a run, each written whole or not at all:
 //! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`,
-//! `job_tasks.csv` and `summary.json`.
+//! `job_tasks.csv` and `summary.json`. `tasks.csv` can be written as the
+//! run goes ([`TasksCsv`], a [`TaskSink`]), so that finished tasks need
+//! not stay in memory.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,9 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::summary::Summary;
-use crate::atomic_write::write_atomically_with;
+use crate::atomic_write::{TempFile, write_atomically_with};
 use crate::formula::results::ServiceError;
-use crate::sim::{NodeState, Output, Priority, TaskFailure};
+use crate::sim::{NodeState, Output, Priority, Task, TaskFailure, TaskSink};
 use crate::time::SimTime;
 
 /// Why an output file could not be written.
@@ -33,18 +35,37 @@ impl ReportError {
     }
 }
 
-/// The file names, in the order they are written.
+/// The file names (`tasks.csv` is written first, as the run goes; then
+/// the timeline, then the others in this order).
 pub const FILES: [&str; 6] =
     ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
-/// Writes every output file into `dir` (created if missing); returns their paths.
+/// Writes every output file into `dir` (created if missing), the tasks
+/// from those the run kept; returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let mut csv = TasksCsv::create(dir, output.jobs.clone())?;
+    for (i, t) in output.tasks.iter().enumerate() {
+        csv.task(i as u32, t);
+    }
+    let mut written = vec![Box::new(csv).close_at()?, write_timeline_csv(output, dir)?];
+    written.extend(write_others(output, summary, dir)?);
+    Ok(written)
+}
+
+/// Writes `timeline.csv` into `dir` (created if missing).
+pub fn write_timeline_csv(output: &Output, dir: &Path) -> Result<PathBuf, ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    atomically(dir, FILES[0], |w| timeline(output, w))
+}
+
+/// Writes the output files other than the tasks and the timeline into
+/// `dir` (created if missing): for a run that wrote its tasks as they
+/// finished (a [`TasksCsv`], or parquet); returns their paths.
+pub fn write_others(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
     Ok(vec![
-        atomically(dir, FILES[0], |w| timeline(output, w))?,
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
         atomically(dir, FILES[2], |w| operations(output, w))?,
-        atomically(dir, FILES[3], |w| tasks(output, w))?,
         atomically(dir, FILES[4], |w| job_tasks(output, w))?,
         atomically(dir, FILES[5], |w| {
             serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
@@ -171,29 +192,90 @@ fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-fn tasks(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    let header =
-        ["task", "job", "submit_s", "start_s", "end_s", "node", "attempts", "outcome", "exit_code", "failure", "role"];
-    csv.write_record(header).map_err(csv_error)?;
-    for (i, t) in output.tasks.iter().enumerate() {
-        let job = output.jobs.get(t.job as usize).map_or("", String::as_str);
-        csv.write_record([
-            i.to_string().as_str(),
-            job,
-            &seconds(t.submit),
-            &t.first_start.map(seconds).unwrap_or_default(),
-            &t.end.map(seconds).unwrap_or_default(),
-            &t.node.map(|n| n.to_string()).unwrap_or_default(),
-            &t.attempts.to_string(),
-            t.state.name(),
-            &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-            t.failure.map_or("", TaskFailure::name),
-            t.role.name(),
-        ])
-        .map_err(csv_error)?;
+/// `tasks.csv` written as the run goes: a row per task as it leaves the
+/// scheduler (in number order), buffered, under a temporary name that
+/// takes the file's name when it is closed — whole or not at all, as
+/// every output file. A write error is kept and reported at the close.
+#[derive(Debug)]
+pub struct TasksCsv {
+    path: PathBuf,
+    /// Removed if dropped before the close.
+    temp: TempFile,
+    csv: csv::Writer<BufWriter<File>>,
+    /// Job ids, by job index.
+    jobs: Vec<String>,
+    /// The first error met; nothing more is written after it.
+    error: Option<std::io::Error>,
+}
+
+impl TasksCsv {
+    /// Starts `tasks.csv` in `dir` (created if missing) for a run of `jobs`
+    /// (ids by index), with its header.
+    pub fn create(dir: &Path, jobs: Vec<String>) -> Result<TasksCsv, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+        let path = dir.join(FILES[3]);
+        let temp = TempFile::beside(&path, "").map_err(|e| ReportError::io(&path, e))?;
+        let file = File::create(temp.path()).map_err(|e| ReportError::io(&path, e))?;
+        let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
+        let header = [
+            "task",
+            "job",
+            "submit_s",
+            "start_s",
+            "end_s",
+            "node",
+            "attempts",
+            "outcome",
+            "exit_code",
+            "failure",
+            "role",
+        ];
+        let error = csv.write_record(header).err().map(csv_error);
+        Ok(TasksCsv { path, temp, csv, jobs, error })
     }
-    csv.flush()
+
+    /// [`TaskSink::close`] with the file's path in the error, and the path.
+    pub fn close_at(self: Box<Self>) -> Result<PathBuf, ReportError> {
+        let path = self.path.clone();
+        self.close().map_err(|e| ReportError::io(&path, e))?;
+        Ok(path)
+    }
+
+    fn row(&mut self, i: u32, t: &Task) -> std::io::Result<()> {
+        let job = self.jobs.get(t.job as usize).map_or("", String::as_str);
+        self.csv
+            .write_record([
+                i.to_string().as_str(),
+                job,
+                &seconds(t.submit),
+                &t.first_start.map(seconds).unwrap_or_default(),
+                &t.end.map(seconds).unwrap_or_default(),
+                &t.node.map(|n| n.to_string()).unwrap_or_default(),
+                &t.attempts.to_string(),
+                t.state.name(),
+                &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+                t.failure.map_or("", TaskFailure::name),
+                t.role.name(),
+            ])
+            .map_err(csv_error)
+    }
+}
+
+impl TaskSink for TasksCsv {
+    fn task(&mut self, number: u32, task: &Task) {
+        if self.error.is_none() {
+            self.error = self.row(number, task).err();
+        }
+    }
+
+    fn close(self: Box<Self>) -> std::io::Result<()> {
+        let TasksCsv { temp, csv, error, .. } = *self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let file = csv.into_inner().map_err(|e| e.into_error())?.into_inner().map_err(|e| e.into_error())?;
+        temp.persist_file(file)
+    }
 }
 
 /// One row per job preparation or release run.

@@ -14,8 +14,8 @@ use crate::atomic_write::write_atomically;
 use crate::sim::Output;
 use crate::time::SimTime;
 
-/// How many of the slowest tasks the page lists.
-pub const SLOWEST: usize = 10;
+/// How many of the slowest tasks the page lists: as many as the run keeps.
+pub use crate::sim::SLOWEST;
 
 /// A failed evaluation's row stands out without relying on colour: bold,
 /// and its error in the last column.
@@ -140,10 +140,8 @@ fn resize_errors(h: &mut String, output: &Output) {
 /// end of the run, for those that had not ended), with their wait.
 fn slowest(h: &mut String, output: &Output) {
     let end = SimTime(output.duration.as_millis());
-    let mut tasks: Vec<(usize, u64)> =
-        output.tasks.iter().enumerate().map(|(i, t)| (i, t.end.unwrap_or(end).since(t.submit).as_millis())).collect();
     // The longest first; ties in submission order.
-    tasks.sort_by_key(|&(i, took)| (std::cmp::Reverse(took), i));
+    let tasks = output.task_tally.slowest(end);
     let _ = writeln!(
         h,
         "<h2>Slowest tasks</h2>\n<p>The {SLOWEST} tasks longest from submission to their end \
@@ -151,8 +149,7 @@ fn slowest(h: &mut String, output: &Output) {
          <tr><th>task</th><th>job</th><th>submitted</th><th>waited</th><th>submission to end</th>\
          <th>attempts</th><th>outcome</th></tr>"
     );
-    for &(i, took) in tasks.iter().take(SLOWEST) {
-        let t = &output.tasks[i];
+    for (i, t, took) in tasks {
         let waited = t.first_start.map_or_else(|| "never started".to_owned(), |s| s.since(t.submit).to_string());
         let _ = writeln!(
             h,

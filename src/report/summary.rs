@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use super::breakdown::{Breakdown, MINIMUM_AND_ROUNDING};
 use super::split::Split;
-use crate::sim::{Output, TaskState};
+use crate::sim::{Output, TaskState, WaitStats};
 use crate::time::SimDuration;
 
 /// The run in numbers: the content of `summary.json`.
@@ -75,7 +75,8 @@ pub struct Waits {
     pub started: u64,
     /// Mean.
     pub mean: f64,
-    /// 95th percentile (nearest rank).
+    /// 95th percentile (nearest rank): exact up to [`crate::sim::EXACT_WAITS`]
+    /// started tasks, beyond at most 1/1000 above the exact value.
     pub p95: f64,
     /// Maximum.
     pub max: f64,
@@ -93,22 +94,17 @@ pub struct Evaluations {
 impl Summary {
     /// Computes the summary of a run.
     pub fn of(output: &Output) -> Summary {
-        let mut tasks = TaskCounts { submitted: output.tasks.len() as u64, ..TaskCounts::default() };
-        let mut waits = Vec::new();
-        for t in &output.tasks {
-            match t.state {
-                TaskState::Succeeded => tasks.succeeded += 1,
-                TaskState::Failed => tasks.failed += 1,
-                TaskState::Preparing | TaskState::Running => tasks.running += 1,
-                TaskState::Active => tasks.active += 1,
-                TaskState::Waiting => tasks.waiting_for_dependencies += 1,
-                TaskState::Blocked => tasks.blocked += 1,
-                TaskState::Terminated => tasks.terminated += 1,
-            }
-            if let Some(start) = t.first_start {
-                waits.push(start.since(t.submit).as_millis());
-            }
-        }
+        let tally = &output.task_tally;
+        let tasks = TaskCounts {
+            submitted: tally.submitted(),
+            succeeded: tally.count(TaskState::Succeeded),
+            failed: tally.count(TaskState::Failed),
+            running: tally.count(TaskState::Preparing) + tally.count(TaskState::Running),
+            active: tally.count(TaskState::Active),
+            waiting_for_dependencies: tally.count(TaskState::Waiting),
+            blocked: tally.count(TaskState::Blocked),
+            terminated: tally.count(TaskState::Terminated),
+        };
         let failed = output.evaluations.iter().filter(|e| e.error.is_some()).count() as u64;
         let mut resize_errors = BTreeMap::new();
         for e in &output.resize_errors {
@@ -128,7 +124,7 @@ impl Summary {
             node_hours: Split::new(hours),
             where_the_money_went: Breakdown::of(output),
             tasks,
-            queue_wait_seconds: wait_stats(&mut waits),
+            queue_wait_seconds: Waits::of(tally.waits()),
             evaluations: Evaluations { ok: output.evaluations.len() as u64 - failed, failed },
             resize_errors,
             refused_operations,
@@ -231,17 +227,17 @@ impl Summary {
     }
 }
 
-/// Mean, nearest-rank p95 and maximum of waits in ms, as seconds.
-pub(super) fn wait_stats(waits: &mut [u64]) -> Option<Waits> {
-    let n = waits.len();
-    if n == 0 {
-        return None;
+impl Waits {
+    /// The statistics of `waits`, in seconds; `None` when no task started.
+    pub(super) fn of(waits: &WaitStats) -> Option<Waits> {
+        let (mean, p95) = (waits.mean_ms()?, waits.p95_ms()?);
+        Some(Waits {
+            started: waits.count(),
+            mean: mean / 1000.0,
+            p95: p95 as f64 / 1000.0,
+            max: waits.max_ms() as f64 / 1000.0,
+        })
     }
-    let mean = waits.iter().map(|&w| w as f64).sum::<f64>() / n as f64 / 1000.0;
-    let max = waits.iter().copied().max().unwrap_or(0) as f64 / 1000.0;
-    let rank = (n * 95).div_ceil(100).max(1);
-    let (_, p95, _) = waits.select_nth_unstable(rank - 1);
-    Some(Waits { started: n as u64, mean, p95: *p95 as f64 / 1000.0, max })
 }
 
 #[cfg(test)]
@@ -249,12 +245,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wait_statistics_use_the_nearest_rank() {
-        let mut waits: Vec<u64> = (1..=100).map(|s| s * 1000).collect();
-        let w = wait_stats(&mut waits).unwrap();
+    fn wait_statistics_use_the_nearest_rank_in_seconds() {
+        let mut waits = WaitStats::default();
+        assert_eq!(Waits::of(&waits), None);
+        waits.record(3000);
+        let w = Waits::of(&waits).unwrap();
+        assert_eq!((w.started, w.mean, w.p95, w.max), (1, 3.0, 3.0, 3.0));
+        let mut waits = WaitStats::default();
+        for s in 1..=100 {
+            waits.record(s * 1000);
+        }
+        let w = Waits::of(&waits).unwrap();
         assert_eq!((w.started, w.mean, w.p95, w.max), (100, 50.5, 95.0, 100.0));
-        let w = wait_stats(&mut [3000]).unwrap();
-        assert_eq!((w.mean, w.p95, w.max), (3.0, 3.0, 3.0));
-        assert_eq!(wait_stats(&mut []), None);
     }
 }

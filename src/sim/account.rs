@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::agents::{AnyAgents, Simulated};
 use super::priority::Priority;
-use super::{Output, Progress, SAMPLE_PERIOD, Simulation};
+use super::{Output, Progress, SAMPLE_PERIOD, Simulation, TaskRecords};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -44,6 +44,13 @@ impl Account {
             .collect();
         let quota = [scenario.account.dedicated_cores, scenario.account.low_priority_cores];
         Account { runs, quota, end: SimTime(scenario.duration.as_millis()) }
+    }
+
+    /// Keeps no task records, only their tally (see
+    /// [`Simulation::send_tasks_to`]): for runs measured by their figures.
+    pub fn count_tasks(mut self) -> Account {
+        self.runs = self.runs.into_iter().map(|r| r.send_tasks_to(TaskRecords::Count)).collect();
+        self
     }
 
     /// Delivers the account's next event due by the end — the earliest of

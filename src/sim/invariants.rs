@@ -24,8 +24,9 @@ pub(crate) fn check(pool: &Pool, sched: &Scheduler, now: SimTime) -> Result<(), 
         + sched.failed
         + sched.blocked
         + sched.terminated;
-    if placed != sched.tasks.len() as u64 {
-        return Err(format!("{} tasks submitted, {placed} accounted for", sched.tasks.len()));
+    let submitted = sched.tasks.next_number();
+    if placed != u64::from(submitted) {
+        return Err(format!("{submitted} tasks submitted, {placed} accounted for"));
     }
     Ok(())
 }
@@ -53,7 +54,9 @@ fn check_drains(pool: &Pool) -> Result<(), String> {
 
 /// Where each task was found, as the checks go: every task must be in
 /// exactly one place (a multi-instance task on one node per instance).
+/// Only the tasks in flight have a place: `seen[i]` is task `first + i`.
 struct Places<'a> {
+    first: u32,
     seen: Vec<bool>,
     sched: &'a Scheduler,
 }
@@ -61,7 +64,10 @@ struct Places<'a> {
 impl Places<'_> {
     /// Task `t` is at `place`; an error if it was already somewhere.
     fn mark(&mut self, t: u32, place: &str) -> Result<(), String> {
-        let slot = self.seen.get_mut(t as usize).ok_or(format!("task {t} ({place}) does not exist"))?;
+        let slot = t
+            .checked_sub(self.first)
+            .and_then(|i| self.seen.get_mut(i as usize))
+            .ok_or(format!("task {t} ({place}) is not in flight"))?;
         if std::mem::replace(slot, true) && !(place == "a node" && self.sched.multi.contains_key(&t)) {
             return Err(format!("task {t} is in two places (second: {place})"));
         }
@@ -72,7 +78,8 @@ impl Places<'_> {
 /// Checks that every task is in exactly one place, that the buckets match
 /// the nodes, and that the task counters match a recount.
 fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
-    let mut places = Places { seen: vec![false; sched.tasks.len()], sched };
+    let numbers = sched.tasks.numbers();
+    let mut places = Places { first: numbers.start, seen: vec![false; numbers.len()], sched };
     check_queued(sched, &mut places)?;
     check_nodes(sched, nodes, &mut places)?;
     check_multi(sched, nodes)?;
@@ -83,13 +90,13 @@ fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
 fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String> {
     for &t in &sched.parked {
         places.mark(t, "parked")?;
-        if sched.tasks[t as usize].state != TaskState::Active {
-            return Err(format!("task {t} is parked but {:?}", sched.tasks[t as usize].state));
+        if sched.tasks[t].state != TaskState::Active {
+            return Err(format!("task {t} is parked but {:?}", sched.tasks[t].state));
         }
     }
     for (t, job) in sched.ready.iter() {
         places.mark(t, "ready queue")?;
-        let task = &sched.tasks[t as usize];
+        let task = &sched.tasks[t];
         if task.state != TaskState::Active {
             return Err(format!("task {t} is queued but {:?}", task.state));
         }
@@ -109,7 +116,7 @@ fn check_queued(sched: &Scheduler, places: &mut Places<'_>) -> Result<(), String
 fn check_nodes(sched: &Scheduler, nodes: &Nodes, places: &mut Places<'_>) -> Result<(), String> {
     let mut running = 0;
     for (i, node) in nodes.iter() {
-        let used: u32 = node.running.iter().map(|p| sched.tasks[p.task as usize].slots).sum();
+        let used: u32 = node.running.iter().map(|p| sched.tasks[p.task].slots).sum();
         if node.free_slots + used != sched.buckets.len() as u32 - 1 {
             return Err(format!("node {i}: {} free + {used} used slots", node.free_slots));
         }
@@ -125,12 +132,12 @@ fn check_nodes(sched: &Scheduler, nodes: &Nodes, places: &mut Places<'_>) -> Res
         for p in &node.running {
             places.mark(p.task, "a node")?;
             running += 1;
-            let job = sched.tasks[p.task as usize].job;
+            let job = sched.tasks[p.task].job;
             if p.preparing && !node.preparations.iter().any(|s| s.job == job) {
                 return Err(format!("task {} waits on node {i} for a preparation that is not running", p.task));
             }
-            if !sched.tasks[p.task as usize].on_node() {
-                return Err(format!("task {} is on a node but {:?}", p.task, sched.tasks[p.task as usize].state));
+            if !sched.tasks[p.task].on_node() {
+                return Err(format!("task {} is on a node but {:?}", p.task, sched.tasks[p.task].state));
             }
         }
     }
@@ -143,13 +150,14 @@ fn check_nodes(sched: &Scheduler, nodes: &Nodes, places: &mut Places<'_>) -> Res
 /// The queued extra instances add up, and each running multi-instance
 /// task is on as many nodes as it has instances left.
 fn check_multi(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
-    let extra: u32 = sched.tasks.iter().filter(|t| t.state == TaskState::Active).map(|t| t.instances - 1).sum();
+    let extra: u32 =
+        sched.tasks.iter().filter(|(_, t)| t.state == TaskState::Active).map(|(_, t)| t.instances - 1).sum();
     if extra != sched.extra_queued {
         return Err(format!("queued extra instances: counter {} != recount {extra}", sched.extra_queued));
     }
     for (t, run) in &sched.multi {
         let on = run.nodes.iter().filter(|&&i| nodes.get(i).is_some_and(|n| n.running.iter().any(|p| p.task == *t)));
-        if on.count() != run.left as usize || !sched.tasks[*t as usize].on_node() {
+        if on.count() != run.left as usize || !sched.tasks[*t].on_node() {
             return Err(format!("multi-instance task {t}: {} instances left, not on as many nodes", run.left));
         }
     }
@@ -157,21 +165,25 @@ fn check_multi(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
 }
 
 /// Every task not found in a place is counted by its state, and the
-/// counters agree; `seen` says which tasks were found.
+/// counters agree; `seen` says which tasks in flight were found. The
+/// tasks that left memory count as the tally counted them.
 fn check_counters(sched: &Scheduler, seen: &[bool]) -> Result<(), String> {
-    let (mut unplaceable, mut done, mut waiting, mut blocked, mut terminated) = (0, [0u64; 2], 0, 0, 0);
-    for (t, task) in sched.tasks.iter().enumerate() {
-        if (task.state == TaskState::Waiting) != sched.deps.is_waiting(t as u32) {
+    let left = sched.tasks.tally();
+    let (mut unplaceable, mut waiting) = (0, 0);
+    let mut done = [TaskState::Succeeded, TaskState::Failed].map(|s| left.count(s));
+    let (mut blocked, mut terminated) = (left.count(TaskState::Blocked), left.count(TaskState::Terminated));
+    for (i, (t, task)) in sched.tasks.iter().enumerate() {
+        if (task.state == TaskState::Waiting) != sched.deps.is_waiting(t) {
             return Err(format!("task {t} is {:?}, dependencies disagree", task.state));
         }
         match task.state {
-            TaskState::Active if !seen[t] => unplaceable += 1,
+            TaskState::Active if !seen[i] => unplaceable += 1,
             TaskState::Succeeded => done[0] += 1,
             TaskState::Failed => done[1] += 1,
             TaskState::Waiting => waiting += 1,
             TaskState::Blocked => blocked += 1,
             TaskState::Terminated => terminated += 1,
-            TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[t] => {
+            TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[i] => {
                 return Err(format!("task {t} is lost"));
             }
             _ => {}

@@ -88,8 +88,12 @@ pub struct Recorder {
     autoscale: bool,
     /// Hourly prices, dedicated and low-priority, for the cost so far.
     prices: [f64; 2],
-    /// One row per sample.
+    /// One row per sample; only the last one when the timeline is not
+    /// kept (`keep_timeline`).
     pub timeline: Vec<TimelineRow>,
+    /// Whether every row is kept: no when nothing reads them (`run`
+    /// without `--out`), so that memory does not grow with the run.
+    pub(crate) keep_timeline: bool,
     /// Every sample as recorded, kept only when asked (tests).
     pub kept: Option<Vec<Sample>>,
 }
@@ -111,6 +115,7 @@ impl Recorder {
             autoscale: matches!(spec.scaling, Scaling::Autoscale(_)),
             prices: [vm.dedicated_price, vm.low_priority_price],
             timeline: Vec::with_capacity(samples_in(scenario.duration)),
+            keep_timeline: true,
             kept: None,
         }
     }
@@ -169,6 +174,10 @@ impl Recorder {
             // Without autoscale nothing reads the samples: keep none.
             if self.autoscale {
                 self.pending.push_back(sample);
+            }
+            if !self.keep_timeline {
+                // Only this instant's row may be read again.
+                self.timeline.clear();
             }
             self.timeline.push(self.row(time, pool, sched));
         }

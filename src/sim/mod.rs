@@ -34,6 +34,7 @@ mod cost;
 mod deps;
 mod fetch;
 mod invariants;
+mod live_tasks;
 mod metrics;
 mod node;
 mod operations;
@@ -44,7 +45,9 @@ mod ready;
 mod real;
 mod scheduler;
 mod streams;
+mod tally;
 mod task;
+mod waits;
 mod workload;
 
 // The public surface: what the reports, the real-agent driver, the tests
@@ -52,13 +55,16 @@ mod workload;
 pub use account::Account;
 pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
+pub use live_tasks::TaskRecords;
 pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
 pub use node::NodeState;
 pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
 pub use priority::Priority;
 pub use queue::Queue;
+pub use tally::{SLOWEST, TaskSink, TaskTally};
 pub use task::{JobTaskKind, JobTaskRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
+pub use waits::{EXACT_WAITS, HISTOGRAM_DIGITS, WaitStats};
 
 use std::sync::Arc;
 
@@ -194,12 +200,19 @@ pub struct Output {
     /// the schedules refused at the start, then the jobs of schedules
     /// refused when they came, in time order. None of their tasks ran.
     pub refused_jobs: Vec<String>,
-    /// One row per 30 s sample.
+    /// One row per 30 s sample (none after [`Simulation::drop_timeline`]).
     pub timeline: Vec<TimelineRow>,
     /// Every evaluation (autoscale pools).
     pub evaluations: Vec<EvaluationRecord>,
-    /// Every task.
+    /// Every task, in number order, when the run kept them
+    /// ([`TaskRecords::Keep`], the default); empty when they went to a
+    /// sink as they finished ([`Simulation::send_tasks_to`]).
     pub tasks: Vec<Task>,
+    /// Every task counted, however they were recorded: the summary's source.
+    pub task_tally: TaskTally,
+    /// The most task records in memory at once: the window from the oldest
+    /// task in flight to the newest.
+    pub peak_live_tasks: usize,
     /// Every job preparation and release run.
     pub job_tasks: Vec<JobTaskRun>,
     /// Every resize error.
@@ -323,7 +336,13 @@ impl Simulation {
 
     /// Runs to the end, calling `progress` about a thousand times along the
     /// way, and returns the output.
-    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Output {
+    pub fn run(self, progress: &mut dyn FnMut(Progress)) -> Output {
+        self.run_with_records(progress).0
+    }
+
+    /// [`Simulation::run`], and where the tasks went (see
+    /// [`Simulation::finish_with_records`]).
+    pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> (Output, TaskRecords) {
         let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
         let mut next_report = 0;
         while self.step() {
@@ -334,7 +353,7 @@ impl Simulation {
             }
         }
         progress(Progress { now: self.end, end: self.end, events: self.env.q.delivered() });
-        self.finish()
+        self.finish_with_records()
     }
 
     /// The current simulated time.
@@ -363,6 +382,23 @@ impl Simulation {
     /// Events delivered so far (a driver's progress reports).
     pub fn events(&self) -> u64 {
         self.env.q.delivered()
+    }
+
+    /// Sends each task, once finished and every task before it too, to
+    /// `records` rather than keeping it in [`Output::tasks`]: memory then
+    /// follows the tasks in flight, not the history.
+    pub fn send_tasks_to(mut self, records: TaskRecords) -> Simulation {
+        self.sched.tasks.send_to(records);
+        self
+    }
+
+    /// Keeps no timeline: [`Output::timeline`] comes back empty. For runs
+    /// whose timeline nothing reads (`run` without `--out`), whose memory
+    /// then does not grow with the simulated time.
+    pub fn drop_timeline(mut self) -> Simulation {
+        self.recorder.keep_timeline = false;
+        self.recorder.timeline = Vec::new();
+        self
     }
 
     /// Keeps every metric sample as recorded (before the visibility delay
@@ -426,6 +462,7 @@ impl Simulation {
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
             Event::JobCreated(j) => self.workload.on_job_created(j, sched, pool, env),
         }
+        self.sched.tasks.settle();
         true
     }
 
@@ -455,8 +492,14 @@ impl Simulation {
 
     /// Closes the books at the end of the scenario — open billed periods
     /// end there — and returns the output. [`Simulation::run`] calls it;
-    /// call it after driving the run with [`Simulation::step`].
-    pub fn finish(mut self) -> Output {
+    /// call it after driving the run with [`Simulation::step`]. Tasks sent
+    /// to a sink come back with it, to be closed.
+    pub fn finish(self) -> Output {
+        self.finish_with_records().0
+    }
+
+    /// [`Simulation::finish`], and where the tasks went: a sink to close.
+    pub fn finish_with_records(mut self) -> (Output, TaskRecords) {
         let end = self.end;
         let nodes = &mut self.pool.nodes;
         nodes.close_billing(end);
@@ -465,7 +508,12 @@ impl Simulation {
         let spec = self.env.spec();
         let vm = &spec.vm;
         let meters = Priority::ALL.map(|p| nodes.billing.meter(p).clone());
-        Output {
+        let (task_tally, peak_live_tasks, records) = std::mem::take(&mut self.sched.tasks).close();
+        let (tasks, records) = match records {
+            TaskRecords::Keep(kept) => (kept, TaskRecords::Keep(Vec::new())),
+            sent => (Vec::new(), sent),
+        };
+        let output = Output {
             name: scenario.name.clone(),
             pool: spec.id.clone(),
             seed: self.seed,
@@ -474,9 +522,11 @@ impl Simulation {
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
             refused_jobs: refused_jobs(scenario, self.env.pool, &self.workload.refused),
-            timeline: self.recorder.timeline,
+            timeline: if self.recorder.keep_timeline { self.recorder.timeline } else { Vec::new() },
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
-            tasks: self.sched.tasks,
+            tasks,
+            task_tally,
+            peak_live_tasks,
             job_tasks: self.sched.jobs.runs,
             resize_errors: self.pool.control.log,
             refused_operations: self.pool.refused,
@@ -486,6 +536,7 @@ impl Simulation {
             slots_per_node: spec.task_slots_per_node,
             requeued_work: self.sched.requeued_work,
             events: self.env.q.delivered(),
-        }
+        };
+        (output, records)
     }
 }

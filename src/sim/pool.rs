@@ -500,7 +500,7 @@ impl Pool {
                 NodeState::StartTaskFailed | NodeState::Unusable => 2,
                 NodeState::Starting | NodeState::WaitingForStartTask | NodeState::Rebooting | NodeState::Reimaging => 3,
                 NodeState::Idle => 4,
-                _ if managers && n.running.iter().any(|p| tasks[p.task as usize].role == TaskRole::JobManager) => 6,
+                _ if managers && n.running.iter().any(|p| tasks[p.task].role == TaskRole::JobManager) => 6,
                 _ => 5,
             };
             let busy = if class >= 5 { n.busy_since } else { SimTime::ZERO };

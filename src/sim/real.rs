@@ -63,7 +63,7 @@ impl Simulation {
             Work::Task { task } => {
                 let running =
                     pool.nodes.get(index).is_some_and(|n| n.running.iter().any(|p| p.task == task && !p.preparing));
-                if running && sched.tasks[task as usize].state == TaskState::Running {
+                if running && sched.tasks[task].state == TaskState::Running {
                     sched.task_ended(index, task, Some(exit_code), pool, env);
                 }
             }
@@ -109,9 +109,10 @@ impl Simulation {
         self.recorder.close(stop, &self.pool, &self.sched);
     }
 
-    /// Task `n` (by submission number), if submitted.
+    /// Task `n` (by submission number), if submitted and still in flight
+    /// or kept ([`super::TaskRecords::Keep`], the default).
     pub fn task(&self, n: u32) -> Option<&Task> {
-        self.sched.tasks.get(n as usize)
+        self.sched.tasks.get(n)
     }
 
     /// Whether the workload is over: no task will arrive, and every task

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 
 use super::agents::{Agents, Completion, Work};
 use super::deps::{Admission, Dependencies};
+use super::live_tasks::LiveTasks;
 use super::node::{NodeState, Nodes, Placement};
 use super::ready::{Head, ReadyQueue};
 use super::task::{JobTaskKind, MultiRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
@@ -46,10 +47,10 @@ pub(crate) trait NodeSide {
 /// The scheduler as a component: every task, where the active ones wait,
 /// the nodes that can take them, the job rules' memory, and the counters
 /// behind the task metrics.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Scheduler {
-    /// Every task submitted, by number.
-    pub tasks: Vec<Task>,
+    /// The tasks in flight, by number; finished ones leave as they can.
+    pub(crate) tasks: LiveTasks,
     pub(crate) ready: ReadyQueue,
     /// Nodes that can take tasks, by free slots: `buckets[k]` holds the
     /// node indices with exactly `k` free slots.
@@ -179,16 +180,16 @@ impl Scheduler {
         id: Option<u32>,
         deps: &[IdRange],
     ) {
-        let number = self.tasks.len() as u32;
+        let number = self.tasks.next_number();
         self.tasks.push(Task::new(job, now, duration, size, TaskRole::Task));
         if id.is_none() && deps.is_empty() {
             return self.enqueue(number);
         }
         match self.deps.submit(number, job, id, deps) {
             Admission::Ready => self.enqueue(number),
-            Admission::Waiting => self.tasks[number as usize].state = TaskState::Waiting,
+            Admission::Waiting => self.tasks[number].state = TaskState::Waiting,
             Admission::Blocked => {
-                self.tasks[number as usize].state = TaskState::Blocked;
+                self.tasks[number].state = TaskState::Blocked;
                 self.blocked += 1;
                 // Dependents submitted before it are blocked in turn.
                 self.resolve(number, false);
@@ -200,18 +201,18 @@ impl Scheduler {
     #[inline]
     pub(crate) fn constrain(&mut self, constraints: TaskConstraints) {
         if !constraints.is_empty() {
-            self.constraints.insert(self.tasks.len() as u32 - 1, constraints);
+            self.constraints.insert(self.tasks.next_number() - 1, constraints);
         }
     }
 
     /// The task submitted last fetches `files` before each run.
     pub(crate) fn attach_files(&mut self, files: TaskFiles) {
-        self.files.insert(self.tasks.len() as u32 - 1, files);
+        self.files.insert(self.tasks.next_number() - 1, files);
     }
 
     /// Every run of the task submitted last ends with `code`, as its trace logged.
     pub(crate) fn log_exit_code(&mut self, code: i32) {
-        self.logged_exit_codes.insert(self.tasks.len() as u32 - 1, code);
+        self.logged_exit_codes.insert(self.tasks.next_number() - 1, code);
     }
 
     /// The constraints task `task` set for itself.
@@ -241,11 +242,11 @@ impl Scheduler {
         let (mut ready, mut blocked) = (Vec::new(), Vec::new());
         self.deps.finished(task, succeeded, &mut ready, &mut blocked);
         for t in ready {
-            self.tasks[t as usize].state = TaskState::Active;
+            self.tasks[t].state = TaskState::Active;
             self.enqueue(t);
         }
         for t in blocked {
-            self.tasks[t as usize].state = TaskState::Blocked;
+            self.tasks[t].state = TaskState::Blocked;
             self.blocked += 1;
         }
     }
@@ -254,7 +255,7 @@ impl Scheduler {
     /// ever fit it. Inlined: every task submitted comes here.
     #[inline]
     fn enqueue(&mut self, task: u32) {
-        let t = &self.tasks[task as usize];
+        let t = &self.tasks[task];
         self.extra_queued += t.instances - 1;
         if t.slots as usize >= self.buckets.len() {
             self.unplaceable += 1;
@@ -266,7 +267,7 @@ impl Scheduler {
     /// Queues a task again after a failed run: a job manager restarts
     /// above every job's tasks, any other task goes back to its place.
     fn retry(&mut self, task: u32) {
-        match self.tasks[task as usize].role {
+        match self.tasks[task].role {
             // One slot, one instance: it always fits a node.
             TaskRole::JobManager => self.ready.push_restart(task),
             TaskRole::Task => self.enqueue(task),
@@ -383,11 +384,11 @@ impl Scheduler {
     fn terminate_queued(&mut self, job: u32, now: SimTime) {
         let tasks = &self.tasks;
         let before = self.ready.len() + self.parked.len();
-        self.ready.retain(|t| tasks[t as usize].job != job);
-        self.parked.retain(|&t| tasks[t as usize].job != job);
+        self.ready.retain(|t| tasks[t].job != job);
+        self.parked.retain(|&t| tasks[t].job != job);
         let mut from_queue = (before - self.ready.len() - self.parked.len()) as u32;
-        for t in 0..self.tasks.len() as u32 {
-            let task = &self.tasks[t as usize];
+        for t in self.tasks.numbers() {
+            let task = &self.tasks[t];
             if task.job != job {
                 continue;
             }
@@ -403,7 +404,7 @@ impl Scheduler {
                 TaskState::Waiting => self.deps.abandon(t, &mut Vec::new()),
                 _ => continue,
             }
-            let task = &mut self.tasks[t as usize];
+            let task = &mut self.tasks[t];
             task.state = TaskState::Terminated;
             task.end = Some(now);
             self.terminated += 1;
@@ -438,7 +439,7 @@ impl Scheduler {
         passed.clear();
         while let Some(head) = self.ready.head(&passed) {
             let task = head.task;
-            let t = &self.tasks[task as usize];
+            let t = &self.tasks[task];
             let (job, slots) = (t.job, t.slots);
             // Whether the pass goes on.
             let go_on = if t.instances > 1 {
@@ -488,13 +489,13 @@ impl Scheduler {
     /// that may run `job`'s tasks (never another job manager), and queues
     /// it again without using a retry. False when there is none.
     fn make_room<P: NodeSide>(&mut self, job: u32, pool: &mut P, env: &mut Env) -> bool {
-        let priority = |t: u32| env.scenario.jobs.get(self.tasks[t as usize].job as usize).map_or(0, |j| j.priority);
+        let priority = |t: u32| env.scenario.jobs.get(self.tasks[t].job as usize).map_or(0, |j| j.priority);
         let victim = pool
             .nodes()
             .iter()
             .filter(|(_, n)| n.bucket_pos.is_some() && !n.prep_failed.contains(&job))
             .flat_map(|(i, n)| n.running.iter().map(move |p| (i, p)))
-            .filter(|(_, p)| self.tasks[p.task as usize].role == TaskRole::Task)
+            .filter(|(_, p)| self.tasks[p.task].role == TaskRole::Task)
             .min_by_key(|(_, p)| (priority(p.task), Reverse(p.since), Reverse(p.task)))
             .map(|(i, p)| (i, p.task));
         let Some((index, victim)) = victim else { return false };
@@ -506,7 +507,7 @@ impl Scheduler {
         if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
             emptied.push(index);
         }
-        self.tasks[victim as usize].state = TaskState::Active;
+        self.tasks[victim].state = TaskState::Active;
         self.enqueue(victim);
         for n in emptied {
             pool.node_emptied(n, self, env);
@@ -519,8 +520,8 @@ impl Scheduler {
     /// attempt (once per run of a multi-instance task).
     fn start<P: NodeSide>(&mut self, task: u32, index: u32, first: bool, pool: &mut P, env: &mut Env) {
         let now = env.q.now();
-        let prep = jobs::preparation(self.tasks[task as usize].job, index, pool.nodes(), env);
-        let t = &mut self.tasks[task as usize];
+        let prep = jobs::preparation(self.tasks[task].job, index, pool.nodes(), env);
+        let t = &mut self.tasks[task];
         let (job, slots) = (t.job as usize, t.slots);
         let preparing = prep != Preparation::Done;
         // An instance of a multi-instance task may already run elsewhere.
@@ -559,7 +560,7 @@ impl Scheduler {
     /// agent, it is requested and the agent reports its end.
     fn begin_run(&mut self, index: u32, task: u32, nodes: &mut Nodes, env: &mut Env) {
         let now = env.q.now();
-        let t = &self.tasks[task as usize];
+        let t = &self.tasks[task];
         let mut fetch = SimDuration::ZERO;
         if self.jobs_fetch || !self.files.is_empty() {
             let (own, manager) = (self.files.get(&task), t.role == TaskRole::JobManager);
@@ -572,7 +573,7 @@ impl Scheduler {
             return;
         };
         let limit = self.own_constraints(task).max_wall_clock_time;
-        let t = &mut self.tasks[task as usize];
+        let t = &mut self.tasks[task];
         t.state = TaskState::Running;
         let timeout = Event::TaskTimeout { node: index, task };
         // A run past its task's wall-clock limit ends at the limit; a real
@@ -595,7 +596,7 @@ impl Scheduler {
     /// whether the node is now empty.
     fn unplace(&mut self, task: u32, index: u32, now: SimTime, nodes: &mut Nodes, env: &mut Env) -> bool {
         let (job, slots) = {
-            let t = &self.tasks[task as usize];
+            let t = &self.tasks[task];
             (t.job as usize, t.slots)
         };
         let j = &env.scenario.jobs[job];
@@ -636,7 +637,7 @@ impl Scheduler {
             }
             return self.schedule(pool, env);
         };
-        let (job, role) = (self.tasks[task as usize].job as usize, self.tasks[task as usize].role);
+        let (job, role) = (self.tasks[task].job as usize, self.tasks[task].role);
         let j = &env.scenario.jobs[job];
         let code = match (failure.or(reported), role, &j.manager) {
             (Some(code), ..) => code,
@@ -648,7 +649,7 @@ impl Scheduler {
         };
         let failed = code != 0;
         let retries = self.own_constraints(task).max_task_retry_count.unwrap_or(j.max_task_retry_count);
-        let t = &mut self.tasks[task as usize];
+        let t = &mut self.tasks[task];
         t.exit_code = Some(code);
         let retry = failed && (retries < 0 || i32::from(t.failures) < retries);
         if failed {
@@ -697,7 +698,7 @@ impl Scheduler {
         pool: &mut P,
         env: &mut Env,
     ) {
-        let t = &mut self.tasks[task as usize];
+        let t = &mut self.tasks[task];
         t.end = Some(now);
         t.failure = failure;
         if failure == Some(TaskFailure::TaskEnded) {
@@ -732,7 +733,7 @@ impl Scheduler {
         for p in placements {
             // Stopped meanwhile: ending a job manager ends its job's tasks.
             let still_here = pool.nodes().get(index).is_some_and(|n| n.running.iter().any(|q| q.task == p.task));
-            if !still_here || !self.tasks[p.task as usize].on_node() {
+            if !still_here || !self.tasks[p.task].on_node() {
                 continue;
             }
             if requeue {
@@ -744,7 +745,7 @@ impl Scheduler {
                 pool.node_emptied(other, self, env);
             }
             if requeue {
-                self.tasks[p.task as usize].state = TaskState::Active;
+                self.tasks[p.task].state = TaskState::Active;
                 self.enqueue(p.task);
             } else {
                 self.finish_task(p.task, Some(TaskFailure::TaskEnded), now, pool, env);

@@ -27,6 +27,9 @@ pub enum TaskState {
 }
 
 impl TaskState {
+    /// How many states there are (the states as indices: `state as usize`).
+    pub const COUNT: usize = 8;
+
     /// As in `tasks.csv`.
     pub fn name(self) -> &'static str {
         match self {

@@ -13,7 +13,7 @@ use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSour
 use crate::formula::params::set_constant;
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scaling, Scenario};
-use crate::sim::{Output, Simulation, TaskState};
+use crate::sim::{Output, Simulation, TaskRecords, TaskState};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
@@ -93,12 +93,12 @@ fn measure(output: &Output) -> SeedResult {
         .map(|row| row.nodes.iter().flat_map(|by_state| by_state.iter()).sum::<u32>())
         .max()
         .unwrap_or(0);
-    let unfinished =
-        output.tasks.iter().filter(|t| !matches!(t.state, TaskState::Succeeded | TaskState::Failed)).count();
+    let tally = &output.task_tally;
+    let unfinished = tally.submitted() - tally.count(TaskState::Succeeded) - tally.count(TaskState::Failed);
     let done = if unfinished > 0 {
-        Err(unfinished)
+        Err(unfinished as usize)
     } else {
-        let latest = output.tasks.iter().filter_map(|t| t.end).map(|e| e.0).max().unwrap_or(0);
+        let latest = tally.latest_end().map_or(0, |e| e.0);
         Ok(SimDuration::from_std(std::time::Duration::from_millis(latest)))
     };
     SeedResult {
@@ -122,7 +122,9 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
     let runs: Vec<SeedResult> = s
         .seeds
         .par_iter()
-        .map(|seed| measure(&Simulation::new(Arc::clone(&scenario), *seed).run(&mut |_| {})))
+        .map(|seed| {
+            measure(&Simulation::new(Arc::clone(&scenario), *seed).send_tasks_to(TaskRecords::Count).run(&mut |_| {}))
+        })
         .collect();
     let mut out = Vec::new();
     let mut miss = |key: &str, expected: String, actual: String| {

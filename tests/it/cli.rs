@@ -247,3 +247,24 @@ fn endless_formula_and_context_files_are_refused_unread() {
     let err = text(&out.stderr);
     assert!(err.contains("cannot read context file /dev/zero: the context file is more than 16777216 bytes"), "{err}");
 }
+
+/// A build without the `parquet` feature refuses `--out-format parquet`
+/// before running, saying how to get it; `--out-format` needs `--out`.
+#[cfg(not(feature = "parquet"))]
+#[test]
+fn parquet_output_needs_the_feature_and_an_out_folder() {
+    let dir = crate::support::scratch_dir("cli-parquet");
+    let out_dir = dir.join("out");
+    let args = ["run", "simulations/bursty-day.toml", "--out", out_dir.to_str().unwrap(), "--out-format", "parquet"];
+    let out = cli(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("build with `cargo build --release --features parquet`"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(!out_dir.exists(), "nothing written");
+    let out = cli(&["run", "simulations/bursty-day.toml", "--out-format", "parquet"], None);
+    assert_eq!(out.status.code(), Some(64), "a usage error: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("--out <DIR>"), "{}", text(&out.stderr));
+}

@@ -23,6 +23,7 @@ mod lifecycle;
 mod limits;
 mod lints;
 mod lsp;
+mod memory;
 mod operators;
 mod oracle;
 mod pools;

@@ -190,6 +190,13 @@ const COMMANDS: &[(&str, Check)] = &[
         },
     ),
     (
+        "autoscale-sim run scenario.toml --out out/ --out-format parquet",
+        Check::NotRun(
+            "needs a build with the parquet feature; cli.rs checks the default build's refusal, \
+             report::parquet's tests read the files back",
+        ),
+    ),
+    (
         "autoscale-sim run simulations/two-pools.toml --out out/two-pools",
         Check::Run { files: &[], code: 0, stdout: Shown::Block("pool interactive"), stderr: Shown::Anything },
     ),

@@ -69,7 +69,7 @@ impl Scheduler {
     pub(crate) fn submit_manager(&mut self, j: u32, env: &mut Env) {
         let Some(manager) = &env.scenario.jobs[j as usize].manager else { return };
         let duration = manager.duration.sample(&mut env.rngs.job_tasks);
-        let number = self.tasks.len() as u32;
+        let number = self.tasks.next_number();
         self.tasks.push(Task::new(j, env.q.now(), duration, [1, 1], TaskRole::JobManager));
         self.enqueue(number);
     }
@@ -105,7 +105,7 @@ impl Scheduler {
         let Some(node) = nodes.get_mut(index) else { return };
         let tasks = &self.tasks;
         let waiting: Vec<u32> =
-            node.running.iter().filter(|p| p.preparing && tasks[p.task as usize].job == job).map(|p| p.task).collect();
+            node.running.iter().filter(|p| p.preparing && tasks[p.task].job == job).map(|p| p.task).collect();
         if ok {
             // A job that ended meanwhile runs no release here, so it stays
             // unprepared.
@@ -125,7 +125,7 @@ impl Scheduler {
             if nodes.get(index).is_some_and(|n| n.running.is_empty()) {
                 emptied.push(index);
             }
-            self.tasks[task as usize].state = TaskState::Active;
+            self.tasks[task].state = TaskState::Active;
             self.enqueue(task);
             for n in emptied {
                 pool.node_emptied(n, self, env);
@@ -161,11 +161,11 @@ impl Scheduler {
             .nodes()
             .iter()
             .flat_map(|(i, n)| n.running.iter().map(move |p| (i, p.task)))
-            .filter(|&(_, t)| self.tasks[t as usize].job == job)
+            .filter(|&(_, t)| self.tasks[t].job == job)
             .collect();
         for (index, task) in on_nodes {
             // Already stopped with another instance of the same task.
-            if !self.tasks[task as usize].on_node() {
+            if !self.tasks[task].on_node() {
                 continue;
             }
             let nodes = pool.nodes_mut();

@@ -29,7 +29,7 @@ impl Scheduler {
     /// Nodes with a free slot for each instance of multi-instance task
     /// `task`, if enough have one now.
     pub(super) fn multi_nodes<P: NodeSide>(&mut self, task: u32, pool: &mut P) -> Option<Vec<u32>> {
-        let (n, job) = (self.tasks[task as usize].instances, self.tasks[task as usize].job);
+        let (n, job) = (self.tasks[task].instances, self.tasks[task].job);
         let mut nodes = Vec::with_capacity(n as usize);
         // One slot per node: a node that fits has exactly one free slot.
         // Nodes leave the free list as they are taken, so take the one on
