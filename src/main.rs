@@ -844,8 +844,8 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
             );
         }
         let account = autoscale_sim::sim::Account::new(scenario, seed);
-        // Without --out nothing reads the task records: only their tally is kept.
-        let account = if out.is_some() { account } else { account.count_tasks() };
+        // Without --out nothing reads the task records or the timelines.
+        let account = if out.is_some() { account } else { account.count_tasks().drop_timeline() };
         let outputs = account.run(&mut progress);
         bar.finish_and_clear();
         let summary = report::account::AccountSummary::of(&outputs);

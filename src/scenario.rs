@@ -450,8 +450,8 @@ fn check_workload(check: &Check<'_>, jobs: &[Job], duration: SimDuration) -> Res
                 return check.fail(
                     key,
                     format!(
-                        "{what} over {}; a scenario may have at most {MAX_TASKS} (each task takes memory \
-                         for the whole run): lower the rate or counts, or shorten the duration",
+                        "{what} over {}; a scenario may have at most {MAX_TASKS} (each task takes time \
+                         to simulate): lower the rate or counts, or shorten the duration",
                         duration.written()
                     ),
                 );

@@ -53,6 +53,13 @@ impl Account {
         self
     }
 
+    /// Keeps no timelines (see [`Simulation::drop_timeline`]): for runs
+    /// whose timelines nothing reads.
+    pub fn drop_timeline(mut self) -> Account {
+        self.runs = self.runs.into_iter().map(Simulation::drop_timeline).collect();
+        self
+    }
+
     /// Delivers the account's next event due by the end — the earliest of
     /// the pools' next ones, the first pool's at the same instant — after
     /// telling its pool the cores the others hold; false when there is none.

@@ -28,6 +28,9 @@ pub(crate) fn check(pool: &Pool, sched: &Scheduler, now: SimTime) -> Result<(), 
     if placed != u64::from(submitted) {
         return Err(format!("{submitted} tasks submitted, {placed} accounted for"));
     }
+    if let Some(t) = sched.kept_for_a_left_task() {
+        return Err(format!("task {t} left memory, but its own constraints, files or exit code stayed"));
+    }
     Ok(())
 }
 

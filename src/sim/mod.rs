@@ -462,7 +462,7 @@ impl Simulation {
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
             Event::JobCreated(j) => self.workload.on_job_created(j, sched, pool, env),
         }
-        self.sched.tasks.settle();
+        self.sched.settle();
         true
     }
 

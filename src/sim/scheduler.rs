@@ -215,6 +215,35 @@ impl Scheduler {
         self.logged_exit_codes.insert(self.tasks.next_number() - 1, code);
     }
 
+    /// Lets the finished tasks at the front of the window leave (see
+    /// `LiveTasks::settle`), and with them what is kept by their number:
+    /// their own constraints, files and logged exit codes, which nothing
+    /// looks up once a task has left.
+    #[inline]
+    pub(crate) fn settle(&mut self) {
+        let first = self.tasks.numbers().start;
+        self.tasks.settle();
+        let left = first..self.tasks.numbers().start;
+        if left.is_empty()
+            || (self.constraints.is_empty() && self.files.is_empty() && self.logged_exit_codes.is_empty())
+        {
+            return;
+        }
+        for n in left {
+            self.constraints.remove(&n);
+            self.files.remove(&n);
+            self.logged_exit_codes.remove(&n);
+        }
+    }
+
+    /// A task that has left the window but whose number a map still
+    /// keeps, if any (an invariant: none).
+    pub(crate) fn kept_for_a_left_task(&self) -> Option<u32> {
+        let first = self.tasks.numbers().start;
+        let keys = self.constraints.keys().chain(self.files.keys()).chain(self.logged_exit_codes.keys());
+        keys.copied().find(|&t| t < first)
+    }
+
     /// The constraints task `task` set for itself.
     #[inline(always)]
     fn own_constraints(&self, task: u32) -> TaskConstraints {

@@ -355,3 +355,18 @@ fn a_schedule_in_one_pool_counts_the_jobs_active_in_the_others_against_the_activ
     let managers: Vec<_> = outputs[1].tasks.iter().map(|t| (t.submit, t.first_start, t.end)).collect();
     assert_eq!(managers, [(min(60), Some(min(60)), Some(min(65)))]);
 }
+
+#[test]
+fn an_account_that_keeps_no_task_records_or_timelines_keeps_their_tally_and_last_row() {
+    let text = competing(&pool("one", "target_dedicated = 1"), &pool("two", "target_dedicated = 1"));
+    let kept = Account::new(scenario(&text), None).run(&mut |_| {});
+    let lean = Account::new(scenario(&text), None).count_tasks().drop_timeline().run(&mut |_| {});
+    for (k, l) in kept.iter().zip(&lean) {
+        assert_eq!(k.tasks.len(), 2);
+        assert!(l.tasks.is_empty());
+        assert_eq!(l.task_tally.count(TaskState::Succeeded), k.task_tally.count(TaskState::Succeeded));
+        assert_eq!(k.timeline.len(), 121);
+        assert!(l.timeline.len() <= 1);
+        assert_eq!(l.cost(), k.cost());
+    }
+}
