@@ -790,7 +790,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::{
         report,
         scenario::Scenario,
-        sim::{Simulation, TaskRecords},
+        sim::{Records, Simulation, TaskRecords, TimelineRecords},
     };
     let (out, seed) = (args.out.as_deref(), args.seed);
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
@@ -877,28 +877,32 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 usage_interval: args.agent_usage_interval,
                 clock_speed: args.clock_speed,
             };
-            // A run on the wall clock keeps its tasks, and writes them at the end.
-            (driver::run(scenario, seed, &options, &mut progress)?, TaskRecords::Keep(Vec::new()))
+            // A run on the wall clock keeps its tasks and its timeline, and writes them at the end.
+            let records = Records { tasks: TaskRecords::Keep(Vec::new()), timeline: None };
+            (driver::run(scenario, seed, &options, &mut progress)?, records)
         }
         _ => {
-            // The tasks are written as they finish, so that they leave memory.
-            let tasks = match out {
+            // The tasks are written as they finish and the timeline's rows as
+            // they are sampled, so that they leave memory; without --out
+            // nothing reads the timeline.
+            let (tasks, timeline) = match out {
                 Some(dir) => {
                     let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
-                    TaskRecords::Send(task_file(dir, jobs, args.out_format)?)
+                    let timeline = timeline_file(dir, scenario.start, args.out_format)?;
+                    (TaskRecords::Send(task_file(dir, jobs, args.out_format)?), TimelineRecords::Send(timeline))
                 }
-                None => TaskRecords::Count,
+                None => (TaskRecords::Count, TimelineRecords::Drop),
             };
-            let sim = Simulation::new(scenario, seed).send_tasks_to(tasks);
-            // Without --out nothing reads the timeline.
-            let sim = if out.is_some() { sim } else { sim.drop_timeline() };
-            sim.run_with_records(&mut progress)
+            Simulation::new(scenario, seed)
+                .send_tasks_to(tasks)
+                .send_timeline_to(timeline)
+                .run_with_records(&mut progress)
         }
     };
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let tasks = match records {
+        let tasks = match records.tasks {
             TaskRecords::Send(tasks) => tasks,
             // A run on the wall clock kept its tasks: written now.
             TaskRecords::Keep(_) | TaskRecords::Count => {
@@ -909,13 +913,26 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 tasks
             }
         };
-        let name = match args.out_format {
-            OutFormat::Csv => "tasks.csv",
-            OutFormat::Parquet => "tasks.parquet",
+        let timeline = match records.timeline {
+            Some(timeline) => timeline,
+            // A run on the wall clock kept its timeline: written now.
+            None => {
+                let mut timeline = timeline_file(dir, output.start, args.out_format)?;
+                for row in &output.timeline {
+                    timeline.row(row);
+                }
+                timeline
+            }
         };
-        let path = dir.join(name);
-        tasks.close().map_err(|e| report::ReportError::Io { path: path.clone(), message: e.to_string() })?;
-        let mut written = vec![path, timeline_file(&output, dir, args.out_format)?];
+        let (tasks_name, timeline_name) = match args.out_format {
+            OutFormat::Csv => ("tasks.csv", "timeline.csv"),
+            OutFormat::Parquet => ("tasks.parquet", "timeline.parquet"),
+        };
+        let close = |path: PathBuf, closed: std::io::Result<()>| {
+            closed.map(|()| path.clone()).map_err(|e| report::ReportError::Io { path, message: e.to_string() })
+        };
+        let mut written =
+            vec![close(dir.join(tasks_name), tasks.close())?, close(dir.join(timeline_name), timeline.close())?];
         written.extend(report::write_others(&output, &summary, dir)?);
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
@@ -936,12 +953,13 @@ fn task_file(dir: &Path, jobs: Vec<String>, format: OutFormat) -> Result<Box<dyn
     })
 }
 
-/// Writes `run --out`'s timeline in `format`.
-fn timeline_file(output: &autoscale_sim::sim::Output, dir: &Path, format: OutFormat) -> Result<PathBuf> {
+/// Where `run --out` writes the timeline's rows as they are sampled, in
+/// `format`, for a run whose time zero is `start`.
+fn timeline_file(dir: &Path, start: Timestamp, format: OutFormat) -> Result<Box<dyn autoscale_sim::sim::TimelineSink>> {
     Ok(match format {
-        OutFormat::Csv => autoscale_sim::report::write_timeline_csv(output, dir)?,
+        OutFormat::Csv => Box::new(autoscale_sim::report::TimelineCsv::create(dir, start)?),
         #[cfg(feature = "parquet")]
-        OutFormat::Parquet => autoscale_sim::report::parquet::write_timeline(output, dir)?,
+        OutFormat::Parquet => Box::new(autoscale_sim::report::parquet::TimelineParquet::create(dir, start)?),
         #[cfg(not(feature = "parquet"))]
         OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
     })

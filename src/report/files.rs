@@ -1,20 +1,22 @@
 //! The output files of a run, each written whole or not at all:
 //! `timeline.csv`, `evaluations.jsonl`, `operations.jsonl`, `tasks.csv`,
-//! `job_tasks.csv` and `summary.json`. `tasks.csv` can be written as the
-//! run goes ([`TasksCsv`], a [`TaskSink`]), so that finished tasks need
-//! not stay in memory.
+//! `job_tasks.csv` and `summary.json`. `tasks.csv` and `timeline.csv` can
+//! be written as the run goes ([`TasksCsv`], a [`TaskSink`], and
+//! [`TimelineCsv`], a [`TimelineSink`]), so that finished tasks and past
+//! rows need not stay in memory.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
+use autoscale_runtime::Timestamp;
 use serde::Serialize;
 
 use super::summary::Summary;
 use crate::atomic_write::{TempFile, write_atomically_with};
 use crate::formula::results::ServiceError;
-use crate::sim::{NodeState, Output, Priority, Task, TaskFailure, TaskSink};
-use crate::time::SimTime;
+use crate::sim::{NodeState, Output, Priority, Task, TaskFailure, TaskSink, TimelineRow, TimelineSink};
+use crate::time::{SimTime, wall_clock};
 
 /// Why an output file could not be written.
 #[derive(Debug, thiserror::Error)]
@@ -35,32 +37,30 @@ impl ReportError {
     }
 }
 
-/// The file names (`tasks.csv` is written first, as the run goes; then
-/// the timeline, then the others in this order).
+/// The file names (`tasks.csv` and `timeline.csv` are written first, as
+/// the run goes; then the others in this order).
 pub const FILES: [&str; 6] =
     ["timeline.csv", "evaluations.jsonl", "operations.jsonl", "tasks.csv", "job_tasks.csv", "summary.json"];
 
 /// Writes every output file into `dir` (created if missing), the tasks
-/// from those the run kept; returns their paths.
+/// and the timeline from those the run kept; returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut csv = TasksCsv::create(dir, output.jobs.clone())?;
     for (i, t) in output.tasks.iter().enumerate() {
         csv.task(i as u32, t);
     }
-    let mut written = vec![Box::new(csv).close_at()?, write_timeline_csv(output, dir)?];
+    let mut timeline = TimelineCsv::create(dir, output.start)?;
+    for row in &output.timeline {
+        timeline.row(row);
+    }
+    let mut written = vec![Box::new(csv).close_at()?, Box::new(timeline).close_at()?];
     written.extend(write_others(output, summary, dir)?);
     Ok(written)
 }
 
-/// Writes `timeline.csv` into `dir` (created if missing).
-pub fn write_timeline_csv(output: &Output, dir: &Path) -> Result<PathBuf, ReportError> {
-    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-    atomically(dir, FILES[0], |w| timeline(output, w))
-}
-
 /// Writes the output files other than the tasks and the timeline into
-/// `dir` (created if missing): for a run that wrote its tasks as they
-/// finished (a [`TasksCsv`], or parquet); returns their paths.
+/// `dir` (created if missing): for a run that wrote them as it went
+/// ([`TasksCsv`] and [`TimelineCsv`], or parquet); returns their paths.
 pub fn write_others(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
     Ok(vec![
@@ -93,47 +93,6 @@ fn seconds(t: SimTime) -> String {
 
 fn csv_error(e: csv::Error) -> std::io::Error {
     std::io::Error::other(e)
-}
-
-fn timeline(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
-    let mut csv = csv::Writer::from_writer(w);
-    let mut header: Vec<String> =
-        ["time", "elapsed_s", "allocation_state", "target_dedicated", "target_low_priority"].map(String::from).into();
-    let (first, later) = NodeState::ALL.split_at(NodeState::FIRST_COLUMNS);
-    for p in Priority::ALL {
-        for s in first {
-            header.push(format!("{}_{}", p.name(), s.name()));
-        }
-    }
-    header.extend(
-        ["active_tasks", "running_tasks", "succeeded_tasks", "failed_tasks", "cpu_percent", "cost", "resize_errors"]
-            .map(String::from),
-    );
-    for p in Priority::ALL {
-        for s in later {
-            header.push(format!("{}_{}", p.name(), s.name()));
-        }
-    }
-    csv.write_record(&header).map_err(csv_error)?;
-    let mut record = Vec::with_capacity(header.len());
-    for row in &output.timeline {
-        record.clear();
-        record.push(output.timestamp(row.time).to_string());
-        record.push(seconds(row.time));
-        record.push(row.allocation_state.name().to_owned());
-        record.extend(row.target.iter().map(u32::to_string));
-        record.extend(row.nodes.iter().flat_map(|n| &n[..NodeState::FIRST_COLUMNS]).map(u32::to_string));
-        record.push(row.active_tasks.to_string());
-        record.push(row.running_tasks.to_string());
-        record.push(row.succeeded.to_string());
-        record.push(row.failed.to_string());
-        record.push(format!("{:.2}", row.cpu_percent));
-        record.push(format!("{:.6}", row.cost));
-        record.push(row.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" "));
-        record.extend(row.nodes.iter().flat_map(|n| &n[NodeState::FIRST_COLUMNS..]).map(u32::to_string));
-        csv.write_record(&record).map_err(csv_error)?;
-    }
-    csv.flush()
 }
 
 /// One line of `evaluations.jsonl`: the service's autoScaleRun plus the
@@ -192,31 +151,70 @@ fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `tasks.csv` written as the run goes: a row per task as it leaves the
-/// scheduler (in number order), buffered, under a temporary name that
-/// takes the file's name when it is closed — whole or not at all, as
-/// every output file. A write error is kept and reported at the close.
+/// A CSV file written as the run goes: buffered, under a temporary name
+/// that takes the file's name when it is closed — whole or not at all, as
+/// every output file. A write error is kept and reported at the close, so
+/// that the engine feeding it never has to handle one.
 #[derive(Debug)]
-pub struct TasksCsv {
+struct StreamedCsv {
     path: PathBuf,
     /// Removed if dropped before the close.
     temp: TempFile,
     csv: csv::Writer<BufWriter<File>>,
-    /// Job ids, by job index.
-    jobs: Vec<String>,
     /// The first error met; nothing more is written after it.
     error: Option<std::io::Error>,
+}
+
+impl StreamedCsv {
+    /// Starts `name` in `dir` (created if missing) with its `header`.
+    fn create<'a>(dir: &Path, name: &str, header: impl IntoIterator<Item = &'a str>) -> Result<Self, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+        let path = dir.join(name);
+        let temp = TempFile::beside(&path, "").map_err(|e| ReportError::io(&path, e))?;
+        let file = File::create(temp.path()).map_err(|e| ReportError::io(&path, e))?;
+        let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
+        let error = csv.write_record(header).err().map(csv_error);
+        Ok(StreamedCsv { path, temp, csv, error })
+    }
+
+    /// Writes a record, unless an error was met before.
+    fn record<I: AsRef<[u8]>>(&mut self, record: impl IntoIterator<Item = I>) {
+        if self.error.is_none() {
+            self.error = self.csv.write_record(record).err().map(csv_error);
+        }
+    }
+
+    /// Flushes the file and gives it its name, or reports the first error.
+    fn close(self) -> std::io::Result<()> {
+        let StreamedCsv { temp, csv, error, .. } = self;
+        if let Some(e) = error {
+            return Err(e);
+        }
+        let file = csv.into_inner().map_err(|e| e.into_error())?.into_inner().map_err(|e| e.into_error())?;
+        temp.persist_file(file)
+    }
+
+    /// [`StreamedCsv::close`] with the file's path in the error, and the path.
+    fn close_at(self) -> Result<PathBuf, ReportError> {
+        let path = self.path.clone();
+        self.close().map_err(|e| ReportError::io(&path, e))?;
+        Ok(path)
+    }
+}
+
+/// `tasks.csv` written as the run goes: a row per task as it leaves the
+/// scheduler (in number order).
+#[derive(Debug)]
+pub struct TasksCsv {
+    file: StreamedCsv,
+    /// Job ids, by job index.
+    jobs: Vec<String>,
 }
 
 impl TasksCsv {
     /// Starts `tasks.csv` in `dir` (created if missing) for a run of `jobs`
     /// (ids by index), with its header.
     pub fn create(dir: &Path, jobs: Vec<String>) -> Result<TasksCsv, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-        let path = dir.join(FILES[3]);
-        let temp = TempFile::beside(&path, "").map_err(|e| ReportError::io(&path, e))?;
-        let file = File::create(temp.path()).map_err(|e| ReportError::io(&path, e))?;
-        let mut csv = csv::Writer::from_writer(BufWriter::with_capacity(1 << 16, file));
         let header = [
             "task",
             "job",
@@ -230,51 +228,112 @@ impl TasksCsv {
             "failure",
             "role",
         ];
-        let error = csv.write_record(header).err().map(csv_error);
-        Ok(TasksCsv { path, temp, csv, jobs, error })
+        Ok(TasksCsv { file: StreamedCsv::create(dir, FILES[3], header)?, jobs })
     }
 
     /// [`TaskSink::close`] with the file's path in the error, and the path.
     pub fn close_at(self: Box<Self>) -> Result<PathBuf, ReportError> {
-        let path = self.path.clone();
-        self.close().map_err(|e| ReportError::io(&path, e))?;
-        Ok(path)
-    }
-
-    fn row(&mut self, i: u32, t: &Task) -> std::io::Result<()> {
-        let job = self.jobs.get(t.job as usize).map_or("", String::as_str);
-        self.csv
-            .write_record([
-                i.to_string().as_str(),
-                job,
-                &seconds(t.submit),
-                &t.first_start.map(seconds).unwrap_or_default(),
-                &t.end.map(seconds).unwrap_or_default(),
-                &t.node.map(|n| n.to_string()).unwrap_or_default(),
-                &t.attempts.to_string(),
-                t.state.name(),
-                &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
-                t.failure.map_or("", TaskFailure::name),
-                t.role.name(),
-            ])
-            .map_err(csv_error)
+        self.file.close_at()
     }
 }
 
 impl TaskSink for TasksCsv {
-    fn task(&mut self, number: u32, task: &Task) {
-        if self.error.is_none() {
-            self.error = self.row(number, task).err();
-        }
+    fn task(&mut self, i: u32, t: &Task) {
+        let job = self.jobs.get(t.job as usize).map_or("", String::as_str);
+        self.file.record([
+            i.to_string().as_str(),
+            job,
+            &seconds(t.submit),
+            &t.first_start.map(seconds).unwrap_or_default(),
+            &t.end.map(seconds).unwrap_or_default(),
+            &t.node.map(|n| n.to_string()).unwrap_or_default(),
+            &t.attempts.to_string(),
+            t.state.name(),
+            &t.exit_code.map(|c| c.to_string()).unwrap_or_default(),
+            t.failure.map_or("", TaskFailure::name),
+            t.role.name(),
+        ]);
     }
 
     fn close(self: Box<Self>) -> std::io::Result<()> {
-        let TasksCsv { temp, csv, error, .. } = *self;
-        if let Some(e) = error {
-            return Err(e);
+        self.file.close()
+    }
+}
+
+/// `timeline.csv` written as the run goes: a row per sample, at full
+/// resolution, whatever the run keeps of them in memory.
+#[derive(Debug)]
+pub struct TimelineCsv {
+    file: StreamedCsv,
+    /// The wall-clock instant of time zero, for the `time` column.
+    start: Timestamp,
+    /// The record being built, reused from row to row.
+    record: Vec<String>,
+}
+
+impl TimelineCsv {
+    /// Starts `timeline.csv` in `dir` (created if missing) for a run
+    /// whose time zero is `start`, with its header.
+    pub fn create(dir: &Path, start: Timestamp) -> Result<TimelineCsv, ReportError> {
+        let mut header: Vec<String> =
+            ["time", "elapsed_s", "allocation_state", "target_dedicated", "target_low_priority"]
+                .map(String::from)
+                .into();
+        let (first, later) = NodeState::ALL.split_at(NodeState::FIRST_COLUMNS);
+        for p in Priority::ALL {
+            for s in first {
+                header.push(format!("{}_{}", p.name(), s.name()));
+            }
         }
-        let file = csv.into_inner().map_err(|e| e.into_error())?.into_inner().map_err(|e| e.into_error())?;
-        temp.persist_file(file)
+        header.extend(
+            [
+                "active_tasks",
+                "running_tasks",
+                "succeeded_tasks",
+                "failed_tasks",
+                "cpu_percent",
+                "cost",
+                "resize_errors",
+            ]
+            .map(String::from),
+        );
+        for p in Priority::ALL {
+            for s in later {
+                header.push(format!("{}_{}", p.name(), s.name()));
+            }
+        }
+        let file = StreamedCsv::create(dir, FILES[0], header.iter().map(String::as_str))?;
+        Ok(TimelineCsv { file, start, record: Vec::with_capacity(header.len()) })
+    }
+
+    /// [`TimelineSink::close`] with the file's path in the error, and the path.
+    pub fn close_at(self: Box<Self>) -> Result<PathBuf, ReportError> {
+        self.file.close_at()
+    }
+}
+
+impl TimelineSink for TimelineCsv {
+    fn row(&mut self, row: &TimelineRow) {
+        let record = &mut self.record;
+        record.clear();
+        record.push(wall_clock(self.start, row.time).to_string());
+        record.push(seconds(row.time));
+        record.push(row.allocation_state.name().to_owned());
+        record.extend(row.target.iter().map(u32::to_string));
+        record.extend(row.nodes.iter().flat_map(|n| &n[..NodeState::FIRST_COLUMNS]).map(u32::to_string));
+        record.push(row.active_tasks.to_string());
+        record.push(row.running_tasks.to_string());
+        record.push(row.succeeded.to_string());
+        record.push(row.failed.to_string());
+        record.push(format!("{:.2}", row.cpu_percent));
+        record.push(format!("{:.6}", row.cost));
+        record.push(row.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" "));
+        record.extend(row.nodes.iter().flat_map(|n| &n[NodeState::FIRST_COLUMNS..]).map(u32::to_string));
+        self.file.record(&*record);
+    }
+
+    fn close(self: Box<Self>) -> std::io::Result<()> {
+        self.file.close()
     }
 }
 

@@ -13,6 +13,7 @@ use std::io::BufWriter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use autoscale_runtime::Timestamp;
 use parquet::basic::Compression;
 use parquet::data_type::{ByteArray, ByteArrayType, DoubleType, Int32Type, Int64Type};
 use parquet::errors::ParquetError;
@@ -22,7 +23,7 @@ use parquet::schema::parser::parse_message_type;
 
 use super::ReportError;
 use crate::atomic_write::TempFile;
-use crate::sim::{NodeState, Output, Priority, Task, TaskFailure, TaskSink};
+use crate::sim::{NodeState, Priority, Task, TaskFailure, TaskSink, TimelineRow, TimelineSink};
 
 /// Rows per row group: the buffered columns (a text cell is its own
 /// allocation) take about 350 bytes a row, so a group of 1 048 576 rows
@@ -74,8 +75,10 @@ enum Cell<'a> {
 }
 
 impl Table {
-    /// Starts the file `name` in `dir` with `columns` (name, kind, optional).
+    /// Starts the file `name` in `dir` (created if missing) with `columns`
+    /// (name, kind, optional).
     fn create(dir: &Path, name: &str, columns: &[(String, Kind, bool)]) -> Result<Table, ReportError> {
+        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io { path: dir.to_owned(), message: e.to_string() })?;
         let path = dir.join(name);
         let fail = |e: &dyn std::fmt::Display| ReportError::Io { path: path.clone(), message: e.to_string() };
         let fields: Vec<String> = columns
@@ -194,7 +197,6 @@ impl TasksParquet {
     /// Starts `tasks.parquet` in `dir` (created if missing) for a run of
     /// `jobs` (ids by index).
     pub fn create(dir: &Path, jobs: Vec<String>) -> Result<TasksParquet, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io { path: dir.to_owned(), message: e.to_string() })?;
         let columns = [
             ("task", Kind::Int64, false),
             ("job", Kind::Text, false),
@@ -249,31 +251,50 @@ impl TaskSink for TasksParquet {
     }
 }
 
-/// Writes `timeline.parquet` in `dir` from the run's timeline: the columns
-/// of `timeline.csv`, the time as `elapsed_ms`.
-pub fn write_timeline(output: &Output, dir: &Path) -> Result<PathBuf, ReportError> {
-    let mut columns: Vec<(String, Kind, bool)> = vec![
-        ("time".into(), Kind::Text, false),
-        ("elapsed_ms".into(), Kind::Int64, false),
-        ("allocation_state".into(), Kind::Text, false),
-        ("target_dedicated".into(), Kind::Int64, false),
-        ("target_low_priority".into(), Kind::Int64, false),
-    ];
-    for p in Priority::ALL {
-        for s in NodeState::ALL {
-            columns.push((format!("{}_{}", p.name(), s.name()), Kind::Int64, false));
+/// `timeline.parquet` written as the run goes (a [`TimelineSink`]): the
+/// columns of `timeline.csv`, the time as `elapsed_ms`, a row per sample
+/// at full resolution.
+#[derive(Debug)]
+pub struct TimelineParquet {
+    table: Table,
+    /// The wall-clock instant of time zero, for the `time` column.
+    start: Timestamp,
+    /// The first error met; nothing more is written after it.
+    error: Option<ParquetError>,
+}
+
+impl TimelineParquet {
+    /// Starts `timeline.parquet` in `dir` (created if missing) for a run
+    /// whose time zero is `start`.
+    pub fn create(dir: &Path, start: Timestamp) -> Result<TimelineParquet, ReportError> {
+        let mut columns: Vec<(String, Kind, bool)> = vec![
+            ("time".into(), Kind::Text, false),
+            ("elapsed_ms".into(), Kind::Int64, false),
+            ("allocation_state".into(), Kind::Text, false),
+            ("target_dedicated".into(), Kind::Int64, false),
+            ("target_low_priority".into(), Kind::Int64, false),
+        ];
+        for p in Priority::ALL {
+            for s in NodeState::ALL {
+                columns.push((format!("{}_{}", p.name(), s.name()), Kind::Int64, false));
+            }
         }
+        for name in ["active_tasks", "running_tasks", "succeeded_tasks", "failed_tasks"] {
+            columns.push((name.into(), Kind::Int64, false));
+        }
+        columns.push(("cpu_percent".into(), Kind::Double, false));
+        columns.push(("cost".into(), Kind::Double, false));
+        columns.push(("resize_errors".into(), Kind::Text, false));
+        Ok(TimelineParquet { table: Table::create(dir, "timeline.parquet", &columns)?, start, error: None })
     }
-    for name in ["active_tasks", "running_tasks", "succeeded_tasks", "failed_tasks"] {
-        columns.push((name.into(), Kind::Int64, false));
-    }
-    columns.push(("cpu_percent".into(), Kind::Double, false));
-    columns.push(("cost".into(), Kind::Double, false));
-    columns.push(("resize_errors".into(), Kind::Text, false));
-    let mut table = Table::create(dir, "timeline.parquet", &columns)?;
-    let fail = |e: ParquetError| ReportError::Io { path: dir.join("timeline.parquet"), message: e.to_string() };
-    for row in &output.timeline {
-        let time = output.timestamp(row.time).to_string();
+}
+
+impl TimelineSink for TimelineParquet {
+    fn row(&mut self, row: &TimelineRow) {
+        if self.error.is_some() {
+            return;
+        }
+        let time = crate::time::wall_clock(self.start, row.time).to_string();
         let errors = row.errors.iter().map(|e| e.as_str()).collect::<Vec<_>>().join(" ");
         let mut cells = vec![
             Cell::Text(Some(&time)),
@@ -292,9 +313,16 @@ pub fn write_timeline(output: &Output, dir: &Path) -> Result<PathBuf, ReportErro
             Cell::Double(row.cost),
             Cell::Text(Some(&errors)),
         ]);
-        table.row(&cells).map_err(fail)?;
+        self.error = self.table.row(&cells).err();
     }
-    table.close()
+
+    fn close(self: Box<Self>) -> std::io::Result<()> {
+        let TimelineParquet { table, error, .. } = *self;
+        if let Some(e) = error {
+            return Err(std::io::Error::other(e));
+        }
+        table.close().map(drop).map_err(std::io::Error::other)
+    }
 }
 
 #[cfg(test)]
@@ -342,7 +370,13 @@ mod tests {
             tasks.task(i as u32, t);
         }
         tasks.close().expect("written");
-        write_timeline(&output, &dir).expect("written");
+        // A folder not created yet: `run --out` starts the timeline first.
+        let fresh = dir.join("fresh");
+        let mut timeline = Box::new(TimelineParquet::create(&fresh, output.start).expect("created"));
+        for row in &output.timeline {
+            timeline.row(row);
+        }
+        timeline.close().expect("written");
 
         let read = rows(&dir.join("tasks.parquet"));
         let got: Vec<Vec<String>> = read.iter().map(|r| (0..11).map(|i| cell(r, i)).collect()).collect();
@@ -358,7 +392,7 @@ mod tests {
         let nodes: Vec<String> = output.tasks.iter().map(|t| t.node.map_or("null".into(), |n| n.to_string())).collect();
         assert_eq!(nodes, got.iter().map(|r| r[5].clone()).collect::<Vec<_>>(), "as the run recorded them");
 
-        let timeline = rows(&dir.join("timeline.parquet"));
+        let timeline = rows(&fresh.join("timeline.parquet"));
         assert_eq!(timeline.len(), output.timeline.len());
         let last = (timeline.last().expect("a row"), output.timeline.last().expect("a row"));
         assert_eq!(cell(last.0, 1), last.1.time.as_millis().to_string());

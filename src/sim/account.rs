@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::agents::{AnyAgents, Simulated};
 use super::priority::Priority;
-use super::{Output, Progress, SAMPLE_PERIOD, Simulation, TaskRecords};
+use super::{Output, Progress, SAMPLE_PERIOD, Simulation, TaskRecords, TimelineRecords};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -53,10 +53,10 @@ impl Account {
         self
     }
 
-    /// Keeps no timelines (see [`Simulation::drop_timeline`]): for runs
+    /// Keeps no timelines (see [`Simulation::send_timeline_to`]): for runs
     /// whose timelines nothing reads.
     pub fn drop_timeline(mut self) -> Account {
-        self.runs = self.runs.into_iter().map(Simulation::drop_timeline).collect();
+        self.runs = self.runs.into_iter().map(|r| r.send_timeline_to(TimelineRecords::Drop)).collect();
         self
     }
 

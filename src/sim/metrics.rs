@@ -10,9 +10,10 @@ use rand_chacha::ChaCha8Rng;
 
 use super::cost::cost;
 use super::node::NodeState;
-use super::pool::{AllocationState, Pool, ResizeErrorCode};
+use super::pool::Pool;
 use super::priority::Priority;
 use super::scheduler::{Interval, Scheduler};
+use super::timeline::{Timeline, TimelineRecords, TimelineRow};
 use crate::formula::builtins::Metric;
 use crate::formula::context::EvalContext;
 use crate::scenario::{Scaling, Scenario};
@@ -41,42 +42,9 @@ pub struct Sample {
     pub dropped: u32,
 }
 
-/// The pool at one sampling instant: a row of `timeline.csv`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TimelineRow {
-    /// When.
-    pub time: SimTime,
-    /// `steady` or `resizing`.
-    pub allocation_state: AllocationState,
-    /// Dedicated and low-priority targets.
-    pub target: [u32; 2],
-    /// Nodes by priority, then state (`NodeState as usize`).
-    pub nodes: [[u32; NodeState::COUNT]; 2],
-    /// `$ActiveTasks`.
-    pub active_tasks: u32,
-    /// `$RunningTasks`.
-    pub running_tasks: u32,
-    /// Tasks succeeded so far.
-    pub succeeded: u64,
-    /// Tasks failed so far.
-    pub failed: u64,
-    /// `$CPUPercent`.
-    pub cpu_percent: f64,
-    /// Cost so far: every billed period, the open ones as if they closed
-    /// now (so the last row, at the end, is the run's cost).
-    pub cost: f64,
-    /// Seconds charged so far per priority, as `cost` counts them.
-    pub charged_seconds: [u64; 2],
-    /// Node time so far by priority, then state (`NodeState as usize`),
-    /// in ms: what the charge is attributed to.
-    pub time_in_state: [[u64; NodeState::COUNT]; 2],
-    /// Resize errors on the pool.
-    pub errors: Vec<ResizeErrorCode>,
-}
-
 /// The recorder as a component: samples waiting to become visible, and
 /// the timeline.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Recorder {
     next_sample: SimTime,
     pending: VecDeque<Sample>,
@@ -88,12 +56,8 @@ pub struct Recorder {
     autoscale: bool,
     /// Hourly prices, dedicated and low-priority, for the cost so far.
     prices: [f64; 2],
-    /// One row per sample; only the last one when the timeline is not
-    /// kept (`keep_timeline`).
-    pub timeline: Vec<TimelineRow>,
-    /// Whether every row is kept: no when nothing reads them (`run`
-    /// without `--out`), so that memory does not grow with the run.
-    pub(crate) keep_timeline: bool,
+    /// One row per sample, kept or sent as the run asks.
+    pub(crate) timeline: Timeline,
     /// Every sample as recorded, kept only when asked (tests).
     pub kept: Option<Vec<Sample>>,
 }
@@ -101,7 +65,7 @@ pub struct Recorder {
 impl Recorder {
     /// The recorder of the metrics of `scenario`'s pool number `pool`
     /// (their delay, history length and drop-out, drawn from `rng`), with
-    /// room for the timeline of the whole run.
+    /// room for the timeline of the whole run, every row kept.
     pub(crate) fn new(scenario: &Scenario, pool: usize, rng: ChaCha8Rng) -> Recorder {
         let spec = &scenario.pools[pool];
         let (m, vm) = (&scenario.metrics, &spec.vm);
@@ -114,8 +78,7 @@ impl Recorder {
             rng,
             autoscale: matches!(spec.scaling, Scaling::Autoscale(_)),
             prices: [vm.dedicated_price, vm.low_priority_price],
-            timeline: Vec::with_capacity(samples_in(scenario.duration)),
-            keep_timeline: true,
+            timeline: Timeline::new(TimelineRecords::Keep, samples_in(scenario.duration)),
             kept: None,
         }
     }
@@ -174,10 +137,6 @@ impl Recorder {
             // Without autoscale nothing reads the samples: keep none.
             if self.autoscale {
                 self.pending.push_back(sample);
-            }
-            if !self.keep_timeline {
-                // Only this instant's row may be read again.
-                self.timeline.clear();
             }
             self.timeline.push(self.row(time, pool, sched));
         }

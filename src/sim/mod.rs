@@ -47,6 +47,7 @@ mod scheduler;
 mod streams;
 mod tally;
 mod task;
+mod timeline;
 mod waits;
 mod workload;
 
@@ -56,7 +57,7 @@ pub use account::Account;
 pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
 pub use live_tasks::TaskRecords;
-pub use metrics::{SAMPLE_PERIOD, Sample, TimelineRow};
+pub use metrics::{SAMPLE_PERIOD, Sample};
 pub use node::NodeState;
 pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
@@ -64,6 +65,7 @@ pub use priority::Priority;
 pub use queue::Queue;
 pub use tally::{SLOWEST, TaskSink, TaskTally};
 pub use task::{JobTaskKind, JobTaskRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
+pub use timeline::{KEPT_ROWS, TimelineRecords, TimelineRow, TimelineSink};
 pub use waits::{EXACT_WAITS, HISTOGRAM_DIGITS, WaitStats};
 
 use std::sync::Arc;
@@ -75,10 +77,11 @@ use crate::scenario::Scenario;
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
 use autoscale::Autoscaler;
-use metrics::Recorder;
+use metrics::{Recorder, samples_in};
 use pool::Pool;
 use scheduler::Scheduler;
 use streams::{Concern, Streams, pool_rng};
+use timeline::Timeline;
 use workload::Workload;
 
 /// What happens next. Node events carry the node's index; a node's
@@ -200,7 +203,9 @@ pub struct Output {
     /// the schedules refused at the start, then the jobs of schedules
     /// refused when they came, in time order. None of their tasks ran.
     pub refused_jobs: Vec<String>,
-    /// One row per 30 s sample (none after [`Simulation::drop_timeline`]).
+    /// One row per 30 s sample ([`TimelineRecords::Keep`], the default);
+    /// none when dropped; at most [`KEPT_ROWS`], evenly spaced, and the
+    /// last, when the rows went to a sink ([`Simulation::send_timeline_to`]).
     pub timeline: Vec<TimelineRow>,
     /// Every evaluation (autoscale pools).
     pub evaluations: Vec<EvaluationRecord>,
@@ -246,6 +251,16 @@ fn refused_jobs(scenario: &Scenario, pool: usize, later: &[u32]) -> Vec<String> 
     let schedules = refused.filter(|s| s.pool == pool).map(|s| s.id.clone());
     let later = later.iter().map(|&j| scenario.jobs[j as usize].id.clone());
     jobs.chain(schedules).chain(later).collect()
+}
+
+/// Where a run's records went: the sinks to close once it is over.
+#[derive(Debug)]
+pub struct Records {
+    /// The tasks ([`Simulation::send_tasks_to`]).
+    pub tasks: TaskRecords,
+    /// The timeline's sink, if the rows were sent to one
+    /// ([`Simulation::send_timeline_to`]).
+    pub timeline: Option<Box<dyn TimelineSink>>,
 }
 
 impl Output {
@@ -342,7 +357,7 @@ impl Simulation {
 
     /// [`Simulation::run`], and where the tasks went (see
     /// [`Simulation::finish_with_records`]).
-    pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> (Output, TaskRecords) {
+    pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> (Output, Records) {
         let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
         let mut next_report = 0;
         while self.step() {
@@ -392,12 +407,12 @@ impl Simulation {
         self
     }
 
-    /// Keeps no timeline: [`Output::timeline`] comes back empty. For runs
-    /// whose timeline nothing reads (`run` without `--out`), whose memory
-    /// then does not grow with the simulated time.
-    pub fn drop_timeline(mut self) -> Simulation {
-        self.recorder.keep_timeline = false;
-        self.recorder.timeline = Vec::new();
+    /// Sends the timeline's rows to `records` rather than keeping them
+    /// all: dropped when nothing reads them (`run` without `--out`), or
+    /// written as the run goes with a bounded copy kept (`run --out`), so
+    /// that memory does not grow with the simulated time.
+    pub fn send_timeline_to(mut self, records: TimelineRecords) -> Simulation {
+        self.recorder.timeline = Timeline::new(records, samples_in(self.env.scenario.duration));
         self
     }
 
@@ -492,14 +507,15 @@ impl Simulation {
 
     /// Closes the books at the end of the scenario — open billed periods
     /// end there — and returns the output. [`Simulation::run`] calls it;
-    /// call it after driving the run with [`Simulation::step`]. Tasks sent
-    /// to a sink come back with it, to be closed.
+    /// call it after driving the run with [`Simulation::step`]. What was
+    /// sent to sinks comes back from [`Simulation::finish_with_records`].
     pub fn finish(self) -> Output {
         self.finish_with_records().0
     }
 
-    /// [`Simulation::finish`], and where the tasks went: a sink to close.
-    pub fn finish_with_records(mut self) -> (Output, TaskRecords) {
+    /// [`Simulation::finish`], and where the tasks and the timeline went:
+    /// sinks to close.
+    pub fn finish_with_records(mut self) -> (Output, Records) {
         let end = self.end;
         let nodes = &mut self.pool.nodes;
         nodes.close_billing(end);
@@ -513,6 +529,7 @@ impl Simulation {
             TaskRecords::Keep(kept) => (kept, TaskRecords::Keep(Vec::new())),
             sent => (Vec::new(), sent),
         };
+        let (timeline, timeline_sink) = self.recorder.timeline.finish();
         let output = Output {
             name: scenario.name.clone(),
             pool: spec.id.clone(),
@@ -522,7 +539,7 @@ impl Simulation {
             prices: [vm.dedicated_price, vm.low_priority_price],
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
             refused_jobs: refused_jobs(scenario, self.env.pool, &self.workload.refused),
-            timeline: if self.recorder.keep_timeline { self.recorder.timeline } else { Vec::new() },
+            timeline,
             evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
             tasks,
             task_tally,
@@ -537,6 +554,6 @@ impl Simulation {
             requeued_work: self.sched.requeued_work,
             events: self.env.q.delivered(),
         };
-        (output, records)
+        (output, Records { tasks: records, timeline: timeline_sink })
     }
 }
