@@ -62,7 +62,8 @@ impl Account {
 
     /// Delivers the account's next event due by the end — the earliest of
     /// the pools' next ones, the first pool's at the same instant — after
-    /// telling its pool the cores the others hold; false when there is none.
+    /// telling its pool the cores the others hold and the jobs active in
+    /// them; false when there is none.
     pub fn step(&mut self) -> bool {
         let mut next: Option<(SimTime, usize)> = None;
         for (i, run) in self.runs.iter_mut().enumerate() {
