@@ -902,26 +902,14 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     bar.finish_and_clear();
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let tasks = match records.tasks {
-            TaskRecords::Send(tasks) => tasks,
-            // A run on the wall clock kept its tasks: written now.
-            TaskRecords::Keep(_) | TaskRecords::Count => {
+        let (tasks, timeline) = match (records.tasks, records.timeline) {
+            (TaskRecords::Send(tasks), Some(timeline)) => (tasks, timeline),
+            // A run on the wall clock kept its tasks and timeline: written now.
+            _ => {
                 let mut tasks = task_file(dir, output.jobs.clone(), args.out_format)?;
-                for (i, t) in output.tasks.iter().enumerate() {
-                    tasks.task(i as u32, t);
-                }
-                tasks
-            }
-        };
-        let timeline = match records.timeline {
-            Some(timeline) => timeline,
-            // A run on the wall clock kept its timeline: written now.
-            None => {
                 let mut timeline = timeline_file(dir, output.start, args.out_format)?;
-                for row in &output.timeline {
-                    timeline.row(row);
-                }
-                timeline
+                report::send_kept(&output, tasks.as_mut(), timeline.as_mut());
+                (tasks, timeline)
             }
         };
         let (tasks_name, timeline_name) = match args.out_format {

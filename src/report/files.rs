@@ -46,16 +46,23 @@ pub const FILES: [&str; 6] =
 /// and the timeline from those the run kept; returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let mut csv = TasksCsv::create(dir, output.jobs.clone())?;
-    for (i, t) in output.tasks.iter().enumerate() {
-        csv.task(i as u32, t);
-    }
     let mut timeline = TimelineCsv::create(dir, output.start)?;
-    for row in &output.timeline {
-        timeline.row(row);
-    }
+    send_kept(output, &mut csv, &mut timeline);
     let mut written = vec![Box::new(csv).close_at()?, Box::new(timeline).close_at()?];
     written.extend(write_others(output, summary, dir)?);
     Ok(written)
+}
+
+/// Hands the tasks and the timeline rows a run kept in memory to `tasks`
+/// and `timeline`, as a run that streams them would have (for a run that
+/// kept them: several pools, real agents).
+pub fn send_kept(output: &Output, tasks: &mut dyn TaskSink, timeline: &mut dyn TimelineSink) {
+    for (i, t) in output.tasks.iter().enumerate() {
+        tasks.task(i as u32, t);
+    }
+    for row in &output.timeline {
+        timeline.row(row);
+    }
 }
 
 /// Writes the output files other than the tasks and the timeline into

@@ -24,6 +24,6 @@ mod split;
 mod summary;
 pub mod sweep;
 
-pub use files::{ReportError, TasksCsv, TimelineCsv, write_all, write_others};
+pub use files::{ReportError, TasksCsv, TimelineCsv, send_kept, write_all, write_others};
 pub use split::Split;
 pub use summary::{Evaluations, Summary, TaskCounts, Waits};

@@ -74,13 +74,16 @@ impl Account {
             }
         }
         let Some((_, i)) = next else { return false };
-        let held: Vec<[u64; 2]> = self.runs.iter().map(Simulation::cores_held).collect();
-        let all = held.iter().fold([0; 2], |sum, h| [sum[0] + h[0], sum[1] + h[1]]);
-        let active: Vec<u32> = self.runs.iter().map(Simulation::active_jobs).collect();
-        let others_active = active.iter().sum::<u32>() - active[i];
+        let (mut cores, mut active) = ([0; 2], 0);
+        for run in &self.runs {
+            let held = run.cores_held();
+            cores = [cores[0] + held[0], cores[1] + held[1]];
+            active += run.active_jobs();
+        }
         let run = &mut self.runs[i];
-        run.env.others_cores = [all[0] - held[i][0], all[1] - held[i][1]];
-        run.env.others_active_jobs = others_active;
+        let held = run.cores_held();
+        run.env.others_cores = [cores[0] - held[0], cores[1] - held[1]];
+        run.env.others_active_jobs = active - run.active_jobs();
         run.step()
     }
 
