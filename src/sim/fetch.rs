@@ -54,11 +54,12 @@ pub(super) fn before_run<'a>(
             node.packages.push(package.clone());
         }
     }
-    env.agents.download(mib, None, &env.scenario.pools[env.pool], &mut env.rngs)
+    resource_files(mib, env)
 }
 
-/// What a start, preparation or release task's run fetches first: its
-/// resource files, `mib` MiB.
+/// How long fetching `mib` MiB takes on a node of the pool: what a start,
+/// preparation or release task's run fetches first (its resource files),
+/// and what [`before_run`] adds up.
 pub(super) fn resource_files(mib: u64, env: &mut Env) -> SimDuration {
     env.agents.download(mib, None, &env.scenario.pools[env.pool], &mut env.rngs)
 }
