@@ -5,7 +5,6 @@
 //! and as the text `autoscale-sim run` prints.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -14,7 +13,6 @@ use super::charts::ChartError;
 use super::split::Split;
 use super::summary::Summary;
 use super::{ReportError, files};
-use crate::atomic_write::write_atomically_with;
 use crate::sim::Output;
 use crate::time::SimDuration;
 
@@ -87,8 +85,7 @@ impl AccountSummary {
             }
         }
         for (label, x) in [("account cost", &self.cost), ("account node-hours", &self.node_hours)] {
-            let (total, dedicated, low) = (x.total, x.dedicated, x.low_priority);
-            let _ = writeln!(s, "{label:<19}{total:.2} (dedicated {dedicated:.2}, low-priority {low:.2})");
+            let _ = writeln!(s, "{}", x.line(label, 19));
         }
         s
     }
@@ -104,12 +101,6 @@ pub fn write_all(outputs: &[Output], summary: &AccountSummary, dir: &Path) -> Re
         written.extend(files::write_all(output, &pool.summary, &pool_dir)?);
         written.extend(super::run_report::write(output, &pool.summary, &pool_dir)?);
     }
-    let path = dir.join("summary.json");
-    write_atomically_with(&path, |w| {
-        serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
-        w.write_all(b"\n")
-    })
-    .map_err(|e| ReportError::Io { path: path.clone(), message: e.to_string() })?;
-    written.push(path);
+    written.push(files::write_json(dir, "summary.json", summary)?);
     Ok(written)
 }

@@ -74,11 +74,17 @@ pub fn write_others(output: &Output, summary: &Summary, dir: &Path) -> Result<Ve
         atomically(dir, FILES[1], |w| evaluations(output, w))?,
         atomically(dir, FILES[2], |w| operations(output, w))?,
         atomically(dir, FILES[4], |w| job_tasks(output, w))?,
-        atomically(dir, FILES[5], |w| {
-            serde_json::to_writer_pretty(&mut *w, summary).map_err(std::io::Error::other)?;
-            w.write_all(b"\n")
-        })?,
+        write_json(dir, FILES[5], summary)?,
     ])
+}
+
+/// Writes `value` as pretty JSON, with a final newline, to `name` in `dir`
+/// (whole or not at all); returns its path.
+pub(super) fn write_json(dir: &Path, name: &str, value: &impl Serialize) -> Result<PathBuf, ReportError> {
+    atomically(dir, name, |w| {
+        serde_json::to_writer_pretty(&mut *w, value).map_err(std::io::Error::other)?;
+        w.write_all(b"\n")
+    })
 }
 
 /// Writes `name` in `dir` whole or not at all (see [`write_atomically_with`]).

@@ -138,8 +138,7 @@ impl Summary {
         let mut s = String::new();
         let _ = writeln!(s, "{}: {duration} from {}, seed {}", self.scenario, self.start, self.seed);
         for (label, x) in [("cost", &self.cost), ("node-hours", &self.node_hours)] {
-            let (total, dedicated, low) = (x.total, x.dedicated, x.low_priority);
-            let _ = writeln!(s, "{label:<15}{total:.2} (dedicated {dedicated:.2}, low-priority {low:.2})");
+            let _ = writeln!(s, "{}", x.line(label, 15));
         }
         self.breakdown_text(&mut s);
         match &self.queue_wait_seconds {
