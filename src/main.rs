@@ -848,6 +848,9 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         let account = if out.is_some() { account } else { account.count_tasks().drop_timeline() };
         let outputs = account.run(&mut progress);
         bar.finish_and_clear();
+        if let Some(stopped) = outputs.iter().find_map(|o| o.stopped.as_ref()) {
+            anyhow::bail!("{}: {stopped}", args.scenario.display());
+        }
         let summary = report::account::AccountSummary::of(&outputs);
         if let Some(dir) = out {
             let written = report::account::write_all(&outputs, &summary, dir)?;
@@ -900,6 +903,11 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         }
     };
     bar.finish_and_clear();
+    // Nothing is written of a run that stopped early: its files, begun
+    // under temporary names, are removed with their sinks.
+    if let Some(stopped) = &output.stopped {
+        anyhow::bail!("{}: {stopped}", args.scenario.display());
+    }
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
         let (tasks, timeline) = match (records.tasks, records.timeline) {

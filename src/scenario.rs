@@ -30,6 +30,7 @@ mod read;
 mod schedule;
 mod sources;
 pub mod swf;
+pub mod task_trace;
 pub mod trace;
 pub mod vm;
 
@@ -53,6 +54,7 @@ use pool::FormulaRefusal;
 pub use pool::{Autoscale, Image, ManualResize, NodeFill, Pool, Preemption, PreemptionSchedule, Scaling};
 pub use schedule::Schedule;
 pub use sources::{Generator, Source, TaskEntry};
+pub use task_trace::{TaskTrace, TraceError};
 pub use trace::{TracePreemption, TraceTask};
 pub use vm::VmSize;
 
@@ -85,8 +87,9 @@ pub const MAX_TASK_MEMORY_MIB: u64 = 1 << 20;
 /// The most tasks a scenario may have, as estimated before it runs: the
 /// expected count of every generator over its active window, plus every
 /// `tasks` entry's count and every trace row. A year of the largest
-/// planned benchmark has about 120 million; each task costs memory for
-/// the whole run, and far beyond this an allocation aborts the program.
+/// planned benchmark has about 120 million. A finished task leaves memory,
+/// but each costs time: far beyond this, a mistyped rate would run for
+/// hours before anyone saw it.
 pub const MAX_TASKS: u64 = 200_000_000;
 /// The longest scenario file, in bytes.
 pub const MAX_SCENARIO_BYTES: u64 = 16 << 20;

@@ -291,7 +291,7 @@ impl Driver {
             // Start tasks not waited for may run for ever (a daemon); they
             // are killed with the rest when the agents are released.
             let busy = self.runs.busy();
-            if sim.now() >= end || (sim.workload_done() && !busy) {
+            if sim.now() >= end || (sim.workload_done() && !busy) || sim.stopped().is_some() {
                 break;
             }
             let next = sim.next_event_time().unwrap_or(end);

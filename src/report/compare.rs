@@ -18,7 +18,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 
 use super::summary::Summary;
 use crate::formula::Engine;
-use crate::scenario::{ReplaceFormulaError, Scenario};
+use crate::scenario::{ReplaceFormulaError, Scenario, TraceError};
 use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskRecords, TaskState, WaitStats};
 use crate::time::SimDuration;
 
@@ -28,6 +28,10 @@ pub enum CompareError {
     /// The scenario is invalid or unreadable: `scenario.toml: duration: …`.
     #[error("{0}")]
     Scenario(#[from] crate::scenario::ScenarioError),
+    /// A run stopped before its end: a trace changed since the
+    /// scenario was loaded.
+    #[error("{0}")]
+    Stopped(#[from] crate::scenario::TraceError),
     /// The scenario's pool has fixed targets, so there is no formula to swap.
     #[error("{0}: the pool has fixed targets; a comparison needs a [pool.autoscale] table")]
     NotAutoscale(String),
@@ -199,17 +203,22 @@ impl SeedRun {
     /// Runs `scenario` on `seed` and measures it: a one-pool scenario as a
     /// [`Simulation`], several pools as an [`Account`] (see
     /// [`SeedRun::of_account`]). `compare`, `sweep` and `tune` all run this.
-    pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> SeedRun {
-        match scenario.only_pool() {
+    /// A run that stopped early (a trace changed) is an error, not a figure.
+    pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> Result<SeedRun, TraceError> {
+        let outputs = match scenario.only_pool() {
             Some(_) => {
                 let sim = Simulation::new(scenario, Some(seed)).send_tasks_to(TaskRecords::Count);
-                SeedRun::of(&sim.run(&mut |_| {}), keep_series)
+                vec![sim.run(&mut |_| {})]
             }
-            None => {
-                let account = Account::new(scenario, Some(seed)).count_tasks();
-                SeedRun::of_account(&account.run(&mut |_| {}), keep_series)
-            }
+            None => Account::new(scenario, Some(seed)).count_tasks().run(&mut |_| {}),
+        };
+        if let Some(stopped) = outputs.iter().find_map(|o| o.stopped.clone()) {
+            return Err(stopped);
         }
+        Ok(match outputs.as_slice() {
+            [one] => SeedRun::of(one, keep_series),
+            all => SeedRun::of_account(all, keep_series),
+        })
     }
 
     /// Measures a finished run of several pools, for the account: costs,
@@ -307,7 +316,7 @@ pub fn compare(spec: &CompareSpec, progress: &(dyn Fn() + Sync)) -> Result<Compa
     let work = || -> Result<Vec<SeedRun>, CompareError> {
         jobs.par_iter()
             .map(|&(f, s)| {
-                let run = SeedRun::measure(Arc::clone(&scenarios[f]), seeds[s], s == 0);
+                let run = SeedRun::measure(Arc::clone(&scenarios[f]), seeds[s], s == 0)?;
                 progress();
                 Ok(run)
             })

@@ -38,6 +38,10 @@ pub enum SweepError {
         /// The reason.
         message: String,
     },
+    /// A run stopped before its end: a trace changed since the
+    /// scenario was loaded.
+    #[error("{0}")]
+    Stopped(#[from] crate::scenario::TraceError),
     /// The shards given to `merge` do not make one whole sweep.
     #[error("cannot merge: {0}")]
     Merge(String),
@@ -224,7 +228,7 @@ pub fn sweep(grid: &Grid, shard: (u64, u64), progress: &(dyn Fn() + Sync)) -> Re
             let point = run / grid.seeds;
             let scenario = &scenarios[point as usize];
             let seed = scenario.seed.wrapping_add(run % grid.seeds);
-            let figures = SeedRun::measure(Arc::clone(scenario), seed, false);
+            let figures = SeedRun::measure(Arc::clone(scenario), seed, false)?;
             progress();
             Ok(RunRow { place: GridPlace { run, point, params: grid.label(point as usize) }, figures })
         })

@@ -11,7 +11,8 @@ use super::downloads::{Package, ResourceFile};
 use super::error::Check;
 use super::file::FileTrace;
 use super::file::one;
-use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, TraceTask, deps, swf, trace};
+use super::task_trace::{TaskTrace, TraceFormat};
+use super::{Dist, IdRange, MAX_COUNT, MAX_TARGET, ScenarioError, TaskConstraints, deps, swf};
 use crate::time::SimDuration;
 
 /// Where a job's tasks come from.
@@ -19,8 +20,9 @@ use crate::time::SimDuration;
 pub enum Source {
     /// Listed in the scenario, sorted by time; shared by every run.
     List(Arc<[TaskEntry]>),
-    /// A CSV trace, sorted by time; shared by every run.
-    Trace(Arc<[TraceTask]>),
+    /// A CSV trace or an SWF log, checked at load and read again by
+    /// each run as it goes.
+    Trace(TaskTrace),
     /// A generator.
     Generate(Generator),
 }
@@ -38,7 +40,7 @@ impl Source {
                 let due = entries.iter().filter(|e| e.at.as_millis() <= end);
                 (due.map(|e| f64::from(e.count)).sum(), "tasks".to_owned())
             }
-            Source::Trace(rows) => (rows.len() as f64, "trace".to_owned()),
+            Source::Trace(trace) => (trace.len() as f64, "trace".to_owned()),
             Source::Generate(g) => {
                 let (from, until) = g.window();
                 let until = until.map_or(end, |u| u.as_millis().min(end));
@@ -227,7 +229,7 @@ pub(super) fn build(
         sources.push(task_list(check, tasks, pool.task_slots_per_node)?);
     }
     if let Some(spec) = trace_spec {
-        sources.push(Source::Trace(trace_tasks(check, spec, base, pool, notes)?.into()));
+        sources.push(Source::Trace(trace_tasks(check, spec, base, pool, notes)?));
     }
     for (n, g) in generate.into_iter().enumerate() {
         check_generator(&check.within(&format!("generate[{n}]")), &g)?;
@@ -236,78 +238,63 @@ pub(super) fn build(
     Ok(sources)
 }
 
-/// The tasks of a trace, sorted by submit time (stably).
+/// A job's trace, checked: read as runs go, or sorted in memory when its
+/// rows are out of submit order (said in a note).
 fn trace_tasks(
     check: &Check<'_>,
     spec: FileTrace,
     base: &Path,
     pool: &super::Pool,
     notes: &mut Vec<String>,
-) -> Result<Vec<TraceTask>, ScenarioError> {
+) -> Result<TaskTrace, ScenarioError> {
     let path = base.join(&spec.file);
-    if !swf::is_swf(&path) {
+    let shown = spec.file.display();
+    let format = if swf::is_swf(&path) {
+        let per_node = spec.processors_per_node.unwrap_or(pool.vm.cores);
+        if per_node == 0 {
+            return check.fail("trace.processors_per_node", "a node has at least 1 processor");
+        }
+        TraceFormat::Swf { per_node, multi_instance: pool.task_slots_per_node == 1 }
+    } else {
         if spec.processors_per_node.is_some() {
             return check.fail("trace.processors_per_node", "only an SWF trace (`.swf`, `.swf.gz`) has processors");
         }
-        return trace::read_tasks(&path).or_else(|e| check.file_error("trace", e));
-    }
-    let per_node = spec.processors_per_node.unwrap_or(pool.vm.cores);
-    if per_node == 0 {
-        return check.fail("trace.processors_per_node", "a node has at least 1 processor");
-    }
-    let log = swf::read(&path).or_else(|e| check.file_error("trace", e))?;
-    let mut tasks = Vec::with_capacity(log.jobs.len());
-    for job in &log.jobs {
-        let instances = job.processors.div_ceil(per_node);
-        if instances > 1 && pool.task_slots_per_node != 1 {
-            return check.fail(
-                "trace",
-                format!(
-                    "{}: a record needs {} processors, {instances} nodes of {per_node}: a multi-instance task, \
-                     which needs pool.task_slots_per_node = 1",
-                    spec.file.display(),
-                    job.processors
-                ),
-            );
-        }
-        if instances > MAX_TARGET {
-            return check.fail("trace", format!("{}: a record needs {instances} nodes", spec.file.display()));
-        }
-        tasks.push(TraceTask {
-            submit: job.submit,
-            duration: job.run_time,
-            slots: 1,
-            constraints: TaskConstraints::default(),
-            instances,
-            exit_code: job.failed.then_some(1),
-        });
-    }
-    tasks.sort_by_key(|t| t.submit);
-    let shown = spec.file.display();
-    let header = match (log.unix_start_time, log.max_procs) {
-        (None, None) => String::new(),
-        (start, procs) => format!(
-            " (header: {}{})",
-            start.map_or(String::new(), |s| format!("UnixStartTime {s}")),
-            procs.map_or(String::new(), |p| format!("{}MaxProcs {p}", if start.is_some() { ", " } else { "" }))
-        ),
+        TraceFormat::Csv
     };
+    let loaded = TaskTrace::load(&path, format).or_else(|e| check.file_error("trace", e))?;
     let count = |n: u64, what: &str| if n == 1 { format!("1 {what}") } else { format!("{n} {what}s") };
-    notes.push(format!(
-        "{shown}: {} as tasks on nodes of {}{header}",
-        count(tasks.len() as u64, "record"),
-        count(u64::from(per_node), "processor")
-    ));
-    if log.skipped > 0 {
-        notes.push(format!("{shown}: {} with no run time skipped", count(log.skipped, "record")));
-    }
-    if log.assumed_one_processor > 0 {
+    if let (Some(log), TraceFormat::Swf { per_node, .. }) = (&loaded.swf, format) {
+        let header = match (log.unix_start_time, log.max_procs) {
+            (None, None) => String::new(),
+            (start, procs) => format!(
+                " (header: {}{})",
+                start.map_or(String::new(), |s| format!("UnixStartTime {s}")),
+                procs.map_or(String::new(), |p| format!("{}MaxProcs {p}", if start.is_some() { ", " } else { "" }))
+            ),
+        };
         notes.push(format!(
-            "{shown}: {} with no processor count taken as 1",
-            count(log.assumed_one_processor, "record")
+            "{shown}: {} as tasks on nodes of {}{header}",
+            count(log.jobs, "record"),
+            count(u64::from(per_node), "processor")
+        ));
+        if log.skipped > 0 {
+            notes.push(format!("{shown}: {} with no run time skipped", count(log.skipped, "record")));
+        }
+        if log.assumed_one_processor > 0 {
+            notes.push(format!(
+                "{shown}: {} with no processor count taken as 1",
+                count(log.assumed_one_processor, "record")
+            ));
+        }
+    }
+    if loaded.trace.is_sorted_in_memory() {
+        notes.push(format!(
+            "{shown}: rows out of submit order, so its {} are held in memory, sorted, rather than read as the run \
+             goes; sort the file by submit time to spare the memory",
+            count(loaded.trace.len(), "task")
         ));
     }
-    Ok(tasks)
+    Ok(loaded.trace)
 }
 
 /// The `tasks` list: counts, slots and instances in range, ids and

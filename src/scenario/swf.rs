@@ -13,8 +13,8 @@
 //! | 11 | status | 0 (failed) or 5 (cancelled) end with exit code 1 |
 //!
 //! Read a line at a time within the bounds of CSV traces (and the same
-//! bound on the decompressed bytes of a `.swf.gz`), so a log is never
-//! held whole in memory, only its records.
+//! bound on the decompressed bytes of a `.swf.gz`): a log is never held
+//! in memory, each run reads its records as it goes.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -36,15 +36,16 @@ pub struct SwfJob {
     pub failed: bool,
 }
 
-/// An SWF log: its jobs in file order and what the header says.
+/// What an SWF log says besides its records: its header, and the records
+/// taken as they are not, counted.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SwfLog {
-    /// The jobs with a known run time.
-    pub jobs: Vec<SwfJob>,
     /// `; UnixStartTime:` — the log's time zero, seconds since 1970.
     pub unix_start_time: Option<i64>,
     /// `; MaxProcs:` — the processors of the logged machine.
     pub max_procs: Option<u64>,
+    /// Records with a known run time, the ones read as jobs.
+    pub jobs: u64,
     /// Records skipped for a negative (unknown) run time.
     pub skipped: u64,
     /// Records with neither allocated nor requested processors, taken as 1.
@@ -57,91 +58,136 @@ pub fn is_swf(path: &Path) -> bool {
     name.ends_with(".swf") || name.ends_with(".swf.gz")
 }
 
-/// Reads the SWF log at `path` (gzip-compressed when it ends in `.gz`).
-pub fn read(path: &Path) -> Result<SwfLog, ScenarioError> {
+/// The bytes of a log as [`SwfRecords`] reads them: decompressed, bounded.
+pub type SwfInput = BufReader<Bounded<Box<dyn Read + Send>>>;
+
+/// Opens the SWF log at `path` (gzip-compressed when it ends in `.gz`).
+pub fn open(path: &Path) -> Result<SwfRecords<SwfInput>, ScenarioError> {
     let shown = path.display().to_string();
-    let io_error = |e: std::io::Error| ScenarioError::Io { path: shown.clone(), message: e.to_string() };
-    let file = std::fs::File::open(path).map_err(io_error)?;
+    let file =
+        std::fs::File::open(path).map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
     let gzip = path.extension().is_some_and(|e| e.eq_ignore_ascii_case("gz"));
-    let bytes: Box<dyn Read> = if gzip { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
-    parse(BufReader::new(Bounded::new(bytes)), &shown)
+    let bytes: Box<dyn Read + Send> = if gzip { Box::new(flate2::read::GzDecoder::new(file)) } else { Box::new(file) };
+    Ok(SwfRecords::new(BufReader::new(Bounded::new(bytes)), shown))
 }
 
-/// Parses an SWF log from `input`; `shown` names it in errors.
-fn parse(mut input: impl BufRead, shown: &str) -> Result<SwfLog, ScenarioError> {
-    let mut log = SwfLog::default();
-    let mut first_submit = None;
-    let mut line = String::new();
-    for number in 1u64.. {
-        line.clear();
-        let read = input.read_line(&mut line).map_err(|e| ScenarioError::Io {
-            path: shown.to_owned(),
-            message: if e.kind() == std::io::ErrorKind::InvalidData {
-                format!("line {number}: {e}")
-            } else {
-                e.to_string()
-            },
-        })?;
-        if read == 0 {
-            break;
-        }
-        let fail = |message: String| ScenarioError::Trace { path: shown.to_owned(), line: number, message };
-        let text = line.trim();
-        if let Some(comment) = text.strip_prefix(';') {
-            header(&mut log, comment).map_err(fail)?;
-            continue;
-        }
-        if text.is_empty() {
-            continue;
-        }
-        let fields: Vec<&str> = text.split_whitespace().collect();
-        if fields.len() < 11 {
-            return Err(fail(format!(
-                "{} fields; an SWF record has 18 (at least the first 11 are needed)",
-                fields.len()
-            )));
-        }
-        let number_at = |n: usize| -> Result<f64, String> {
-            fields[n - 1]
-                .parse::<f64>()
-                .ok()
-                .filter(|v| v.is_finite())
-                .ok_or_else(|| format!("field {n} is `{}`, not a number", fields[n - 1]))
-        };
-        let (submit, run_time) = (number_at(2).map_err(fail)?, number_at(4).map_err(fail)?);
-        if run_time < 0.0 {
-            log.skipped += 1;
-            continue;
-        }
-        if log.jobs.len() as u64 >= MAX_TASKS {
-            return Err(fail(format!("more than {MAX_TASKS} records; a scenario may have at most {MAX_TASKS} tasks")));
-        }
-        if submit < 0.0 {
-            return Err(fail(format!("field 2 (submit time) is {submit}; it is at least 0")));
-        }
-        let first = *first_submit.get_or_insert(submit);
-        let processors = match (number_at(5).map_err(fail)?, number_at(8).map_err(fail)?) {
-            (allocated, _) if allocated >= 1.0 => allocated,
-            (_, requested) if requested >= 1.0 => requested,
-            _ => {
-                log.assumed_one_processor += 1;
-                1.0
-            }
-        };
-        if processors > f64::from(u32::MAX) {
-            return Err(fail(format!("{processors} processors is more than this simulator counts")));
-        }
-        let status = number_at(11).map_err(fail)?;
-        log.jobs.push(SwfJob {
-            // Records are in submit order in the archive's logs; one that is
-            // not is kept at its own time (the caller sorts).
-            submit: SimTime(SimDuration::from_millis_f64((submit - first).max(0.0) * 1000.0).0),
-            run_time: SimDuration::from_millis_f64(run_time * 1000.0),
-            processors: processors as u32,
-            failed: status == 0.0 || status == 5.0,
-        });
+/// The jobs of an SWF log, read a line at a time; what the log says
+/// besides is in [`SwfRecords::log`] as the lines go by.
+#[derive(Debug)]
+pub struct SwfRecords<B> {
+    input: B,
+    /// The log's name in errors.
+    shown: String,
+    line: String,
+    /// The number of the last line read.
+    number: u64,
+    first_submit: Option<f64>,
+    /// The header and counts so far.
+    pub log: SwfLog,
+}
+
+impl<B: BufRead> SwfRecords<B> {
+    /// The records of `input`; `shown` names it in errors.
+    pub fn new(input: B, shown: String) -> SwfRecords<B> {
+        SwfRecords { input, shown, line: String::new(), number: 0, first_submit: None, log: SwfLog::default() }
     }
-    Ok(log)
+
+    /// The next job, or the end, or why the next line is not a record.
+    fn read_job(&mut self) -> Result<Option<SwfJob>, ScenarioError> {
+        loop {
+            self.line.clear();
+            self.number += 1;
+            let number = self.number;
+            let read = self.input.read_line(&mut self.line).map_err(|e| ScenarioError::Io {
+                path: self.shown.clone(),
+                message: if e.kind() == std::io::ErrorKind::InvalidData {
+                    format!("line {number}: {e}")
+                } else {
+                    e.to_string()
+                },
+            })?;
+            if read == 0 {
+                return Ok(None);
+            }
+            let fail = |message: String| ScenarioError::Trace { path: self.shown.clone(), line: number, message };
+            let text = self.line.trim();
+            if let Some(comment) = text.strip_prefix(';') {
+                header(&mut self.log, comment).map_err(fail)?;
+                continue;
+            }
+            if text.is_empty() {
+                continue;
+            }
+            // The first 11 fields, without an allocation per line: every run
+            // reads the log again.
+            let mut fields = [""; 11];
+            let mut words = text.split_whitespace();
+            let found = fields.iter_mut().zip(&mut words).map(|(field, word)| *field = word).count();
+            if found < 11 {
+                return Err(fail(format!("{found} fields; an SWF record has 18 (at least the first 11 are needed)")));
+            }
+            let number_at = |n: usize| -> Result<f64, String> {
+                fields[n - 1]
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|v| v.is_finite())
+                    .ok_or_else(|| format!("field {n} is `{}`, not a number", fields[n - 1]))
+            };
+            let (submit, run_time) = (number_at(2).map_err(fail)?, number_at(4).map_err(fail)?);
+            if run_time < 0.0 {
+                self.log.skipped += 1;
+                continue;
+            }
+            if self.log.jobs >= MAX_TASKS {
+                return Err(fail(format!(
+                    "more than {MAX_TASKS} records; a scenario may have at most {MAX_TASKS} tasks"
+                )));
+            }
+            if submit < 0.0 {
+                return Err(fail(format!("field 2 (submit time) is {submit}; it is at least 0")));
+            }
+            let first = *self.first_submit.get_or_insert(submit);
+            let processors = match (number_at(5).map_err(fail)?, number_at(8).map_err(fail)?) {
+                (allocated, _) if allocated >= 1.0 => allocated,
+                (_, requested) if requested >= 1.0 => requested,
+                _ => {
+                    self.log.assumed_one_processor += 1;
+                    1.0
+                }
+            };
+            if processors > f64::from(u32::MAX) {
+                return Err(fail(format!("{processors} processors is more than this simulator counts")));
+            }
+            let status = number_at(11).map_err(fail)?;
+            self.log.jobs += 1;
+            return Ok(Some(SwfJob {
+                // Records are in submit order in the archive's logs; one that
+                // is not is kept at its own time (the trace is then sorted).
+                submit: SimTime(SimDuration::from_millis_f64((submit - first).max(0.0) * 1000.0).0),
+                run_time: SimDuration::from_millis_f64(run_time * 1000.0),
+                processors: processors as u32,
+                failed: status == 0.0 || status == 5.0,
+            }));
+        }
+    }
+
+    /// The line of the last job read, for errors about it.
+    pub fn line(&self) -> u64 {
+        self.number
+    }
+
+    /// The log's name in errors.
+    pub fn shown(&self) -> &str {
+        &self.shown
+    }
+}
+
+impl<B: BufRead> Iterator for SwfRecords<B> {
+    type Item = Result<SwfJob, ScenarioError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.read_job().transpose()
+    }
 }
 
 /// Keeps `UnixStartTime` and `MaxProcs` from a header comment.
@@ -162,6 +208,13 @@ fn header(log: &mut SwfLog, comment: &str) -> Result<(), String> {
 mod tests {
     use super::*;
 
+    /// Every job of `text`, and what the log says besides.
+    fn parse(text: &str, shown: &str) -> Result<(Vec<SwfJob>, SwfLog), ScenarioError> {
+        let mut records = SwfRecords::new(text.as_bytes(), shown.to_owned());
+        let jobs = records.by_ref().collect::<Result<_, _>>()?;
+        Ok((jobs, records.log))
+    }
+
     const LOG: &str = "\
 ; Version: 2.2
 ; UnixStartTime: 1041377400
@@ -176,10 +229,10 @@ mod tests {
 
     #[test]
     fn records_become_jobs_from_the_first_submit_with_the_header_kept() {
-        let log = parse(LOG.as_bytes(), "log.swf").unwrap();
+        let (jobs, log) = parse(LOG, "log.swf").unwrap();
         assert_eq!(log.unix_start_time, Some(1_041_377_400));
         assert_eq!(log.max_procs, Some(16));
-        assert_eq!((log.skipped, log.assumed_one_processor), (1, 1));
+        assert_eq!((log.jobs, log.skipped, log.assumed_one_processor), (4, 1, 1));
         let job = |submit_s: u64, run_ms: u64, processors: u32, failed: bool| SwfJob {
             submit: SimTime(submit_s * 1000),
             run_time: SimDuration(run_ms),
@@ -187,14 +240,14 @@ mod tests {
             failed,
         };
         assert_eq!(
-            log.jobs,
+            jobs,
             [job(0, 3_600_000, 4, false), job(60, 90_500, 1, true), job(180, 0, 6, true), job(240, 30_000, 1, false),]
         );
     }
 
     #[test]
     fn malformed_records_name_the_line() {
-        let error = |text: &str| parse(text.as_bytes(), "x.swf").unwrap_err().to_string();
+        let error = |text: &str| parse(text, "x.swf").unwrap_err().to_string();
         assert_eq!(
             error("; c\n1 0 0 10\n"),
             "x.swf: line 2: 4 fields; an SWF record has 18 (at least the first 11 are needed)"
@@ -218,7 +271,9 @@ mod tests {
         let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
         std::io::Write::write_all(&mut encoder, LOG.as_bytes()).unwrap();
         std::fs::write(&gz, encoder.finish().unwrap()).unwrap();
-        assert_eq!(read(&gz).unwrap(), parse(LOG.as_bytes(), "log.swf").unwrap());
+        let mut records = open(&gz).unwrap();
+        let jobs = records.by_ref().collect::<Result<Vec<_>, _>>().unwrap();
+        assert_eq!((jobs, records.log), parse(LOG, "log.swf").unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

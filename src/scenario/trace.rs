@@ -45,29 +45,40 @@ pub struct TracePreemption {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct TaskRow {
-    submit: String,
-    duration: String,
-    #[serde(default)]
-    slots: Option<u32>,
-    #[serde(default)]
-    max_wall_clock_time: Option<String>,
-    #[serde(default)]
-    max_task_retry_count: Option<i32>,
-    #[serde(default)]
-    retention: Option<String>,
+struct TaskRow<'a> {
+    submit: &'a str,
+    duration: &'a str,
+    #[serde(default, borrow)]
+    slots: Option<&'a str>,
+    #[serde(default, borrow)]
+    max_wall_clock_time: Option<&'a str>,
+    #[serde(default, borrow)]
+    max_task_retry_count: Option<&'a str>,
+    #[serde(default, borrow)]
+    retention: Option<&'a str>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct PreemptionRow {
-    at: String,
-    nodes: u32,
+struct PreemptionRow<'a> {
+    at: &'a str,
+    nodes: &'a str,
+}
+
+/// A field's text without the spaces around it; none when empty.
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|t| !t.is_empty())
+}
+
+/// A whole number of type `N` in a field (spaces around it allowed).
+fn whole<N: std::str::FromStr>(text: &str, key: &str) -> Result<N, String> {
+    text.trim().parse().map_err(|_| format!("{key}: `{}` is not a whole number in range", text.trim()))
 }
 
 /// Seconds as a number, or humantime text.
 fn parse_time(text: &str) -> Result<SimDuration, String> {
-    match text.trim().parse::<f64>() {
+    let text = text.trim();
+    match text.parse::<f64>() {
         Ok(s) if s.is_finite() && s >= 0.0 => Ok(SimDuration::from_millis_f64(s * 1000.0)),
         Ok(s) => Err(format!("`{s}` is not a number of seconds at least 0")),
         Err(_) => parse_duration(text),
@@ -77,7 +88,7 @@ fn parse_time(text: &str) -> Result<SimDuration, String> {
 /// A trace file as the CSV reader sees it: an error instead of more than
 /// [`MAX_TRACE_BYTES`] in all or [`MAX_TRACE_LINE_BYTES`] on one line, so
 /// that `/dev/zero` (one endless line) fails after a few kilobytes.
-pub(super) struct Bounded<R> {
+pub struct Bounded<R> {
     inner: R,
     /// Bytes read so far.
     total: u64,
@@ -88,8 +99,15 @@ pub(super) struct Bounded<R> {
 }
 
 impl<R> Bounded<R> {
-    pub(super) fn new(inner: R) -> Bounded<R> {
+    /// `inner`, bounded.
+    pub fn new(inner: R) -> Bounded<R> {
         Bounded { inner, total: 0, line: 0, lines: 0 }
+    }
+}
+
+impl<R> std::fmt::Debug for Bounded<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bounded").field("total", &self.total).field("lines", &self.lines).finish_non_exhaustive()
     }
 }
 
@@ -118,33 +136,58 @@ impl<R: Read> Read for Bounded<R> {
     }
 }
 
-/// Reads the trace at `path`, a row at a time, through [`Bounded`]; more
-/// than `max_rows` rows is an error.
-fn read<R: for<'de> Deserialize<'de>, T>(
-    path: &Path,
+/// Turns a CSV row (given its file's header) into `T`, or says why not.
+/// The row's fields are borrowed, not copied: every run reads a task
+/// trace again.
+type Convert<T> = for<'r> fn(&'r csv::StringRecord, &'r csv::StringRecord) -> Result<T, String>;
+
+/// `record` as an `R`, its fields named by `headers`.
+fn fields<'r, R: Deserialize<'r>>(record: &'r csv::StringRecord, headers: &'r csv::StringRecord) -> Result<R, String> {
+    record.deserialize(Some(headers)).map_err(|e| e.to_string())
+}
+
+/// The rows of a CSV trace, converted and read one at a time through
+/// [`Bounded`]; more than `max_rows` rows is an error.
+#[derive(Debug)]
+struct CsvRows<T> {
+    shown: String,
+    reader: csv::Reader<Bounded<std::fs::File>>,
+    headers: csv::StringRecord,
+    record: csv::StringRecord,
+    rows: u64,
     max_rows: u64,
-    mut convert: impl FnMut(R) -> Result<T, String>,
-) -> Result<Vec<T>, ScenarioError> {
-    let shown = path.display().to_string();
-    let file =
-        std::fs::File::open(path).map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
-    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).comment(Some(b'#')).from_reader(Bounded::new(file));
-    let headers = reader.headers().map_err(|e| trace_error(&shown, &e))?.clone();
-    let mut out = Vec::new();
-    let mut record = csv::StringRecord::new();
-    loop {
-        match reader.read_record(&mut record) {
+    convert: Convert<T>,
+}
+
+impl<T> CsvRows<T> {
+    fn open(path: &Path, max_rows: u64, convert: Convert<T>) -> Result<Self, ScenarioError> {
+        let shown = path.display().to_string();
+        let file =
+            std::fs::File::open(path).map_err(|e| ScenarioError::Io { path: shown.clone(), message: e.to_string() })?;
+        let mut reader =
+            csv::ReaderBuilder::new().trim(csv::Trim::Headers).comment(Some(b'#')).from_reader(Bounded::new(file));
+        let headers = reader.headers().map_err(|e| trace_error(&shown, &e))?.clone();
+        Ok(CsvRows { shown, reader, headers, record: csv::StringRecord::new(), rows: 0, max_rows, convert })
+    }
+}
+
+impl<T> Iterator for CsvRows<T> {
+    type Item = Result<T, ScenarioError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.reader.read_record(&mut self.record) {
             Ok(true) => {}
-            Ok(false) => return Ok(out),
-            Err(e) => return Err(trace_error(&shown, &e)),
+            Ok(false) => return None,
+            Err(e) => return Some(Err(trace_error(&self.shown, &e))),
         }
-        let line = record.position().map_or(0, csv::Position::line);
-        let fail = |message: String| ScenarioError::Trace { path: shown.clone(), line, message };
-        if out.len() as u64 >= max_rows {
-            return Err(fail(format!("more than {max_rows} rows; a scenario may have at most {MAX_TASKS} tasks")));
+        let line = self.record.position().map_or(0, csv::Position::line);
+        let fail = |message: String| ScenarioError::Trace { path: self.shown.clone(), line, message };
+        if self.rows >= self.max_rows {
+            let max = self.max_rows;
+            return Some(Err(fail(format!("more than {max} rows; a scenario may have at most {MAX_TASKS} tasks"))));
         }
-        let row: R = record.deserialize(Some(&headers)).map_err(|e| fail(e.to_string()))?;
-        out.push(convert(row).map_err(fail)?);
+        self.rows += 1;
+        Some((self.convert)(&self.record, &self.headers).map_err(fail))
     }
 }
 
@@ -157,42 +200,59 @@ fn trace_error(shown: &str, e: &csv::Error) -> ScenarioError {
     ScenarioError::Trace { path: shown.to_owned(), line, message: e.to_string() }
 }
 
-/// Reads a task trace, sorted by submit time (stable: equal times keep
-/// their order in the file). More than [`MAX_TASKS`] rows is an error.
-pub fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
-    let mut tasks = read(path, MAX_TASKS, |row: TaskRow| {
-        let duration = parse_time(&row.duration).map_err(|e| format!("duration: {e}"))?;
-        let slots = row.slots.unwrap_or(1);
-        if slots == 0 {
-            return Err("slots: a task needs at least 1 slot".into());
-        }
-        let optional = |text: Option<String>, key: &str| {
-            text.filter(|t| !t.is_empty()).map(|t| parse_time(&t).map_err(|e| format!("{key}: {e}"))).transpose()
-        };
-        let constraints = TaskConstraints {
-            max_wall_clock_time: optional(row.max_wall_clock_time, "max_wall_clock_time")?,
-            max_task_retry_count: row.max_task_retry_count,
-            retention: optional(row.retention, "retention")?,
-        };
-        constraints.check().map_err(|(key, message)| format!("{key}: {message}"))?;
-        Ok(TraceTask {
-            submit: SimTime(parse_time(&row.submit).map_err(|e| format!("submit: {e}"))?.0),
-            duration,
-            slots,
-            constraints,
-            instances: 1,
-            exit_code: None,
-        })
-    })?;
-    tasks.sort_by_key(|t| t.submit);
-    Ok(tasks)
+/// The rows of a CSV task trace, as tasks, in file order.
+#[derive(Debug)]
+pub struct CsvTasks(CsvRows<TraceTask>);
+
+impl Iterator for CsvTasks {
+    type Item = Result<TraceTask, ScenarioError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
 }
 
-/// Reads a preemption trace, sorted by time.
+/// Opens the task trace at `path`; more than [`MAX_TASKS`] rows is an error.
+pub fn open_tasks(path: &Path) -> Result<CsvTasks, ScenarioError> {
+    CsvRows::open(path, MAX_TASKS, task).map(CsvTasks)
+}
+
+/// A task trace's row as a task, or why it is not one.
+fn task(record: &csv::StringRecord, headers: &csv::StringRecord) -> Result<TraceTask, String> {
+    let row: TaskRow<'_> = fields(record, headers)?;
+    let duration = parse_time(row.duration).map_err(|e| format!("duration: {e}"))?;
+    let slots = given(row.slots).map(|t| whole(t, "slots")).transpose()?.unwrap_or(1);
+    if slots == 0 {
+        return Err("slots: a task needs at least 1 slot".into());
+    }
+    let optional = |text: Option<&str>, key: &str| {
+        given(text).map(|t| parse_time(t).map_err(|e| format!("{key}: {e}"))).transpose()
+    };
+    let constraints = TaskConstraints {
+        max_wall_clock_time: optional(row.max_wall_clock_time, "max_wall_clock_time")?,
+        max_task_retry_count: given(row.max_task_retry_count).map(|t| whole(t, "max_task_retry_count")).transpose()?,
+        retention: optional(row.retention, "retention")?,
+    };
+    constraints.check().map_err(|(key, message)| format!("{key}: {message}"))?;
+    Ok(TraceTask {
+        submit: SimTime(parse_time(row.submit).map_err(|e| format!("submit: {e}"))?.0),
+        duration,
+        slots,
+        constraints,
+        instances: 1,
+        exit_code: None,
+    })
+}
+
+/// Reads a preemption trace, sorted by time. Preemption traces are short
+/// (a line per reclaim), so they are read whole.
 pub fn read_preemptions(path: &Path) -> Result<Vec<TracePreemption>, ScenarioError> {
-    let mut rows = read(path, u64::MAX, |row: PreemptionRow| {
-        Ok(TracePreemption { at: SimTime(parse_time(&row.at).map_err(|e| format!("at: {e}"))?.0), nodes: row.nodes })
-    })?;
+    let convert = |record: &csv::StringRecord, headers: &csv::StringRecord| {
+        let row: PreemptionRow<'_> = fields(record, headers)?;
+        let at = SimTime(parse_time(row.at).map_err(|e| format!("at: {e}"))?.0);
+        Ok(TracePreemption { at, nodes: whole(row.nodes, "nodes")? })
+    };
+    let mut rows = CsvRows::open(path, u64::MAX, convert)?.collect::<Result<Vec<_>, _>>()?;
     rows.sort_by_key(|r| r.at);
     Ok(rows)
 }
@@ -200,6 +260,11 @@ pub fn read_preemptions(path: &Path) -> Result<Vec<TracePreemption>, ScenarioErr
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The trace's tasks, in file order.
+    fn read_tasks(path: &Path) -> Result<Vec<TraceTask>, ScenarioError> {
+        open_tasks(path)?.collect()
+    }
 
     fn write(name: &str, text: &str) -> std::path::PathBuf {
         let dir = std::env::temp_dir().join(format!("autoscale-sim-trace-{}", std::process::id()));
@@ -210,7 +275,7 @@ mod tests {
     }
 
     #[test]
-    fn task_traces_take_seconds_or_humantime_and_are_sorted() {
+    fn task_traces_take_seconds_or_humantime() {
         let path = write("tasks.csv", "submit,duration,slots\n# a comment\n90, 10m, 2\n0,30,\n1h,1.5,1\n");
         let tasks = read_tasks(&path).unwrap();
         let none = TaskConstraints::default();
@@ -218,17 +283,17 @@ mod tests {
             tasks,
             [
                 TraceTask {
-                    submit: SimTime(0),
-                    duration: SimDuration(30_000),
-                    slots: 1,
+                    submit: SimTime(90_000),
+                    duration: SimDuration(600_000),
+                    slots: 2,
                     constraints: none,
                     instances: 1,
                     exit_code: None
                 },
                 TraceTask {
-                    submit: SimTime(90_000),
-                    duration: SimDuration(600_000),
-                    slots: 2,
+                    submit: SimTime(0),
+                    duration: SimDuration(30_000),
+                    slots: 1,
                     constraints: none,
                     instances: 1,
                     exit_code: None
@@ -271,6 +336,12 @@ mod tests {
         let path = write("short.csv", "submit,duration\n0\n");
         let e = read_tasks(&path).unwrap_err().to_string();
         assert!(e.contains("short.csv: line 2"), "{e}");
+        let path = write("bad-slots.csv", "submit,duration,slots\n0, 1m, two\n");
+        let e = read_tasks(&path).unwrap_err().to_string();
+        assert!(e.ends_with("bad-slots.csv: line 2: slots: `two` is not a whole number in range"), "{e}");
+        let path = write("bad-nodes.csv", "at,nodes\n1h,-1\n");
+        let e = read_preemptions(&path).unwrap_err().to_string();
+        assert!(e.ends_with("bad-nodes.csv: line 2: nodes: `-1` is not a whole number in range"), "{e}");
         let e = read_tasks(Path::new("no/such/trace.csv")).unwrap_err().to_string();
         assert!(e.contains("no/such/trace.csv"), "{e}");
     }

@@ -484,7 +484,10 @@ fn simulate(
     loop {
         for _ in 0..BATCH {
             if stop(&sim) || !sim.step() {
-                return Ok(sim);
+                return match sim.stopped() {
+                    Some(stopped) => Err(BadRequest(stopped.to_string())),
+                    None => Ok(sim),
+                };
             }
         }
         if Instant::now() > deadline {

@@ -73,7 +73,7 @@ use std::sync::Arc;
 use autoscale_runtime::Timestamp;
 
 use crate::formula::context::EvalContext;
-use crate::scenario::Scenario;
+use crate::scenario::{Scenario, TraceError};
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
 use autoscale::Autoscaler;
@@ -239,6 +239,10 @@ pub struct Output {
     pub requeued_work: [SimDuration; 2],
     /// Events delivered.
     pub events: u64,
+    /// Why the run stopped before its end: a trace changed since the
+    /// scenario was loaded. Its figures then cover only what ran; every
+    /// caller reports this as an error rather than as a result.
+    pub stopped: Option<TraceError>,
 }
 
 /// The ids of what the active-job quota refused in pool number `pool`:
@@ -437,8 +441,19 @@ impl Simulation {
         self.autoscaler.as_ref().map(Autoscaler::context)
     }
 
+    /// Why the run stopped before its end, if it did: a trace changed
+    /// since the scenario was loaded (see [`Output::stopped`]).
+    pub fn stopped(&self) -> Option<&TraceError> {
+        self.workload.failed.as_ref()
+    }
+
     /// Delivers the next event due by the end; false when there is none.
+    /// A run whose trace changed since the scenario was loaded delivers
+    /// nothing more ([`Output::stopped`] says why).
     pub fn step(&mut self) -> bool {
+        if self.workload.failed.is_some() {
+            return false;
+        }
         let Some((_, event)) = self.env.q.pop_until(self.end) else {
             return false;
         };
@@ -553,6 +568,7 @@ impl Simulation {
             slots_per_node: spec.task_slots_per_node,
             requeued_work: self.sched.requeued_work,
             events: self.env.q.delivered(),
+            stopped: self.workload.failed,
         };
         (output, Records { tasks: records, timeline: timeline_sink })
     }

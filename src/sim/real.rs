@@ -136,7 +136,9 @@ impl Simulation {
     pub fn advance_to(&mut self, t: SimTime) {
         let t = t.min(self.end);
         while self.next_event_time().is_some_and(|next| next <= t) {
-            self.step();
+            if !self.step() {
+                break;
+            }
         }
         self.env.q.advance_to(t);
     }

@@ -15,7 +15,7 @@ use super::{Env, Event};
 use crate::scenario::downloads::total_mib;
 use crate::scenario::{
     Dist, Generator, IdRange, Job, Origin, Package, Scenario, Source as SourceSpec, TaskConstraints, TaskEntry,
-    TaskFiles, TraceTask,
+    TaskFiles, TraceError, TraceTask, task_trace::TraceTasks,
 };
 use crate::time::{SimDuration, SimTime};
 
@@ -81,9 +81,21 @@ impl Durations<'_> {
 
 #[derive(Debug)]
 enum Kind {
-    List { entries: Arc<[TaskEntry]>, next: usize },
-    Trace { rows: Arc<[TraceTask]>, next: usize },
-    Generate { generator: Generator, until: SimTime },
+    List {
+        entries: Arc<[TaskEntry]>,
+        next: usize,
+    },
+    /// A trace, read as the run goes: the row due next, if any, and why
+    /// the rows stopped early.
+    Trace {
+        rows: TraceTasks,
+        next: Option<TraceTask>,
+        failed: Option<TraceError>,
+    },
+    Generate {
+        generator: Generator,
+        until: SimTime,
+    },
 }
 
 /// One arrival process of one job.
@@ -118,6 +130,9 @@ pub struct Workload {
     /// The run's seed and end, for the sources of jobs created later.
     seed: u64,
     end: SimTime,
+    /// Why a trace stopped being read (it changed since the scenario was
+    /// loaded): the run stops there.
+    pub(crate) failed: Option<TraceError>,
 }
 
 impl Workload {
@@ -169,6 +184,9 @@ impl Workload {
             if let Some(t) = source.first() {
                 q.schedule(t, Event::Arrival(number));
                 self.live += 1;
+            }
+            if let Some(error) = source.take_error() {
+                self.failed.get_or_insert(error);
             }
             self.sources.push(source);
         }
@@ -226,6 +244,9 @@ impl Workload {
             Some(t) => _ = env.q.schedule(t, Event::Arrival(s)),
             None => self.live -= 1,
         }
+        if let Some(error) = self.sources[s as usize].take_error() {
+            self.failed.get_or_insert(error);
+        }
         sched.schedule(pool, env);
     }
 }
@@ -236,13 +257,33 @@ fn exponential(rng: &mut ChaCha8Rng, mean_ms: f64) -> SimDuration {
     SimDuration::from_millis_f64((-(1.0 - u).ln() * mean_ms).min(u64::MAX as f64))
 }
 
+/// A trace's next row; none at its end, or when the file changed since
+/// the scenario was loaded (why, kept in `failed`).
+fn read_next(rows: &mut TraceTasks, failed: &mut Option<TraceError>) -> Option<TraceTask> {
+    match rows.next()? {
+        Ok(row) => Some(row),
+        Err(error) => {
+            failed.get_or_insert(error);
+            None
+        }
+    }
+}
+
 impl Source {
+    /// Why its trace stopped being read early, once.
+    fn take_error(&mut self) -> Option<TraceError> {
+        match &mut self.kind {
+            Kind::Trace { failed, .. } => failed.take(),
+            _ => None,
+        }
+    }
+
     /// The source numbered `number` (its streams' id) of a job created
     /// at `created`, ending at `end`.
     pub fn new(number: u32, job: u32, spec: &SourceSpec, seed: u64, end: SimTime, created: SimTime) -> Source {
         let kind = match spec {
             SourceSpec::List(entries) => Kind::List { entries: Arc::clone(entries), next: 0 },
-            SourceSpec::Trace(rows) => Kind::Trace { rows: Arc::clone(rows), next: 0 },
+            SourceSpec::Trace(trace) => Kind::Trace { rows: trace.tasks(), next: None, failed: None },
             SourceSpec::Generate(generator) => {
                 let until = match generator {
                     Generator::Poisson { until, .. }
@@ -264,13 +305,16 @@ impl Source {
     /// When the first tasks arrive.
     pub fn first(&mut self) -> Option<SimTime> {
         let created = self.created;
-        match &self.kind {
+        match &mut self.kind {
             Kind::List { entries, .. } => entries.first().map(|e| created + e.at),
-            Kind::Trace { rows, .. } => rows.first().map(|r| created + r.submit.since(SimTime::ZERO)),
+            Kind::Trace { rows, next, failed } => {
+                *next = read_next(rows, failed);
+                next.map(|r| created + r.submit.since(SimTime::ZERO))
+            }
             Kind::Generate { generator, until } => {
                 let (from, gap) = match generator {
                     Generator::Poisson { rate_per_hour, from, .. } => {
-                        (*from, exponential(&mut self.arrivals, 3_600_000.0 / rate_per_hour))
+                        (*from, exponential(&mut self.arrivals, 3_600_000.0 / *rate_per_hour))
                     }
                     Generator::Periodic { from, .. } => (*from, SimDuration::ZERO),
                     Generator::Bursty { mean_gap, from, .. } => {
@@ -309,10 +353,10 @@ impl Source {
                 };
                 (batch, following)
             }
-            Kind::Trace { rows, next } => {
-                let Some(row) = rows.get(*next) else { return (Batch::EMPTY, None) };
-                *next += 1;
-                let following = rows.get(*next).map(|r| created + r.submit.since(SimTime::ZERO));
+            Kind::Trace { rows, next, failed } => {
+                let Some(row) = next.take() else { return (Batch::EMPTY, None) };
+                *next = read_next(rows, failed);
+                let following = next.map(|r| created + r.submit.since(SimTime::ZERO));
                 let duration = Durations::Fixed(row.duration);
                 let constraints = row.constraints;
                 (

@@ -119,13 +119,22 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
         Ok(scenario) => Arc::new(scenario),
         Err(message) => return Outcome::Error(message),
     };
-    let runs: Vec<SeedResult> = s
+    let runs = s
         .seeds
         .par_iter()
         .map(|seed| {
-            measure(&Simulation::new(Arc::clone(&scenario), *seed).send_tasks_to(TaskRecords::Count).run(&mut |_| {}))
+            let output =
+                Simulation::new(Arc::clone(&scenario), *seed).send_tasks_to(TaskRecords::Count).run(&mut |_| {});
+            match &output.stopped {
+                Some(stopped) => Err(stopped.to_string()),
+                None => Ok(measure(&output)),
+            }
         })
-        .collect();
+        .collect::<Result<Vec<SeedResult>, String>>();
+    let runs = match runs {
+        Ok(runs) => runs,
+        Err(message) => return Outcome::Error(message),
+    };
     let mut out = Vec::new();
     let mut miss = |key: &str, expected: String, actual: String| {
         let path: Vec<&str> =

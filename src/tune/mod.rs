@@ -24,7 +24,7 @@ use rayon::prelude::*;
 
 use crate::report::compare::{SeedRun, mean_ci};
 use crate::report::params::{Base, Key, PointError};
-use crate::scenario::{Scaling, Scenario};
+use crate::scenario::{Scaling, Scenario, TraceError};
 pub use output::OutputError;
 use search::{Method, Observation, Settings};
 use slo::{Metric, Slo, SloError};
@@ -79,6 +79,10 @@ pub enum TuneError {
     /// one pool: the tuned formula is one pool's.
     #[error("--param: the formula parameters name the pools {0}; tune one pool's formula at a time")]
     Pools(String),
+    /// A run stopped before its end: a trace changed since the
+    /// scenario was loaded.
+    #[error("{0}")]
+    Stopped(#[from] crate::scenario::TraceError),
     /// Nothing to search, or no seed, or no budget.
     #[error("nothing to tune: {0}")]
     Empty(&'static str),
@@ -164,7 +168,7 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
         _ => None,
     };
     let name = written.name.clone();
-    let as_written = run_points(vec![(Vec::new(), "as written".to_owned(), written)], &seeds, 0, progress).remove(0);
+    let as_written = run_points(vec![(Vec::new(), "as written".to_owned(), written)], &seeds, 0, progress)?.remove(0);
     let settings =
         Settings { method: spec.method, budget: spec.budget, batch: spec.batch.max(1), seed: spec.search_seed };
     let mut trials: Vec<Trial> = Vec::new();
@@ -175,7 +179,7 @@ pub fn tune(spec: &TuneSpec, progress: &(dyn Fn() + Sync)) -> Result<Tuning, Tun
             let label = space.label(p);
             scenarios.push((p.clone(), label.clone(), base.scenario(&space.values(p), &label)?));
         }
-        let done = run_points(scenarios, &seeds, batch, progress);
+        let done = run_points(scenarios, &seeds, batch, progress)?;
         let observed = done.iter().map(|t| t.observation(spec.objective, &slos)).collect();
         trials.extend(done);
         Ok::<_, TuneError>(observed)
@@ -220,13 +224,14 @@ fn check_values(base: &Base, space: &Space) -> Result<(), PointError> {
     Ok(())
 }
 
-/// Runs every point on every seed in parallel.
+/// Runs every point on every seed in parallel; a run that stopped early
+/// (a trace changed) stops the tuning.
 fn run_points(
     points: Vec<(Point, String, Scenario)>,
     seeds: &[u64],
     batch: usize,
     progress: &(dyn Fn() + Sync),
-) -> Vec<Trial> {
+) -> Result<Vec<Trial>, TraceError> {
     let (places, scenarios): (Vec<(Point, String)>, Vec<Arc<Scenario>>) =
         points.into_iter().map(|(point, label, scenario)| ((point, label), Arc::new(scenario))).unzip();
     let jobs: Vec<(usize, u64)> = (0..places.len()).flat_map(|p| seeds.iter().map(move |&s| (p, s))).collect();
@@ -237,12 +242,12 @@ fn run_points(
             progress();
             run
         })
-        .collect();
+        .collect::<Result<_, _>>()?;
     let mut runs = runs.into_iter();
-    places
+    Ok(places
         .into_iter()
         .map(|(point, label)| Trial { point, label, batch, runs: runs.by_ref().take(seeds.len()).collect() })
-        .collect()
+        .collect())
 }
 
 impl Tuning {

@@ -41,5 +41,6 @@ mod swf;
 mod tables;
 mod testsuite;
 mod timeline;
+mod traces;
 mod tune;
 mod vm_sizes;
