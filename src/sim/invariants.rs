@@ -4,6 +4,8 @@
 //! place, billing equals the integral of billed nodes, and no node is
 //! added beside a drain.
 
+use std::collections::HashSet;
+
 use super::node::{NodeState, Nodes};
 use super::pool::Pool;
 use super::priority::Priority;
@@ -59,19 +61,19 @@ fn check_drains(pool: &Pool) -> Result<(), String> {
 /// exactly one place (a multi-instance task on one node per instance).
 /// Only the tasks in flight have a place: `seen[i]` is task `first + i`.
 struct Places<'a> {
-    first: u32,
-    seen: Vec<bool>,
+    /// The tasks in flight found in a place.
+    seen: HashSet<u32>,
     sched: &'a Scheduler,
 }
 
 impl Places<'_> {
     /// Task `t` is at `place`; an error if it was already somewhere.
     fn mark(&mut self, t: u32, place: &str) -> Result<(), String> {
-        let slot = t
-            .checked_sub(self.first)
-            .and_then(|i| self.seen.get_mut(i as usize))
-            .ok_or(format!("task {t} ({place}) is not in flight"))?;
-        if std::mem::replace(slot, true) && !(place == "a node" && self.sched.multi.contains_key(&t)) {
+        if !self.sched.tasks.contains(t) {
+            return Err(format!("task {t} ({place}) is not in flight"));
+        }
+        let again = !self.seen.insert(t);
+        if again && !(place == "a node" && self.sched.multi.contains_key(&t)) {
             return Err(format!("task {t} is in two places (second: {place})"));
         }
         Ok(())
@@ -81,8 +83,7 @@ impl Places<'_> {
 /// Checks that every task is in exactly one place, that the buckets match
 /// the nodes, and that the task counters match a recount.
 fn check_places(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
-    let numbers = sched.tasks.numbers();
-    let mut places = Places { first: numbers.start, seen: vec![false; numbers.len()], sched };
+    let mut places = Places { seen: HashSet::new(), sched };
     check_queued(sched, &mut places)?;
     check_nodes(sched, nodes, &mut places)?;
     check_multi(sched, nodes)?;
@@ -170,23 +171,23 @@ fn check_multi(sched: &Scheduler, nodes: &Nodes) -> Result<(), String> {
 /// Every task not found in a place is counted by its state, and the
 /// counters agree; `seen` says which tasks in flight were found. The
 /// tasks that left memory count as the tally counted them.
-fn check_counters(sched: &Scheduler, seen: &[bool]) -> Result<(), String> {
+fn check_counters(sched: &Scheduler, seen: &HashSet<u32>) -> Result<(), String> {
     let left = sched.tasks.tally();
     let (mut unplaceable, mut waiting) = (0, 0);
     let mut done = [TaskState::Succeeded, TaskState::Failed].map(|s| left.count(s));
     let (mut blocked, mut terminated) = (left.count(TaskState::Blocked), left.count(TaskState::Terminated));
-    for (i, (t, task)) in sched.tasks.iter().enumerate() {
+    for (t, task) in sched.tasks.iter() {
         if (task.state == TaskState::Waiting) != sched.deps.is_waiting(t) {
             return Err(format!("task {t} is {:?}, dependencies disagree", task.state));
         }
         match task.state {
-            TaskState::Active if !seen[i] => unplaceable += 1,
+            TaskState::Active if !seen.contains(&t) => unplaceable += 1,
             TaskState::Succeeded => done[0] += 1,
             TaskState::Failed => done[1] += 1,
             TaskState::Waiting => waiting += 1,
             TaskState::Blocked => blocked += 1,
             TaskState::Terminated => terminated += 1,
-            TaskState::Active | TaskState::Preparing | TaskState::Running if !seen[i] => {
+            TaskState::Active | TaskState::Preparing | TaskState::Running if !seen.contains(&t) => {
                 return Err(format!("task {t} is lost"));
             }
             _ => {}

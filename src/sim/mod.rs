@@ -56,7 +56,7 @@ mod workload;
 pub use account::Account;
 pub use agents::{NodeRef, Request, Work};
 pub use autoscale::EvaluationRecord;
-pub use live_tasks::TaskRecords;
+pub use live_tasks::{SET_ASIDE_AFTER, TaskRecords};
 pub use metrics::{SAMPLE_PERIOD, Sample};
 pub use node::NodeState;
 pub use operations::{Operation, OperationError, RefusedOperation};

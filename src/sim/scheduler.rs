@@ -221,27 +221,23 @@ impl Scheduler {
     /// looks up once a task has left.
     #[inline]
     pub(crate) fn settle(&mut self) {
-        let first = self.tasks.numbers().start;
-        self.tasks.settle();
-        let left = first..self.tasks.numbers().start;
-        if left.is_empty()
-            || (self.constraints.is_empty() && self.files.is_empty() && self.logged_exit_codes.is_empty())
-        {
+        let Scheduler { tasks, constraints, files, logged_exit_codes, .. } = self;
+        if constraints.is_empty() && files.is_empty() && logged_exit_codes.is_empty() {
+            tasks.settle(|_| {});
             return;
         }
-        for n in left {
-            self.constraints.remove(&n);
-            self.files.remove(&n);
-            self.logged_exit_codes.remove(&n);
-        }
+        tasks.settle(|n| {
+            constraints.remove(&n);
+            files.remove(&n);
+            logged_exit_codes.remove(&n);
+        });
     }
 
-    /// A task that has left the window but whose number a map still
-    /// keeps, if any (an invariant: none).
+    /// A task no longer in flight whose number a map still keeps, if any
+    /// (an invariant: none).
     pub(crate) fn kept_for_a_left_task(&self) -> Option<u32> {
-        let first = self.tasks.numbers().start;
         let keys = self.constraints.keys().chain(self.files.keys()).chain(self.logged_exit_codes.keys());
-        keys.copied().find(|&t| t < first)
+        keys.copied().find(|&t| !self.tasks.contains(t))
     }
 
     /// The constraints task `task` set for itself.
@@ -416,7 +412,8 @@ impl Scheduler {
         self.ready.retain(|t| tasks[t].job != job);
         self.parked.retain(|&t| tasks[t].job != job);
         let mut from_queue = (before - self.ready.len() - self.parked.len()) as u32;
-        for t in self.tasks.numbers() {
+        let aside: Vec<u32> = self.tasks.aside_numbers().collect();
+        for t in aside.into_iter().chain(self.tasks.numbers()) {
             let task = &self.tasks[t];
             if task.job != job {
                 continue;

@@ -8,7 +8,7 @@
 use autoscale_sim::report::{TasksCsv, TimelineCsv};
 use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::{
-    EXACT_WAITS, KEPT_ROWS, Output, SAMPLE_PERIOD, Simulation, TaskRecords, TaskState, TimelineRecords,
+    EXACT_WAITS, KEPT_ROWS, Output, SAMPLE_PERIOD, SET_ASIDE_AFTER, Simulation, TaskRecords, TaskState, TimelineRecords,
 };
 
 use crate::support::scratch_dir;
@@ -112,4 +112,69 @@ fn timeline_rows_kept_are_bounded(short: &Output, long: &Output) {
     assert!(body.iter().enumerate().all(|(i, r)| r.time.as_millis() == i as u64 * stride));
     assert_eq!(last[0].time.as_millis(), 200 * 86_400_000);
     assert_eq!(l.len(), 576_000 / 32 + 1);
+}
+
+/// A job manager running the whole day beside 100 000 one-minute tasks
+/// on 20 nodes: without setting it aside, every finished task would stay
+/// in memory behind it.
+fn manager_and_many_tasks() -> Scenario {
+    let text = r#"
+        duration = "1d"
+        seed = 4
+        [pool]
+        vm = { cores = 1, dedicated_price = 0.1 }
+        target_dedicated = 20
+        allocation_time = "0s"
+        boot_time = "0s"
+        [[jobs]]
+        id = "managed"
+        manager = { duration = "2d" }
+        generate = [{ kind = "poisson", rate_per_hour = 4200, duration = "10s" }]
+        "#;
+    Scenario::from_toml(text, "managed.toml", "managed", ".".as_ref()).expect("the scenario loads")
+}
+
+#[test]
+fn a_task_in_flight_for_the_whole_run_does_not_hold_the_finished_ones_behind_it() {
+    let dir = scratch_dir("memory-manager");
+    let scenario = manager_and_many_tasks();
+    let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+    let csv = TasksCsv::create(&dir, jobs).expect("tasks.csv starts");
+    let mut sim = Simulation::new(scenario, None).send_tasks_to(TaskRecords::Send(Box::new(csv)));
+    let mut events = 0u64;
+    while sim.step() {
+        events += 1;
+        if events.is_multiple_of(20_000) {
+            sim.check_invariants().unwrap_or_else(|e| panic!("after event {events}: {e}"));
+        }
+    }
+    let (output, records) = sim.finish_with_records();
+    let submitted = output.task_tally.submitted();
+    assert!(submitted > 100_000, "{submitted} tasks");
+    // The window reaches SET_ASIDE_AFTER before the manager is set aside,
+    // then holds only the tasks in flight beside it.
+    let peak = output.peak_live_tasks as u64;
+    assert!((u64::from(SET_ASIDE_AFTER)..u64::from(SET_ASIDE_AFTER) + 100).contains(&peak), "peak {peak}");
+    let TaskRecords::Send(sink) = records.tasks else { panic!("sent") };
+    sink.close().expect("tasks.csv is written");
+    let text = std::fs::read_to_string(dir.join("tasks.csv")).expect("tasks.csv");
+    let numbers: Vec<u64> =
+        text.lines().skip(1).map(|row| row.split(',').next().unwrap().parse().expect("a task number")).collect();
+    assert_eq!(numbers.len() as u64, submitted, "a row per task");
+    // The manager (task 0) was set aside: its row comes after those of the
+    // tasks that left before the end, then the tasks still in flight follow
+    // in number order.
+    let at = numbers.iter().position(|&n| n == 0).expect("the manager's row");
+    assert!(at > numbers.len() / 2, "row {at} of {}", numbers.len());
+    let manager = text.lines().nth(at + 1).unwrap_or_default();
+    assert!(manager.contains(",running,") && manager.contains("job_manager"), "{manager}");
+    let others: Vec<u64> = numbers.iter().copied().filter(|&n| n != 0).collect();
+    assert!(others.windows(2).all(|w| w[1] == w[0] + 1) && others[0] == 1, "the others in number order");
+}
+
+#[test]
+fn a_task_in_flight_for_the_whole_run_keeps_every_record_in_order_when_they_are_kept() {
+    let output = Simulation::new(manager_and_many_tasks(), None).run(&mut |_| {});
+    assert_eq!(output.tasks.len() as u64, output.task_tally.submitted());
+    assert_eq!(output.peak_live_tasks, output.tasks.len(), "kept records are in memory anyway");
 }
