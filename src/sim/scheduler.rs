@@ -435,7 +435,7 @@ impl Scheduler {
             }
             let task = &mut self.tasks[t];
             task.state = TaskState::Terminated;
-            task.end = Some(now);
+            task.ends_at(now);
             self.terminated += 1;
         }
     }
@@ -560,10 +560,9 @@ impl Scheduler {
         if first {
             t.attempts = t.attempts.saturating_add(1);
         }
-        t.first_start.get_or_insert(now);
         let nodes = pool.nodes_mut();
         let Some(node) = nodes.get_mut(index) else { return };
-        t.node = Some(node.id);
+        t.starts_on(node.id, now);
         node.running.push(Placement { task, end: None, preparing, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
@@ -728,7 +727,7 @@ impl Scheduler {
         env: &mut Env,
     ) {
         let t = &mut self.tasks[task];
-        t.end = Some(now);
+        t.ends_at(now);
         t.failure = failure;
         if failure == Some(TaskFailure::TaskEnded) {
             t.exit_code = Some(TASK_ENDED_EXIT_CODE);
