@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 use std::ops::{Index, IndexMut, Range};
 
 use super::tally::{TaskSink, TaskTally};
-use super::task::{Task, TaskState};
+use super::task::Task;
 
 /// Where finished tasks go.
 #[derive(Debug)]
@@ -94,7 +94,7 @@ impl LiveTasks {
     /// never while a handler may still hold a task's number.
     #[inline]
     pub(crate) fn settle(&mut self) {
-        while self.tasks.front().is_some_and(|t| finished(t.state)) {
+        while self.tasks.front().is_some_and(|t| t.state.is_final()) {
             self.leave_front();
         }
     }
@@ -121,12 +121,6 @@ impl LiveTasks {
     }
 }
 
-/// Whether a task in `state` is done with for good: nothing changes it
-/// any more.
-fn finished(state: TaskState) -> bool {
-    matches!(state, TaskState::Succeeded | TaskState::Failed | TaskState::Blocked | TaskState::Terminated)
-}
-
 impl Index<u32> for LiveTasks {
     type Output = Task;
 
@@ -147,7 +141,7 @@ impl IndexMut<u32> for LiveTasks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::task::TaskRole;
+    use crate::sim::task::{TaskRole, TaskState};
     use crate::time::{SimDuration, SimTime};
 
     fn window(n: u32, records: TaskRecords) -> LiveTasks {

@@ -409,7 +409,8 @@ impl Scheduler {
 
 impl Scheduler {
     /// Job `job` ended: its tasks not on a node are terminated — queued
-    /// ones leave the queue, waiting ones stop waiting for dependencies.
+    /// ones leave the queue, waiting ones stop waiting for dependencies,
+    /// and both leave the dependency tracker, with the job's ids.
     fn terminate_queued(&mut self, job: u32, now: SimTime) {
         let tasks = &self.tasks;
         let before = self.ready.len() + self.parked.len();
@@ -430,14 +431,17 @@ impl Scheduler {
                     self.unplaceable -= 1;
                     self.extra_queued -= task.instances - 1;
                 }
-                TaskState::Waiting => self.deps.abandon(t, &mut Vec::new()),
+                TaskState::Waiting => {}
                 _ => continue,
             }
+            // The dependents it blocks are this job's: terminated here.
+            self.deps.abandon(t, &mut Vec::new());
             let task = &mut self.tasks[t];
             task.state = TaskState::Terminated;
             task.ends_at(now);
             self.terminated += 1;
         }
+        self.deps.forget_job(job);
     }
 
     /// Places tasks from the head of the queue while a node fits them.

@@ -32,6 +32,12 @@ impl TaskState {
     /// How many states there are (the states as indices: `state as usize`).
     pub const COUNT: usize = 8;
 
+    /// Whether a task in this state is done with for good: nothing
+    /// changes it any more.
+    pub fn is_final(self) -> bool {
+        matches!(self, TaskState::Succeeded | TaskState::Failed | TaskState::Blocked | TaskState::Terminated)
+    }
+
     /// As in `tasks.csv`.
     pub fn name(self) -> &'static str {
         match self {
