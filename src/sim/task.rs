@@ -190,8 +190,9 @@ impl Task {
     #[inline]
     pub(crate) fn starts_on(&mut self, node: u32, now: SimTime) {
         self.first_start.get_or_insert(instant(now));
-        // Node ids count the nodes created, one at a time: far below
-        // `u32::MAX`, which memory would never hold.
+        // Ids number the nodes a run creates from 0 (`Nodes::next_id`, a
+        // `u32`): only its 4 294 967 296th node would have the one id a
+        // `NonMaxU32` leaves out, and show no node.
         self.node = NonMaxU32::new(node);
     }
 
