@@ -230,9 +230,9 @@ impl TaskSink for TasksParquet {
             Cell::Int64(Some(i64::from(number))),
             Cell::Text(Some(job)),
             Cell::Int64(Some(ms(t.submit))),
-            Cell::Int64(t.first_start.map(ms)),
-            Cell::Int64(t.end.map(ms)),
-            Cell::Int64(t.node.map(i64::from)),
+            Cell::Int64(t.first_start().map(ms)),
+            Cell::Int64(t.end().map(ms)),
+            Cell::Int64(t.node().map(i64::from)),
             Cell::Int32(Some(i32::from(t.attempts))),
             Cell::Text(Some(t.state.name())),
             Cell::Int32(t.exit_code),
@@ -389,7 +389,8 @@ mod tests {
             ["5", "j", "0", "2640000", "null", "1", "1", "running", "null", "null", "task"],
         ];
         assert_eq!(got, want.map(|r| r.map(String::from).to_vec()).to_vec());
-        let nodes: Vec<String> = output.tasks.iter().map(|t| t.node.map_or("null".into(), |n| n.to_string())).collect();
+        let nodes: Vec<String> =
+            output.tasks.iter().map(|t| t.node().map_or("null".into(), |n| n.to_string())).collect();
         assert_eq!(nodes, got.iter().map(|r| r[5].clone()).collect::<Vec<_>>(), "as the run recorded them");
 
         let timeline = rows(&fresh.join("timeline.parquet"));

@@ -150,7 +150,7 @@ fn slowest(h: &mut String, output: &Output) {
          <th>attempts</th><th>outcome</th></tr>"
     );
     for (i, t, took) in tasks {
-        let waited = t.first_start.map_or_else(|| "never started".to_owned(), |s| s.since(t.submit).to_string());
+        let waited = t.first_start().map_or_else(|| "never started".to_owned(), |s| s.since(t.submit).to_string());
         let _ = writeln!(
             h,
             "<tr><td>{i}</td><td>{}</td><td>{}</td><td>{waited}</td><td>{}</td><td>{}</td><td>{}</td></tr>",

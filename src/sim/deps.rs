@@ -7,6 +7,11 @@
 //! fails (or is itself blocked) its waiters are `blocked` for good, and so
 //! are theirs. Only tasks the scenario numbered are tracked, so a workload
 //! without ids pays one emptiness check per finished task.
+//!
+//! What is kept follows the work in flight: a numbered task leaves the
+//! tracker when it finishes, is blocked, or its job ends while it is
+//! queued; an ended job's ids go with it, since none of its tasks is
+//! submitted again.
 
 use std::collections::HashMap;
 
@@ -38,8 +43,8 @@ pub enum Admission {
 /// The dependency bookkeeping of every job.
 #[derive(Debug, Clone, Default)]
 pub struct Dependencies {
-    /// By (job, id).
-    ids: HashMap<(u32, u32), IdState>,
+    /// By job, then id within the job.
+    ids: HashMap<u32, HashMap<u32, IdState>>,
     /// The job and id of each numbered task not finished yet, by task number.
     numbered: HashMap<u32, (u32, u32)>,
     /// Unmet dependencies of each waiting task, by task number.
@@ -58,6 +63,16 @@ impl Dependencies {
         !self.numbered.is_empty()
     }
 
+    /// The numbered tasks not finished yet, in no order.
+    pub fn numbered(&self) -> impl Iterator<Item = u32> + '_ {
+        self.numbered.keys().copied()
+    }
+
+    /// The jobs whose ids are kept, in no order.
+    pub fn jobs(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ids.keys().copied()
+    }
+
     /// Whether task `task` waits for dependencies.
     pub fn is_waiting(&self, task: u32) -> bool {
         self.remaining.contains_key(&task)
@@ -71,8 +86,9 @@ impl Dependencies {
         }
         let mut unmet = 0u32;
         for r in deps {
+            let ids = self.ids.entry(job).or_default();
             for i in r.first..=r.last {
-                match self.ids.entry((job, i)).or_insert_with(|| IdState::Pending(Vec::new())) {
+                match ids.entry(i).or_insert_with(|| IdState::Pending(Vec::new())) {
                     IdState::Pending(waiters) => {
                         waiters.push(task);
                         unmet += 1;
@@ -101,9 +117,11 @@ impl Dependencies {
         }
         let mut stack = vec![(task, succeeded)];
         while let Some((task, succeeded)) = stack.pop() {
-            let Some(key) = self.numbered.remove(&task) else { continue };
+            let Some((job, id)) = self.numbered.remove(&task) else { continue };
             let state = if succeeded { IdState::Succeeded } else { IdState::Failed };
-            let Some(IdState::Pending(waiters)) = self.ids.insert(key, state) else { continue };
+            let Some(IdState::Pending(waiters)) = self.ids.entry(job).or_default().insert(id, state) else {
+                continue;
+            };
             for w in waiters {
                 if succeeded {
                     let Some(left) = self.remaining.get_mut(&w) else { continue };
@@ -120,11 +138,18 @@ impl Dependencies {
         }
     }
 
-    /// Task `task` leaves without finishing (its job ended): it no longer
-    /// waits; its dependents are blocked as by a failure.
+    /// Task `task` leaves without finishing (its job ended while it was
+    /// queued or waiting): it no longer waits, and no longer counts as
+    /// unfinished; its dependents are blocked as by a failure.
     pub fn abandon(&mut self, task: u32, blocked: &mut Vec<u32>) {
         self.remaining.remove(&task);
         self.finished(task, false, &mut Vec::new(), blocked);
+    }
+
+    /// Job `job` ended, and with it every one of its tasks: nothing looks
+    /// up its ids again.
+    pub fn forget_job(&mut self, job: u32) {
+        self.ids.remove(&job);
     }
 }
 
@@ -152,5 +177,20 @@ mod tests {
         assert_eq!(d.waiting(), 0);
         assert_eq!(d.submit(4, 0, None, &[range(4, 4)]), Admission::Blocked, "4 was blocked");
         assert_eq!(d.submit(5, 1, None, &[range(4, 4)]), Admission::Waiting, "ids are per job");
+    }
+
+    #[test]
+    fn tasks_abandoned_with_their_job_leave_nothing_behind() {
+        let mut d = Dependencies::default();
+        assert_eq!(d.submit(0, 0, Some(1), &[]), Admission::Ready);
+        assert_eq!(d.submit(1, 0, Some(2), &[range(1, 1)]), Admission::Waiting);
+        assert_eq!(d.submit(2, 1, Some(1), &[]), Admission::Ready);
+        let mut blocked = Vec::new();
+        d.abandon(0, &mut blocked);
+        assert_eq!(blocked, [1], "queued, not waiting: its dependents are blocked all the same");
+        d.abandon(1, &mut blocked);
+        d.forget_job(0);
+        assert_eq!((d.numbered().collect::<Vec<_>>(), d.jobs().collect::<Vec<_>>(), d.waiting()), (vec![2], vec![], 0));
+        assert!(d.tracks_any(), "job 1's task still runs");
     }
 }

@@ -1,8 +1,8 @@
 //! The invariants a run keeps, recounted from scratch and compared with
 //! the incremental counters (tests call this after every event): node
 //! counts by state sum to the pool size, every task is in exactly one
-//! place, billing equals the integral of billed nodes, and no node is
-//! added beside a drain.
+//! place, billing equals the integral of billed nodes, no node is added
+//! beside a drain, and nothing is kept for tasks or jobs done with.
 
 use std::collections::HashSet;
 
@@ -32,6 +32,20 @@ pub(crate) fn check(pool: &Pool, sched: &Scheduler, now: SimTime) -> Result<(), 
     }
     if let Some(t) = sched.kept_for_a_left_task() {
         return Err(format!("task {t} left memory, but its own constraints, files or exit code stayed"));
+    }
+    check_deps(sched)
+}
+
+/// The dependency tracker keeps only what may still change: numbered
+/// tasks in flight and unfinished, and the ids of jobs that have not
+/// ended.
+fn check_deps(sched: &Scheduler) -> Result<(), String> {
+    let in_flight = sched.tasks.numbers();
+    if let Some(t) = sched.deps.numbered().find(|&t| !in_flight.contains(&t) || sched.tasks[t].state.is_final()) {
+        return Err(format!("numbered task {t} is done with, but its dependents still wait for it"));
+    }
+    if let Some(job) = sched.deps.jobs().find(|&j| sched.job_ended(j)) {
+        return Err(format!("job {job} ended, but its ids are kept"));
     }
     Ok(())
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::ops::{Index, IndexMut, Range};
 
 use super::tally::{TaskSink, TaskTally};
-use super::task::{Task, TaskState};
+use super::task::Task;
 
 /// Where finished tasks go.
 #[derive(Debug)]
@@ -157,7 +157,7 @@ impl LiveTasks {
     #[inline]
     pub(crate) fn settle(&mut self, mut left: impl FnMut(u32)) {
         loop {
-            while self.tasks.front().is_some_and(|t| finished(t.state)) {
+            while self.tasks.front().is_some_and(|t| t.state.is_final()) {
                 left(self.first);
                 self.leave_front();
             }
@@ -187,7 +187,7 @@ impl LiveTasks {
     /// The finished tasks set aside leave, in number order.
     #[cold]
     fn leave_aside(&mut self, left: &mut impl FnMut(u32)) {
-        let done: Vec<u32> = self.aside.iter().filter(|(_, t)| finished(t.state)).map(|(&n, _)| n).collect();
+        let done: Vec<u32> = self.aside.iter().filter(|(_, t)| t.state.is_final()).map(|(&n, _)| n).collect();
         for n in done {
             if let Some(task) = self.aside.remove(&n) {
                 left(n);
@@ -225,12 +225,6 @@ impl LiveTasks {
             TaskRecords::Send(sink) => sink.task(number, &task),
         }
     }
-}
-
-/// Whether a task in `state` is done with for good: nothing changes it
-/// any more.
-fn finished(state: TaskState) -> bool {
-    matches!(state, TaskState::Succeeded | TaskState::Failed | TaskState::Blocked | TaskState::Terminated)
 }
 
 impl Index<u32> for LiveTasks {
@@ -272,7 +266,7 @@ fn aside_mut(aside: &mut BTreeMap<u32, Task>, n: u32) -> &mut Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::task::TaskRole;
+    use crate::sim::task::{TaskRole, TaskState};
     use crate::time::{SimDuration, SimTime};
 
     fn window(n: u32, records: TaskRecords) -> LiveTasks {

@@ -16,7 +16,7 @@
 //! let scenario = Scenario::from_toml(text, "example.toml", "example", ".".as_ref()).unwrap();
 //! let output = Simulation::new(scenario, None).run(&mut |_| {});
 //! // Two nodes ready at 4 min run four 20-minute tasks two at a time.
-//! assert_eq!(output.tasks.iter().filter_map(|t| t.end).max().map(|t| t.as_millis()), Some(44 * 60_000));
+//! assert_eq!(output.tasks.iter().filter_map(|t| t.end()).max().map(|t| t.as_millis()), Some(44 * 60_000));
 //! ```
 //!
 //! A [`Simulation`] is one pool's run; an [`Account`] runs every pool of

@@ -38,48 +38,78 @@ const DIGIT_BITS: u32 = 8;
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Buckets in all: `u64` times have 64 / 8 = 8 levels of 256 digits.
 const BUCKETS: usize = 64 / DIGIT_BITS as usize * DIGITS;
+/// The most entries a bucket's buffer keeps room for once it is spread
+/// (8 KiB; 16 MiB over every bucket at most).
+const KEPT_BUFFER: usize = 256;
 // `Queue::words` has a bit per word of `Queue::occupied`.
 const _: () = assert!(BUCKETS / 64 <= u32::BITS as usize);
 
 /// The sequence numbers of cancelled events not yet discarded: one bit
-/// per event ever scheduled, set while it is cancelled. A test is a load
-/// and a shift, where a hash set would hash the number on every pop; the
-/// price is one bit of memory per event a run schedules.
+/// per event, from the oldest marked one's word on, set while it is
+/// cancelled. A test is a load and a shift, where a hash set would hash
+/// the number on every pop. Words before the first marked one are
+/// dropped as marks are removed, so the bits span the events scheduled
+/// since the oldest cancelled one still queued, not the whole run.
 #[derive(Debug, Default)]
 struct Cancelled {
-    bits: Vec<u64>,
+    /// Word `i` holds the marks of events `64 * (first + i)` onwards.
+    bits: VecDeque<u64>,
+    first: u64,
     count: usize,
 }
 
 impl Cancelled {
     /// Marks `seq`; false if it was already marked.
     fn insert(&mut self, seq: u64) -> bool {
-        let word = (seq / 64) as usize;
-        if word >= self.bits.len() {
-            self.bits.resize(word + 1, 0);
+        let word = seq / 64;
+        if self.bits.is_empty() {
+            self.first = word;
+        }
+        // An event older than every marked one: its word goes in front.
+        while word < self.first {
+            self.bits.push_front(0);
+            self.first -= 1;
+        }
+        let i = (word - self.first) as usize;
+        if i >= self.bits.len() {
+            self.bits.resize(i + 1, 0);
         }
         let bit = 1 << (seq % 64);
-        let fresh = self.bits[word] & bit == 0;
-        self.bits[word] |= bit;
+        let fresh = self.bits[i] & bit == 0;
+        self.bits[i] |= bit;
         self.count += usize::from(fresh);
         fresh
     }
 
-    /// Whether `seq` is marked.
-    fn contains(&self, seq: u64) -> bool {
-        self.bits.get((seq / 64) as usize).is_some_and(|w| w & (1 << (seq % 64)) != 0)
+    /// The word holding `seq`'s mark, if any word does.
+    #[inline]
+    fn word(&self, seq: u64) -> Option<usize> {
+        let i = (seq / 64).checked_sub(self.first)?;
+        usize::try_from(i).ok().filter(|&i| i < self.bits.len())
     }
 
-    /// Unmarks `seq`; whether it was marked.
+    /// Whether `seq` is marked.
+    fn contains(&self, seq: u64) -> bool {
+        self.word(seq).is_some_and(|i| self.bits[i] & (1 << (seq % 64)) != 0)
+    }
+
+    /// Unmarks `seq`; whether it was marked. Empty words at the front go.
     #[inline]
     fn remove(&mut self, seq: u64) -> bool {
-        let Some(word) = self.bits.get_mut((seq / 64) as usize) else {
+        let Some(i) = self.word(seq) else {
             return false;
         };
         let bit = 1 << (seq % 64);
-        let was = *word & bit != 0;
-        *word &= !bit;
+        let was = self.bits[i] & bit != 0;
+        self.bits[i] &= !bit;
         self.count -= usize::from(was);
+        // The front word is never empty: only clearing it can make it so.
+        if i == 0 {
+            while self.bits.front() == Some(&0) {
+                self.bits.pop_front();
+                self.first += 1;
+            }
+        }
         was
     }
 
@@ -284,7 +314,7 @@ impl<E> Queue<E> {
                 let entry = self.buckets[bucket].pop()?;
                 self.emptied(bucket);
                 self.len -= 1;
-                if self.cancelled.remove(entry.seq) {
+                if !self.cancelled.is_empty() && self.cancelled.remove(entry.seq) {
                     continue;
                 }
                 self.last = entry.time.0;
@@ -395,7 +425,14 @@ impl<E> Queue<E> {
                 self.file(entry);
             }
         }
-        self.buckets[bucket] = entries;
+        // A small buffer stays for the bucket's next turn; a large one goes
+        // with its events. Each bucket fills once per turn of its digit,
+        // and buffers kept at the largest each ever held add up over a long
+        // run: most of the year benchmark's peak memory, far above the
+        // events in flight.
+        if entries.capacity() <= KEPT_BUFFER {
+            self.buckets[bucket] = entries;
+        }
         self.emptied(bucket);
         if self.due.len() > 1 {
             self.due.make_contiguous().sort_unstable_by_key(|e| e.seq);
@@ -454,6 +491,35 @@ mod tests {
         assert_eq!(order, [(SimTime(10), "a"), (SimTime(10), "b"), (SimTime(20), "c"), (SimTime(20), "d")]);
         assert_eq!(q.now(), SimTime(20));
         assert_eq!(q.delivered(), 4);
+    }
+
+    #[test]
+    fn a_spread_bucket_gives_back_a_large_buffer() {
+        let mut q = Queue::new();
+        // 10 000 events in one bucket (level 2, digit 1), in time order.
+        for i in 0..10_000 {
+            q.schedule(SimTime(65_536 + i), i);
+        }
+        assert_eq!(q.buckets[2 * DIGITS + 1].len(), 10_000);
+        let order: Vec<_> = std::iter::from_fn(|| q.pop().map(|(_, i)| i)).collect();
+        assert_eq!(order, (0..10_000).collect::<Vec<_>>());
+        let largest = q.buckets.iter().map(Vec::capacity).max();
+        assert_eq!(largest, Some(KEPT_BUFFER), "the level-1 buckets took 256 events each, and kept their room");
+    }
+
+    #[test]
+    fn cancelled_marks_span_only_the_events_since_the_oldest_marked() {
+        let mut c = Cancelled::default();
+        assert!(c.insert(6_400) && c.insert(640_000) && c.insert(640));
+        assert!(!c.insert(640), "already marked");
+        assert_eq!((c.first, c.bits.len(), c.len()), (10, 9_991, 3));
+        assert!(c.contains(640) && !c.contains(641) && !c.contains(5) && !c.contains(u64::MAX));
+        assert!(c.remove(640) && !c.remove(640));
+        assert_eq!((c.first, c.bits.len()), (100, 9_901), "the words before 6 400's went");
+        assert!(c.remove(640_000) && c.remove(6_400) && c.is_empty());
+        assert!(c.bits.is_empty());
+        assert!(c.insert(5) && c.contains(5));
+        assert_eq!((c.first, c.bits.len()), (0, 1));
     }
 
     #[test]

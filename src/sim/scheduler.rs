@@ -405,7 +405,8 @@ impl Scheduler {
 
 impl Scheduler {
     /// Job `job` ended: its tasks not on a node are terminated — queued
-    /// ones leave the queue, waiting ones stop waiting for dependencies.
+    /// ones leave the queue, waiting ones stop waiting for dependencies,
+    /// and both leave the dependency tracker, with the job's ids.
     fn terminate_queued(&mut self, job: u32, now: SimTime) {
         let tasks = &self.tasks;
         let before = self.ready.len() + self.parked.len();
@@ -427,14 +428,17 @@ impl Scheduler {
                     self.unplaceable -= 1;
                     self.extra_queued -= task.instances - 1;
                 }
-                TaskState::Waiting => self.deps.abandon(t, &mut Vec::new()),
+                TaskState::Waiting => {}
                 _ => continue,
             }
+            // The dependents it blocks are this job's: terminated here.
+            self.deps.abandon(t, &mut Vec::new());
             let task = &mut self.tasks[t];
             task.state = TaskState::Terminated;
-            task.end = Some(now);
+            task.ends_at(now);
             self.terminated += 1;
         }
+        self.deps.forget_job(job);
     }
 
     /// Places tasks from the head of the queue while a node fits them.
@@ -557,10 +561,9 @@ impl Scheduler {
         if first {
             t.attempts = t.attempts.saturating_add(1);
         }
-        t.first_start.get_or_insert(now);
         let nodes = pool.nodes_mut();
         let Some(node) = nodes.get_mut(index) else { return };
-        t.node = Some(node.id);
+        t.starts_on(node.id, now);
         node.running.push(Placement { task, end: None, preparing, since: now });
         let free = node.free_slots - slots;
         if node.state() == NodeState::Idle {
@@ -725,7 +728,7 @@ impl Scheduler {
         env: &mut Env,
     ) {
         let t = &mut self.tasks[task];
-        t.end = Some(now);
+        t.ends_at(now);
         t.failure = failure;
         if failure == Some(TaskFailure::TaskEnded) {
             t.exit_code = Some(TASK_ENDED_EXIT_CODE);

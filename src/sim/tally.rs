@@ -41,10 +41,10 @@ impl TaskTally {
     /// Counts task `number`, in its last state.
     pub(crate) fn add(&mut self, number: u32, task: &Task) {
         self.by_state[task.state as usize] += 1;
-        if let Some(start) = task.first_start {
+        if let Some(start) = task.first_start() {
             self.waits.record(start.since(task.submit).as_millis());
         }
-        match task.end {
+        match task.end() {
             Some(end) => {
                 self.latest_end = self.latest_end.max(Some(end));
                 let took = end.since(task.submit).as_millis();

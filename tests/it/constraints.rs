@@ -26,7 +26,7 @@ fn a_task_past_its_own_wall_clock_limit_is_ended_and_not_retried() {
     "#);
     // The first runs 4–14 and is ended at its limit, with no retry; the
     // second ends on its own exactly at its limit, 14–19.
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.state, t.end, t.attempts, t.exit_code, t.failure)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.state, t.end(), t.attempts, t.exit_code, t.failure)).collect();
     assert_eq!(
         runs,
         [
@@ -48,7 +48,7 @@ fn a_task_past_its_jobs_wall_clock_limit_ends_with_the_same_code() {
     "#);
     // The job is created at the start; its limit ends the task at 20.
     let t = &out.tasks[0];
-    let ended = (t.state, t.end, t.exit_code, t.failure);
+    let ended = (t.state, t.end(), t.exit_code, t.failure);
     assert_eq!(ended, (TaskState::Failed, Some(min(20)), Some(-1_073_741_510), Some(TaskFailure::TaskEnded)));
 }
 
@@ -110,7 +110,7 @@ fn a_generators_and_a_traces_tasks_carry_their_constraints() {
     "#;
     let scenario = Scenario::from_toml(text, "t.toml", "t", &dir).unwrap_or_else(|e| panic!("{e}"));
     let out = crate::timeline::run_checked(scenario).unwrap_or_else(|e| panic!("{e}"));
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.job, t.first_start, t.end, t.failure)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.job, t.first_start(), t.end(), t.failure)).collect();
     let ended = Some(TaskFailure::TaskEnded);
     assert_eq!(
         runs,

@@ -37,7 +37,7 @@ fn a_new_node_pulls_and_downloads_before_its_first_task_and_a_node_that_has_them
     assert_eq!(dedicated(&out, min(6)), [("waitingforstarttask", 1)]);
     assert_eq!(dedicated(&out, min(8)), [("waitingforstarttask", 1)]);
     assert_eq!(dedicated(&out, min(9)), [("running", 1)]);
-    let starts: Vec<_> = out.tasks.iter().map(|t| t.first_start).collect();
+    let starts: Vec<_> = out.tasks.iter().map(|t| t.first_start()).collect();
     assert_eq!(starts, [Some(min(9)), Some(min(20))]);
     assert_eq!(ends(&out), [(TaskState::Succeeded, Some(min(20)), 1), (TaskState::Succeeded, Some(at(30, 30)), 1)]);
 }
@@ -64,7 +64,7 @@ fn a_reimage_fetches_everything_again_and_a_reboot_keeps_the_packages() {
             { at = "41m", duration = "10m", application_packages = [{ name = "tool", size_mib = 1024 }] },
         ]
     "#);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end())).collect();
     assert_eq!(
         runs,
         [(Some(min(6)), Some(at(16, 8))), (Some(min(22)), Some(min(32))), (Some(min(43)), Some(at(53, 8)))]
@@ -102,6 +102,6 @@ fn a_job_manager_fetches_its_jobs_packages_and_its_own_files() {
         manager = { duration = "10m", resource_files = [{ size_mib = 1920 }] }
         tasks = [{ duration = "5m" }]
     "#);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end())).collect();
     assert_eq!(runs, [(Some(min(4)), Some(at(14, 45))), (Some(min(4)), Some(min(9)))]);
 }

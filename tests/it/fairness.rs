@@ -12,7 +12,7 @@ use crate::timeline::{ends, min, row, run};
 /// (job, start) of every task that started, by start time (then task
 /// number).
 fn starts(out: &Output) -> Vec<(u32, SimTime)> {
-    let mut starts: Vec<_> = out.tasks.iter().filter_map(|t| Some((t.first_start?, t.job))).collect();
+    let mut starts: Vec<_> = out.tasks.iter().filter_map(|t| Some((t.first_start()?, t.job))).collect();
     starts.sort();
     starts.into_iter().map(|(s, j)| (j, s)).collect()
 }
@@ -35,7 +35,7 @@ fn two_jobs_of_one_priority_take_turns_for_a_node() {
     let first_50 = &starts(&out)[..50];
     assert_eq!(first_50.iter().filter(|(j, _)| *j == 0).count(), 25);
     // Within each job, first in first out.
-    let job_1: Vec<_> = out.tasks[100..].iter().map(|t| t.first_start).collect();
+    let job_1: Vec<_> = out.tasks[100..].iter().map(|t| t.first_start()).collect();
     assert!(job_1.is_sorted());
 }
 
@@ -120,7 +120,7 @@ fn a_job_manager_goes_first_within_its_job_only() {
     // its own job's task, comes next, at 14; its end at 19 ends its job
     // before that task runs.
     let m = &out.tasks[0];
-    let manager = (m.role, m.first_start, m.end, m.state);
+    let manager = (m.role, m.first_start(), m.end(), m.state);
     assert_eq!(manager, (TaskRole::JobManager, Some(min(14)), Some(min(19)), TaskState::Succeeded));
     let expected = [(1, 4), (1, 4), (0, 14), (1, 14)];
     assert_eq!(starts(&out), expected.map(|(j, m)| (j, min(m))));
@@ -158,13 +158,13 @@ fn a_restarting_job_manager_stops_the_most_recent_task_of_the_lowest_priority() 
     // The manager fails again at 24, for good, which ends its job; the
     // stopped task runs again from 24.
     let m = &out.tasks[0];
-    assert_eq!((m.state, m.attempts, m.end, m.node), (TaskState::Failed, 2, Some(min(24)), Some(3)));
+    assert_eq!((m.state, m.attempts, m.end(), m.node()), (TaskState::Failed, 2, Some(min(24)), Some(3)));
     let stopped = &out.tasks[3];
     assert_eq!(
-        (stopped.state, stopped.attempts, stopped.failures, stopped.end, stopped.node),
+        (stopped.state, stopped.attempts, stopped.failures, stopped.end(), stopped.node()),
         (TaskState::Succeeded, 2, 0, Some(min(54)), Some(3))
     );
-    let others: Vec<_> = [1, 2].map(|t| (out.tasks[t].node, out.tasks[t].end)).to_vec();
+    let others: Vec<_> = [1, 2].map(|t| (out.tasks[t].node(), out.tasks[t].end())).to_vec();
     assert_eq!(others, [(Some(2), Some(min(34))), (Some(0), Some(min(34)))]);
     assert_eq!(
         out.requeued_work.iter().map(|w| w.as_millis()).sum::<u64>(),

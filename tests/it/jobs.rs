@@ -21,7 +21,7 @@ fn higher_priority_jobs_run_first_and_oversized_tasks_wait_forever() {
         priority = 10
         tasks = [{ at = "1m", duration = "10m" }, { at = "1m", duration = "1m", slots = 2 }]
     "#);
-    let starts: Vec<_> = out.tasks.iter().map(|t| t.first_start).collect();
+    let starts: Vec<_> = out.tasks.iter().map(|t| t.first_start()).collect();
     assert_eq!(starts, [Some(min(14)), Some(min(24)), Some(min(4)), None]);
     assert_eq!(row(&out, min(30)).active_tasks, 1);
 }
@@ -42,7 +42,7 @@ fn spread_and_pack_fill_nodes_differently() {
         )
     };
     let nodes = |out: &Output| {
-        let mut n: Vec<_> = out.tasks.iter().map(|t| t.node).collect();
+        let mut n: Vec<_> = out.tasks.iter().map(|t| t.node()).collect();
         n.dedup();
         n.len()
     };
@@ -62,7 +62,7 @@ fn failed_tasks_are_retried_up_to_the_limit() {
         tasks = [{ duration = "10m" }]
     "#);
     let t = &out.tasks[0];
-    assert_eq!((t.state, t.attempts, t.failures, t.end), (TaskState::Failed, 3, 3, Some(min(34))));
+    assert_eq!((t.state, t.attempts, t.failures, t.end()), (TaskState::Failed, 3, 3, Some(min(34))));
 }
 
 /// Task 1, then tasks 2 to 10 on its success, then task 11 on theirs.
@@ -80,7 +80,7 @@ fn a_dependency_chain_runs_in_order_and_waiting_tasks_are_not_active() {
     let out = run(&format!("duration = \"1h\"\n[pool]\ntarget_dedicated = 4\n{CHAIN}"));
     // Submitted in list order: 11 is task 0, 1 is task 1, 2..10 are tasks 2..10.
     let runs: Vec<_> =
-        out.tasks.iter().map(|t| (t.first_start.map(|s| s.0 / 60_000), t.end.map(|e| e.0 / 60_000))).collect();
+        out.tasks.iter().map(|t| (t.first_start().map(|s| s.0 / 60_000), t.end().map(|e| e.0 / 60_000))).collect();
     let mut expected = vec![(Some(29), Some(30)), (Some(4), Some(14))];
     expected.extend([(14, 19); 4].map(|(s, e)| (Some(s), Some(e))));
     expected.extend([(19, 24); 4].map(|(s, e)| (Some(s), Some(e))));
@@ -104,7 +104,7 @@ fn a_failed_dependency_blocks_its_dependents_for_good() {
     let mut expected = vec![TaskState::Blocked, TaskState::Failed];
     expected.extend([TaskState::Blocked; 9]);
     assert_eq!(states, expected);
-    assert_eq!(out.tasks[1].end, Some(min(10)));
+    assert_eq!(out.tasks[1].end(), Some(min(10)));
     assert!(out.tasks.iter().all(|t| t.attempts == u16::from(t.state == TaskState::Failed)));
     assert_eq!(row(&out, min(30)).active_tasks, 0);
     let summary = Summary::of(&out);
@@ -132,7 +132,7 @@ fn a_job_past_its_wall_clock_limit_stops_its_tasks_and_takes_no_more() {
         id = "unlimited"
         tasks = [{ at = "10m", duration = "10m" }]
     "#);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.job, t.state, t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.job, t.state, t.first_start(), t.end())).collect();
     assert_eq!(
         runs,
         [
@@ -159,7 +159,7 @@ fn a_four_instance_task_waits_for_four_free_nodes_and_counts_four_times() {
         [[jobs]]
         tasks = [{ duration = "10m" }, { duration = "5m", instances = 4 }, { duration = "1m" }]
     "#);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end, t.attempts, t.state)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end(), t.attempts, t.state)).collect();
     assert_eq!(
         runs,
         [
@@ -188,7 +188,7 @@ fn stopping_one_instance_requeues_the_whole_task() {
     let t = &out.tasks[0];
     // 4–10 min on three nodes; requeued when one goes; back at 24 min when
     // the third node is ready again.
-    assert_eq!((t.first_start, t.end, t.attempts, t.state), (Some(min(4)), Some(min(44)), 2, TaskState::Succeeded));
+    assert_eq!((t.first_start(), t.end(), t.attempts, t.state), (Some(min(4)), Some(min(44)), 2, TaskState::Succeeded));
     assert_eq!(dedicated(&out, min(10)), [("idle", 2)]);
     assert_eq!((row(&out, min(10)).active_tasks, row(&out, min(10)).running_tasks), (3, 0));
     assert_eq!(dedicated(&out, min(25)), [("running", 3)]);
@@ -207,7 +207,7 @@ fn a_job_preparation_task_runs_once_per_node_before_the_jobs_first_task() {
         [[jobs]]
         tasks = [{ at = "1m", duration = "1m" }]
     "#);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end())).collect();
     // Prepared 4–6 min before the first task; the two jobs then take
     // turns (the other job's task runs at 16); prepared again after the
     // reboot.
@@ -238,7 +238,7 @@ fn tasks_placed_on_a_node_while_it_prepares_their_job_wait_for_that_one_preparat
         tasks = [{ duration = "10m", count = 2 }]
     "#);
     assert_eq!(job_tasks(&out), [(JobTaskKind::Preparation, 0, 4, 6, true)]);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end())).collect();
     assert_eq!(runs, [(Some(min(4)), Some(min(16))); 2]);
 }
 
@@ -259,7 +259,7 @@ fn a_failed_job_preparation_requeues_the_task_and_bars_the_node_from_that_job_on
     let failed = [(JobTaskKind::Preparation, 0, 4, 6, false), (JobTaskKind::Preparation, 1, 6, 8, false)];
     assert_eq!(job_tasks(&out), failed);
     let t = &out.tasks[0];
-    assert_eq!((t.state, t.first_start, t.attempts, t.failures), (TaskState::Active, Some(min(4)), 2, 0));
+    assert_eq!((t.state, t.first_start(), t.attempts, t.failures), (TaskState::Active, Some(min(4)), 2, 0));
     assert_eq!((row(&out, min(9)).active_tasks, row(&out, min(9)).running_tasks), (1, 0));
     assert_eq!(ends(&out)[1..], [(TaskState::Succeeded, Some(min(15)), 1); 2]);
     assert_eq!((row(&out, min(12)).active_tasks, row(&out, min(12)).running_tasks), (1, 2));
@@ -287,7 +287,7 @@ fn a_task_set_aside_by_a_failed_preparation_runs_when_an_eligible_node_frees_up(
     let out = (0..64).map(|seed| run(&text(seed))).find(|out| job_tasks(out) == wanted);
     let out = out.expect("a seed where node 0 fails the preparation and node 1 passes it");
     // Node 1 runs them one after the other: 5–15, 15–25, 25–35.
-    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.node, t.end)).collect();
+    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.node(), t.end())).collect();
     let on_1 = |m| (TaskState::Succeeded, Some(1), Some(min(m)));
     assert_eq!(ends, [on_1(25), on_1(15), on_1(35)]);
 }
@@ -346,8 +346,8 @@ fn a_shrink_removes_the_job_managers_node_last() {
     // since 4), which the shrink would otherwise remove first.
     assert_eq!(dedicated(&out, min(11)), [("running", 1)]);
     let (m, t) = (&out.tasks[0], &out.tasks[1]);
-    assert_eq!((m.state, m.end, m.node), (TaskState::Succeeded, Some(min(46)), Some(0)));
-    assert_eq!((t.state, t.attempts, t.node), (TaskState::Running, 2, Some(0)), "requeued at 10, rerun from 46");
+    assert_eq!((m.state, m.end(), m.node()), (TaskState::Succeeded, Some(min(46)), Some(0)));
+    assert_eq!((t.state, t.attempts, t.node()), (TaskState::Running, 2, Some(0)), "requeued at 10, rerun from 46");
 }
 
 #[test]

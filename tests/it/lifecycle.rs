@@ -29,7 +29,7 @@ fn nodes_go_creating_starting_idle_running_and_are_billed_from_allocation() {
     assert_eq!(row(&out, min(1)).allocation_state, AllocationState::Resizing);
     assert_eq!(row(&out, min(3)).allocation_state, AllocationState::Steady);
     let t = &out.tasks[0];
-    assert_eq!((t.first_start, t.end, t.state), (Some(min(4)), Some(min(14)), TaskState::Succeeded));
+    assert_eq!((t.first_start(), t.end(), t.state), (Some(min(4)), Some(min(14)), TaskState::Succeeded));
     // Billed from 3 min to the end: 57 min.
     assert_eq!(out.charged_seconds, [57 * 60, 0]);
     assert!((out.cost()[0] - 3.42).abs() < 1e-9);
@@ -306,7 +306,7 @@ fn a_failing_start_task_leaves_the_node_unusable_and_the_formula_sees_it() {
     // Allocated at 3 min, booted at 4, start task until 6.
     assert_eq!(dedicated(&ok, min(5)), [("waitingforstarttask", 2)]);
     assert_eq!(dedicated(&ok, min(6)), [("running", 2)]);
-    assert_eq!(ok.tasks.iter().map(|t| t.first_start).collect::<Vec<_>>(), [Some(min(6)); 2]);
+    assert_eq!(ok.tasks.iter().map(|t| t.first_start()).collect::<Vec<_>>(), [Some(min(6)); 2]);
     assert_eq!(dedicated(&failed, min(6)), [("starttaskfailed", 2)]);
     assert_eq!(dedicated(&failed, min(29)), [("starttaskfailed", 2)]);
     assert!(failed.tasks.iter().all(|t| t.state == TaskState::Active && t.attempts == 0));
@@ -368,7 +368,7 @@ fn disabled_scheduling_holds_new_tasks_until_enabled_and_remove_lowers_the_targe
         tasks = [{ duration = "10m" }, { at = "6m", duration = "1m" }]
     "#);
     assert_eq!(dedicated(&out, min(10)), [("offline", 2)]);
-    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start, t.end)).collect();
+    let runs: Vec<_> = out.tasks.iter().map(|t| (t.first_start(), t.end())).collect();
     assert_eq!(runs, [(Some(min(4)), Some(min(14))), (Some(min(20)), Some(min(21)))]);
     let r = row(&out, min(10));
     assert_eq!((r.active_tasks, r.running_tasks), (1, 1));
@@ -391,7 +391,7 @@ fn a_gallery_image_brings_nodes_up_to_25_percent_faster() {
             tasks = [{{ duration = "1h", count = 20 }}]
         "#
         ));
-        let mut starts: Vec<u64> = out.tasks.iter().filter_map(|t| t.first_start).map(|t| t.as_millis()).collect();
+        let mut starts: Vec<u64> = out.tasks.iter().filter_map(|t| t.first_start()).map(|t| t.as_millis()).collect();
         starts.sort_unstable();
         starts
     };

@@ -67,7 +67,7 @@ fn of_two_pools_growing_at_once_the_first_in_the_file_gets_the_cores_and_the_oth
     // Each job's tasks ran on its own pool's nodes: `a` on two nodes at
     // once, `b` one after the other on the one node `two` had.
     let runs = |o: &Output| -> Vec<(u32, Option<SimTime>, Option<SimTime>)> {
-        o.tasks.iter().map(|t| (t.job, t.first_start, t.end)).collect()
+        o.tasks.iter().map(|t| (t.job, t.first_start(), t.end())).collect()
     };
     assert_eq!(runs(&out[0]), [(0, Some(min(4)), Some(min(14))), (0, Some(min(4)), Some(min(14)))]);
     assert_eq!(runs(&out[1]), [(1, Some(min(4)), Some(min(14))), (1, Some(min(14)), Some(min(24)))]);
@@ -352,7 +352,7 @@ fn a_schedule_in_one_pool_counts_the_jobs_active_in_the_others_against_the_activ
     let outputs = run_account(&text);
     assert!(outputs[0].refused_jobs.is_empty());
     assert_eq!(outputs[1].refused_jobs, ["s:job-1", "s:job-2"]);
-    let managers: Vec<_> = outputs[1].tasks.iter().map(|t| (t.submit, t.first_start, t.end)).collect();
+    let managers: Vec<_> = outputs[1].tasks.iter().map(|t| (t.submit, t.first_start(), t.end())).collect();
     assert_eq!(managers, [(min(60), Some(min(60)), Some(min(65)))]);
 }
 

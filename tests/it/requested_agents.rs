@@ -141,7 +141,7 @@ fn real_agents_do_the_work_and_their_exit_codes_decide() {
         (210, Request::Run(node(1, 1), Work::Task { task: 1 })),
     ];
     assert_eq!(log, expected);
-    let tasks: Vec<_> = out.tasks.iter().map(|t| (t.state, t.exit_code, t.attempts, t.end)).collect();
+    let tasks: Vec<_> = out.tasks.iter().map(|t| (t.state, t.exit_code, t.attempts, t.end())).collect();
     assert_eq!(
         tasks,
         [
@@ -158,7 +158,7 @@ fn real_agents_fetch_nothing_so_packages_and_images_change_no_request() {
     let log = |pool: &str| {
         let mut farm = Farm::new(|_, _| 0);
         let out = farm.drive(simulation(pool), None);
-        (farm.log, out.tasks.iter().map(|t| t.end).collect::<Vec<_>>())
+        (farm.log, out.tasks.iter().map(|t| t.end()).collect::<Vec<_>>())
     };
     let plain = log("");
     let fetching =
@@ -174,7 +174,7 @@ fn a_lost_machine_leaves_its_node_unusable_and_its_task_runs_elsewhere() {
     // Node 1 stops answering at 160 s, while task 1 runs on it.
     let out = farm.drive(simulation(""), Some((secs(160), 1)));
     let t = &out.tasks[1];
-    assert_eq!((t.state, t.attempts, t.node, t.end), (TaskState::Succeeded, 2, Some(0), Some(secs(270))));
+    assert_eq!((t.state, t.attempts, t.node(), t.end()), (TaskState::Succeeded, 2, Some(0), Some(secs(270))));
     let last = out.timeline.last().map(|r| r.nodes[0][NodeState::Unusable as usize]);
     assert_eq!(last, Some(1));
     // Its pending exit report is never delivered: nothing was killed on
@@ -187,7 +187,7 @@ fn a_node_whose_machine_is_lost_stays_unusable_through_a_reboot() {
     let mut farm = Farm::new(|_, _| 0);
     let reboot = r#"node_actions = [{ at = "200s", node = 1, action = "reboot", duration = "10s" }]"#;
     let out = farm.drive(simulation(reboot), Some((secs(160), 1)));
-    assert!(out.tasks.iter().all(|t| t.state == TaskState::Succeeded && t.node == Some(0)));
+    assert!(out.tasks.iter().all(|t| t.state == TaskState::Succeeded && t.node() == Some(0)));
     let last = out.timeline.last().map(|r| r.nodes[0][NodeState::Unusable as usize]);
     assert_eq!(last, Some(1), "no machine to restart");
     assert!(!farm.log.iter().any(|(t, r)| t.0 > 160_000 && matches!(r, Request::Run(n, _) if n.id == 1)));
@@ -198,7 +198,7 @@ fn a_machine_lost_during_its_start_task_never_becomes_idle() {
     let mut farm = Farm::new(|_, _| 0);
     // Node 1 is lost at 60 s, halfway through its start task.
     let out = farm.drive(simulation(""), Some((secs(60), 1)));
-    assert!(out.tasks.iter().all(|t| t.node == Some(0) && t.state == TaskState::Succeeded));
+    assert!(out.tasks.iter().all(|t| t.node() == Some(0) && t.state == TaskState::Succeeded));
     let unusable = out.timeline.iter().map(|r| r.nodes[0][NodeState::Unusable as usize]).max();
     assert_eq!(unusable, Some(1));
     assert_eq!(out.timeline.last().map(|r| r.nodes[0][NodeState::Idle as usize]), Some(1));
@@ -271,7 +271,7 @@ fn a_real_agents_run_past_its_tasks_wall_clock_limit_is_killed_and_one_within_it
         (60, Request::Run(node, Work::Task { task: 1 })),
     ];
     assert_eq!(log, expected);
-    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.end, t.exit_code, t.failure)).collect();
+    let ends: Vec<_> = out.tasks.iter().map(|t| (t.state, t.end(), t.exit_code, t.failure)).collect();
     assert_eq!(
         ends,
         [

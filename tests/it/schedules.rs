@@ -16,7 +16,9 @@ fn runs(out: &Output) -> Vec<Run<'_>> {
     let m = |t: autoscale_sim::time::SimTime| t.as_millis() / 60_000;
     out.tasks
         .iter()
-        .map(|t| (out.jobs[t.job as usize].as_str(), t.role, m(t.submit), t.first_start.map(m), t.end.map(m), t.state))
+        .map(|t| {
+            (out.jobs[t.job as usize].as_str(), t.role, m(t.submit), t.first_start().map(m), t.end().map(m), t.state)
+        })
         .collect()
 }
 
@@ -111,8 +113,8 @@ fn an_occurrence_past_the_active_job_quota_is_refused_and_a_later_one_admitted()
     assert_eq!(out.refused_jobs, ["half-hourly:job-2", "half-hourly:job-4"]);
     let managers: Vec<_> = runs(&out).into_iter().map(|(id, _, submit, start, ..)| (id, submit, start)).collect();
     assert_eq!(managers, [("half-hourly:job-1", 0, Some(4)), ("half-hourly:job-3", 60, Some(60))]);
-    assert_eq!(out.tasks[1].end, None);
-    assert_eq!(out.tasks[0].end, Some(min(49)));
+    assert_eq!(out.tasks[1].end(), None);
+    assert_eq!(out.tasks[0].end(), Some(min(49)));
 }
 
 #[test]

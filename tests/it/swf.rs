@@ -50,7 +50,7 @@ fn on_a_pool_as_large_as_the_machine_every_processor_second_is_worked() {
     for (task, &(submit_s, run_ms, processors, failed)) in output.tasks.iter().zip(&RECORDS) {
         assert_eq!(task.submit.as_millis(), submit_s * 1000);
         assert_eq!(task.instances, processors, "one node per processor");
-        let (start, end) = (task.first_start.unwrap(), task.end.unwrap());
+        let (start, end) = (task.first_start().unwrap(), task.end().unwrap());
         assert_eq!(end.since(start).as_millis(), run_ms, "run time of the record submitted at {submit_s} s");
         assert_eq!(task.exit_code, Some(i32::from(failed)));
         worked_ms += u64::from(task.instances) * end.since(start).as_millis();

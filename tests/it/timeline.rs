@@ -72,5 +72,5 @@ pub fn by_state(row: &TimelineRow, p: Priority) -> Vec<(&'static str, u32)> {
 
 /// (state, end, attempts) of every task, in submission order.
 pub fn ends(out: &Output) -> Vec<(TaskState, Option<SimTime>, u16)> {
-    out.tasks.iter().map(|t| (t.state, t.end, t.attempts)).collect()
+    out.tasks.iter().map(|t| (t.state, t.end(), t.attempts)).collect()
 }
