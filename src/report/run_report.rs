@@ -86,18 +86,27 @@ fn breakdown(h: &mut String, summary: &Summary) {
     );
 }
 
-/// Every evaluation: time, results string or error; the failed ones marked.
+/// Every evaluation kept: time, results string or error; the failed ones
+/// marked. A long run that wrote them as it went kept a bounded copy,
+/// evenly spaced: the page says how many of them it lists.
 fn evaluations(h: &mut String, output: &Output) {
-    if output.evaluations.is_empty() {
+    let tally = output.evaluation_tally;
+    if tally.count == 0 {
         return;
     }
-    let failed = output.evaluations.iter().filter(|e| e.error.is_some()).count();
-    let _ = writeln!(
+    let _ = write!(
         h,
-        "<h2>Evaluations</h2>\n<p>{} evaluations, {failed} failed (marked <b>FAILED</b>, in bold).</p>\n\
-         <table>\n<tr><th>time</th><th>results</th><th>error</th></tr>",
-        output.evaluations.len()
+        "<h2>Evaluations</h2>\n<p>{} evaluations, {} failed (marked <b>FAILED</b>, in bold).",
+        tally.count, tally.failed
     );
+    let listed = output.evaluations.len() as u64;
+    if listed < tally.count {
+        let _ = write!(
+            h,
+            " {listed} of them, evenly spaced, are listed here; <code>evaluations.jsonl</code> has all of them."
+        );
+    }
+    let _ = writeln!(h, "</p>\n<table>\n<tr><th>time</th><th>results</th><th>error</th></tr>");
     for e in &output.evaluations {
         let (class, error) = match &e.error {
             Some(err) => {

@@ -1,14 +1,16 @@
 //! Memory follows the work in flight, not the history: a steady load run
 //! for 200 days keeps about as many task records at once as the same load
 //! run for 10 days, with `tasks.csv` and `timeline.csv` written as the run
-//! goes or not, the timeline rows kept stop at a bound, and the queue-wait
-//! statistics stop growing once past their exact range (`sim::waits`'
-//! tests).
+//! goes or not, the timeline rows and evaluations kept stop at a bound, no
+//! job task run is kept when they are written as the run goes, several
+//! pools stream as one does, and the queue-wait statistics stop growing
+//! once past their exact range (`sim::waits`' tests).
 
-use autoscale_sim::report::{TasksCsv, TimelineCsv};
+use autoscale_sim::report::{OutFormat, RunFiles, TasksCsv, TimelineCsv};
 use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::{
-    EXACT_WAITS, KEPT_ROWS, Output, SAMPLE_PERIOD, Simulation, TaskRecords, TaskState, TimelineRecords,
+    Account, EXACT_WAITS, EvaluationTally, KEPT_EVALUATIONS, KEPT_ROWS, Output, SAMPLE_PERIOD, Simulation, TaskRecords,
+    TaskState, TimelineRecords,
 };
 
 use crate::support::scratch_dir;
@@ -112,4 +114,154 @@ fn timeline_rows_kept_are_bounded(short: &Output, long: &Output) {
     assert!(body.iter().enumerate().all(|(i, r)| r.time.as_millis() == i as u64 * stride));
     assert_eq!(last[0].time.as_millis(), 200 * 86_400_000);
     assert_eq!(l.len(), 576_000 / 32 + 1);
+}
+
+/// Four single-slot nodes held by a formula evaluated every 5 minutes, and
+/// a job a day, from the start, whose 8 tasks of 10 minutes run after a
+/// preparation task on each node, and whose release task runs on each of
+/// them when the job ends with its 2-hour manager: for `days` days.
+fn scheduled(days: u32) -> Scenario {
+    let text = format!(
+        r#"
+        duration = "{days}d"
+        seed = 3
+        [pool]
+        vm = {{ cores = 1, dedicated_price = 0.1 }}
+        allocation_time = "0s"
+        boot_time = "0s"
+        [pool.autoscale]
+        formula = "$TargetDedicatedNodes = 4;"
+        interval = "5m"
+        [[schedules]]
+        id = "daily"
+        every = "1d"
+        [schedules.job]
+        manager = {{ duration = "2h" }}
+        preparation = {{ duration = "1m" }}
+        release = {{ duration = "1m" }}
+        tasks = [{{ at = "1m", count = 8, duration = "10m" }}]
+        "#
+    );
+    Scenario::from_toml(&text, "scheduled.toml", "scheduled", ".".as_ref()).expect("the scenario loads")
+}
+
+/// The lines of `name` in `dir`.
+fn lines(dir: &std::path::Path, name: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+    text.lines().map(str::to_owned).collect()
+}
+
+/// `scheduled(days)` run as `run --out` runs it: its records sent to
+/// their files as they are made, the files closed at the end; the output,
+/// and the lines of `evaluations.jsonl` and `job_tasks.csv`.
+fn run_scheduled(days: u32) -> (Output, Vec<String>, Vec<String>) {
+    let dir = scratch_dir(&format!("memory-scheduled-{days}"));
+    let scenario = scheduled(days);
+    let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+    let files = RunFiles::create(&dir, OutFormat::Csv, jobs, scenario.start).expect("the files start");
+    let sim = Simulation::new(scenario, None).send_records_to(files.into_recordings());
+    let (output, records) = sim.run_with_records(&mut |_| {});
+    RunFiles::from_records(records, &dir, OutFormat::Csv)
+        .expect("every record went to a file")
+        .close()
+        .expect("closed");
+    let files = (lines(&dir, "evaluations.jsonl"), lines(&dir, "job_tasks.csv"));
+    let _ = std::fs::remove_dir_all(&dir);
+    (output, files.0, files.1)
+}
+
+/// With `--out`, a run keeps no job task run in memory, and of its
+/// evaluations, every one up to `KEPT_EVALUATIONS` (8 192), then a copy
+/// halved each time it fills: the 10-day run keeps all of its 2 881, the
+/// 200-day run every 8th of its 57 601 (7 201, 40 minutes apart); the
+/// files have every one.
+#[test]
+fn a_long_run_with_out_keeps_a_bounded_copy_of_its_evaluations_and_no_job_task_runs() {
+    for (days, kept, stride) in [(10, 2_881, 1), (200, 7_201, 8)] {
+        let (output, evaluations, job_tasks) = run_scheduled(days);
+        let made = u64::from(days) * 288 + 1;
+        assert_eq!(output.evaluation_tally, EvaluationTally { count: made, failed: 0 }, "{days} days");
+        assert_eq!(evaluations.len() as u64, made, "a line per evaluation");
+        let results = "$TargetDedicatedNodes=4;$TargetLowPriorityNodes=0;$NodeDeallocationOption=requeue";
+        assert_eq!(
+            evaluations[1],
+            format!(r#"{{"timestamp":"2024-01-01T00:05:00.000Z","elapsed_s":300.0,"results":"{results}"}}"#)
+        );
+        assert_eq!(output.evaluations.len(), kept, "{days} days");
+        assert!(output.evaluations.len() <= KEPT_EVALUATIONS);
+        let every = stride * 5 * 60_000;
+        assert!(output.evaluations.iter().enumerate().all(|(i, e)| e.time.as_millis() == i as u64 * every));
+        // Each day's job: a preparation and a release on each of the 4 nodes
+        // (the job manager's first, on node 0; the release when it ends).
+        assert!(output.job_tasks.is_empty(), "no job task run kept");
+        assert_eq!(job_tasks.len() as u32, 8 * days + 1, "a row per run and the header");
+        assert_eq!(job_tasks[1], "preparation,daily:job-1,0,0.000,60.000,succeeded");
+        assert_eq!(job_tasks[5], "release,daily:job-1,0,7260.000,7320.000,succeeded");
+        let last = (u64::from(days) - 1) * 86_400 + 7_320;
+        assert_eq!(
+            job_tasks.last(),
+            Some(&format!("release,daily:job-{days},3,{}.000,{last}.000,succeeded", last - 60))
+        );
+    }
+}
+
+/// With `--out`, each pool of a several-pool run sends its records to its
+/// own files as they are made, so no task record stays in memory beyond
+/// those in flight and the other records are bounded as for one pool.
+#[test]
+fn a_several_pool_run_with_out_keeps_no_task_records() {
+    let text = r#"
+        duration = "30d"
+        seed = 3
+        [account]
+        dedicated_cores = 20
+        [[pools]]
+        id = "steady"
+        vm = { cores = 1, dedicated_price = 0.1 }
+        target_dedicated = 10
+        allocation_time = "0s"
+        boot_time = "0s"
+        [[pools]]
+        id = "scaled"
+        vm = { cores = 1, dedicated_price = 0.1 }
+        allocation_time = "0s"
+        boot_time = "0s"
+        [pools.autoscale]
+        formula = "$TargetDedicatedNodes = 10;"
+        interval = "5m"
+        [[jobs]]
+        id = "a"
+        pool = "steady"
+        generate = [{ kind = "poisson", rate_per_hour = 30, duration = { dist = "uniform", min = "5m", max = "15m" } }]
+        [[jobs]]
+        id = "b"
+        pool = "scaled"
+        generate = [{ kind = "poisson", rate_per_hour = 30, duration = { dist = "uniform", min = "5m", max = "15m" } }]
+    "#;
+    let scenario = Scenario::from_toml(text, "two.toml", "two", ".".as_ref()).expect("the scenario loads");
+    let dir = scratch_dir("memory-two-pools");
+    let jobs: Vec<String> = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+    let start = scenario.start;
+    let account = Account::new(scenario, None)
+        .send_records_to(|id| {
+            RunFiles::create(&dir.join(id), OutFormat::Csv, jobs.clone(), start).map(RunFiles::into_recordings)
+        })
+        .expect("the files start");
+    for (output, records) in account.run_with_records(&mut |_| {}) {
+        let pool_dir = dir.join(&output.pool);
+        RunFiles::from_records(records, &pool_dir, OutFormat::Csv).expect("sent").close().expect("closed");
+        let submitted = output.task_tally.submitted();
+        assert!(submitted > 20_000, "{}: {submitted} tasks", output.pool);
+        assert!(output.tasks.is_empty(), "{}: no task kept", output.pool);
+        assert!(output.peak_live_tasks <= 20, "{}: {} task records at once", output.pool, output.peak_live_tasks);
+        // 30 days of 30-s rows: 86 401, halved twice to every 4th.
+        assert_eq!(output.timeline.len(), 21_601, "{}", output.pool);
+        let evaluations = if output.pool == "scaled" { 30 * 288 + 1 } else { 0 };
+        assert_eq!(output.evaluation_tally.count, evaluations);
+        assert_eq!(output.evaluations.len() as u64, evaluations.min(4_321), "{}: every other one", output.pool);
+        assert_eq!(lines(&pool_dir, "tasks.csv").len() as u64, submitted + 1, "{}", output.pool);
+        assert_eq!(lines(&pool_dir, "timeline.csv").len(), 86_401 + 1, "{}", output.pool);
+        assert_eq!(lines(&pool_dir, "evaluations.jsonl").len() as u64, evaluations, "{}", output.pool);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
