@@ -6,14 +6,15 @@
 //! pools stream as one does, and the queue-wait statistics stop growing
 //! once past their exact range (`sim::waits`' tests).
 
-use autoscale_sim::report::{OutFormat, RunFiles, TasksCsv, TimelineCsv};
+use autoscale_sim::report::account::AccountSummary;
+use autoscale_sim::report::{OutFormat, RunFiles, Summary, TasksCsv, TimelineCsv, run_report, write_all};
 use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::{
     Account, EXACT_WAITS, EvaluationTally, KEPT_EVALUATIONS, KEPT_ROWS, Output, SAMPLE_PERIOD, Simulation, TaskRecords,
     TaskState, TimelineRecords,
 };
 
-use crate::support::scratch_dir;
+use crate::support::{cli, scratch_dir};
 
 /// 10 single-slot nodes from the start, 30 tasks an hour of 5 to 15
 /// minutes (half the nodes busy on average), for `days` days.
@@ -264,4 +265,59 @@ fn a_several_pool_run_with_out_keeps_no_task_records() {
         assert_eq!(lines(&pool_dir, "evaluations.jsonl").len() as u64, evaluations, "{}", output.pool);
     }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Every file of `a`, and of its folders, is in `b` with the same bytes, and `b` has no other.
+fn assert_same_files(a: &std::path::Path, b: &std::path::Path) {
+    let names = |dir: &std::path::Path| {
+        let mut names: Vec<_> =
+            std::fs::read_dir(dir).expect("a folder").map(|e| e.expect("an entry").file_name()).collect();
+        names.sort();
+        names
+    };
+    assert_eq!(names(a), names(b), "{} and {}", a.display(), b.display());
+    for name in names(a) {
+        let (x, y) = (a.join(&name), b.join(&name));
+        if x.is_dir() {
+            assert_same_files(&x, &y);
+        } else {
+            let same = std::fs::read(&x).expect("readable") == std::fs::read(&y).expect("readable");
+            assert!(same, "{} and {} differ", x.display(), y.display());
+        }
+    }
+}
+
+/// The files `run --out` writes as the run goes are byte for byte those
+/// written at the end from a run that kept every record, as they all were
+/// before (charts, `report.html` and the summaries too): with one pool
+/// (`nightly-job`: evaluations, job preparation tasks, a schedule's jobs;
+/// `real-agents`, on simulated agents: fixed targets, so an empty
+/// `evaluations.jsonl`) and with two (`two-pools`, each pool in its folder).
+#[test]
+fn files_written_as_the_run_goes_are_those_of_a_run_that_kept_its_records() {
+    for (name, pools) in [("nightly-job", 1), ("real-agents", 1), ("two-pools", 2)] {
+        let path = format!("simulations/{name}.toml");
+        let (kept, streamed) = (scratch_dir(&format!("kept-{name}")), scratch_dir(&format!("streamed-{name}")));
+        let scenario = Scenario::load(path.as_ref()).unwrap_or_else(|e| panic!("{e}"));
+        let outputs = Account::new(scenario, None).run(&mut |_| {});
+        assert_eq!(outputs.len(), pools);
+        let write = |output: &Output, summary: &Summary, dir: &std::path::Path| {
+            write_all(output, summary, dir).expect("the files are written");
+            run_report::write(output, summary, dir).expect("the charts and report.html are written");
+        };
+        if let [output] = &outputs[..] {
+            write(output, &Summary::of(output), &kept);
+        } else {
+            let summary = AccountSummary::of(&outputs);
+            for (output, pool) in outputs.iter().zip(&summary.pools) {
+                write(output, &pool.summary, &kept.join(&pool.pool));
+            }
+            let json = serde_json::to_string_pretty(&summary).expect("serialised") + "\n";
+            std::fs::write(kept.join("summary.json"), json).expect("written");
+        }
+        let run = cli(&["run", &path, "--out", streamed.to_str().expect("UTF-8")], None);
+        assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+        assert_same_files(&kept, &streamed);
+        let _ = (std::fs::remove_dir_all(&kept), std::fs::remove_dir_all(&streamed));
+    }
 }
