@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario};
-use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskRecords, TaskState, WaitStats};
+use crate::sim::{Account, NodeState, Output, Priority, Recordings, Simulation, TaskState, WaitStats};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -202,11 +202,11 @@ impl SeedRun {
     pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> SeedRun {
         match scenario.only_pool() {
             Some(_) => {
-                let sim = Simulation::new(scenario, Some(seed)).send_tasks_to(TaskRecords::Count);
+                let sim = Simulation::new(scenario, Some(seed)).send_records_to(Recordings::measured());
                 SeedRun::of(&sim.run(&mut |_| {}), keep_series)
             }
             None => {
-                let account = Account::new(scenario, Some(seed)).count_tasks();
+                let account = Account::new(scenario, Some(seed)).measured();
                 SeedRun::of_account(&account.run(&mut |_| {}), keep_series)
             }
         }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::agents::{AnyAgents, Simulated};
 use super::priority::Priority;
-use super::{Output, Progress, Recordings, Records, SAMPLE_PERIOD, Simulation, TaskRecords};
+use super::{Output, Progress, Recordings, Records, SAMPLE_PERIOD, Simulation};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -46,10 +46,10 @@ impl Account {
         Account { runs, quota, end: SimTime(scenario.duration.as_millis()) }
     }
 
-    /// Keeps no task records, only their tally (see
-    /// [`Simulation::send_tasks_to`]): for runs measured by their figures.
-    pub fn count_tasks(mut self) -> Account {
-        self.runs = self.runs.into_iter().map(|r| r.send_tasks_to(TaskRecords::Count)).collect();
+    /// Keeps what runs measured by their figures need
+    /// ([`Recordings::measured`]): no task records, only their tally.
+    pub fn measured(mut self) -> Account {
+        self.runs = self.runs.into_iter().map(|r| r.send_records_to(Recordings::measured())).collect();
         self
     }
 

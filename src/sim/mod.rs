@@ -279,6 +279,13 @@ pub struct Recordings {
 }
 
 impl Recordings {
+    /// What runs measured by their figures keep (`compare`, `sweep`,
+    /// `tune`, `test`): the timeline, for their charts and bounds, and of
+    /// the rest only what the summary counts.
+    pub fn measured() -> Recordings {
+        Recordings { timeline: TimelineRecords::Keep, ..Recordings::counted() }
+    }
+
     /// Nothing kept but what the summary counts: for runs that write no files.
     pub fn counted() -> Recordings {
         Recordings {

@@ -13,7 +13,7 @@ use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSour
 use crate::formula::params::set_constant;
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scaling, Scenario};
-use crate::sim::{Output, Simulation, TaskRecords, TaskState};
+use crate::sim::{Output, Recordings, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
@@ -123,7 +123,8 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
         .seeds
         .par_iter()
         .map(|seed| {
-            measure(&Simulation::new(Arc::clone(&scenario), *seed).send_tasks_to(TaskRecords::Count).run(&mut |_| {}))
+            let sim = Simulation::new(Arc::clone(&scenario), *seed).send_records_to(Recordings::measured());
+            measure(&sim.run(&mut |_| {}))
         })
         .collect();
     let mut out = Vec::new();
