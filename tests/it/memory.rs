@@ -10,8 +10,8 @@ use autoscale_sim::report::account::AccountSummary;
 use autoscale_sim::report::{OutFormat, RunFiles, Summary, TasksCsv, TimelineCsv, run_report, write_all};
 use autoscale_sim::scenario::Scenario;
 use autoscale_sim::sim::{
-    Account, EXACT_WAITS, EvaluationTally, KEPT_EVALUATIONS, KEPT_ROWS, Output, SAMPLE_PERIOD, Simulation, TaskRecords,
-    TaskState, TimelineRecords,
+    Account, EXACT_WAITS, EvaluationTally, KEPT_EVALUATIONS, KEPT_ROWS, Output, Recordings, SAMPLE_PERIOD, Simulation,
+    TaskRecords, TaskState, TimelineRecords,
 };
 
 use crate::support::{cli, scratch_dir};
@@ -204,6 +204,17 @@ fn a_long_run_with_out_keeps_a_bounded_copy_of_its_evaluations_and_no_job_task_r
             Some(&format!("release,daily:job-{days},3,{}.000,{last}.000,succeeded", last - 60))
         );
     }
+}
+
+/// Without `--out`, a run keeps no evaluation and no job task run, only
+/// the evaluations' count, which the summary reads.
+#[test]
+fn a_run_without_out_keeps_only_the_count_of_its_evaluations() {
+    let sim = Simulation::new(scheduled(10), None).send_records_to(Recordings::counted());
+    let output = sim.run(&mut |_| {});
+    assert_eq!(output.evaluation_tally, EvaluationTally { count: 2_881, failed: 0 });
+    assert!(output.evaluations.is_empty() && output.job_tasks.is_empty() && output.tasks.is_empty());
+    assert_eq!(Summary::of(&output).evaluations.ok, 2_881);
 }
 
 /// With `--out`, each pool of a several-pool run sends its records to its
