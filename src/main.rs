@@ -790,7 +790,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::{
         report,
         scenario::Scenario,
-        sim::{Records, Simulation, TaskRecords, TimelineRecords},
+        sim::{Recordings, Records, Simulation, TaskRecords},
     };
     let (out, seed) = (args.out.as_deref(), args.seed);
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
@@ -824,10 +824,18 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         bar.set_position(p.now.as_millis() / 1000);
         bar.set_message(p.events.to_string());
     };
-    #[cfg(not(feature = "parquet"))]
-    if args.out_format == OutFormat::Parquet {
-        anyhow::bail!(NO_PARQUET);
-    }
+    let format = out_format(args.out_format)?;
+    // Each pool's files are started before the run and written as it goes;
+    // without --out nothing reads the records, only the summary's counts.
+    let recordings = |dir: Option<&Path>, scenario: &Scenario| -> Result<Recordings> {
+        Ok(match dir {
+            Some(dir) => {
+                let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
+                report::RunFiles::create(dir, format, jobs, scenario.start)?.into_recordings()
+            }
+            None => Recordings::counted(),
+        })
+    };
     if scenario.only_pool().is_none() {
         if args.agents == AgentsArg::Real {
             anyhow::bail!(
@@ -836,24 +844,28 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 scenario.pool_ids()
             );
         }
-        if args.out_format != OutFormat::Csv {
-            anyhow::bail!(
-                "{}: --out-format parquet writes one-pool runs; this scenario has several pools ({})",
-                args.scenario.display(),
-                scenario.pool_ids()
-            );
-        }
-        let account = autoscale_sim::sim::Account::new(scenario, seed);
-        // Without --out nothing reads the task records or the timelines.
-        let account = if out.is_some() { account } else { account.count_tasks().drop_timeline() };
-        let outputs = account.run(&mut progress);
+        let pool_dir = |id: &str| out.map(|dir| report::account::pool_dir(dir, id));
+        let scenario = std::sync::Arc::new(scenario);
+        let account = autoscale_sim::sim::Account::new(std::sync::Arc::clone(&scenario), seed)
+            .send_records_to(|id| recordings(pool_dir(id).as_deref(), &scenario))?;
+        let runs = account.run_with_records(&mut progress);
         bar.finish_and_clear();
-        if let Some(stopped) = outputs.iter().find_map(|o| o.stopped.as_ref()) {
+        // Nothing is written of a run that stopped early: its files, begun
+        // under temporary names, are removed with their sinks.
+        if let Some(stopped) = runs.iter().find_map(|(output, _)| output.stopped.as_ref()) {
             anyhow::bail!("{}: {stopped}", args.scenario.display());
+        }
+        let mut written = Vec::new();
+        let mut outputs = Vec::new();
+        for (output, records) in runs {
+            if let Some(dir) = pool_dir(&output.pool) {
+                written.extend(close_files(records, &dir, format, &output)?);
+            }
+            outputs.push(output);
         }
         let summary = report::account::AccountSummary::of(&outputs);
         if let Some(dir) = out {
-            let written = report::account::write_all(&outputs, &summary, dir)?;
+            written.extend(report::account::write_others(&outputs, &summary, dir)?);
             to_stderr!("wrote {} files to {}", written.len(), dir.display());
         }
         print(&summary.to_text(duration))?;
@@ -880,26 +892,14 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 usage_interval: args.agent_usage_interval,
                 clock_speed: args.clock_speed,
             };
-            // A run on the wall clock keeps its tasks and its timeline, and writes them at the end.
-            let records = Records { tasks: TaskRecords::Keep(Vec::new()), timeline: None };
+            // A run on the wall clock keeps its records, and writes them at the end.
+            let records =
+                Records { tasks: TaskRecords::Keep(Vec::new()), timeline: None, evaluations: None, job_tasks: None };
             (driver::run(scenario, seed, &options, &mut progress)?, records)
         }
         _ => {
-            // The tasks are written as they finish and the timeline's rows as
-            // they are sampled, so that they leave memory; without --out
-            // nothing reads the timeline.
-            let (tasks, timeline) = match out {
-                Some(dir) => {
-                    let jobs = scenario.jobs.iter().map(|j| j.id.clone()).collect();
-                    let timeline = timeline_file(dir, scenario.start, args.out_format)?;
-                    (TaskRecords::Send(task_file(dir, jobs, args.out_format)?), TimelineRecords::Send(timeline))
-                }
-                None => (TaskRecords::Count, TimelineRecords::Drop),
-            };
-            Simulation::new(scenario, seed)
-                .send_tasks_to(tasks)
-                .send_timeline_to(timeline)
-                .run_with_records(&mut progress)
+            let recordings = recordings(out, &scenario)?;
+            Simulation::new(scenario, seed).send_records_to(recordings).run_with_records(&mut progress)
         }
     };
     bar.finish_and_clear();
@@ -910,25 +910,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let (tasks, timeline) = match (records.tasks, records.timeline) {
-            (TaskRecords::Send(tasks), Some(timeline)) => (tasks, timeline),
-            // A run on the wall clock kept its tasks and timeline: written now.
-            _ => {
-                let mut tasks = task_file(dir, output.jobs.clone(), args.out_format)?;
-                let mut timeline = timeline_file(dir, output.start, args.out_format)?;
-                report::send_kept(&output, tasks.as_mut(), timeline.as_mut());
-                (tasks, timeline)
-            }
-        };
-        let (tasks_name, timeline_name) = match args.out_format {
-            OutFormat::Csv => ("tasks.csv", "timeline.csv"),
-            OutFormat::Parquet => ("tasks.parquet", "timeline.parquet"),
-        };
-        let close = |path: PathBuf, closed: std::io::Result<()>| {
-            closed.map(|()| path.clone()).map_err(|e| report::ReportError::Io { path, message: e.to_string() })
-        };
-        let mut written =
-            vec![close(dir.join(tasks_name), tasks.close())?, close(dir.join(timeline_name), timeline.close())?];
+        let mut written = close_files(records, dir, format, &output)?;
         written.extend(report::write_others(&output, &summary, dir)?);
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
@@ -938,27 +920,36 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Where `run --out` writes the tasks as they finish, in `format`.
-fn task_file(dir: &Path, jobs: Vec<String>, format: OutFormat) -> Result<Box<dyn autoscale_sim::sim::TaskSink>> {
+/// The library's format for `--out-format`, or why this build has none.
+fn out_format(format: OutFormat) -> Result<autoscale_sim::report::OutFormat> {
     Ok(match format {
-        OutFormat::Csv => Box::new(autoscale_sim::report::TasksCsv::create(dir, jobs)?),
+        OutFormat::Csv => autoscale_sim::report::OutFormat::Csv,
         #[cfg(feature = "parquet")]
-        OutFormat::Parquet => Box::new(autoscale_sim::report::parquet::TasksParquet::create(dir, jobs)?),
+        OutFormat::Parquet => autoscale_sim::report::OutFormat::Parquet,
         #[cfg(not(feature = "parquet"))]
         OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
     })
 }
 
-/// Where `run --out` writes the timeline's rows as they are sampled, in
-/// `format`, for a run whose time zero is `start`.
-fn timeline_file(dir: &Path, start: Timestamp, format: OutFormat) -> Result<Box<dyn autoscale_sim::sim::TimelineSink>> {
-    Ok(match format {
-        OutFormat::Csv => Box::new(autoscale_sim::report::TimelineCsv::create(dir, start)?),
-        #[cfg(feature = "parquet")]
-        OutFormat::Parquet => Box::new(autoscale_sim::report::parquet::TimelineParquet::create(dir, start)?),
-        #[cfg(not(feature = "parquet"))]
-        OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
-    })
+/// Closes the files in `dir` that a run sent its records to, in `format`;
+/// a run that kept them (on real agents) has them written now, from
+/// `output`. Returns their paths.
+fn close_files(
+    records: autoscale_sim::sim::Records,
+    dir: &Path,
+    format: autoscale_sim::report::OutFormat,
+    output: &autoscale_sim::sim::Output,
+) -> Result<Vec<PathBuf>> {
+    use autoscale_sim::report::RunFiles;
+    let files = match RunFiles::from_records(records, dir, format) {
+        Some(files) => files,
+        None => {
+            let mut files = RunFiles::create(dir, format, output.jobs.clone(), output.start)?;
+            files.write_kept(output);
+            files
+        }
+    };
+    Ok(files.close()?)
 }
 
 /// Why a build without the `parquet` feature refuses `--out-format parquet`.

@@ -1,5 +1,6 @@
 //! What a run of several pools leaves behind: each pool's files, exactly
-//! as a one-pool run writes them, in a folder named after the pool, and
+//! as a one-pool run writes them (its tasks, timeline, evaluations and job
+//! task runs as the run goes), in a folder named after the pool, and
 //! the account's summary — each pool's summary with its id, and the
 //! account's total cost and node-hours — as `summary.json` beside them
 //! and as the text `autoscale-sim run` prints.
@@ -91,14 +92,21 @@ impl AccountSummary {
     }
 }
 
-/// Writes each pool's files into `dir/<pool id>/` (see [`files::write_all`]
-/// and [`super::run_report::write`]) and the account's `summary.json`
-/// into `dir`; returns the paths written.
-pub fn write_all(outputs: &[Output], summary: &AccountSummary, dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
+/// The folder of pool `id`'s files in the run's folder `dir`.
+pub fn pool_dir(dir: &Path, id: &str) -> PathBuf {
+    dir.join(id)
+}
+
+/// Writes each pool's files that are not written as the run goes (see
+/// [`files::write_others`]), its charts and `report.html` into
+/// [`pool_dir`], and the account's `summary.json` into `dir`; returns the
+/// paths written. Each pool's tasks, timeline, evaluations and job task
+/// runs went to its [`super::RunFiles`] there.
+pub fn write_others(outputs: &[Output], summary: &AccountSummary, dir: &Path) -> Result<Vec<PathBuf>, WriteError> {
     let mut written = Vec::new();
     for (output, pool) in outputs.iter().zip(&summary.pools) {
-        let pool_dir = dir.join(&pool.pool);
-        written.extend(files::write_all(output, &pool.summary, &pool_dir)?);
+        let pool_dir = pool_dir(dir, &pool.pool);
+        written.extend(files::write_others(output, &pool.summary, &pool_dir)?);
         written.extend(super::run_report::write(output, &pool.summary, &pool_dir)?);
     }
     written.push(files::write_json(dir, "summary.json", summary)?);

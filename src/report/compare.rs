@@ -19,7 +19,7 @@ use statrs::distribution::{ContinuousCDF, StudentsT};
 use super::summary::Summary;
 use crate::formula::Engine;
 use crate::scenario::{ReplaceFormulaError, Scenario, TraceError};
-use crate::sim::{Account, NodeState, Output, Priority, Simulation, TaskRecords, TaskState, WaitStats};
+use crate::sim::{Account, NodeState, Output, Priority, Recordings, Simulation, TaskState, WaitStats};
 use crate::time::SimDuration;
 
 /// Why a comparison could not run.
@@ -207,10 +207,10 @@ impl SeedRun {
     pub fn measure(scenario: Arc<Scenario>, seed: u64, keep_series: bool) -> Result<SeedRun, TraceError> {
         let outputs = match scenario.only_pool() {
             Some(_) => {
-                let sim = Simulation::new(scenario, Some(seed)).send_tasks_to(TaskRecords::Count);
+                let sim = Simulation::new(scenario, Some(seed)).send_records_to(Recordings::measured());
                 vec![sim.run(&mut |_| {})]
             }
-            None => Account::new(scenario, Some(seed)).count_tasks().run(&mut |_| {}),
+            None => Account::new(scenario, Some(seed)).measured().run(&mut |_| {}),
         };
         if let Some(stopped) = outputs.iter().find_map(|o| o.stopped.clone()) {
             return Err(stopped);

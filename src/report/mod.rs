@@ -21,9 +21,11 @@ pub mod parquet;
 pub mod run_charts;
 pub mod run_report;
 mod split;
+mod streamed;
 mod summary;
 pub mod sweep;
 
-pub use files::{ReportError, TasksCsv, TimelineCsv, send_kept, write_all, write_others};
+pub use files::{ReportError, write_others};
 pub use split::Split;
+pub use streamed::{EvaluationsJsonl, JobTasksCsv, OutFormat, RunFiles, TasksCsv, TimelineCsv, write_all};
 pub use summary::{Evaluations, Summary, TaskCounts, Waits};

@@ -23,7 +23,7 @@ use parquet::schema::parser::parse_message_type;
 
 use super::ReportError;
 use crate::atomic_write::TempFile;
-use crate::sim::{NodeState, Priority, Task, TaskFailure, TaskSink, TimelineRow, TimelineSink};
+use crate::sim::{NodeState, Priority, Sink, Task, TaskFailure, TaskSink, TimelineRow};
 
 /// Rows per row group: the buffered columns (a text cell is its own
 /// allocation) take about 350 bytes a row, so a group of 1 048 576 rows
@@ -251,7 +251,7 @@ impl TaskSink for TasksParquet {
     }
 }
 
-/// `timeline.parquet` written as the run goes (a [`TimelineSink`]): the
+/// `timeline.parquet` written as the run goes (a [`Sink`] of timeline rows): the
 /// columns of `timeline.csv`, the time as `elapsed_ms`, a row per sample
 /// at full resolution.
 #[derive(Debug)]
@@ -289,8 +289,8 @@ impl TimelineParquet {
     }
 }
 
-impl TimelineSink for TimelineParquet {
-    fn row(&mut self, row: &TimelineRow) {
+impl Sink<TimelineRow> for TimelineParquet {
+    fn put(&mut self, row: &TimelineRow) {
         if self.error.is_some() {
             return;
         }
@@ -374,7 +374,7 @@ mod tests {
         let fresh = dir.join("fresh");
         let mut timeline = Box::new(TimelineParquet::create(&fresh, output.start).expect("created"));
         for row in &output.timeline {
-            timeline.row(row);
+            timeline.put(row);
         }
         timeline.close().expect("written");
 

@@ -86,18 +86,27 @@ fn breakdown(h: &mut String, summary: &Summary) {
     );
 }
 
-/// Every evaluation: time, results string or error; the failed ones marked.
+/// Every evaluation kept: time, results string or error; the failed ones
+/// marked. A long run that wrote them as it went kept a bounded copy,
+/// evenly spaced: the page says how many of them it lists.
 fn evaluations(h: &mut String, output: &Output) {
-    if output.evaluations.is_empty() {
+    let tally = output.evaluation_tally;
+    if tally.count == 0 {
         return;
     }
-    let failed = output.evaluations.iter().filter(|e| e.error.is_some()).count();
-    let _ = writeln!(
+    let _ = write!(
         h,
-        "<h2>Evaluations</h2>\n<p>{} evaluations, {failed} failed (marked <b>FAILED</b>, in bold).</p>\n\
-         <table>\n<tr><th>time</th><th>results</th><th>error</th></tr>",
-        output.evaluations.len()
+        "<h2>Evaluations</h2>\n<p>{} evaluations, {} failed (marked <b>FAILED</b>, in bold).",
+        tally.count, tally.failed
     );
+    let listed = output.evaluations.len() as u64;
+    if listed < tally.count {
+        let _ = write!(
+            h,
+            " {listed} of them, evenly spaced, are listed here; <code>evaluations.jsonl</code> has all of them."
+        );
+    }
+    let _ = writeln!(h, "</p>\n<table>\n<tr><th>time</th><th>results</th><th>error</th></tr>");
     for e in &output.evaluations {
         let (class, error) = match &e.error {
             Some(err) => {
@@ -168,7 +177,7 @@ fn slowest(h: &mut String, output: &Output) {
 mod tests {
     use super::*;
     use crate::scenario::Scenario;
-    use crate::sim::Simulation;
+    use crate::sim::{EvaluationRecord, Recording, Recordings, Simulation, Sink};
 
     #[test]
     fn failed_evaluations_stand_out_and_the_slowest_tasks_come_first() {
@@ -202,5 +211,41 @@ mod tests {
         let first = slowest.lines().find(|l| l.starts_with("<tr><td>")).unwrap();
         assert!(first.starts_with("<tr><td>0</td>"), "{first}");
         assert!(page.contains("<td>running</td><td>0.90</td>"), "the 10-min and 5-min runs at 3.6 an hour");
+    }
+
+    /// A sink that writes nothing.
+    #[derive(Debug)]
+    struct Discard;
+
+    impl Sink<EvaluationRecord> for Discard {
+        fn put(&mut self, _: &EvaluationRecord) {}
+
+        fn close(self: Box<Self>) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_run_that_sent_more_evaluations_than_it_kept_says_how_many_are_listed() {
+        let text = r#"
+            duration = "30d"
+            [pool]
+            vm = { cores = 2, dedicated_price = 1.0 }
+            autoscale = { formula = "$TargetDedicatedNodes = 1;", interval = "5m" }
+        "#;
+        let scenario = Scenario::from_toml(text, "t.toml", "t", Path::new(".")).unwrap();
+        let recordings = Recordings { evaluations: Recording::Send(Box::new(Discard)), ..Recordings::counted() };
+        let output = Simulation::new(scenario, None).send_records_to(recordings).run(&mut |_| {});
+        let page = html(&output, &Summary::of(&output), &[]);
+        // 8 641 evaluations, halved once past 8 192: every other one.
+        assert!(
+            page.contains(
+                "<p>8641 evaluations, 0 failed (marked <b>FAILED</b>, in bold). 4321 of them, evenly spaced, \
+                 are listed here; <code>evaluations.jsonl</code> has all of them.</p>"
+            ),
+            "{}",
+            &page[page.find("<h2>Evaluations").unwrap()..][..300]
+        );
+        assert_eq!(page.lines().filter(|l| l.starts_with("<tr><td>2024-")).count(), 4321);
     }
 }

@@ -105,7 +105,6 @@ impl Summary {
             blocked: tally.count(TaskState::Blocked),
             terminated: tally.count(TaskState::Terminated),
         };
-        let failed = output.evaluations.iter().filter(|e| e.error.is_some()).count() as u64;
         let mut resize_errors = BTreeMap::new();
         for e in &output.resize_errors {
             *resize_errors.entry(e.code.as_str()).or_insert(0) += 1;
@@ -125,7 +124,10 @@ impl Summary {
             where_the_money_went: Breakdown::of(output),
             tasks,
             queue_wait_seconds: Waits::of(tally.waits()),
-            evaluations: Evaluations { ok: output.evaluations.len() as u64 - failed, failed },
+            evaluations: Evaluations {
+                ok: output.evaluation_tally.count - output.evaluation_tally.failed,
+                failed: output.evaluation_tally.failed,
+            },
             resize_errors,
             refused_operations,
             refused_jobs: output.refused_jobs.clone(),

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::agents::{AnyAgents, Simulated};
 use super::priority::Priority;
-use super::{Output, Progress, SAMPLE_PERIOD, Simulation, TaskRecords, TimelineRecords};
+use super::{Output, Progress, Recordings, Records, SAMPLE_PERIOD, Simulation};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -46,18 +46,27 @@ impl Account {
         Account { runs, quota, end: SimTime(scenario.duration.as_millis()) }
     }
 
-    /// Keeps no task records, only their tally (see
-    /// [`Simulation::send_tasks_to`]): for runs measured by their figures.
-    pub fn count_tasks(mut self) -> Account {
-        self.runs = self.runs.into_iter().map(|r| r.send_tasks_to(TaskRecords::Count)).collect();
+    /// Keeps what runs measured by their figures need
+    /// ([`Recordings::measured`]): no task records, only their tally.
+    pub fn measured(mut self) -> Account {
+        self.runs = self.runs.into_iter().map(|r| r.send_records_to(Recordings::measured())).collect();
         self
     }
 
-    /// Keeps no timelines (see [`Simulation::send_timeline_to`]): for runs
-    /// whose timelines nothing reads.
-    pub fn drop_timeline(mut self) -> Account {
-        self.runs = self.runs.into_iter().map(|r| r.send_timeline_to(TimelineRecords::Drop)).collect();
-        self
+    /// Sends each pool's records where `to` says for that pool (given its
+    /// id; see [`Simulation::send_records_to`]): `run --out` writes each
+    /// pool's files as the run goes, `run` without it keeps only what the
+    /// summary counts. The first error `to` returns stops it.
+    pub fn send_records_to<E>(mut self, mut to: impl FnMut(&str) -> Result<Recordings, E>) -> Result<Account, E> {
+        self.runs = self
+            .runs
+            .into_iter()
+            .map(|run| {
+                let recordings = to(&run.env.spec().id)?;
+                Ok(run.send_records_to(recordings))
+            })
+            .collect::<Result<_, E>>()?;
+        Ok(self)
     }
 
     /// Delivers the account's next event due by the end — the earliest of
@@ -89,7 +98,13 @@ impl Account {
 
     /// Runs to the end, calling `progress` about a thousand times along the
     /// way, and returns each pool's output, in the scenario's order.
-    pub fn run(mut self, progress: &mut dyn FnMut(Progress)) -> Vec<Output> {
+    pub fn run(self, progress: &mut dyn FnMut(Progress)) -> Vec<Output> {
+        self.run_with_records(progress).into_iter().map(|(output, _)| output).collect()
+    }
+
+    /// [`Account::run`], and where each pool's records went (see
+    /// [`Simulation::finish_with_records`]).
+    pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> Vec<(Output, Records)> {
         let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
         let mut next_report = 0;
         while self.step() {
@@ -100,7 +115,7 @@ impl Account {
             }
         }
         progress(Progress { now: self.end, end: self.end, events: self.events() });
-        self.finish()
+        self.runs.into_iter().map(Simulation::finish_with_records).collect()
     }
 
     /// The latest instant any pool has reached.

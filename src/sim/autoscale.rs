@@ -9,6 +9,7 @@ use autoscale_runtime::DeallocationOption;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 
+use super::evaluations::{EvaluationRecord, EvaluationRecords, Evaluations};
 use super::metrics::{Recorder, samples_in};
 use super::pool::Pool;
 use super::priority::Priority;
@@ -16,25 +17,13 @@ use super::queue::Queue;
 use super::{Env, Event};
 use crate::formula::context::{EvalContext, PoolState};
 use crate::formula::diag::Diagnostic;
-use crate::formula::results::ServiceError;
 use crate::formula::{Formula, compile_error};
 use crate::scenario::{Scaling, Scenario};
 use crate::time::{SimDuration, SimTime};
 
-/// One evaluation, as the service keeps it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EvaluationRecord {
-    /// When.
-    pub time: SimTime,
-    /// The results string (what was assigned, even when the run failed).
-    pub results: String,
-    /// The service's error, when the run failed.
-    pub error: Option<ServiceError>,
-}
-
-/// The autoscaler as a component: the formula compiled for this run, the
-/// context it sees (kept between evaluations), and every evaluation.
-#[derive(Debug, Clone)]
+/// The autoscaler as a component: the formula compiled for this run and
+/// the context it sees (kept between evaluations).
+#[derive(Debug)]
 pub struct Autoscaler {
     /// The scenario's formula, compiled for its engine; a formula that
     /// does not compile (never one from a loaded scenario, which was
@@ -46,8 +35,6 @@ pub struct Autoscaler {
     /// Kept across evaluations: samples are appended as they become visible.
     ctx: EvalContext,
     rng: ChaCha8Rng,
-    /// Every evaluation so far.
-    pub evaluations: Vec<EvaluationRecord>,
 }
 
 impl Autoscaler {
@@ -74,8 +61,13 @@ impl Autoscaler {
             interval: a.interval,
             ctx,
             rng,
-            evaluations: Vec::new(),
         })
+    }
+
+    /// Where the evaluations of a run of `duration` go: to `records`, with
+    /// room for those kept.
+    pub(crate) fn evaluations(&self, records: EvaluationRecords, duration: SimDuration) -> Evaluations {
+        Evaluations::new(records, evaluations_in(duration, self.interval))
     }
 
     /// The context as the last evaluation saw it.
@@ -84,15 +76,21 @@ impl Autoscaler {
     }
 }
 
+/// How many evaluations every `interval` from 0 a run of `duration` makes.
+fn evaluations_in(duration: SimDuration, interval: SimDuration) -> usize {
+    (duration.as_millis() / interval.as_millis().max(1)) as usize + 1
+}
+
 impl Autoscaler {
     /// Evaluates the formula at `now` on the samples `recorder` has made
-    /// visible and the pool's state, and schedules the next evaluation.
-    /// Returns the targets and deallocation option to apply, when the
-    /// evaluation succeeded.
+    /// visible and the pool's state, records it in `evaluations`, and
+    /// schedules the next evaluation. Returns the targets and deallocation
+    /// option to apply, when the evaluation succeeded.
     pub(crate) fn evaluate(
         &mut self,
         recorder: &mut Recorder,
         pool: &Pool,
+        evaluations: &mut Evaluations,
         env: &mut Env,
     ) -> Option<([u32; 2], DeallocationOption)> {
         let now = env.q.now();
@@ -115,17 +113,13 @@ impl Autoscaler {
         env.q.schedule_in(self.interval, Event::Evaluate);
         match outcome {
             Ok(outcome) => {
-                self.evaluations.push(EvaluationRecord {
-                    time: now,
-                    results: outcome.results.to_string(),
-                    error: None,
-                });
+                evaluations.push(EvaluationRecord { time: now, results: outcome.results.to_string(), error: None });
                 let (d, l) = outcome.applied_targets();
                 let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
                 Some(([clamp(d), clamp(l)], outcome.results.deallocation))
             }
             Err(e) => {
-                self.evaluations.push(EvaluationRecord {
+                evaluations.push(EvaluationRecord {
                     time: now,
                     results: e.results.to_string(),
                     error: Some(e.service_error()),

@@ -32,6 +32,7 @@ mod agents;
 mod autoscale;
 mod cost;
 mod deps;
+mod evaluations;
 mod fetch;
 mod invariants;
 mod live_tasks;
@@ -43,6 +44,7 @@ mod priority;
 mod queue;
 mod ready;
 mod real;
+mod records;
 mod scheduler;
 mod streams;
 mod tally;
@@ -55,7 +57,7 @@ mod workload;
 // and the benchmarks use. Everything else is the model's own.
 pub use account::Account;
 pub use agents::{NodeRef, Request, Work};
-pub use autoscale::EvaluationRecord;
+pub use evaluations::{EvaluationRecord, EvaluationRecords, EvaluationTally, KEPT_EVALUATIONS};
 pub use live_tasks::{SET_ASIDE_AFTER, TaskRecords};
 pub use metrics::{SAMPLE_PERIOD, Sample};
 pub use node::NodeState;
@@ -63,9 +65,10 @@ pub use operations::{Operation, OperationError, RefusedOperation};
 pub use pool::{AllocationState, ResizeErrorCode, ResizeErrorRecord};
 pub use priority::Priority;
 pub use queue::Queue;
+pub use records::{Recording, Sink};
 pub use tally::{SLOWEST, TaskSink, TaskTally};
 pub use task::{JobTaskKind, JobTaskRun, TASK_ENDED_EXIT_CODE, Task, TaskFailure, TaskRole, TaskState};
-pub use timeline::{KEPT_ROWS, TimelineRecords, TimelineRow, TimelineSink};
+pub use timeline::{KEPT_ROWS, TimelineRecords, TimelineRow};
 pub use waits::{EXACT_WAITS, HISTOGRAM_DIGITS, WaitStats};
 
 use std::sync::Arc;
@@ -77,6 +80,7 @@ use crate::scenario::{Scenario, TraceError};
 use crate::time::{SimDuration, SimTime};
 use agents::{AnyAgents, Simulated};
 use autoscale::Autoscaler;
+use evaluations::Evaluations;
 use metrics::{Recorder, samples_in};
 use pool::Pool;
 use scheduler::Scheduler;
@@ -207,8 +211,13 @@ pub struct Output {
     /// none when dropped; at most [`KEPT_ROWS`], evenly spaced, and the
     /// last, when the rows went to a sink ([`Simulation::send_timeline_to`]).
     pub timeline: Vec<TimelineRow>,
-    /// Every evaluation (autoscale pools).
+    /// Every evaluation (autoscale pools) when the run kept them
+    /// ([`EvaluationRecords::Keep`], the default); none when dropped; at
+    /// most [`KEPT_EVALUATIONS`], evenly spaced, when they went to a sink
+    /// ([`Simulation::send_records_to`]).
     pub evaluations: Vec<EvaluationRecord>,
+    /// Every evaluation counted, however they were recorded: the summary's source.
+    pub evaluation_tally: EvaluationTally,
     /// Every task, in number order, when the run kept them
     /// ([`TaskRecords::Keep`], the default); empty when they went to a
     /// sink as they finished ([`Simulation::send_tasks_to`]).
@@ -218,7 +227,8 @@ pub struct Output {
     /// The most task records in memory at once: the window from the oldest
     /// task in flight to the newest.
     pub peak_live_tasks: usize,
-    /// Every job preparation and release run.
+    /// Every job preparation and release run, when the run kept them (the
+    /// default); none when they were dropped or went to a sink.
     pub job_tasks: Vec<JobTaskRun>,
     /// Every resize error.
     pub resize_errors: Vec<ResizeErrorRecord>,
@@ -257,14 +267,51 @@ fn refused_jobs(scenario: &Scenario, pool: usize, later: &[u32]) -> Vec<String> 
     jobs.chain(schedules).chain(later).collect()
 }
 
+/// What a run does with each kind of record it makes (see
+/// [`Simulation::send_records_to`]): all kept by default; `run` without
+/// `--out` drops them, `run --out` sends each to its file.
+#[derive(Debug, Default)]
+pub struct Recordings {
+    /// The tasks, as they leave memory.
+    pub tasks: TaskRecords,
+    /// The timeline's rows, as they are closed.
+    pub timeline: TimelineRecords,
+    /// The evaluations.
+    pub evaluations: EvaluationRecords,
+    /// The job preparation and release runs.
+    pub job_tasks: Recording<JobTaskRun>,
+}
+
+impl Recordings {
+    /// What runs measured by their figures keep (`compare`, `sweep`,
+    /// `tune`, `test`): the timeline, for their charts and bounds, and of
+    /// the rest only what the summary counts.
+    pub fn measured() -> Recordings {
+        Recordings { timeline: TimelineRecords::Keep, ..Recordings::counted() }
+    }
+
+    /// Nothing kept but what the summary counts: for runs that write no files.
+    pub fn counted() -> Recordings {
+        Recordings {
+            tasks: TaskRecords::Count,
+            timeline: TimelineRecords::Drop,
+            evaluations: EvaluationRecords::Drop,
+            job_tasks: Recording::Drop,
+        }
+    }
+}
+
 /// Where a run's records went: the sinks to close once it is over.
 #[derive(Debug)]
 pub struct Records {
     /// The tasks ([`Simulation::send_tasks_to`]).
     pub tasks: TaskRecords,
-    /// The timeline's sink, if the rows were sent to one
-    /// ([`Simulation::send_timeline_to`]).
-    pub timeline: Option<Box<dyn TimelineSink>>,
+    /// The timeline's sink, if the rows were sent to one.
+    pub timeline: Option<Box<dyn Sink<TimelineRow>>>,
+    /// The evaluations' sink, if they were sent to one.
+    pub evaluations: Option<Box<dyn Sink<EvaluationRecord>>>,
+    /// The job task runs' sink, if they were sent to one.
+    pub job_tasks: Option<Box<dyn Sink<JobTaskRun>>>,
 }
 
 impl Output {
@@ -298,6 +345,10 @@ pub struct Simulation {
     workload: Workload,
     recorder: Recorder,
     autoscaler: Option<Autoscaler>,
+    /// Every evaluation of the autoscaler, counted, and kept or sent as
+    /// the run says: a pool with fixed targets has none, and still a sink
+    /// (an empty `evaluations.jsonl`).
+    evaluations: Evaluations,
 }
 
 impl Simulation {
@@ -346,6 +397,7 @@ impl Simulation {
             seed,
             end,
             workload,
+            evaluations: Evaluations::new(EvaluationRecords::Keep, 0),
             autoscaler,
         };
         sim.sched.jobs_fetch = fetch::jobs_fetch(&sim.env.scenario);
@@ -420,6 +472,22 @@ impl Simulation {
         self
     }
 
+    /// Sends each kind of record to where `recordings` says (see
+    /// [`Simulation::send_tasks_to`] and [`Simulation::send_timeline_to`];
+    /// the evaluations are counted whatever becomes of them, and a bounded
+    /// copy of them is kept when they go to a sink; the job task runs, when
+    /// sent, are not kept).
+    pub fn send_records_to(self, recordings: Recordings) -> Simulation {
+        let Recordings { tasks, timeline, evaluations, job_tasks } = recordings;
+        let mut sim = self.send_tasks_to(tasks).send_timeline_to(timeline);
+        sim.evaluations = match &sim.autoscaler {
+            Some(autoscaler) => autoscaler.evaluations(evaluations, sim.env.scenario.duration),
+            None => Evaluations::new(evaluations, 0),
+        };
+        sim.sched.jobs.runs = records::RecordLog::new(job_tasks, 0, None);
+        sim
+    }
+
     /// Keeps every metric sample as recorded (before the visibility delay
     /// and drop-outs), for tests; see [`Simulation::samples`].
     pub fn keep_samples(&mut self) {
@@ -431,9 +499,10 @@ impl Simulation {
         self.recorder.kept.as_deref().unwrap_or(&[])
     }
 
-    /// The evaluations so far (none for a pool with fixed targets).
+    /// The evaluations kept so far (none for a pool with fixed targets):
+    /// every one unless the run sends them elsewhere.
     pub fn evaluations(&self) -> &[EvaluationRecord] {
-        self.autoscaler.as_ref().map_or(&[], |a| &a.evaluations)
+        self.evaluations.kept()
     }
 
     /// The evaluation context as the last evaluation saw it.
@@ -507,7 +576,8 @@ impl Simulation {
     fn on_evaluate(&mut self) {
         self.take_due_samples();
         let Some(autoscaler) = self.autoscaler.as_mut() else { return };
-        if let Some((target, option)) = autoscaler.evaluate(&mut self.recorder, &self.pool, &mut self.env) {
+        let evaluated = autoscaler.evaluate(&mut self.recorder, &self.pool, &mut self.evaluations, &mut self.env);
+        if let Some((target, option)) = evaluated {
             self.pool.apply_targets(target, option, &mut self.sched, &mut self.env);
         }
         self.recorder.after_targets_set(self.env.q.now(), &self.pool, &self.sched);
@@ -528,8 +598,7 @@ impl Simulation {
         self.finish_with_records().0
     }
 
-    /// [`Simulation::finish`], and where the tasks and the timeline went:
-    /// sinks to close.
+    /// [`Simulation::finish`], and where the records went: sinks to close.
     pub fn finish_with_records(mut self) -> (Output, Records) {
         let end = self.end;
         let nodes = &mut self.pool.nodes;
@@ -545,6 +614,8 @@ impl Simulation {
             sent => (Vec::new(), sent),
         };
         let (timeline, timeline_sink) = self.recorder.timeline.finish();
+        let (evaluation_tally, evaluations, evaluations_sink) = self.evaluations.finish();
+        let (job_tasks, job_tasks_sink) = self.sched.jobs.runs.finish();
         let output = Output {
             name: scenario.name.clone(),
             pool: spec.id.clone(),
@@ -555,11 +626,12 @@ impl Simulation {
             jobs: scenario.jobs.iter().map(|j| j.id.clone()).collect(),
             refused_jobs: refused_jobs(scenario, self.env.pool, &self.workload.refused),
             timeline,
-            evaluations: self.autoscaler.map(|a| a.evaluations).unwrap_or_default(),
+            evaluations,
+            evaluation_tally,
             tasks,
             task_tally,
             peak_live_tasks,
-            job_tasks: self.sched.jobs.runs,
+            job_tasks,
             resize_errors: self.pool.control.log,
             refused_operations: self.pool.refused,
             charged_seconds: meters.clone().map(|m| m.charged_seconds),
@@ -570,6 +642,12 @@ impl Simulation {
             events: self.env.q.delivered(),
             stopped: self.workload.failed,
         };
-        (output, Records { tasks: records, timeline: timeline_sink })
+        let records = Records {
+            tasks: records,
+            timeline: timeline_sink,
+            evaluations: evaluations_sink,
+            job_tasks: job_tasks_sink,
+        };
+        (output, records)
     }
 }

@@ -12,6 +12,7 @@
 
 use super::node::NodeState;
 use super::pool::{AllocationState, ResizeErrorCode};
+use super::records::{RecordLog, Recording, Sink};
 use crate::time::SimTime;
 
 /// The most timeline rows a streamed run keeps in memory (about 13.5 MiB of
@@ -52,57 +53,27 @@ pub struct TimelineRow {
     pub errors: Vec<ResizeErrorCode>,
 }
 
-/// Where timeline rows go as they are recorded, in time order
-/// (`timeline.csv` is written through one as the run goes). Infallible for
-/// the engine: a writer keeps its first error and reports it when it is
-/// closed.
-pub trait TimelineSink: std::fmt::Debug + Send {
-    /// The next row, final.
-    fn row(&mut self, row: &TimelineRow);
-
-    /// The run is over: finish the file (flushed, then given its name), or
-    /// report the first error met on the way.
-    fn close(self: Box<Self>) -> std::io::Result<()>;
-}
-
-/// What a run does with its timeline rows.
-#[derive(Debug, Default)]
-pub enum TimelineRecords {
-    /// Every row kept in [`Output::timeline`](super::Output::timeline)
-    /// (the default: tests, `compare`'s charts).
-    #[default]
-    Keep,
-    /// None kept: only the open row lives, for the targets set at its
-    /// instant (`run` without `--out`: nothing reads the timeline).
-    Drop,
-    /// Every row handed to a sink, and a bounded copy kept (see the module).
-    Send(Box<dyn TimelineSink>),
-}
+/// What a run does with its timeline rows: every row kept in
+/// [`Output::timeline`](super::Output::timeline) (the default: tests,
+/// `compare`'s charts); none but the open one, for the targets set at its
+/// instant (`Drop`: `run` without `--out`, nothing reads the timeline); or
+/// every row sent to a sink and a bounded copy kept (see the module).
+pub type TimelineRecords = Recording<TimelineRow>;
 
 /// The rows of a run, as [`TimelineRecords`] says.
 #[derive(Debug)]
 pub(crate) struct Timeline {
     /// The latest row, which may still be rewritten at its instant.
     open: Option<TimelineRow>,
-    /// How many rows were closed before the open one.
-    closed: usize,
-    /// The rows kept: those whose number is a multiple of `stride`.
-    kept: Vec<TimelineRow>,
-    /// 1, doubled each time a streamed run's copy is full.
-    stride: usize,
-    records: TimelineRecords,
+    /// The rows closed before it.
+    closed: RecordLog<TimelineRow>,
 }
 
 impl Timeline {
     /// An empty timeline whose rows go to `records`, with room for the
     /// rows kept of a run of `rows` samples.
     pub(crate) fn new(records: TimelineRecords, rows: usize) -> Timeline {
-        let room = match records {
-            TimelineRecords::Keep => rows,
-            TimelineRecords::Drop => 0,
-            TimelineRecords::Send(_) => rows.min(KEPT_ROWS),
-        };
-        Timeline { open: None, closed: 0, kept: Vec::with_capacity(room), stride: 1, records }
+        Timeline { open: None, closed: RecordLog::new(records, rows, Some(KEPT_ROWS)) }
     }
 
     /// The latest row.
@@ -118,50 +89,17 @@ impl Timeline {
     /// Closes the open row and opens `row`.
     pub(crate) fn push(&mut self, row: TimelineRow) {
         if let Some(done) = self.open.replace(row) {
-            let number = self.closed;
-            self.closed += 1;
-            if let TimelineRecords::Send(sink) = &mut self.records {
-                sink.row(&done);
-            }
-            if number.is_multiple_of(self.stride) {
-                self.keep(done);
-            }
+            self.closed.push(done);
         }
-    }
-
-    /// Keeps `row`, halving a streamed run's copy first when it is full.
-    fn keep(&mut self, row: TimelineRow) {
-        match self.records {
-            TimelineRecords::Keep => {}
-            TimelineRecords::Drop => return,
-            TimelineRecords::Send(_) => {
-                if self.kept.len() == KEPT_ROWS {
-                    let mut i = 0;
-                    self.kept.retain(|_| {
-                        i += 1;
-                        i % 2 == 1
-                    });
-                    self.stride *= 2;
-                }
-            }
-        }
-        self.kept.push(row);
     }
 
     /// Closes the last row (always kept, but with [`TimelineRecords::Drop`])
     /// and returns the rows kept and the sink to close, if any.
-    pub(crate) fn finish(mut self) -> (Vec<TimelineRow>, Option<Box<dyn TimelineSink>>) {
+    pub(crate) fn finish(mut self) -> (Vec<TimelineRow>, Option<Box<dyn Sink<TimelineRow>>>) {
         if let Some(last) = self.open.take() {
-            if let TimelineRecords::Send(sink) = &mut self.records {
-                sink.row(&last);
-            }
-            self.keep(last);
+            self.closed.push_last(last);
         }
-        let sink = match self.records {
-            TimelineRecords::Send(sink) => Some(sink),
-            TimelineRecords::Keep | TimelineRecords::Drop => None,
-        };
-        (self.kept, sink)
+        self.closed.finish()
     }
 }
 
@@ -192,8 +130,8 @@ mod tests {
     #[derive(Debug, Clone, Default)]
     struct Numbers(Arc<Mutex<Vec<u64>>>);
 
-    impl TimelineSink for Numbers {
-        fn row(&mut self, row: &TimelineRow) {
+    impl Sink<TimelineRow> for Numbers {
+        fn put(&mut self, row: &TimelineRow) {
             self.0.lock().expect("not poisoned").push(row.succeeded);
         }
 

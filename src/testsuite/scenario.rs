@@ -13,7 +13,7 @@ use super::suite::{Case, FormulaText, ScenarioCase, ScenarioExpect, ScenarioSour
 use crate::formula::params::set_constant;
 use crate::report::Summary;
 use crate::scenario::{ReplaceFormulaError, Scaling, Scenario};
-use crate::sim::{Output, Simulation, TaskRecords, TaskState};
+use crate::sim::{Output, Recordings, Simulation, TaskState};
 use crate::time::SimDuration;
 
 /// Loads the case's scenario, with the suite's formula swapped in when the
@@ -124,7 +124,7 @@ pub(crate) fn run(suite: &Suite, case: &Case, s: &ScenarioCase) -> Outcome {
         .par_iter()
         .map(|seed| {
             let output =
-                Simulation::new(Arc::clone(&scenario), *seed).send_tasks_to(TaskRecords::Count).run(&mut |_| {});
+                Simulation::new(Arc::clone(&scenario), *seed).send_records_to(Recordings::measured()).run(&mut |_| {});
             match &output.stopped {
                 Some(stopped) => Err(stopped.to_string()),
                 None => Ok(measure(&output)),

@@ -19,6 +19,7 @@ use crate::scenario::downloads::total_mib;
 use crate::sim::agents::{Agents, Completion, Work};
 use crate::sim::fetch;
 use crate::sim::node::{JobStep, Node, Nodes};
+use crate::sim::records::RecordLog;
 use crate::sim::task::{JobTaskKind, JobTaskRun, Task, TaskFailure, TaskRole, TaskState};
 use crate::sim::{Env, Event};
 use crate::time::{SimDuration, SimTime};
@@ -41,7 +42,7 @@ fn work(kind: JobTaskKind, job: u32) -> Work {
 
 /// What the job rules remember: which jobs have ended, and every job
 /// preparation and release run so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub(crate) struct Jobs {
     /// Jobs ended (by their `max_wall_clock_time` or their job manager),
     /// by job index.
@@ -49,8 +50,9 @@ pub(crate) struct Jobs {
     /// How many are true in `ended`: the jobs that no longer count
     /// against the active-job quota.
     ended_count: u32,
-    /// Job preparation and release runs so far.
-    pub(crate) runs: Vec<JobTaskRun>,
+    /// Job preparation and release runs so far, kept or sent to a sink
+    /// (`job_tasks.csv`) as the run says.
+    pub(crate) runs: RecordLog<JobTaskRun>,
 }
 
 impl Scheduler {
