@@ -111,7 +111,8 @@ impl StreamedJsonl {
 }
 
 /// `tasks.csv` written as the run goes: a row per task as it leaves the
-/// scheduler (in number order).
+/// scheduler (in number order, but for tasks set aside at the front of
+/// the window: see `sim::SET_ASIDE_AFTER`).
 #[derive(Debug)]
 pub struct TasksCsv {
     file: StreamedCsv,

@@ -4,9 +4,10 @@
 //! a trace of a hundred million rows costs a run one row, not gigabytes.
 //!
 //! A run that finds the file changed since the check (another length or
-//! modification time, a row that no longer reads, rows out of order)
-//! stops its arrivals there and reports why ([`TraceError`]): it never
-//! simulates a workload other than the one checked.
+//! modification time when it opens it; then a row that no longer reads,
+//! rows out of order, more or fewer rows than checked) stops its arrivals
+//! there and reports why ([`TraceError`]). A run closes the file once it
+//! has read it to the end, or its job has ended.
 //!
 //! A file whose rows are not in submit order cannot be read that way: it
 //! is read whole and sorted at load, and the scenario says so in a note.
@@ -115,8 +116,8 @@ impl TaskTrace {
         match self {
             TaskTrace::Sorted(tasks) => TraceTasks::Sorted { tasks: Arc::clone(tasks), next: 0 },
             TaskTrace::File(file) => match file.reopen() {
-                Ok(rows) => TraceTasks::File { rows, latest: SimTime::ZERO, file: Arc::clone(file) },
-                Err(error) => TraceTasks::Failed(Some(error)),
+                Ok(rows) => TraceTasks::File { rows, latest: SimTime::ZERO, read: 0, file: Arc::clone(file) },
+                Err(error) => TraceTasks::Done(Some(error)),
             },
         }
     }
@@ -152,7 +153,9 @@ pub enum TraceTasks {
         rows: TraceRows,
         /// The latest submit time read: a row before it means the file changed.
         latest: SimTime,
-        /// The file, for errors.
+        /// The rows read: more or fewer than loaded means the file changed.
+        read: u64,
+        /// The file, as loaded.
         file: Arc<TraceFile>,
     },
     /// Taken from memory.
@@ -162,8 +165,9 @@ pub enum TraceTasks {
         /// The next one's index.
         next: usize,
     },
-    /// The file could not be read again (taken once, then the end).
-    Failed(Option<TraceError>),
+    /// Read to its end, its file closed; or stopped, with why (taken
+    /// once, then the end).
+    Done(Option<TraceError>),
 }
 
 impl Iterator for TraceTasks {
@@ -176,16 +180,22 @@ impl Iterator for TraceTasks {
                 *next += 1;
                 task.map(Ok)
             }
-            TraceTasks::Failed(error) => error.take().map(Err),
-            TraceTasks::File { rows, latest, file } => {
+            TraceTasks::Done(error) => error.take().map(Err),
+            TraceTasks::File { rows, latest, read, file } => {
                 let changed = |what: String| TraceError(format!("{}: {what}", file.path.display()));
-                let task = match rows.next()? {
-                    Ok(task) if task.submit >= *latest => task,
-                    Ok(_) => return Some(Err(changed(CHANGED.to_owned()))),
-                    Err(e) => return Some(Err(changed(format!("{CHANGED} ({e})")))),
+                let stopped = match rows.next() {
+                    Some(Ok(task)) if task.submit >= *latest && *read < file.rows => {
+                        (*latest, *read) = (task.submit, *read + 1);
+                        return Some(Ok(task));
+                    }
+                    None if *read == file.rows => None,
+                    Some(Err(e)) => Some(changed(format!("{CHANGED} ({e})"))),
+                    // A row out of order, more rows than loaded, or fewer.
+                    Some(Ok(_)) | None => Some(changed(CHANGED.to_owned())),
                 };
-                *latest = task.submit;
-                Some(Ok(task))
+                // The file closes: a run holds no file it has done with.
+                *self = TraceTasks::Done(None);
+                stopped.map(Err)
             }
         }
     }
@@ -339,6 +349,36 @@ mod tests {
         assert_eq!(tasks.next().map(|t| t.unwrap().submit), Some(SimTime(90_000)));
         let error = tasks.next().unwrap().unwrap_err().0;
         assert_eq!(error, format!("{}: {CHANGED}", path.display()));
+    }
+
+    /// A run reading `path`'s loaded trace, as if the file now read `text`
+    /// (rewritten in place after the run opened it).
+    fn read_as_rewritten(loaded: &TaskTrace, name: &str, text: &str) -> Vec<Result<u64, TraceError>> {
+        let mut tasks = loaded.tasks();
+        let TraceTasks::File { rows, .. } = &mut tasks else { panic!("not read from the file") };
+        *rows = TraceRows::open(&write(name, text), TraceFormat::Csv).unwrap();
+        tasks.map(|t| t.map(|t| t.submit.as_millis() / 1000)).collect()
+    }
+
+    #[test]
+    fn more_or_fewer_rows_than_loaded_stop_a_run() {
+        let path = write("counted.csv", "submit,duration\n0,1m\n30,1m\n");
+        let loaded = TaskTrace::load(&path, TraceFormat::Csv).unwrap().trace;
+        let changed = Err(TraceError(format!("{}: {CHANGED}", path.display())));
+        let longer = read_as_rewritten(&loaded, "longer.csv", "submit,duration\n0,1m\n30,1m\n60,1m\n");
+        assert_eq!(longer, [Ok(0), Ok(30), changed.clone()], "the third row is not simulated");
+        let shorter = read_as_rewritten(&loaded, "shorter.csv", "submit,duration\n0,1m\n");
+        assert_eq!(shorter, [Ok(0), changed]);
+    }
+
+    #[test]
+    fn a_run_closes_the_file_at_its_end() {
+        let path = write("closed.csv", "submit,duration\n0,1m\n");
+        let loaded = TaskTrace::load(&path, TraceFormat::Csv).unwrap().trace;
+        let mut tasks = loaded.tasks();
+        assert!(matches!(tasks.next(), Some(Ok(_))) && matches!(tasks, TraceTasks::File { .. }));
+        assert!(tasks.next().is_none());
+        assert!(matches!(tasks, TraceTasks::Done(None)), "{tasks:?}");
     }
 
     #[test]

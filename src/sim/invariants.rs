@@ -40,8 +40,7 @@ pub(crate) fn check(pool: &Pool, sched: &Scheduler, now: SimTime) -> Result<(), 
 /// tasks in flight and unfinished, and the ids of jobs that have not
 /// ended.
 fn check_deps(sched: &Scheduler) -> Result<(), String> {
-    let in_flight = sched.tasks.numbers();
-    if let Some(t) = sched.deps.numbered().find(|&t| !in_flight.contains(&t) || sched.tasks[t].state.is_final()) {
+    if let Some(t) = sched.deps.numbered().find(|&t| !sched.tasks.contains(t) || sched.tasks[t].state.is_final()) {
         return Err(format!("numbered task {t} is done with, but its dependents still wait for it"));
     }
     if let Some(job) = sched.deps.jobs().find(|&j| sched.job_ended(j)) {

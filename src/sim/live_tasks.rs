@@ -3,16 +3,17 @@
 //! the tally and to where the run sends its records — as soon as every
 //! task before them has, so records go out in number order (as
 //! `tasks.csv` lists them) with no sort, and memory follows the work in
-//! flight rather than the history.
+//! flight rather than the history — but for the tasks set aside below.
 //!
 //! A task that stays long at the front (a job manager, a task no node can
 //! fit) would keep every finished one behind it until it ends. Once
 //! [`SET_ASIDE_AFTER`] tasks have been submitted since it reached the
 //! front, it is set aside instead — still in flight, found by its number —
-//! and the finished tasks behind it leave; its record goes out when it
-//! finishes, after those of tasks numbered after it. Runs that keep their
-//! records in memory (`TaskRecords::Keep`) keep them in number order, and
-//! set nothing aside.
+//! and the finished tasks behind it leave; its record goes out once it has
+//! finished (within [`ASIDE_CHECK_EVERY`] events), after those of tasks
+//! numbered after it, so a reader of such a run's `tasks.csv` sorts it.
+//! Runs that keep their records in memory (`TaskRecords::Keep`) keep them
+//! in number order, and set nothing aside.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::ops::{Index, IndexMut, Range};

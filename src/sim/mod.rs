@@ -225,7 +225,7 @@ pub struct Output {
     /// Every task counted, however they were recorded: the summary's source.
     pub task_tally: TaskTally,
     /// The most task records in memory at once: the window from the oldest
-    /// task in flight to the newest.
+    /// task in flight to the newest, and the tasks set aside before it.
     pub peak_live_tasks: usize,
     /// Every job preparation and release run, when the run kept them (the
     /// default); none when they were dropped or went to a sink.
@@ -561,6 +561,7 @@ impl Simulation {
             Event::JobTimeout(j) => sched.end_job(j, pool, env),
             Event::JobCreated(j) => self.workload.on_job_created(j, sched, pool, env),
         }
+        self.workload.after_event(&self.sched);
         self.sched.settle();
         true
     }

@@ -38,7 +38,7 @@ const DIGIT_BITS: u32 = 8;
 const DIGITS: usize = 1 << DIGIT_BITS;
 /// Buckets in all: `u64` times have 64 / 8 = 8 levels of 256 digits.
 const BUCKETS: usize = 64 / DIGIT_BITS as usize * DIGITS;
-/// The most entries a bucket's buffer keeps room for once it is spread
+/// The most entries a bucket's buffer keeps room for once it is emptied
 /// (8 KiB; 16 MiB over every bucket at most).
 const KEPT_BUFFER: usize = 256;
 // `Queue::words` has a bit per word of `Queue::occupied`.
@@ -359,11 +359,12 @@ impl<E> Queue<E> {
         }
         self.last = time;
         if bucket < DIGITS {
-            // All of the bucket is due, in sequence order; it keeps its
-            // buffer, and `due` its own.
+            // All of the bucket is due, in sequence order; it keeps a small
+            // buffer (as `spread` does), and `due` its own.
             let entries = &mut self.buckets[bucket];
             entries.sort_unstable_by_key(|e| e.seq);
             self.due.extend(entries.drain(..));
+            entries.shrink_to(KEPT_BUFFER);
             self.emptied(bucket);
         } else {
             self.spread(bucket);

@@ -10,7 +10,9 @@ use crate::time::SimTime;
 pub const SLOWEST: usize = 10;
 
 /// Where a finished task goes as soon as it leaves the scheduler, in task
-/// number order (`tasks.csv` is written through one as the run goes).
+/// number order but for the tasks set aside (see `live_tasks`), which come
+/// after the later ones that left before them (`tasks.csv` is written
+/// through one as the run goes).
 /// Infallible for the engine: a writer keeps its first error and reports it
 /// when it is closed.
 pub trait TaskSink: std::fmt::Debug + Send {

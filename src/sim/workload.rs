@@ -133,6 +133,10 @@ pub struct Workload {
     /// Why a trace stopped being read (it changed since the scenario was
     /// loaded): the run stops there.
     pub(crate) failed: Option<TraceError>,
+    /// The sources reading a trace from its file, which their job's end
+    /// closes; and the jobs ended when they were last looked at.
+    reading: Vec<u32>,
+    ended_seen: u32,
 }
 
 impl Workload {
@@ -185,6 +189,9 @@ impl Workload {
                 q.schedule(t, Event::Arrival(number));
                 self.live += 1;
             }
+            if source.reads_a_file() {
+                self.reading.push(number);
+            }
             if let Some(error) = source.take_error() {
                 self.failed.get_or_insert(error);
             }
@@ -210,6 +217,26 @@ impl Workload {
         sched.schedule(pool, env);
     }
 
+    /// Jobs have ended since this was last called: their sources still
+    /// reading a trace close its file now, rather than at their next
+    /// arrival, which may be days away (a schedule's jobs could otherwise
+    /// hold thousands of files open). Cheap when no job ended.
+    #[inline]
+    pub(crate) fn after_event(&mut self, sched: &Scheduler) {
+        if sched.ended_jobs() == self.ended_seen {
+            return;
+        }
+        self.ended_seen = sched.ended_jobs();
+        let sources = &mut self.sources;
+        self.reading.retain(|&s| {
+            let source = &mut sources[s as usize];
+            if sched.job_ended(source.job) {
+                source.stop();
+            }
+            source.reads_a_file()
+        });
+    }
+
     /// This pool's jobs and job schedules active now: those admitted,
     /// less the jobs that ended.
     pub(crate) fn active_jobs(&self, sched: &Scheduler) -> u32 {
@@ -224,6 +251,7 @@ impl Workload {
         let Some(source) = self.sources.get_mut(s as usize) else { return };
         let job = source.job;
         if sched.job_ended(job) {
+            source.stop();
             self.live -= 1;
             return;
         }
@@ -270,6 +298,18 @@ fn read_next(rows: &mut TraceTasks, failed: &mut Option<TraceError>) -> Option<T
 }
 
 impl Source {
+    /// No more arrivals: its job has ended. A trace's file closes.
+    fn stop(&mut self) {
+        if let Kind::Trace { rows, next, .. } = &mut self.kind {
+            (*rows, *next) = (TraceTasks::Done(None), None);
+        }
+    }
+
+    /// Whether it holds a trace's file open.
+    fn reads_a_file(&self) -> bool {
+        matches!(&self.kind, Kind::Trace { rows: TraceTasks::File { .. }, .. })
+    }
+
     /// Why its trace stopped being read early, once.
     fn take_error(&mut self) -> Option<TraceError> {
         match &mut self.kind {

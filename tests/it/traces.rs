@@ -80,3 +80,27 @@ fn a_run_whose_trace_changed_since_the_load_stops_with_an_error() {
     let measured = SeedRun::measure(scenario, 1, false).map(|_| ()).map_err(|e| e.to_string());
     assert_eq!(measured, Err(expected));
 }
+
+/// A job every minute for a day, each reading a trace whose second row
+/// comes after the run's end, each ended by its one-minute manager: the
+/// run holds no file of an ended job, so it runs under a limit of 64 open
+/// files where it would otherwise hold 1 440.
+#[cfg(unix)]
+#[test]
+fn the_jobs_of_a_schedule_close_their_trace_when_they_end() {
+    let dir = scratch_dir("trace-schedule");
+    std::fs::write(dir.join("rows.csv"), "submit,duration\n0,10s\n3d,10s\n").unwrap();
+    let path = dir.join("schedule.toml");
+    std::fs::write(
+        &path,
+        "duration = \"1d\"\n[pool]\nvm = { cores = 1, dedicated_price = 1 }\ntarget_dedicated = 2\n\
+         allocation_time = \"0s\"\nboot_time = \"0s\"\n[[schedules]]\nid = \"each-minute\"\nevery = \"1m\"\n\
+         [schedules.job]\nmanager = { duration = \"30s\" }\ntrace = \"rows.csv\"\n",
+    )
+    .unwrap();
+    let command = format!("ulimit -n 64 && exec {} run {}", env!("CARGO_BIN_EXE_autoscale-sim"), path.display());
+    let run = std::process::Command::new("sh").args(["-c", &command]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{}{stdout}", String::from_utf8_lossy(&run.stderr));
+    assert!(stdout.contains("tasks          2880 succeeded"), "1 440 managers and their first rows: {stdout}");
+}
