@@ -790,7 +790,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     use autoscale_sim::{
         report,
         scenario::Scenario,
-        sim::{Recordings, Records, Simulation, TaskRecords},
+        sim::{Recordings, Simulation},
     };
     let (out, seed) = (args.out.as_deref(), args.seed);
     if args.agents == AgentsArg::Simulated && args.tls_cert.is_some() {
@@ -859,7 +859,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
         let mut outputs = Vec::new();
         for (output, records) in runs {
             if let Some(dir) = pool_dir(&output.pool) {
-                written.extend(close_files(records, &dir, format, &output)?);
+                written.extend(report::RunFiles::finish(Some(records), &dir, format, &output)?);
             }
             outputs.push(output);
         }
@@ -893,13 +893,13 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
                 clock_speed: args.clock_speed,
             };
             // A run on the wall clock keeps its records, and writes them at the end.
-            let records =
-                Records { tasks: TaskRecords::Keep(Vec::new()), timeline: None, evaluations: None, job_tasks: None };
-            (driver::run(scenario, seed, &options, &mut progress)?, records)
+            (driver::run(scenario, seed, &options, &mut progress)?, None)
         }
         _ => {
             let recordings = recordings(out, &scenario)?;
-            Simulation::new(scenario, seed).send_records_to(recordings).run_with_records(&mut progress)
+            let (output, records) =
+                Simulation::new(scenario, seed).send_records_to(recordings).run_with_records(&mut progress);
+            (output, Some(records))
         }
     };
     bar.finish_and_clear();
@@ -910,7 +910,7 @@ fn run(args: &RunArgs) -> Result<ExitCode> {
     }
     let summary = report::Summary::of(&output);
     if let Some(dir) = out {
-        let mut written = close_files(records, dir, format, &output)?;
+        let mut written = report::RunFiles::finish(records, dir, format, &output)?;
         written.extend(report::write_others(&output, &summary, dir)?);
         written.extend(report::run_report::write(&output, &summary, dir)?);
         to_stderr!("wrote {} files to {}", written.len(), dir.display());
@@ -929,27 +929,6 @@ fn out_format(format: OutFormat) -> Result<autoscale_sim::report::OutFormat> {
         #[cfg(not(feature = "parquet"))]
         OutFormat::Parquet => anyhow::bail!(NO_PARQUET),
     })
-}
-
-/// Closes the files in `dir` that a run sent its records to, in `format`;
-/// a run that kept them (on real agents) has them written now, from
-/// `output`. Returns their paths.
-fn close_files(
-    records: autoscale_sim::sim::Records,
-    dir: &Path,
-    format: autoscale_sim::report::OutFormat,
-    output: &autoscale_sim::sim::Output,
-) -> Result<Vec<PathBuf>> {
-    use autoscale_sim::report::RunFiles;
-    let files = match RunFiles::from_records(records, dir, format) {
-        Some(files) => files,
-        None => {
-            let mut files = RunFiles::create(dir, format, output.jobs.clone(), output.start)?;
-            files.write_kept(output);
-            files
-        }
-    };
-    Ok(files.close()?)
 }
 
 /// Why a build without the `parquet` feature refuses `--out-format parquet`.

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::summary::Summary;
-use crate::atomic_write::write_atomically_with;
+use crate::atomic_write::{TempFile, write_atomically_with};
 use crate::sim::Output;
 use crate::time::SimTime;
 
@@ -104,4 +104,15 @@ fn operations(output: &Output, w: &mut dyn Write) -> std::io::Result<()> {
         w.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// Starts the file `name` in `dir` (created if missing) under a temporary
+/// name beside it: its path, the temporary file (removed if dropped before
+/// it takes the name), and that file open for writing.
+pub(super) fn start_file(dir: &Path, name: &str) -> Result<(PathBuf, TempFile, File), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
+    let path = dir.join(name);
+    let temp = TempFile::beside(&path, "").map_err(|e| ReportError::io(&path, e))?;
+    let file = File::create(temp.path()).map_err(|e| ReportError::io(&path, e))?;
+    Ok((path, temp, file))
 }

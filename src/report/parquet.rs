@@ -78,8 +78,7 @@ impl Table {
     /// Starts the file `name` in `dir` (created if missing) with `columns`
     /// (name, kind, optional).
     fn create(dir: &Path, name: &str, columns: &[(String, Kind, bool)]) -> Result<Table, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::Io { path: dir.to_owned(), message: e.to_string() })?;
-        let path = dir.join(name);
+        let (path, temp, file) = super::files::start_file(dir, name)?;
         let fail = |e: &dyn std::fmt::Display| ReportError::Io { path: path.clone(), message: e.to_string() };
         let fields: Vec<String> = columns
             .iter()
@@ -96,8 +95,6 @@ impl Table {
         let schema = parse_message_type(&format!("message {} {{ {} }}", name.replace('.', "_"), fields.join(" ")))
             .map_err(|e| fail(&e))?;
         let props = WriterProperties::builder().set_compression(Compression::SNAPPY).build();
-        let temp = TempFile::beside(&path, "").map_err(|e| fail(&e))?;
-        let file = File::create(temp.path()).map_err(|e| fail(&e))?;
         let writer =
             SerializedFileWriter::new(BufWriter::new(file), Arc::new(schema), Arc::new(props)).map_err(|e| fail(&e))?;
         let columns = columns

@@ -14,7 +14,7 @@ use autoscale_runtime::Timestamp;
 use serde::Serialize;
 
 use super::ReportError;
-use super::files::{FILES, seconds, write_others};
+use super::files::{FILES, seconds, start_file, write_others};
 use super::summary::Summary;
 use crate::atomic_write::TempFile;
 use crate::formula::results::ServiceError;
@@ -39,10 +39,7 @@ impl<W> Streamed<W> {
     /// Starts `name` in `dir` (created if missing), its buffered file
     /// wrapped by `wrap`.
     fn start(dir: &Path, name: &str, wrap: impl FnOnce(BufWriter<File>) -> W) -> Result<Self, ReportError> {
-        std::fs::create_dir_all(dir).map_err(|e| ReportError::io(dir, e))?;
-        let path = dir.join(name);
-        let temp = TempFile::beside(&path, "").map_err(|e| ReportError::io(&path, e))?;
-        let file = File::create(temp.path()).map_err(|e| ReportError::io(&path, e))?;
+        let (_, temp, file) = start_file(dir, name)?;
         Ok(Streamed { temp, out: wrap(BufWriter::with_capacity(1 << 16, file)), error: None })
     }
 
@@ -316,9 +313,7 @@ impl Sink<JobTaskRun> for JobTasksCsv {
 /// Writes every output file into `dir` (created if missing), the records
 /// from those the run kept; returns their paths.
 pub fn write_all(output: &Output, summary: &Summary, dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let mut files = RunFiles::create(dir, OutFormat::Csv, output.jobs.clone(), output.start)?;
-    files.write_kept(output);
-    let mut written = files.close()?;
+    let mut written = RunFiles::finish(None, dir, OutFormat::Csv, output)?;
     written.extend(write_others(output, summary, dir)?);
     Ok(written)
 }
@@ -369,7 +364,7 @@ impl RunFiles {
     }
 
     /// Where a run sends its records to be written as it goes; the files
-    /// come back from [`RunFiles::from_records`] when it is over.
+    /// are closed by [`RunFiles::finish`] when it is over.
     pub fn into_recordings(self) -> Recordings {
         Recordings {
             tasks: TaskRecords::Send(self.tasks),
@@ -379,9 +374,29 @@ impl RunFiles {
         }
     }
 
+    /// Closes the files in `dir`, in `format`, that a run sent its
+    /// `records` to; a run that kept them (`None`, or records not sent to
+    /// files: real agents, the library's callers) has them written now,
+    /// from `output`. Returns their paths, or the first error with its file.
+    pub fn finish(
+        records: Option<Records>,
+        dir: &Path,
+        format: OutFormat,
+        output: &Output,
+    ) -> Result<Vec<PathBuf>, ReportError> {
+        let files = match records.and_then(|records| RunFiles::from_records(records, dir, format)) {
+            Some(files) => files,
+            None => {
+                let mut files = RunFiles::create(dir, format, output.jobs.clone(), output.start)?;
+                files.write_kept(output);
+                files
+            }
+        };
+        files.close()
+    }
+
     /// The files in `dir`, in `format`, that a run sent its records to,
-    /// from where it says they went: none if it kept some of them (a run
-    /// on real agents keeps them all, see [`RunFiles::write_kept`]).
+    /// from where it says they went: none if it kept some of them.
     pub fn from_records(records: Records, dir: &Path, format: OutFormat) -> Option<RunFiles> {
         let Records {
             tasks: TaskRecords::Send(tasks),
@@ -396,9 +411,8 @@ impl RunFiles {
     }
 
     /// Writes every task, timeline row, evaluation and job task run that
-    /// `output` kept, as a run that streams them would have (for a run
-    /// that kept them: real agents, the library's callers).
-    pub fn write_kept(&mut self, output: &Output) {
+    /// `output` kept, as a run that streams them would have.
+    fn write_kept(&mut self, output: &Output) {
         for (i, t) in output.tasks.iter().enumerate() {
             self.tasks.task(i as u32, t);
         }

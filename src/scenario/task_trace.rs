@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 use super::swf::{self, SwfInput, SwfLog, SwfRecords};
-use super::trace::{CsvTasks, TraceTask};
+use super::trace::{CsvRows, TraceTask};
 use super::{MAX_TARGET, ScenarioError, TaskConstraints};
 use crate::time::SimTime;
 
@@ -215,7 +215,7 @@ pub struct TraceRows(Rows);
 
 #[derive(Debug)]
 enum Rows {
-    Csv(Box<CsvTasks>),
+    Csv(Box<CsvRows<TraceTask>>),
     Swf { records: Box<SwfRecords<SwfInput>>, per_node: u32, multi_instance: bool },
 }
 

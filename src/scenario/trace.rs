@@ -149,7 +149,7 @@ fn fields<'r, R: Deserialize<'r>>(record: &'r csv::StringRecord, headers: &'r cs
 /// The rows of a CSV trace, converted and read one at a time through
 /// [`Bounded`]; more than `max_rows` rows is an error.
 #[derive(Debug)]
-struct CsvRows<T> {
+pub(super) struct CsvRows<T> {
     shown: String,
     reader: csv::Reader<Bounded<std::fs::File>>,
     headers: csv::StringRecord,
@@ -200,21 +200,10 @@ fn trace_error(shown: &str, e: &csv::Error) -> ScenarioError {
     ScenarioError::Trace { path: shown.to_owned(), line, message: e.to_string() }
 }
 
-/// The rows of a CSV task trace, as tasks, in file order.
-#[derive(Debug)]
-pub struct CsvTasks(CsvRows<TraceTask>);
-
-impl Iterator for CsvTasks {
-    type Item = Result<TraceTask, ScenarioError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        self.0.next()
-    }
-}
-
-/// Opens the task trace at `path`; more than [`MAX_TASKS`] rows is an error.
-pub fn open_tasks(path: &Path) -> Result<CsvTasks, ScenarioError> {
-    CsvRows::open(path, MAX_TASKS, task).map(CsvTasks)
+/// Opens the task trace at `path`, its rows as tasks in file order; more
+/// than [`MAX_TASKS`] rows is an error.
+pub(super) fn open_tasks(path: &Path) -> Result<CsvRows<TraceTask>, ScenarioError> {
+    CsvRows::open(path, MAX_TASKS, task)
 }
 
 /// A task trace's row as a task, or why it is not one.

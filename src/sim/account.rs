@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use super::agents::{AnyAgents, Simulated};
 use super::priority::Priority;
-use super::{Output, Progress, Recordings, Records, SAMPLE_PERIOD, Simulation};
+use super::{Output, Progress, Recordings, Records, Simulation, run_to_end};
 use crate::scenario::Scenario;
 use crate::time::SimTime;
 
@@ -105,16 +105,8 @@ impl Account {
     /// [`Account::run`], and where each pool's records went (see
     /// [`Simulation::finish_with_records`]).
     pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> Vec<(Output, Records)> {
-        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
-        let mut next_report = 0;
-        while self.step() {
-            let now = self.now();
-            if now.as_millis() >= next_report {
-                next_report = now.as_millis() + stride;
-                progress(Progress { now, end: self.end, events: self.events() });
-            }
-        }
-        progress(Progress { now: self.end, end: self.end, events: self.events() });
+        let end = self.end;
+        run_to_end(&mut self, end, Account::step, Account::now, Account::events, progress);
         self.runs.into_iter().map(Simulation::finish_with_records).collect()
     }
 

@@ -267,6 +267,30 @@ fn refused_jobs(scenario: &Scenario, pool: usize, later: &[u32]) -> Vec<String> 
     jobs.chain(schedules).chain(later).collect()
 }
 
+/// Steps `run` (one pool's, or an account's) until its `step` delivers
+/// nothing more, calling `progress` about a thousand times over the
+/// simulated span to `end`, and once at the end; `now` and `events` say
+/// where it is.
+fn run_to_end<R>(
+    run: &mut R,
+    end: SimTime,
+    step: fn(&mut R) -> bool,
+    now: fn(&R) -> SimTime,
+    events: fn(&R) -> u64,
+    progress: &mut dyn FnMut(Progress),
+) {
+    let stride = (end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
+    let mut next_report = 0;
+    while step(run) {
+        let now = now(run);
+        if now.as_millis() >= next_report {
+            next_report = now.as_millis() + stride;
+            progress(Progress { now, end, events: events(run) });
+        }
+    }
+    progress(Progress { now: end, end, events: events(run) });
+}
+
 /// What a run does with each kind of record it makes (see
 /// [`Simulation::send_records_to`]): all kept by default; `run` without
 /// `--out` drops them, `run --out` sends each to its file.
@@ -414,16 +438,8 @@ impl Simulation {
     /// [`Simulation::run`], and where the tasks went (see
     /// [`Simulation::finish_with_records`]).
     pub fn run_with_records(mut self, progress: &mut dyn FnMut(Progress)) -> (Output, Records) {
-        let stride = (self.end.as_millis() / 1000).max(SAMPLE_PERIOD.as_millis());
-        let mut next_report = 0;
-        while self.step() {
-            let now = self.env.q.now();
-            if now.as_millis() >= next_report {
-                next_report = now.as_millis() + stride;
-                progress(Progress { now, end: self.end, events: self.env.q.delivered() });
-            }
-        }
-        progress(Progress { now: self.end, end: self.end, events: self.env.q.delivered() });
+        let end = self.end;
+        run_to_end(&mut self, end, Simulation::step, Simulation::now, Simulation::events, progress);
         self.finish_with_records()
     }
 

@@ -251,7 +251,7 @@ impl Workload {
         let Some(source) = self.sources.get_mut(s as usize) else { return };
         let job = source.job;
         if sched.job_ended(job) {
-            source.stop();
+            // Its trace's file, if any, closed when the job ended (`after_event`).
             self.live -= 1;
             return;
         }
@@ -298,7 +298,7 @@ fn read_next(rows: &mut TraceTasks, failed: &mut Option<TraceError>) -> Option<T
 }
 
 impl Source {
-    /// No more arrivals: its job has ended. A trace's file closes.
+    /// No more arrivals from a trace: its job has ended, and its file closes.
     fn stop(&mut self) {
         if let Kind::Trace { rows, next, .. } = &mut self.kind {
             (*rows, *next) = (TraceTasks::Done(None), None);
